@@ -40,7 +40,7 @@ export class EnvConfig extends Construct implements EnvConfigAttachment {
   }
 }
 
-/** A DNS label from the construct path (without the chart), at most `max` characters. */
+/** A DNS label from the construct path (chart included, app excluded), at most `max` characters. */
 export function defaultName(c: Construct, max = 63): string {
   const parts = c.node.scopes.slice(1).map((s) => s.node.id).filter(Boolean);
   const name = parts.join('-').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
