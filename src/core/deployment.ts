@@ -41,12 +41,13 @@ function probeObject(p: ProbeProps): Json {
     : p.tcp ? { tcpSocket: { port: p.tcp.port } }
       : p.grpc ? { grpc: { port: p.grpc.port, ...(p.grpc.service ? { service: p.grpc.service } : {}) } }
         : { exec: { command: [...(p.exec?.command ?? [])] } };
+  // Kubernetes' own defaults (0, 10, 1, 3) are left out, so manifests show only what was chosen.
   return {
     ...handler,
-    initialDelaySeconds: p.initialDelaySeconds ?? 0,
-    periodSeconds: p.periodSeconds ?? 10,
-    timeoutSeconds: p.timeoutSeconds ?? 1,
-    failureThreshold: p.failureThreshold ?? 3,
+    ...(p.initialDelaySeconds !== undefined ? { initialDelaySeconds: p.initialDelaySeconds } : {}),
+    ...(p.periodSeconds !== undefined ? { periodSeconds: p.periodSeconds } : {}),
+    ...(p.timeoutSeconds !== undefined ? { timeoutSeconds: p.timeoutSeconds } : {}),
+    ...(p.failureThreshold !== undefined ? { failureThreshold: p.failureThreshold } : {}),
   };
 }
 
