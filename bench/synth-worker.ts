@@ -10,7 +10,7 @@ import { envConfig, hardenedDeployment } from '../lib/core';
 
 const [variant, countArg] = process.argv.slice(2);
 const count = Number(countArg ?? 1000);
-const digest = `sha256:${'ab'.repeat(32)}`;
+const digest = `sha256:${'ab'.repeat(32)}` as `sha256:${string}`;
 
 function hardened(app: App) {
   const chart = new Chart(app, 'bench');
