@@ -74,7 +74,7 @@ export interface PushedMultiArch extends PushedImage {
 async function writeLarge(path: string, mib: number): Promise<void> {
   const out = createWriteStream(path);
   for (let i = 0; i < mib; i++) {
-    if (!out.write(randomBytes(1 << 20))) await new Promise((r) => out.once('drain', r));
+    if (!out.write(randomBytes(1 << 20))) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
 }
