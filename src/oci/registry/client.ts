@@ -41,6 +41,7 @@ export interface PushBlobOptions {
 export type PushBlobResult = 'exists' | 'mounted' | 'uploaded';
 
 const REPO = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+const SCHEMA1 = new Set(['application/vnd.docker.distribution.manifest.v1+prettyjws', 'application/vnd.docker.distribution.manifest.v1+json']);
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 function checkRepo(repo: string): void {
@@ -149,6 +150,15 @@ export class RegistryClient {
     const res = await this.request({ method: 'GET', url: path, headers: { accept: (opts.accept ?? MANIFEST_ACCEPT).join(', ') }, scopes: [repoScope(repo, 'pull')] });
     if (res.status !== 200) return this.fail(res, 'GET', path, `manifest ${repo}${ref.includes(':') ? '@' : ':'}${ref}`);
     const bytes = await readBody(res, this.opts.maxManifestBytes ?? 4 << 20, path);
+    const ct = contentType(res);
+    if (ct && SCHEMA1.has(ct))
+      throw registryError(
+        'REG019',
+        path,
+        `${this.registry} answered with a Docker schema 1 manifest (${ct}) for ${repo}:${ref}; registries convert to schema 1 when the Accept list lacks the stored type`,
+        'schema 1 is deprecated and unsupported: re-push the image as an OCI or Docker v2 manifest (e.g. `skopeo copy --format oci`)',
+        'unsupported manifest type',
+      );
     const digest = sha256Digest(bytes);
     if (ref.includes(':')) verifyDigest(bytes, ref, `${this.registry}${path}`);
     else {

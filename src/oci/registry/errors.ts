@@ -21,6 +21,7 @@
  * | REG016 | registry rejected a manifest or upload as invalid |
  * | REG017 | CA file unreadable |
  * | REG018 | response too large |
+ * | REG019 | unsupported manifest type (Docker schema 1) |
  */
 import { CleanimgError } from '../../errors';
 
