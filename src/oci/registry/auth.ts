@@ -5,7 +5,7 @@
  */
 import { header, readBody, type Transport } from './transport';
 import type { Credentials } from './credentials';
-import { LOGIN_FIX, parseErrorBody, registryError } from './errors';
+import { loginFix, parseErrorBody, registryError } from './errors';
 
 export interface Challenge {
   scheme: string; // lower-case: 'bearer' | 'basic' | ...
@@ -52,6 +52,11 @@ export class Authenticator {
   private creds(): Promise<Credentials | undefined> {
     this.credsPromise ??= this.credentials();
     return this.credsPromise;
+  }
+
+  /** Where the credentials came from (`options`, `environment`, a config path or helper), or undefined when anonymous. */
+  async credentialSource(): Promise<string | undefined> {
+    return (await this.creds())?.source;
   }
 
   /** Records the challenge from a ping or a 401. */
@@ -141,7 +146,7 @@ export class Authenticator {
         'REG001',
         url.pathname,
         `the token service of ${this.transport.registry} refused ${c ? `the credentials from ${c.source}` : 'anonymous access'} for ${scopes.join(' ') || 'the registry'} (${res.status}${detail ? ` ${detail}` : ''})`,
-        LOGIN_FIX,
+        loginFix(this.transport.registry),
         'registry authentication failed',
       );
     }

@@ -133,7 +133,8 @@ export class RegistryClient {
 
   private async fail(res: Response, method: string, path: string, what?: string): Promise<never> {
     const body = method === 'HEAD' ? undefined : await readBody(res, 1 << 20, path).catch(() => undefined);
-    throw statusError(res.status, method, path, body, { registry: this.registry, ...(what ? { what } : {}) });
+    const credentials = res.status === 401 ? await this.auth.credentialSource().catch(() => undefined) : undefined;
+    throw statusError(res.status, method, path, body, { registry: this.registry, ...(what ? { what } : {}), ...(credentials ? { credentials } : {}) });
   }
 
   // ---------------------------------------------------------------- manifests

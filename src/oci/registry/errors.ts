@@ -25,8 +25,11 @@
  */
 import { CleanimgError } from '../../errors';
 
-export const LOGIN_FIX =
-  'log in with `docker login <registry>` (credentials are read from ~/.docker/config.json or $DOCKER_CONFIG), or pass --username/--password, or set CLEANIMG_REGISTRY_USERNAME and CLEANIMG_REGISTRY_PASSWORD';
+/** The fix for a 401: where credentials come from. */
+export function loginFix(registry = '<registry>'): string {
+  return `log in with \`docker login ${registry}\` (read from $DOCKER_CONFIG/config.json or ~/.docker/config.json, credential helpers included), or pass --username/--password, or set CLEANIMG_REGISTRY_USERNAME and CLEANIMG_REGISTRY_PASSWORD`;
+}
+export const LOGIN_FIX = loginFix();
 
 export function registryError(code: string, path: string, message: string, fix: string, summary = 'registry request failed'): CleanimgError {
   return new CleanimgError(summary, [{ code, path, message, fix }]);
@@ -65,14 +68,22 @@ export function statusError(
   method: string,
   path: string,
   body: Buffer | string | undefined,
-  context: { registry: string; what?: string },
+  context: { registry: string; what?: string; credentials?: string },
 ): CleanimgError {
   const entries = parseErrorBody(body);
   const codes = new Set(entries.map((e) => e.code));
   const detail = describe(entries, body);
   const target = context.what ?? path;
   if (status === 401)
-    return registryError('REG001', path, `${context.registry} refused the credentials for ${method} ${target} (401 ${detail})`, LOGIN_FIX, 'registry authentication failed');
+    return registryError(
+      'REG001',
+      path,
+      context.credentials
+        ? `${context.registry} refused the credentials from ${context.credentials} for ${method} ${target} (401 ${detail})`
+        : `${context.registry} requires authentication for ${method} ${target} and no credentials were found (401 ${detail})`,
+      loginFix(context.registry),
+      'registry authentication failed',
+    );
   if (status === 403 || codes.has('DENIED'))
     return registryError(
       'REG002',

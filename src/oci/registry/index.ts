@@ -3,4 +3,4 @@ export { RegistryImageSource } from './source';
 export { Transport, parseRetryAfter, type TransportOptions } from './transport';
 export { Authenticator, parseChallenge, repoScope, type Challenge } from './auth';
 export { resolveCredentials, runCredentialHelper, readDockerConfig, dockerConfigPath, dockerServerKey, type Credentials, type CredentialOptions } from './credentials';
-export { statusError, networkError, parseErrorBody, LOGIN_FIX, type RegistryErrorEntry } from './errors';
+export { statusError, networkError, parseErrorBody, LOGIN_FIX, loginFix, type RegistryErrorEntry } from './errors';

@@ -93,12 +93,15 @@ describe('basic auth', () => {
     expect(e.problems[0]).toMatchObject({ code: 'REG001', path: '/v2/base/secure/manifests/v1' });
     expect(e.problems[0]!.fix).toMatch(/docker login/);
     expect(e.problems[0]!.fix).toMatch(/--username/);
+    expect(e.message).toMatch(/refused the credentials from options/);
     expect(e.message).not.toContain('wrong'); // the secret is not echoed
   });
 
   test('no credentials at all: REG001', async () => {
     const e = await withClient({ caFile: reg.caFile! }, (c) => failure(c.hasBlob('base/secure', `sha256:${'0'.repeat(64)}`)));
     expect(e.problems[0]!.code).toBe('REG001');
+    expect(e.message).toMatch(/no credentials were found/);
+    expect(e.problems[0]!.fix).toContain(`docker login ${reg.host}`);
   });
 
   test('credentials from the environment', async () => {
