@@ -11,7 +11,7 @@ import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { isLocalRegistry } from '../reference';
-import { isCertificateError, isRetryableNetworkError, networkError, registryError, statusError } from './errors';
+import { isCertificateError, isRetryableNetworkError, netErrorCode, networkError, registryError, statusError } from './errors';
 
 export interface TransportOptions {
   /** PEM file(s) with CA certificates to trust in addition to the system roots (the corporate CA case). */
@@ -150,7 +150,18 @@ export class Transport {
       return await tryBase(`https://${host}`);
     } catch (httpsErr) {
       const mayFallBack = (this.local || this.opts.insecure) && !isCertificateError(httpsErr) && !(httpsErr instanceof Error && httpsErr.name === 'CleanimgError');
-      if (!mayFallBack) throw networkError(httpsErr, `https://${host}/v2/`, host, { caFile: this.hasCaFile, timeoutMs: this.opts.timeoutMs });
+      if (!mayFallBack) {
+        const code = netErrorCode(httpsErr);
+        if (!this.local && !this.opts.insecure && (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG'))
+          throw registryError(
+            'REG011',
+            '/v2/',
+            `${host} does not speak HTTPS (${code}); it may be a plain-HTTP registry, which is used only for localhost, 127.0.0.1 and [::1]`,
+            'serve the registry over HTTPS, or pass --insecure to allow plain HTTP for this registry',
+            'plain HTTP refused',
+          );
+        throw networkError(httpsErr, `https://${host}/v2/`, host, { caFile: this.hasCaFile, timeoutMs: this.opts.timeoutMs });
+      }
       try {
         return await tryBase(`http://${host}`);
       } catch (httpErr) {

@@ -274,3 +274,36 @@ describe('images pushed with the client are readable by skopeo and umoci', () =>
     expect(m.digest).toBe(digest);
   });
 });
+
+describe('plain HTTP only for local registries', () => {
+  test('localhost and 127.0.0.1 fall back from https to http', async () => {
+    for (const host of [reg.host, reg.host.replace('127.0.0.1', 'localhost')]) {
+      const c = new RegistryClient(host, { env: {} });
+      try {
+        expect((await c.getManifest('base/plain', 'v1')).digest).toBe(base.digest);
+        expect(await c.transport.base()).toBe(`http://${host}`);
+      } finally {
+        await c.close();
+      }
+    }
+  });
+
+  test('a non-local name (0.0.0.0 reaches the same server) is refused over plain HTTP unless insecure', async () => {
+    const host = reg.host.replace('127.0.0.1', '0.0.0.0');
+    const strict = new RegistryClient(host, { env: {}, retries: 0 });
+    try {
+      const e = await failure(strict.getManifest('base/plain', 'v1'));
+      expect(e.problems[0]!.code).toBe('REG011');
+      expect(e.problems[0]!.fix).toMatch(/--insecure/);
+    } finally {
+      await strict.close();
+    }
+    const insecure = new RegistryClient(host, { env: {}, insecure: true });
+    try {
+      expect((await insecure.getManifest('base/plain', 'v1')).digest).toBe(base.digest);
+      expect(await insecure.transport.base()).toBe(`http://${host}`);
+    } finally {
+      await insecure.close();
+    }
+  });
+});
