@@ -438,8 +438,18 @@ export class RegistryClient {
           yield buf;
         }
       } catch (e) {
-        sourceError ??= e;
-        throw e;
+        const wrapped =
+          e instanceof CleanimgError
+            ? e
+            : registryError(
+                'REG020',
+                where,
+                `reading the content to upload failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+                'check that the file or stream behind this blob is readable and unchanged during the push',
+                'blob content unreadable',
+              );
+        sourceError ??= wrapped;
+        throw wrapped;
       }
     };
     const checkEnd = async (): Promise<void> => {

@@ -22,6 +22,7 @@
  * | REG017 | CA file unreadable |
  * | REG018 | response too large |
  * | REG019 | unsupported manifest type (Docker schema 1) |
+ * | REG020 | the content to upload could not be read |
  */
 import { CleanimgError } from '../../errors';
 

@@ -207,6 +207,29 @@ describe('blobs', () => {
     }
   });
 
+  test('a source that fails while being read: REG020, nothing committed, both upload paths', async () => {
+    const chunked = new RegistryClient(reg.host, { monolithicMaxBytes: 1000, chunkSizeBytes: 4096 });
+    try {
+      const data = randomBytes(10_000);
+      const desc = blobOf(data);
+      const broken = (): Readable =>
+        Readable.from(
+          (async function* () {
+            yield data.subarray(0, 6000);
+            throw Object.assign(new Error('disk went away'), { code: 'EIO' });
+          })(),
+        );
+      for (const c of [client, chunked]) {
+        const e = await failure(c.pushBlob('app/broken', desc, broken));
+        expect(e.problems[0]!.code).toBe('REG020');
+        expect(e.message).toContain('EIO');
+        expect(await c.hasBlob('app/broken', desc.digest)).toBe(false);
+      }
+    } finally {
+      await chunked.close();
+    }
+  });
+
   test('cross-repository mount answers 201 and nothing is uploaded; a blob the source lacks is not mounted', async () => {
     const b = blobOf(randomBytes(50_000));
     await client.pushBlob('app/src', b, () => Readable.from([b.bytes]));
