@@ -40,6 +40,7 @@ interface CachedToken {
 export class Authenticator {
   private challenge: Challenge | undefined;
   private readonly tokens = new Map<string, CachedToken>();
+  private readonly inflight = new Map<string, Promise<CachedToken>>();
   private credsPromise: Promise<Credentials | undefined> | undefined;
   /** Token requests made (for tests and diagnostics). */
   tokenRequests = 0;
@@ -64,6 +65,12 @@ export class Authenticator {
     const ch = value ? parseChallenge(value) : undefined;
     if (ch && ch.scheme !== this.challenge?.scheme) this.tokens.clear();
     if (ch) this.challenge = ch;
+  }
+
+  /** Scopes named by the last Bearer challenge (`scope="a b"`), to merge with ours after a 401. */
+  get challengeScopes(): string[] {
+    const sc = this.challenge?.scheme === 'bearer' ? this.challenge.params.scope : undefined;
+    return sc ? sc.split(' ').filter(Boolean) : [];
   }
 
   get scheme(): string | undefined {
@@ -91,7 +98,13 @@ export class Authenticator {
       const key = scopeKey(scopes);
       const hit = this.tokens.get(key);
       if (hit && hit.expiresAt > Date.now()) return `Bearer ${hit.token}`;
-      const token = await this.fetchToken(ch, scopes);
+      // Concurrent requests for the same scopes share one token request.
+      let pending = this.inflight.get(key);
+      if (!pending) {
+        pending = this.fetchToken(ch, scopes).finally(() => this.inflight.delete(key));
+        this.inflight.set(key, pending);
+      }
+      const token = await pending;
       this.tokens.set(key, token);
       return `Bearer ${token.token}`;
     }

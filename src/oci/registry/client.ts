@@ -111,7 +111,9 @@ export class RegistryClient {
     if (!ch) return res;
     this.auth.setChallenge(ch);
     this.auth.invalidate(req.scopes);
-    const again = await this.auth.authorization(req.scopes);
+    // The registry may name the scope it wants: ask for ours and its together.
+    const scopes = [...new Set([...req.scopes, ...this.auth.challengeScopes])];
+    const again = await this.auth.authorization(scopes);
     if (!again || again === authz) return res;
     await res.body.dump().catch(() => undefined);
     return send(again);

@@ -119,6 +119,15 @@ describe('bearer token auth', () => {
     });
   });
 
+  test('concurrent requests for the same scope share one token request', async () => {
+    await withClient({ username: USER, password: PASS }, async (c) => {
+      const all = await Promise.all(Array.from({ length: 6 }, () => c.getManifest('base/tok', 'v1')));
+      expect(all.every((m) => m.digest === base.digest)).toBe(true);
+      expect(c.auth.tokenRequests).toBe(1);
+      expect(requests).toHaveLength(1);
+    });
+  });
+
   test('push with a cross-repository mount asks for pull,push on the target and pull on the source', async () => {
     const m = JSON.parse((await withClient({ username: USER, password: PASS }, (c) => c.getManifest('base/tok', 'v1'))).bytes.toString()) as {
       layers: { digest: string; size: number }[];
