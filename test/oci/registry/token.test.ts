@@ -4,7 +4,7 @@
  * issues ES256 JWTs with the granted `access` claims, as Docker Hub's or Harbor's token services do.
  */
 import { createPrivateKey, randomBytes, sign, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ const SERVICE = 'cleanimg-test-registry';
 const ISSUER = 'cleanimg-test-issuer';
 const USER = 'pusher';
 const PASS = randomBytes(9).toString('hex');
+const REFRESH = randomBytes(9).toString('hex');
 
 interface TokenRequest {
   user?: string;
@@ -46,6 +47,22 @@ beforeAll(async () => {
       res.writeHead(404).end();
       return;
     }
+    if (req.method === 'POST') {
+      // OAuth2 refresh-token grant (docker's `identitytoken`).
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        const form = new URLSearchParams(Buffer.concat(parts).toString());
+        if (form.get('grant_type') !== 'refresh_token' || form.get('refresh_token') !== REFRESH) {
+          res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad refresh token' }] }));
+          return;
+        }
+        const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+        requests.push({ user: 'refresh', scopes });
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: issue(USER, scopes), expires_in: 300 }));
+      });
+      return;
+    }
     let user: string | undefined;
     const auth = req.headers.authorization;
     if (auth?.startsWith('Basic ')) {
@@ -58,6 +75,10 @@ beforeAll(async () => {
     }
     const scopes = url.searchParams.getAll('scope');
     requests.push({ ...(user ? { user } : {}), scopes });
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: issue(user, scopes), expires_in: 300 }));
+  });
+
+  function issue(user: string | undefined, scopes: string[]): string {
     // The user gets what they ask for; anonymous callers may only pull from public/*.
     const access = scopes.flatMap((s) => {
       const [type, name, actions] = s.split(':');
@@ -70,8 +91,8 @@ beforeAll(async () => {
     const claims = { iss: ISSUER, sub: user ?? '', aud: SERVICE, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access };
     const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     const sig = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${input}.${b64url(sig)}`, expires_in: 300 }));
-  });
+    return `${input}.${b64url(sig)}`;
+  }
   await new Promise<void>((r) => tokenServer.listen(0, '127.0.0.1', () => r()));
   const realm = `http://127.0.0.1:${(tokenServer.address() as AddressInfo).port}/token`;
   reg = await startRegistry({ token: { realm, service: SERVICE, issuer: ISSUER, rootCertBundle: signer.certFile } });
@@ -143,6 +164,15 @@ describe('bearer token auth', () => {
       expect(requests.map((r) => r.scopes)).toContainEqual(['repository:app/tok:pull,push']);
       expect(requests.every((r) => r.user === USER)).toBe(true);
     });
+  });
+
+  test('an identitytoken in the docker config is exchanged with the refresh-token grant', async () => {
+    const dir = mkdtempSync(join(tmp, 'docker-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: '', identitytoken: REFRESH } } }));
+    await withClient({ env: { PATH: process.env.PATH, HOME: tmp, DOCKER_CONFIG: dir } }, async (c) => {
+      expect((await c.getManifest('base/tok', 'v1')).digest).toBe(base.digest);
+    });
+    expect(requests).toEqual([{ user: 'refresh', scopes: ['repository:base/tok:pull'] }]);
   });
 
   test('wrong password: the token service refuses, REG001 with the login fix', async () => {
