@@ -13,7 +13,7 @@ import { pushBaseImage, type PushedImage } from '../../support/base-image';
 import { startRegistry, type TestRegistry } from '../../support/registry';
 import { blobOf } from './fixtures';
 
-type Action = 'proxy' | 'reset' | 'hang' | 'tamper' | { status: number; headers?: Record<string, string> };
+type Action = 'proxy' | 'reset' | 'hang' | 'tamper' | { status: number; headers?: Record<string, string> } | { redirect: string };
 type Rule = (req: IncomingMessage, hit: number) => Action;
 
 interface Hit {
@@ -64,6 +64,11 @@ beforeAll(async () => {
     }
     if (action === 'hang') return;
     req.resume();
+    if ('redirect' in action) {
+      res.writeHead(307, { location: action.redirect });
+      res.end();
+      return;
+    }
     res.writeHead(action.status, { 'content-type': 'application/json', ...action.headers });
     res.end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: `injected ${action.status}` }] }));
   });
@@ -238,6 +243,42 @@ describe('connection failures', () => {
       expect((await failure(c.getManifest('a/b', 'v1'))).problems[0]!.code).toBe('REG007');
     } finally {
       await c.close();
+    }
+  });
+});
+
+describe('redirects (blob storage backends)', () => {
+  test('a blob GET redirected to another origin is followed without sending the registry credentials there', async () => {
+    // A second server standing in for blob storage: records what it receives, serves the registry's bytes.
+    const seen: (string | undefined)[] = [];
+    const storage = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      const [host, port] = reg.host.split(':');
+      const up = httpRequest({ host, port: Number(port), method: 'GET', path: req.url }, (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      });
+      up.end();
+    });
+    await new Promise<void>((r) => storage.listen(0, '127.0.0.1', () => r()));
+    const storageOrigin = `http://127.0.0.1:${(storage.address() as AddressInfo).port}`;
+    try {
+      const m = JSON.parse((await withClient({}, (c) => c.getManifest('base/retry', base.digest))).bytes.toString()) as { config: { digest: string } };
+      // The proxy now requires basic auth (any credentials) and redirects blob GETs to the storage server.
+      rule = (req) => {
+        if (!req.headers.authorization) return { status: 401, headers: { 'www-authenticate': 'Basic realm="test"' } };
+        if (req.method === 'GET' && req.url!.includes('/blobs/')) return { redirect: `${storageOrigin}${req.url}` };
+        return 'proxy';
+      };
+      await withClient({ username: 'u', password: 'p' }, async (c) => {
+        const cfg = await c.getBlob('base/retry', m.config.digest);
+        expect(JSON.parse(cfg.toString())).toHaveProperty('rootfs');
+      });
+      expect(seen).toEqual([undefined]);
+      expect(hits.some((h) => h.method === 'GET' && h.path.includes('/blobs/'))).toBe(true);
+    } finally {
+      storage.closeAllConnections();
+      await new Promise((r) => storage.close(r));
     }
   });
 });
