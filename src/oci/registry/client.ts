@@ -122,12 +122,14 @@ export class RegistryClient {
   /** GET/HEAD following redirects (blob storage backends), dropping Authorization when the origin changes. */
   private async requestFollow(req: SendRequest & { scopes: readonly string[] }): Promise<Response> {
     let res = await this.request(req);
+    const registryOrigin = new URL(await this.transport.base()).origin;
     for (let i = 0; i < 5 && [301, 302, 303, 307, 308].includes(res.status); i++) {
       const loc = header(res, 'location');
       if (!loc) break;
       await res.body.dump().catch(() => undefined);
       const next = new URL(loc, res.url);
-      const sameOrigin = next.origin === new URL(res.url).origin;
+      // Credentials go only to the registry itself, never to the storage it redirects to.
+      const sameOrigin = next.origin === registryOrigin;
       res = sameOrigin ? await this.request({ ...req, url: next.toString() }) : await this.transport.send({ method: req.method, url: next.toString(), ...(req.headers ? { headers: req.headers } : {}) });
     }
     return res;
