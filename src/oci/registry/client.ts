@@ -318,7 +318,7 @@ export class RegistryClient {
     checkDigest(digest);
     const path = `/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(fromRepo)}`;
     const res = await this.request({ method: 'POST', url: path, headers: { 'content-length': '0' }, scopes: [repoScope(repo, 'pull,push'), repoScope(fromRepo, 'pull')] });
-    await res.body.dump().catch(() => undefined);
+    if (res.status === 201 || res.status === 202) await res.body.dump().catch(() => undefined);
     if (res.status === 201) return { mounted: true };
     if (res.status === 202) {
       const loc = header(res, 'location');
@@ -383,9 +383,9 @@ export class RegistryClient {
   private async startUpload(repo: string): Promise<string> {
     const path = `/v2/${repo}/blobs/uploads/`;
     const res = await this.request({ method: 'POST', url: path, headers: { 'content-length': '0' }, scopes: [repoScope(repo, 'pull,push')] });
-    await res.body.dump().catch(() => undefined);
     const loc = header(res, 'location');
     if (res.status !== 202 || !loc) return this.fail(res, 'POST', path, `upload to ${repo}`);
+    await res.body.dump().catch(() => undefined);
     return new URL(loc, res.url).toString();
   }
 
