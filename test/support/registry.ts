@@ -129,6 +129,17 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
 
 /** Starts `docker-registry serve` in a temp dir; resolves when it answers on /v2/. */
 export async function startRegistry(opts: StartRegistryOptions = {}): Promise<TestRegistry> {
+  // Another process may take the free port between our probe and the registry's bind: try a few ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (e) {
+      if (attempt >= 3 || !/address already in use/i.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startOnce(opts: StartRegistryOptions): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'cleanimg-registry-'));
   try {
     const port = await freePort();
