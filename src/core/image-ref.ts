@@ -1,3 +1,5 @@
+import { parseReference } from '../oci/reference';
+
 /**
  * Image references as the hardened core sees them: only digest-pinned references are accepted
  * (`repo@sha256:<64 hex>` or `repo:tag@sha256:<64 hex>`), since a tag can be moved after review.
@@ -14,11 +16,14 @@ export interface ImageLike {
 
 export type ImageInput = DigestRef | ImageLike;
 
-const PINNED = /^[a-z0-9]+(?:[._-][a-z0-9]+|:[0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?@sha256:[a-f0-9]{64}$/;
-
-/** True when `ref` is a well-formed reference pinned by a sha256 digest. */
+/** True when `ref` is a well-formed reference (as docker and crane parse them) pinned by a sha256 digest. */
 export function isDigestPinned(ref: unknown): ref is DigestRef {
-  return typeof ref === 'string' && PINNED.test(ref);
+  if (typeof ref !== 'string') return false;
+  try {
+    return parseReference(ref).digest !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** The string form of an image input (the ref itself, or an ImageLike's `imageRef`). */
