@@ -4,9 +4,16 @@
  * manifests against the hardening rules.
  */
 import { Command, CommanderError } from 'commander';
+import { DOCKERFILE_RULES } from '../dockerfile';
 import { RULES } from '../rules';
 import { runCheck } from './commands/check';
+import { addDockerfileCommand } from './commands/dockerfile';
 import { EXIT, processIo, reportError, type Io } from './output';
+
+/** Kubernetes and Dockerfile rules, as `rules` and `check --help` list them. */
+const ALL_RULES: ReadonlyArray<{ id: string; title: string; fix: string }> = [...RULES, ...DOCKERFILE_RULES];
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../../package.json') as { version: string };
@@ -20,13 +27,16 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .showHelpAfterError();
 
   program.command('check')
-    .description('Check Kubernetes YAML files (or folders of them) against the hardening rules; exit 1 when any rule is broken.')
-    .argument('<paths...>', 'files or directories')
+    .description('Check Kubernetes YAML files and Dockerfiles (or folders of them) against the hardening rules; exit 1 when any rule is broken.')
+    .argument('<paths...>', 'files or directories (Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile are read as Dockerfiles)')
     .option('--json', 'print a JSON report')
-    .addHelpText('after', `\nRules:\n${RULES.map((r) => `  ${r.id}  ${r.title}`).join('\n')}\n\nExample:\n  cleanimg-customize check dist/ k8s/legacy.yaml`)
-    .action((paths: string[], opts: { json?: boolean }) => {
+    .option('--allowed-base <prefix>', 'Dockerfiles: the final base must start with this prefix, e.g. cleanstart/ (repeatable)', collect)
+    .option('--non-root-base <prefix>', 'Dockerfiles: bases known to run as non-root, so no USER is needed (repeatable; default cleanstart/)', collect)
+    .option('--context <dir>', 'Dockerfiles: the build context, to look into copied files for private keys')
+    .addHelpText('after', `\nRules:\n${ALL_RULES.map((r) => `  ${r.id}  ${r.title}`).join('\n')}\n\nExample:\n  cleanimg-customize check dist/ k8s/legacy.yaml Dockerfile`)
+    .action((paths: string[], opts: { json?: boolean; allowedBase?: string[]; nonRootBase?: string[]; context?: string }) => {
       try {
-        setExit(runCheck(paths, opts, io));
+        setExit(runCheck(paths, { json: opts.json, allowedBases: opts.allowedBase, nonRootBases: opts.nonRootBase, context: opts.context }, io));
       } catch (e) {
         setExit(reportError(io, e, !!opts.json));
       }
@@ -36,10 +46,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('List the hardening rules with their fixes.')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) => {
-      if (opts.json) io.out(JSON.stringify(RULES.map(({ id, title, fix }) => ({ id, title, fix })), null, 2));
-      else for (const r of RULES) io.out(`${r.id}  ${r.title}\n       fix: ${r.fix}`);
+      if (opts.json) io.out(JSON.stringify(ALL_RULES.map(({ id, title, fix }) => ({ id, title, fix })), null, 2));
+      else for (const r of ALL_RULES) io.out(`${r.id}  ${r.title}\n       fix: ${r.fix}`);
       setExit(EXIT.ok);
     });
+
+  addDockerfileCommand(program, io, setExit);
 
   return program;
 }

@@ -2,3 +2,4 @@ export { parseDockerfile, copyPaths, expand, type ParsedDockerfile, type DfStage
 export { DOCKERFILE_RULES, finalChain, unpinnedReason, type DockerfileRule, type DockerfileFinding, type DockerfileCheckOptions } from './rules';
 export { checkDockerfile, checkDockerfileFile, checkParsed, assertDockerfileOk, isDockerfileName, type DockerfileViolation } from './check';
 export { dockerignoreMatcher, secretFileNameReason, secretDestinationReason } from './secrets';
+export { generateDockerfile, type GenerateDockerfileOptions, type GeneratedDockerfile, type GeneratedFile, type GeneratorLang } from './generate';

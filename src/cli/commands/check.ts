@@ -3,9 +3,10 @@
  * migration aid listing what a team's manifests break and how to fix it.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CleanimgError } from '../../errors';
+import { checkDockerfileFile, isDockerfileName, type DockerfileCheckOptions } from '../../dockerfile';
 import { checkObject, type KubeObject, type Violation } from '../../rules';
 import { EXIT, type Io } from '../output';
 
@@ -21,7 +22,7 @@ export interface CheckReport {
   readonly violations: readonly FileViolation[];
 }
 
-/** Every YAML file under the given paths, sorted, skipping node_modules and dot folders. */
+/** Every YAML file and Dockerfile (Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile) under the given paths, sorted, skipping node_modules and dot folders. */
 export function collectFiles(paths: readonly string[]): string[] {
   const out: string[] = [];
   const walk = (p: string, top: boolean) => {
@@ -36,17 +37,22 @@ export function collectFiles(paths: readonly string[]): string[] {
         if (name === 'node_modules' || name.startsWith('.')) continue;
         walk(join(p, name), false);
       }
-    } else if (top || YAML_EXT.has(extname(p))) out.push(p);
+    } else if (top || YAML_EXT.has(extname(p)) || isDockerfileName(basename(p))) out.push(p);
   };
   for (const p of paths) walk(p, true);
   return out;
 }
 
-export function checkFiles(paths: readonly string[]): CheckReport {
+export function checkFiles(paths: readonly string[], dockerfile: DockerfileCheckOptions = {}): CheckReport {
   const files = collectFiles(paths);
   const violations: FileViolation[] = [];
   let objects = 0;
   for (const file of files) {
+    if (isDockerfileName(basename(file))) {
+      objects++;
+      for (const v of checkDockerfileFile(file, dockerfile)) violations.push({ ...v, file });
+      continue;
+    }
     const docs = parseAllDocuments(readFileSync(file, 'utf8'));
     for (const doc of Array.isArray(docs) ? docs : [docs]) {
       if (doc.errors.length) {
@@ -65,8 +71,8 @@ export function checkFiles(paths: readonly string[]): CheckReport {
   return { files: files.length, objects, violations };
 }
 
-export function runCheck(paths: readonly string[], opts: { json?: boolean }, io: Io): number {
-  const report = checkFiles(paths);
+export function runCheck(paths: readonly string[], opts: { json?: boolean } & DockerfileCheckOptions, io: Io): number {
+  const report = checkFiles(paths, { allowedBases: opts.allowedBases, nonRootBases: opts.nonRootBases, context: opts.context });
   if (opts.json) {
     io.out(JSON.stringify({ ok: report.violations.length === 0, ...report }, null, 2));
   } else {
