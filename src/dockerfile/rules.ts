@@ -102,11 +102,11 @@ function stageLabel(df: ParsedDockerfile, s: DfStage): string {
 }
 
 const RUN_FIXES: Array<[RegExp, string]> = [
-  [/(^|[\s;&|(])(chmod|chown|chgrp)\s/, 'set modes and owners in the COPY itself: COPY --chmod=0644 / COPY --chown=65532:65532 (a shell-less image cannot run chmod or chown)'],
-  [/(^|[\s;&|(])(npm|yarn|pnpm)\s+(ci|install|i|add|prune)\b/, 'install packages in the builder stage (npm ci --omit=dev) and COPY --from=builder /app/node_modules into the final stage'],
-  [/(^|[\s;&|(])(pip3?|python3?\s+-m\s+pip|poetry|uv)\s+(install|sync)\b/, 'install packages into a venv in the builder stage and COPY --from=builder /opt/venv /opt/venv'],
-  [/(^|[\s;&|(])(apt-get|apt|apk|yum|dnf|microdnf|zypper)\s/, 'install OS packages in the builder stage and copy only the files you need, or choose a base that has them'],
-  [/(^|[\s;&|(])(go\s+build|cargo\s+build|mvn|gradle|make)\b/, 'compile in the builder stage and COPY --from=builder only the artifact'],
+  [/(^|[\s;&|(/])(chmod|chown|chgrp)\s/, 'set modes and owners in the COPY itself: COPY --chmod=0644 / COPY --chown=65532:65532 (a shell-less image cannot run chmod or chown)'],
+  [/(^|[\s;&|(/])(npm|yarn|pnpm)\s+(ci|install|i|add|prune)\b/, 'install packages in the builder stage (npm ci --omit=dev) and COPY --from=builder /app/node_modules into the final stage'],
+  [/(^|[\s;&|(/])(pip3?|python3?\s+-m\s+pip|poetry|uv)\s+(install|sync)\b/, 'install packages into a venv in the builder stage and COPY --from=builder /opt/venv /opt/venv'],
+  [/(^|[\s;&|(/])(apt-get|apt|apk|yum|dnf|microdnf|zypper)\s/, 'install OS packages in the builder stage and copy only the files you need, or choose a base that has them'],
+  [/(^|[\s;&|(/])(go\s+build|cargo\s+build|mvn|gradle|make)\b/, 'compile in the builder stage and COPY --from=builder only the artifact'],
 ];
 
 function isShellForm(text: string): boolean {

@@ -80,7 +80,7 @@ export function dockerignoreMatcher(content: string): (path: string) => boolean 
     if (!line || line.startsWith('#')) continue;
     const negate = line.startsWith('!');
     if (negate) line = line.slice(1).trim();
-    line = posix.normalize(line.replace(/^\/+/, ''));
+    line = posix.normalize(line.replace(/^\/+/, '')).replace(/\/+$/, '');
     if (line === '.' || line === '') continue;
     rules.push({ re: globToRegExp(line), negate });
   }
