@@ -83,7 +83,8 @@ export function runCheck(paths: readonly string[], opts: { json?: boolean } & Do
       last = head;
       io.out(`  ${v.code} ${v.path}: ${v.message}\n      fix: ${v.fix}`);
     }
-    const bad = new Set(report.violations.map((v) => `${v.file}\0${v.object}`)).size;
+    // A Dockerfile counts as one object, whatever stage its violations are in.
+    const bad = new Set(report.violations.map((v) => ('line' in v ? v.file : `${v.file}\0${v.object}`))).size;
     const rules = new Set(report.violations.map((v) => v.code)).size;
     io.out(report.violations.length
       ? `${report.objects} objects in ${report.files} files: ${bad} break ${rules} rules (${report.violations.length} findings)`
