@@ -19,6 +19,8 @@
  */
 import { posix } from 'node:path';
 import { isDigestPinned } from '../core/image-ref';
+import { CleanimgError } from '../errors';
+import { parseReference } from '../oci/reference';
 import { copyPaths, type DfInstruction, type DfStage, type ParsedDockerfile } from './parse';
 import { contextFilesFor, contextIgnore, readHead, secretContentReason, secretDestinationReason, secretFileNameReason } from './secrets';
 
@@ -89,6 +91,11 @@ export function unpinnedReason(ref: string): string | undefined {
   if (at < 0) return `${JSON.stringify(ref)} is not pinned by digest (a tag can be moved)`;
   const digest = ref.slice(at + 1);
   if (!DIGEST.test(digest)) return `${JSON.stringify(ref)} has a malformed digest ${JSON.stringify(digest)} (a placeholder? a digest is sha256: and 64 hex characters)`;
+  try {
+    parseReference(ref);
+  } catch (e) {
+    if (e instanceof CleanimgError && e.problems[0]) return `${JSON.stringify(ref)} is not a valid image reference (${e.problems[0].message})`;
+  }
   return `${JSON.stringify(ref)} is not a valid image reference`;
 }
 

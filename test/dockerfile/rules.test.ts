@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DOCKERFILE_RULES } from '../../src/dockerfile';
+import { DOCKERFILE_RULES, unpinnedReason } from '../../src/dockerfile';
 import { RULES } from '../../src/rules';
 import { BASE, BUILDER, D1, found, of } from './helpers';
 
@@ -162,5 +162,14 @@ describe('Dockerfile rules', () => {
     const vs = found(text, { name: 'app/Dockerfile' });
     expect(of('DF008', text, { name: 'app/Dockerfile' })[0]!.path).toBe('app/Dockerfile:6');
     expect(vs).toEqual([['DF002', 1], ['DF001', 3], ['DF004', 4], ['DF003', 5], ['DF008', 6], ['DF007', 7], ['DF006', 8], ['DF005', 9]]);
+  });
+});
+
+describe('unpinnedReason', () => {
+  it('tells a tag, a placeholder digest and a malformed reference apart', () => {
+    expect(unpinnedReason(`nginx:1.25@${D1}`)).toBeUndefined();
+    expect(unpinnedReason('nginx:1.25')).toMatch(/not pinned by digest/);
+    expect(unpinnedReason('nginx@sha256:abc123...')).toMatch(/malformed digest/);
+    expect(unpinnedReason(`Bad Name@${D1}`)).toMatch(/is not a valid image reference \(.+\)/);
   });
 });
