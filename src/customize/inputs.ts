@@ -22,12 +22,14 @@
  * read it. Secrets belong in a Kubernetes Secret mounted at runtime (EnvConfig), not in image layers.
  *
  * Certificates: a file whose destination is a CA location (under /etc/ssl/certs/,
- * /usr/local/share/ca-certificates/, /etc/pki/ca-trust/source/anchors/, or any name ending in .crt or
- * .pem) is parsed with node:crypto X509Certificate, every certificate of a bundle. Decision:
+ * /usr/local/share/ca-certificates/, /etc/pki/ca-trust/source/anchors/, or any name ending in .crt) is
+ * parsed with node:crypto X509Certificate, every certificate of a bundle; a *.pem elsewhere is parsed
+ * when it holds a CERTIFICATE block. Decision:
  * - not a certificate at all: refused (a typo or the wrong file would silently break TLS);
  * - expired: refused (an expired trust anchor cannot validate anything; the fix is a current one);
  * - not a CA (basicConstraints CA:FALSE or absent): a warning, returned to the caller, because a leaf or
  *   self-signed server certificate placed there is sometimes intended (pinning, or a server's own cert).
+ *   No warning for *.pem outside CA folders (those are usually a server's own chain).
  */
 import { lstat, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
@@ -74,8 +76,16 @@ function isUnder(p: string, dir: string): boolean {
   return dir === '/' ? p.startsWith('/') : p === dir || p.startsWith(dir + '/');
 }
 
-export function isCaLocation(p: string): boolean {
-  return CA_DIRS.some((d) => isUnder(p, d) && p !== d) || /\.(crt|pem)$/i.test(p);
+/**
+ * How strictly a destination is checked as a certificate: `ca-dir` (a trust store folder) and `crt`
+ * (a *.crt name anywhere) must hold certificates; `pem` (a *.pem name elsewhere) is checked only when
+ * it holds a CERTIFICATE block (it may be DH parameters, or a key allowed by override). Null: not checked.
+ */
+export function certificateRole(p: string): 'ca-dir' | 'crt' | 'pem' | null {
+  if (CA_DIRS.some((d) => isUnder(p, d) && p !== d)) return 'ca-dir';
+  if (/\.crt$/i.test(p)) return 'crt';
+  if (/\.pem$/i.test(p)) return 'pem';
+  return null;
 }
 
 /** Why a destination is not acceptable as written, or null. Trailing "/" is allowed (folder). */
@@ -248,36 +258,37 @@ export async function resolveInputs(spec: CustomizeSpec, specDir: string, opts: 
   };
 
   const checkFile = async (w: Walked) => {
-    if (!allowKeys) {
-      const key = await detectPrivateKey(w.real);
-      if (key) {
-        problems.push({
-          code: 'INPUT007',
-          path: w.field,
-          message: `${path.relative(root, w.real)} (for ${w.dest}) is ${key}; anyone who can pull the image could read it`,
-          fix: 'keep secrets out of images: put the key in a Kubernetes Secret and mount it at runtime (EnvConfig). If this key is truly public, set allow_private_keys: true',
-        });
-        return;
-      }
+    const key = await detectPrivateKey(w.real);
+    if (key && !allowKeys) {
+      problems.push({
+        code: 'INPUT007',
+        path: w.field,
+        message: `${path.relative(root, w.real)} (for ${w.dest}) is ${key}; anyone who can pull the image could read it`,
+        fix: 'keep secrets out of images: put the key in a Kubernetes Secret and mount it at runtime (EnvConfig). If this key is truly public, set allow_private_keys: true',
+      });
+      return;
     }
-    if (isCaLocation(w.dest)) {
-      if (w.size > CERT_FILE_LIMIT) {
-        problems.push({ code: 'INPUT008', path: w.field, message: `${w.dest} is at a certificate location but is ${w.size} bytes`, fix: 'copy PEM certificates there, or choose another destination' });
-        return;
-      }
-      const r = checkCertificates(await readFile(w.real), now);
-      for (const m of r.warnings) warnings.push(`${w.field} (${w.dest}): ${m}`);
-      if (r.error) {
-        const expired = /expired/.test(r.error);
-        problems.push({
-          code: expired ? 'INPUT009' : 'INPUT008',
-          path: w.field,
-          message: `${w.dest} ${r.error}`,
-          fix: expired
-            ? 'replace it with a current certificate from your CA; an expired trust anchor validates nothing'
-            : 'copy a PEM or DER X.509 certificate there, or choose a destination that is not a certificate location',
-        });
-      }
+    if (key) return; // allowed by override; not a certificate either
+    const kind = certificateRole(w.dest);
+    if (!kind) return;
+    if (w.size > CERT_FILE_LIMIT) {
+      problems.push({ code: 'INPUT008', path: w.field, message: `${w.dest} is at a certificate location but is ${w.size} bytes`, fix: 'copy PEM certificates there, or choose another destination' });
+      return;
+    }
+    const bytes = await readFile(w.real);
+    if (kind === 'pem' && !bytes.includes('-----BEGIN CERTIFICATE-----')) return; // dhparams and other PEM files
+    const r = checkCertificates(bytes, now);
+    if (kind !== 'pem') for (const m of r.warnings) warnings.push(`${w.field} (${w.dest}): ${m}`);
+    if (r.error) {
+      const expired = /expired/.test(r.error);
+      problems.push({
+        code: expired ? 'INPUT009' : 'INPUT008',
+        path: w.field,
+        message: `${w.dest} ${r.error}`,
+        fix: expired
+          ? 'replace it with a current certificate from your CA; an expired trust anchor validates nothing'
+          : 'copy a PEM or DER X.509 certificate there, or choose a destination that is not a certificate location',
+      });
     }
   };
 
