@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
+import { CleanimgError } from '../../src/errors';
+import { buildLayer, normalizeEntries, resolveSourceDateEpoch, type LayerEntry } from '../../src/oci/layer';
+import { cleanupTmp, run, tmp, write } from '../customize/fixtures';
+
+afterAll(cleanupTmp);
+
+const repoRoot = path.resolve(__dirname, '../..');
+
+function entriesFor(src: string): LayerEntry[] {
+  return [
+    { path: '/etc/postgresql/custom.conf', kind: 'file', source: path.join(src, 'custom.conf'), mode: 0o640, uid: 0, gid: 65532 },
+    { path: '/etc/ssl/certs/corporate-ca.crt', kind: 'file', source: path.join(src, 'ca.crt'), mode: 0o644, uid: 0, gid: 0 },
+    { path: '/usr/local/bin/agent', kind: 'file', source: path.join(src, 'agent'), mode: 0o755, uid: 0, gid: 0 },
+    { path: '/opt/app', kind: 'dir', mode: 0o750, uid: 65532, gid: 65532 },
+    { path: `/opt/app/${'long-name-'.repeat(12)}/file.txt`, kind: 'file', source: path.join(src, 'custom.conf'), mode: 0o600, uid: 65532, gid: 65532 },
+    { path: '/opt/app/données.txt', kind: 'file', source: path.join(src, 'custom.conf'), mode: 0o644, uid: 65532, gid: 65532 },
+  ];
+}
+
+function sha256File(f: string): string {
+  return `sha256:${createHash('sha256').update(readFileSync(f)).digest('hex')}`;
+}
+
+describe('buildLayer', () => {
+  let src: string;
+  let out: string;
+  beforeAll(() => {
+    const d = tmp();
+    src = path.join(d, 'src');
+    out = path.join(d, 'out');
+    write(path.join(src, 'custom.conf'), 'max_connections = 200\n');
+    write(path.join(src, 'ca.crt'), 'not checked here\n');
+    // 3 MiB of mixed data: several DEFLATE chunks and tar blocks.
+    const big = Buffer.alloc(3 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+    write(path.join(src, 'agent'), big);
+    write(path.join(out, '.keep'), '');
+  });
+
+  it('writes a tar that GNU tar lists with our modes, numeric owners, fixed mtime and explicit parents', async () => {
+    const l = await buildLayer(entriesFor(src), { tmpDir: out, sourceDateEpoch: 0 });
+    const listing = run('tar', ['-tvzf', l.path, '--full-time']).trim().split('\n');
+    const rows = listing.map((line) => {
+      const f = line.split(/\s+/);
+      return `${f[0]} ${f[1]} ${f[3]} ${f[4]} ${f.slice(5).join(' ')}`;
+    });
+    const long = 'long-name-'.repeat(12);
+    expect(rows).toEqual([
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 etc/',
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 etc/postgresql/',
+      '-rw-r----- 0/65532 1970-01-01 00:00:00 etc/postgresql/custom.conf',
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 etc/ssl/',
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 etc/ssl/certs/',
+      '-rw-r--r-- 0/0 1970-01-01 00:00:00 etc/ssl/certs/corporate-ca.crt',
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 opt/',
+      'drwxr-x--- 65532/65532 1970-01-01 00:00:00 opt/app/',
+      '-rw-r--r-- 65532/65532 1970-01-01 00:00:00 opt/app/données.txt',
+      `drwxr-xr-x 0/0 1970-01-01 00:00:00 opt/app/${long}/`,
+      `-rw------- 65532/65532 1970-01-01 00:00:00 opt/app/${long}/file.txt`,
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 usr/',
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 usr/local/',
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 usr/local/bin/',
+      '-rwxr-xr-x 0/0 1970-01-01 00:00:00 usr/local/bin/agent',
+    ]);
+    // Owners show as numbers because the headers carry no user or group names.
+    expect(listing.join('\n')).not.toMatch(/root/);
+  });
+
+  it('reports digests and sizes that independent tools agree with', async () => {
+    const l = await buildLayer(entriesFor(src), { tmpDir: out });
+    expect(sha256File(l.path)).toBe(l.digest);
+    expect(readFileSync(l.path).length).toBe(l.size);
+    const tarBytes = execFileSync('gzip', ['-dc', l.path], { maxBuffer: 64 << 20 });
+    expect(`sha256:${createHash('sha256').update(tarBytes).digest('hex')}`).toBe(l.diffId);
+    expect(tarBytes.length).toBe(l.uncompressedSize);
+    // gzip header: magic, deflate, no flags (no file name), mtime 0, XFL 0, OS 3.
+    expect([...readFileSync(l.path).subarray(0, 10)]).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+  });
+
+  it('gives the same digest again, after touch, and from a copy in another folder', async () => {
+    const a = await buildLayer(entriesFor(src), { tmpDir: out });
+    const b = await buildLayer(entriesFor(src), { tmpDir: out });
+    for (const f of readdirSync(src)) utimesSync(path.join(src, f), new Date(), new Date('2030-01-01'));
+    const c = await buildLayer(entriesFor(src), { tmpDir: out });
+    const copy = path.join(path.dirname(src), 'elsewhere', 'deeper', 'src');
+    cpSync(src, copy, { recursive: true });
+    const d = await buildLayer(entriesFor(copy), { tmpDir: out });
+    // Input order does not matter either.
+    const e = await buildLayer([...entriesFor(src)].reverse(), { tmpDir: out });
+    expect(new Set([a.digest, b.digest, c.digest, d.digest, e.digest]).size).toBe(1);
+    expect(new Set([a.diffId, c.diffId, d.diffId]).size).toBe(1);
+    expect(a.path).not.toBe(b.path);
+  });
+
+  it('changes with content, mode, owner and SOURCE_DATE_EPOCH, and is fixed for a given epoch', async () => {
+    const base = await buildLayer(entriesFor(src), { tmpDir: out });
+    const e1 = await buildLayer(entriesFor(src), { tmpDir: out, sourceDateEpoch: 1_700_000_000 });
+    const e2 = await buildLayer(entriesFor(src), { tmpDir: out, sourceDateEpoch: 1_700_000_000 });
+    expect(e1.digest).toBe(e2.digest);
+    expect(e1.digest).not.toBe(base.digest);
+    expect(run('tar', ['-tvzf', e1.path, '--full-time'], { env: { ...process.env, TZ: 'UTC' } })).toContain('2023-11-14 22:13:20');
+    const modes = entriesFor(src).map((x) => (x.path === '/usr/local/bin/agent' ? { ...x, mode: 0o700 } : x));
+    expect((await buildLayer(modes, { tmpDir: out })).digest).not.toBe(base.digest);
+    const owners = entriesFor(src).map((x) => (x.path === '/usr/local/bin/agent' ? { ...x, uid: 1 } : x));
+    expect((await buildLayer(owners, { tmpDir: out })).digest).not.toBe(base.digest);
+    const src2 = path.join(path.dirname(src), 'src2');
+    cpSync(src, src2, { recursive: true });
+    writeFileSync(path.join(src2, 'custom.conf'), 'max_connections = 201\n');
+    expect((await buildLayer(entriesFor(src2), { tmpDir: out })).digest).not.toBe(base.digest);
+  });
+
+  it('reads SOURCE_DATE_EPOCH from the environment and refuses bad values', () => {
+    expect(resolveSourceDateEpoch(undefined, {})).toBe(0);
+    expect(resolveSourceDateEpoch(undefined, { SOURCE_DATE_EPOCH: '1700000000' })).toBe(1_700_000_000);
+    expect(resolveSourceDateEpoch(5, { SOURCE_DATE_EPOCH: '1700000000' })).toBe(5);
+    expect(() => resolveSourceDateEpoch(undefined, { SOURCE_DATE_EPOCH: 'yesterday' })).toThrow(CleanimgError);
+    expect(() => resolveSourceDateEpoch(-1)).toThrow(/SOURCE_DATE_EPOCH/);
+  });
+
+  it('refuses duplicate paths and a file used as a folder, and leaves no temp file on failure', async () => {
+    const before = readdirSync(out).filter((f) => f.endsWith('.tmp')).length;
+    const f = path.join(src, 'custom.conf');
+    expect(() => normalizeEntries([{ path: '/a', kind: 'file', source: f, mode: 0o644, uid: 0, gid: 0 }, { path: '/a', kind: 'dir', mode: 0o755, uid: 0, gid: 0 }])).toThrow(/listed twice/);
+    expect(() => normalizeEntries([{ path: '/a', kind: 'file', source: f, mode: 0o644, uid: 0, gid: 0 }, { path: '/a/b', kind: 'file', source: f, mode: 0o644, uid: 0, gid: 0 }])).toThrow(/needs it to be a folder/);
+    expect(() => normalizeEntries([{ path: 'rel', kind: 'dir', mode: 0o755, uid: 0, gid: 0 }])).toThrow(CleanimgError);
+    await expect(buildLayer([{ path: '/x', kind: 'file', source: path.join(src, 'missing'), mode: 0o644, uid: 0, gid: 0 }], { tmpDir: out })).rejects.toThrow();
+    expect(readdirSync(out).filter((x) => x.endsWith('.tmp')).length).toBe(before);
+  });
+
+  it('gives the same bytes on Node 22 as on this Node', () => {
+    // Run one script under this Node and under Node 22 (fetched as an npm package), both through tsx.
+    const script = path.join(out, 'layer-digest.ts');
+    writeFileSync(
+      script,
+      `import { buildLayer } from ${JSON.stringify(path.join(repoRoot, 'src/oci/layer.ts'))};
+const entries = JSON.parse(process.argv[2]!);
+buildLayer(entries, { tmpDir: ${JSON.stringify(out)}, sourceDateEpoch: 1700000000 }).then((l) => console.log(JSON.stringify({ v: process.version, digest: l.digest, diffId: l.diffId })));
+`,
+    );
+    const arg = JSON.stringify(entriesFor(src));
+    const here = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', script, arg], { cwd: repoRoot, encoding: 'utf8' }));
+    const r = spawnSync('npx', ['-y', '-p', 'node@22', 'node', '--import', 'tsx', script, arg], { cwd: repoRoot, encoding: 'utf8', timeout: 180_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const n22 = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(n22.v).toMatch(/^v22\./);
+    expect(here.v).not.toBe(n22.v);
+    expect(n22.digest).toBe(here.digest);
+    expect(n22.diffId).toBe(here.diffId);
+  }, 240_000);
+});
