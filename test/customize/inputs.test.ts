@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkfifoSync, symlinkSync } from 'node:fs';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { CleanimgError, type Problem } from '../../src/errors';
@@ -21,10 +21,8 @@ async function problemsOf(p: Promise<unknown>): Promise<Problem[]> {
   throw new Error('expected a CleanimgError');
 }
 
-// Keep the mkfifo import honest on platforms without it.
 function mkfifo(p: string): void {
-  if (typeof (mkfifoSync as unknown) === 'function') (mkfifoSync as (p: string) => void)(p);
-  else execFileSync('mkfifo', [p]);
+  execFileSync('mkfifo', [p]);
 }
 
 describe('resolveInputs: layout of the layer', () => {
