@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { unlink } from 'node:fs/promises';
 import { CleanimgError } from '../errors';
-import { appendLayer, sha256Digest, type AppendResult } from '../oci/image';
+import { appendLayer, manifestFamily, sha256Digest, type AppendResult, type ManifestFamily } from '../oci/image';
 import { buildLayer, resolveSourceDateEpoch, type BuiltLayer } from '../oci/layer';
 import { isStreamingSource, LayoutImageSource, LayoutWriter } from '../oci/layout';
 import { formatPlatform, isIndexMediaType, selectPlatform } from '../oci/platform';
@@ -44,6 +44,14 @@ export interface BuildOverlayOptions {
   readonly now?: Date;
   /** Folder for the layer's temp file; default os.tmpdir(). */
   readonly tmpDir?: string;
+  /**
+   * Manifest format of the result: `base` (default) keeps the base's family (OCI or Docker v2); `oci`
+   * writes OCI even for a Docker v2 base (base layer bytes and digests unchanged, descriptors retyped).
+   * An OCI layout needs OCI: skopeo and umoci ignore Docker manifests inside one, so --output-layout
+   * with a Docker v2 base is refused unless `oci` is chosen (the choice changes the digest, so it is
+   * never made silently).
+   */
+  readonly manifestFormat?: 'base' | 'oci' | 'docker';
 }
 
 export interface PlatformChosen {
@@ -177,7 +185,20 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
     ...(opts.now ? { now: opts.now } : {}),
   });
   const base = await readBase(opts.source, spec);
+  const baseFamily = manifestFamily(base.manifestMediaType);
+  const family: ManifestFamily = !opts.manifestFormat || opts.manifestFormat === 'base' ? baseFamily : opts.manifestFormat;
+  if (opts.outputLayout !== undefined && family === 'docker') {
+    throw new CleanimgError('an OCI layout cannot hold this Docker v2 image', [
+      {
+        code: 'BUILD002',
+        path: 'base_image',
+        message: `${spec.base_image.text} is a Docker v2 image, and skopeo and umoci ignore Docker manifests inside an OCI layout`,
+        fix: 'choose the OCI manifest format for the result (--format oci; the digest differs from a Docker-format build), or push without --output-layout',
+      },
+    ]);
+  }
   const warnings = [...inputs.warnings];
+  warnings.push(...flavourWarnings(spec));
   if (spec.allow_private_keys || opts.allowPrivateKeys) warnings.push('private keys are allowed by override (allow_private_keys): anyone who can pull this image can read them');
 
   const layer = await buildLayer(inputs.entries, { sourceDateEpoch: epoch, tmpDir: opts.tmpDir ?? os.tmpdir() });
@@ -200,6 +221,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
       comment: `spec ${path.basename(loaded.specPath)} ${loaded.specDigest}${flavour}`,
       labels: spec.labels,
       annotations: spec.annotations,
+      outputFamily: family,
     });
     warnings.push(...img.warnings);
 
@@ -259,6 +281,20 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
     await dispose();
     throw e;
   }
+}
+
+/** The guide's images come as -prod (shell-less) and -dev (with a shell and tools) flavours. */
+function flavourWarnings(spec: CustomizeSpec): string[] {
+  const out: string[] = [];
+  const tag = spec.base_image.tag ?? '';
+  if (spec.variant === 'dev' || /(^|-)dev$/.test(tag)) {
+    out.push(`base ${spec.base_image.text} is a dev variant, which usually includes a shell and build tools; production images should build on a -prod base`);
+  }
+  const tagFlavour = /(?:^|-)(prod|dev)$/.exec(tag)?.[1];
+  if (spec.variant && !isCpuVariant(spec.variant) && tagFlavour && tagFlavour !== spec.variant) {
+    out.push(`variant: ${spec.variant} does not match the base tag ${tag}; check that the pinned digest is the image you mean`);
+  }
+  return out;
 }
 
 /**

@@ -12,6 +12,7 @@
  * - shell paths (sh, bash, ash, dash, zsh, ksh, busybox... in /bin, /sbin, /usr/bin, /usr/sbin,
  *   /usr/local/bin, /usr/local/sbin): a shell-less image must stay shell-less;
  * - /proc, /sys, /dev (runtime mounts) and a file in place of a system folder (/etc, /usr/bin, ...);
+ * - names starting with `.wh.` (layer whiteouts: they would delete files of the base);
  * - anything under /bin, /sbin, /lib, /lib32, /lib64, /libx32, /var/run, /var/lock: on merged-/usr bases
  *   these are symlinks, and a folder entry in the layer would replace the symlink and hide the base's
  *   files. The overlay never reads the base's layers, so it cannot tell: use /usr/bin, /usr/local/bin, /run.
@@ -227,6 +228,15 @@ export async function resolveInputs(spec: CustomizeSpec, specDir: string, opts: 
   };
 
   const checkDestination = (dest: string, field: string, kind: 'file' | 'dir'): boolean => {
+    if (dest.split('/').some((c) => c.startsWith('.wh.'))) {
+      problems.push({
+        code: 'INPUT005',
+        path: field,
+        message: `${dest} has a name starting with ".wh.", which image layers use to delete files of the layers below`,
+        fix: 'rename the file; the overlay only adds files',
+      });
+      return false;
+    }
     if (isShellPath(dest)) {
       problems.push({
         code: 'INPUT006',

@@ -266,7 +266,7 @@ function zodProblems(issues: readonly z.core.$ZodIssue[], origin: string): Probl
           code: 'SPEC003',
           path: full,
           message: `unknown field "${k}"`,
-          fix: `remove it or correct the spelling; known fields: ${knownKeys(is.path).join(', ')}`,
+          fix: suggest(k, knownKeys(is.path)),
         });
       }
     } else {
@@ -279,6 +279,26 @@ function zodProblems(issues: readonly z.core.$ZodIssue[], origin: string): Probl
     }
   }
   return out;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+function suggest(key: string, known: string[]): string {
+  const best = known.map((k) => [k, distance(key.toLowerCase(), k)] as const).sort((x, y) => x[1] - y[1])[0];
+  if (best && best[1] <= Math.max(2, Math.floor(best[0].length / 3))) return `did you mean "${best[0]}"? Known fields: ${known.join(', ')}`;
+  return `remove it or correct the spelling; known fields: ${known.join(', ')}`;
 }
 
 function knownKeys(p: readonly PropertyKey[]): string[] {

@@ -6,6 +6,10 @@
  * Everything is serialised as canonical JSON (keys sorted at every level, no whitespace), so the same
  * inputs always give the same bytes and digests.
  *
+ * A Docker v2 base can be written as OCI on request (`outputFamily: 'oci'`): the base layers keep their
+ * bytes and digests, only their descriptors' media types change (as `skopeo copy --format oci` does).
+ * OCI image layouts need this, because skopeo and umoci ignore Docker manifests inside them.
+ *
  * Docker v2 manifests have no `annotations` field in their schema. Registries store the bytes as sent
  * (distribution keeps unknown fields), but Docker tooling ignores them and some registries validate
  * strictly, so for a Docker base the base name/digest and the spec's annotations are written as config
@@ -80,6 +84,8 @@ export interface AppendInput {
   readonly comment?: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
+  /** Write the result in this family instead of the base's (converting base layer descriptors). */
+  readonly outputFamily?: ManifestFamily;
 }
 
 export interface AppendResult {
@@ -113,11 +119,34 @@ function checkBase(m: ImageManifest, c: ImageConfig): void {
   if (problems.length) throw new CleanimgError('the base image cannot be extended', problems);
 }
 
+const LAYER_TYPE_PAIRS: readonly [string, string][] = [
+  [MediaType.DockerLayerGzip, MediaType.OciLayerGzip],
+  ['application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip'],
+  ['application/vnd.docker.image.rootfs.diff.tar', MediaType.OciLayer],
+];
+
+/** The same layer blob described in the other family (bytes and digest unchanged). */
+function convertLayer(d: Descriptor, to: ManifestFamily): Descriptor {
+  const pair = LAYER_TYPE_PAIRS.find(([docker, oci]) => (to === 'oci' ? docker : oci) === d.mediaType);
+  if (!pair) {
+    throw new CleanimgError('cannot convert the base image', [
+      {
+        code: 'IMAGE003',
+        path: 'base_image',
+        message: `base layer ${d.digest} has media type ${d.mediaType}, which has no ${to === 'oci' ? 'OCI' : 'Docker v2'} equivalent`,
+        fix: 'keep the base image\'s own manifest format',
+      },
+    ]);
+  }
+  return { ...d, mediaType: to === 'oci' ? pair[1] : pair[0] };
+}
+
 /** Append one layer to a base image: new config and manifest in the base's family. */
 export function appendLayer(input: AppendInput): AppendResult {
   const { baseManifest: bm, baseConfig: bc } = input;
   checkBase(bm, bc);
-  const family = manifestFamily(input.baseManifestMediaType ?? bm.mediaType);
+  const baseFamily = manifestFamily(input.baseManifestMediaType ?? bm.mediaType);
+  const family = input.outputFamily ?? baseFamily;
   const created = epochToRfc3339(input.sourceDateEpoch);
   const warnings: string[] = [];
 
@@ -164,14 +193,16 @@ export function appendLayer(input: AppendInput): AppendResult {
     schemaVersion: 2,
     mediaType: manifestMediaType,
     config: configDescriptor,
-    layers: [...bm.layers, layerDescriptor],
+    layers: [...(family === baseFamily ? bm.layers : bm.layers.map((l) => convertLayer(l, family))), layerDescriptor],
   };
-  if (family === 'oci') {
+  if (family === 'oci' && baseFamily === 'oci') {
     // Keep the base manifest's own annotations (except the base pointers, which now name the base itself).
     const kept = { ...(bm.annotations ?? {}) };
     delete kept[ANNOTATION_BASE_DIGEST];
     delete kept[ANNOTATION_BASE_NAME];
     manifest.annotations = { ...kept, ...annotations };
+  } else if (family === 'oci') {
+    manifest.annotations = annotations;
   }
   const manifestBytes = canonicalBytes(manifest);
   return {

@@ -5,7 +5,7 @@ import { CleanimgError, type Problem } from '../../src/errors';
 import { buildOverlay, layoutTag, type BuildOverlayOptions } from '../../src/customize/build';
 import { LayoutImageSource, REF_NAME_ANNOTATION } from '../../src/oci/layout';
 import { MediaType, type FetchedManifest, type ImageSource } from '../../src/oci/types';
-import { cleanupTmp, makeBaseLayout, makeCert, run, sha256, specYaml, tmp, write, writeSpec, type BaseImage } from './fixtures';
+import { addDockerManifest, cleanupTmp, makeBaseLayout, makeCert, run, sha256, specYaml, tmp, write, writeSpec, type BaseImage } from './fixtures';
 
 afterAll(cleanupTmp);
 
@@ -252,6 +252,46 @@ describe('buildOverlay', () => {
       const ps = await refuse('base_image: [unclosed\n');
       expect(ps[0]!.code).toBe('SPEC001');
     });
+  });
+
+  it('keeps a Docker v2 base in its family, and converts it to OCI only when asked (needed for a layout)', async () => {
+    const dockerDigest = addDockerManifest(base.layout, base.digest, 'docker');
+    const dir = path.join(root, 'docker-spec');
+    write(path.join(dir, 'a.conf'), 'a\n');
+    const sp = writeSpec(dir, specYaml(`cleanstart/app:1-prod@${dockerDigest}`, [{ source: 'a.conf', destination: '/etc/app/a.conf' }], 'annotations: {org.example.ticket: "7"}\n'));
+    const src = await LayoutImageSource.open(base.layout);
+    const docker = await buildOverlay(opts({ specPath: sp, source: src }));
+    expect(docker.manifestMediaType).toBe(MediaType.DockerManifest);
+    expect(docker.layer.descriptor.mediaType).toBe(MediaType.DockerLayerGzip);
+    expect(docker.manifest.annotations).toBeUndefined();
+    expect(docker.config.config?.Labels?.['org.opencontainers.image.base.digest']).toBe(dockerDigest);
+    expect(docker.warnings.join()).toMatch(/org\.example\.ticket were written as config labels/);
+    await docker.dispose();
+
+    const out = path.join(root, 'out-docker');
+    const refused = await problemsOf(buildOverlay(opts({ specPath: sp, source: src, outputLayout: out, tag: 'x' })));
+    expect(refused[0]).toMatchObject({ code: 'BUILD002' });
+    expect(existsSync(out)).toBe(false);
+
+    const oci = await buildOverlay(opts({ specPath: sp, source: src, outputLayout: out, tag: 'x', manifestFormat: 'oci' }));
+    expect(oci.manifestMediaType).toBe(MediaType.OciManifest);
+    expect(oci.manifest.layers.map((l) => l.mediaType)).toEqual(oci.manifest.layers.map(() => MediaType.OciLayerGzip));
+    expect(oci.manifest.layers.slice(0, -1).map((l) => l.digest)).toEqual(base.manifest.layers.map((l) => l.digest));
+    expect(oci.manifestDigest).not.toBe(docker.manifestDigest);
+    expect(JSON.parse(run('skopeo', ['inspect', `oci:${out}:x`])).Digest).toBe(oci.manifestDigest);
+    run('umoci', ['unpack', '--rootless', '--image', `${out}:x`, path.join(root, 'bundle-docker')]);
+    expect(readFileSync(path.join(root, 'bundle-docker/rootfs/etc/app/a.conf'), 'utf8')).toBe('a\n');
+  });
+
+  it('warns about dev variants and a variant that contradicts the tag', async () => {
+    const dir = path.join(root, 'dev-spec');
+    write(path.join(dir, 'a.conf'), 'a\n');
+    const sp = writeSpec(dir, specYaml(`cleanstart/python:3.11-dev@${base.digest}`, [{ source: 'a.conf', destination: '/etc/app/a.conf' }]));
+    const r = await buildOverlay(opts({ specPath: sp }));
+    await r.dispose();
+    expect(r.warnings).toHaveLength(2);
+    expect(r.warnings[0]).toMatch(/dev variant/);
+    expect(r.warnings[1]).toMatch(/variant: prod does not match the base tag 3\.11-dev/);
   });
 
   it('needs a tag for a layout, and derives it from a reference', async () => {

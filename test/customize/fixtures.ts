@@ -155,3 +155,23 @@ export function makePrivateKeys(dir: string): Record<string, Buffer> {
 }
 
 export const FAKE_DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
+
+/**
+ * Add a Docker v2 (schema 2) manifest for an existing OCI image in the same layout: same config and
+ * layer blobs, Docker media types. Returns its digest. (skopeo and umoci do not read it there; our
+ * LayoutImageSource does, which stands in for a registry serving a Docker v2 base.)
+ */
+export function addDockerManifest(layout: string, ociDigest: string, tag: string): string {
+  const m = JSON.parse(readFileSync(path.join(layout, 'blobs/sha256', ociDigest.slice(7)), 'utf8'));
+  m.mediaType = 'application/vnd.docker.distribution.manifest.v2+json';
+  m.config.mediaType = 'application/vnd.docker.container.image.v1+json';
+  for (const l of m.layers) l.mediaType = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+  const bytes = Buffer.from(JSON.stringify(m));
+  const digest = sha256(bytes);
+  writeFileSync(path.join(layout, 'blobs/sha256', digest.slice(7)), bytes);
+  const idxPath = path.join(layout, 'index.json');
+  const idx = JSON.parse(readFileSync(idxPath, 'utf8'));
+  idx.manifests.push({ mediaType: m.mediaType, digest, size: bytes.length, annotations: { 'org.opencontainers.image.ref.name': tag } });
+  writeFileSync(idxPath, JSON.stringify(idx));
+  return digest;
+}

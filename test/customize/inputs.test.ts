@@ -146,6 +146,12 @@ describe('resolveInputs: refusals', () => {
     expect(isShellPath('/etc/sh')).toBe(false);
   });
 
+  it('whiteout names, which would delete base files', async () => {
+    const p = await one({ source: 'ok.txt', destination: '/etc/.wh.passwd' });
+    expect(p).toMatchObject({ code: 'INPUT005' });
+    expect(p.message).toMatch(/\.wh\./);
+  });
+
   it('folders that are symlinks on merged-/usr bases', async () => {
     const p = await one({ source: 'ok.txt', destination: '/lib/x.so' });
     expect(p).toMatchObject({ code: 'INPUT011' });

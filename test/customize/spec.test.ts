@@ -82,7 +82,8 @@ describe('spec: refusals name the field and the fix', () => {
     const ps = problems(() => parseSpec(base('copy_file: []\n', '  - source: a.txt\n    destinaton: /etc/a.txt\n')));
     const byPath = Object.fromEntries(ps.map((p) => [p.path, p]));
     expect(byPath['copy_file']).toMatchObject({ code: 'SPEC003' });
-    expect(byPath['copy_file']!.fix).toContain('copy_files');
+    expect(byPath['copy_file']!.fix).toMatch(/^did you mean "copy_files"\?/);
+    expect(byPath['copy_files[0].destinaton']!.fix).toMatch(/^did you mean "destination"\?/);
     expect(byPath['copy_files[0].destinaton']).toMatchObject({ code: 'SPEC003' });
     expect(byPath['copy_files[0].destination']).toMatchObject({ code: 'SPEC002', message: 'required field is missing' });
   });

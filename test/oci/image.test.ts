@@ -136,6 +136,26 @@ describe('appendLayer on a Docker v2 base', () => {
   });
 });
 
+describe('appendLayer converting a Docker v2 base to OCI', () => {
+  const r = appendLayer(input('docker', { outputFamily: 'oci' }));
+  it('retypes base layer descriptors, keeps their digests, and writes OCI annotations', () => {
+    expect(r.manifestMediaType).toBe(MediaType.OciManifest);
+    expect(r.configDescriptor.mediaType).toBe(MediaType.OciConfig);
+    expect(r.manifest.layers.map((l) => [l.mediaType, l.digest])).toEqual([
+      [MediaType.OciLayerGzip, d('1')],
+      [MediaType.OciLayerGzip, d('2')],
+      [MediaType.OciLayerGzip, d('f')],
+    ]);
+    expect(r.manifest.annotations).toMatchObject({ 'org.opencontainers.image.base.name': 'cleanstart/postgresql:15-prod', 'org.example.ticket': 'OPS-1' });
+    expect(r.warnings).toEqual([]);
+  });
+  it('refuses layer types without an equivalent', () => {
+    const i = input('oci', { outputFamily: 'docker' });
+    const m = { ...i.baseManifest, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: d('1'), size: 1 }, i.baseManifest.layers[1]!] };
+    expect(() => appendLayer({ ...i, baseManifest: m })).toThrow(/IMAGE003|no Docker v2 equivalent/);
+  });
+});
+
 describe('appendLayer refusals', () => {
   it('an index or unknown media type', () => {
     expect(() => manifestFamily(MediaType.OciIndex)).toThrow(CleanimgError);
