@@ -10,10 +10,10 @@
  * bytes and digests, only their descriptors' media types change (as `skopeo copy --format oci` does).
  * OCI image layouts need this, because skopeo and umoci ignore Docker manifests inside them.
  *
- * Docker v2 manifests have no `annotations` field in their schema. Registries store the bytes as sent
- * (distribution keeps unknown fields), but Docker tooling ignores them and some registries validate
- * strictly, so for a Docker base the base name/digest and the spec's annotations are written as config
- * labels instead, and a warning says so.
+ * Docker v2 manifests have no `annotations` field in their schema. distribution 2.8.2 accepts one
+ * anyway (checked here: PUT answered 201 and the bytes came back as sent), but Docker tooling ignores
+ * it and registries that validate the schema strictly may refuse it. So for a Docker base the base
+ * name/digest and the spec's annotations are written as config labels instead, and a warning says so.
  */
 import { createHash } from 'node:crypto';
 import { CleanimgError } from '../errors';

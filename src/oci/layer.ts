@@ -7,11 +7,14 @@
  * - Every header carries the same mtime (SOURCE_DATE_EPOCH, else 0), numeric uid/gid, no user or group
  *   names; long or non-ASCII names use PAX headers (tar-stream writes them with fixed contents).
  * - File contents are streamed from disk in bounded chunks; nothing holds a whole file in memory.
- * - Compression: raw DEFLATE from fflate (pure JavaScript, so its output does not change with the zlib
- *   that a Node version bundles), fed in fixed-size chunks because fflate's block boundaries depend on
- *   how input is pushed. The gzip wrapper is written here: no file name, mtime 0, XFL 0, OS 3 (Unix);
- *   the CRC-32 comes from node:zlib's crc32, a pure function of the bytes. Changing GZIP_LEVEL,
- *   DEFLATE_CHUNK or the fflate version changes every digest: treat them as part of the format.
+ * - Compression: one gzip member whose DEFLATE stream is cut into fixed 1 MiB segments of the tar, each
+ *   compressed on its own and ended byte-aligned (a sync flush), like pigz. Segments that look already
+ *   compressed (byte entropy above 7.5 bits) are written as stored blocks; the others go through fflate
+ *   (pure JavaScript, so the output does not change with the zlib a Node version bundles, nor with the
+ *   CPU features that zlib's fast paths pick). The gzip wrapper is written here: no file name, mtime 0,
+ *   XFL 0, OS 3 (Unix); the CRC-32 comes from node:zlib's crc32, a pure function of the bytes.
+ *   GZIP_LEVEL, DEFLATE_CHUNK, STORE_ENTROPY and the fflate version are part of the format: changing
+ *   any of them changes every digest. Independent segments also allow compressing on several cores later.
  * - The compressed blob goes to a temp file while the compressed digest, the diffID (sha256 of the
  *   tar) and the sizes are computed in the same pass.
  */
@@ -59,6 +62,11 @@ export interface LayerOptions {
   readonly sourceDateEpoch?: number;
   /** Default OCI gzip layer; the bytes are the same for Docker's gzip layer type. */
   readonly mediaType?: string;
+  /**
+   * Called with each piece of the compressed blob, in order, as it is written (awaited, so it applies
+   * backpressure). Lets an uploader send the blob while it is being built; the digest is known at the end.
+   */
+  readonly onData?: (chunk: Uint8Array) => Promise<void> | void;
 }
 
 /** Part of the format: changing any of these changes every digest. */
@@ -160,23 +168,78 @@ export function tarName(e: LayerEntry): string {
 
 /** Gzip member header: magic, deflate, no flags, mtime 0, XFL 0, OS 3 (Unix). */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
+/** An empty, final, stored DEFLATE block: ends the stream (we are byte-aligned when it is written). */
+const FINAL_BLOCK = Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]);
+/** Segments whose byte entropy is above this (bits per byte) are stored, not compressed. */
+export const STORE_ENTROPY = 7.5;
 
-/** Streams bytes through DEFLATE in fixed-size pieces and writes a gzip member to a file. */
+/** Shannon entropy of the byte histogram, in bits per byte. */
+export function byteEntropy(b: Uint8Array): number {
+  if (b.length === 0) return 0;
+  const counts = new Uint32Array(256);
+  for (let i = 0; i < b.length; i++) counts[b[i]!]!++;
+  let h = 0;
+  for (let i = 0; i < 256; i++) {
+    const c = counts[i]!;
+    if (c) {
+      const p = c / b.length;
+      h -= p * Math.log2(p);
+    }
+  }
+  return h;
+}
+
+/**
+ * One segment of the DEFLATE stream, compressed independently and ending byte-aligned with no final
+ * bit, so segments can be concatenated (as pigz does). High-entropy segments (already compressed data)
+ * are written as stored blocks, which is fast and loses nothing; the rest go through fflate at
+ * GZIP_LEVEL followed by a sync flush.
+ */
+export function deflateSegment(seg: Uint8Array): Uint8Array[] {
+  if (seg.length === 0) return [];
+  const out: Uint8Array[] = [];
+  if (byteEntropy(seg) > STORE_ENTROPY) {
+    for (let off = 0; off < seg.length; off += 0xffff) {
+      const n = Math.min(0xffff, seg.length - off);
+      const h = Buffer.alloc(5);
+      h[0] = 0x00; // BFINAL 0, BTYPE 00 (stored); padding to the byte boundary
+      h.writeUInt16LE(n, 1);
+      h.writeUInt16LE(~n & 0xffff, 3);
+      out.push(h, seg.subarray(off, off + n));
+    }
+    return out;
+  }
+  const d = new Deflate({ level: GZIP_LEVEL }, (chunk) => {
+    if (chunk.length) out.push(chunk);
+  });
+  d.push(seg, false);
+  // Compress what is buffered, then end the segment with our own empty stored block. fflate 0.8's
+  // flush(true) writes that block at a wrong offset when a partial byte is pending, so it is not used.
+  // fflate keeps the pending partial byte in its state: bit count in r & 7, the byte in r >> 3.
+  d.flush(false);
+  const r = (d as unknown as { s: { r?: number } }).s.r ?? 0;
+  const bits = r & 7;
+  const head = bits === 0 ? [0x00] : bits + 3 <= 8 ? [(r >> 3) & 0xff] : [(r >> 3) & 0xff, 0x00];
+  out.push(Uint8Array.from([...head, 0x00, 0x00, 0xff, 0xff]));
+  return out;
+}
+
+/**
+ * Streams bytes through DEFLATE in fixed-size, independent segments and writes one gzip member to a
+ * file, hashing what it writes.
+ */
 class DeterministicGzipFile {
   private readonly pending = Buffer.allocUnsafe(DEFLATE_CHUNK);
   private filled = 0;
   private crc = 0;
   private inputSize = 0;
-  private out: Uint8Array[] = [];
-  private readonly deflate: Deflate;
   private readonly hash = createHash('sha256');
   size = 0;
 
-  constructor(private readonly fh: FileHandle) {
-    this.deflate = new Deflate({ level: GZIP_LEVEL }, (chunk) => {
-      if (chunk.length) this.out.push(chunk);
-    });
-  }
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly onData?: (chunk: Uint8Array) => Promise<void> | void,
+  ) {}
 
   async start(): Promise<void> {
     await this.emit([GZIP_HEADER]);
@@ -192,29 +255,20 @@ class DeterministicGzipFile {
       this.filled += n;
       off += n;
       if (this.filled === DEFLATE_CHUNK) {
-        // fflate copies pushed bytes into its own window, so a view is enough.
-        this.deflate.push(this.pending.subarray(0, this.filled), false);
+        await this.emit(deflateSegment(this.pending));
         this.filled = 0;
-        await this.drain();
       }
     }
   }
 
   async end(): Promise<string> {
-    this.deflate.push(this.pending.subarray(0, this.filled), true);
+    await this.emit(deflateSegment(this.pending.subarray(0, this.filled)));
     this.filled = 0;
-    await this.drain();
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(this.crc >>> 0, 0);
     trailer.writeUInt32LE(this.inputSize % 0x100000000, 4);
-    await this.emit([trailer]);
+    await this.emit([FINAL_BLOCK, trailer]);
     return `sha256:${this.hash.digest('hex')}`;
-  }
-
-  private async drain(): Promise<void> {
-    const chunks = this.out;
-    this.out = [];
-    await this.emit(chunks);
   }
 
   private async emit(chunks: Uint8Array[]): Promise<void> {
@@ -226,6 +280,7 @@ class DeterministicGzipFile {
         const { bytesWritten } = await this.fh.write(c, off, c.length - off);
         off += bytesWritten;
       }
+      if (this.onData) await this.onData(c);
     }
   }
 }
@@ -277,7 +332,7 @@ export async function buildLayer(entries: readonly LayerEntry[], opts: LayerOpti
   const tmpDir = opts.tmpDir ?? os.tmpdir();
   const tmpPath = path.join(tmpDir, `.cleanimg-layer-${randomBytes(8).toString('hex')}.tmp`);
   const fh = await open(tmpPath, 'wx', 0o644);
-  const gz = new DeterministicGzipFile(fh);
+  const gz = new DeterministicGzipFile(fh, opts.onData);
   const diff = createHash('sha256');
   let uncompressed = 0;
   const pack = tar.pack();

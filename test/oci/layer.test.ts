@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { CleanimgError } from '../../src/errors';
-import { buildLayer, normalizeEntries, resolveSourceDateEpoch, type LayerEntry } from '../../src/oci/layer';
+import { buildLayer, byteEntropy, deflateSegment, DEFLATE_CHUNK, normalizeEntries, resolveSourceDateEpoch, type LayerEntry } from '../../src/oci/layer';
 import { cleanupTmp, run, tmp, write } from '../customize/fixtures';
 
 afterAll(cleanupTmp);
@@ -112,6 +112,58 @@ describe('buildLayer', () => {
     cpSync(src, src2, { recursive: true });
     writeFileSync(path.join(src2, 'custom.conf'), 'max_connections = 201\n');
     expect((await buildLayer(entriesFor(src2), { tmpDir: out })).digest).not.toBe(base.digest);
+  });
+
+  it('stores already-compressed data and compresses the rest; the stream is valid for gzip and node:zlib', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const { gunzipSync, inflateRawSync } = await import('node:zlib');
+    const rnd = randomBytes(DEFLATE_CHUNK + 12345);
+    const text = Buffer.from('max_connections = 200\n'.repeat(60_000));
+    expect(byteEntropy(rnd)).toBeGreaterThan(7.9);
+    expect(byteEntropy(text)).toBeLessThan(5);
+    expect(byteEntropy(Buffer.alloc(1000))).toBe(0);
+    // A segment is byte-aligned DEFLATE without a final block: add one to check it alone.
+    const fin = Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]);
+    for (const seg of [rnd.subarray(0, DEFLATE_CHUNK), text.subarray(0, DEFLATE_CHUNK)]) {
+      expect(inflateRawSync(Buffer.concat([...deflateSegment(seg), fin])).equals(seg)).toBe(true);
+    }
+    write(path.join(src, 'random.bin'), rnd);
+    write(path.join(src, 'text.conf'), text);
+    const mk = (name: string) => [{ path: `/data/${name}`, kind: 'file' as const, source: path.join(src, name), mode: 0o644, uid: 0, gid: 0 }];
+    const r = await buildLayer(mk('random.bin'), { tmpDir: out });
+    const t = await buildLayer(mk('text.conf'), { tmpDir: out });
+    expect(r.size).toBeGreaterThan(rnd.length); // stored: input plus block headers
+    expect(r.size).toBeLessThan(r.uncompressedSize + 1024);
+    expect(t.size).toBeLessThan(text.length / 50);
+    for (const l of [r, t]) expect(`sha256:${createHash('sha256').update(gunzipSync(readFileSync(l.path))).digest('hex')}`).toBe(l.diffId);
+  });
+
+  it('ends every segment byte-aligned so segments concatenate, for any mix of data and size', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const { inflateRawSync } = await import('node:zlib');
+    const fin = Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]);
+    const inputs: Buffer[] = [];
+    const parts: Uint8Array[] = [];
+    for (const size of [1, 2, 3, 7, 100, 1000, 2048, 3000, 5000, 20_000, 70_000, 300_000, DEFLATE_CHUNK]) {
+      for (const seg of [
+        Buffer.alloc(size),
+        randomBytes(size),
+        Buffer.from('max_connections = 200\n'.repeat(size / 10 + 1)).subarray(0, size),
+        Buffer.concat([randomBytes(size), Buffer.alloc(1024)]), // a tar's last segment: data, then zero padding
+      ]) {
+        const p = deflateSegment(seg);
+        expect(inflateRawSync(Buffer.concat([...p, fin])).equals(seg), `${size} bytes`).toBe(true);
+        inputs.push(seg);
+        parts.push(...p);
+      }
+    }
+    expect(inflateRawSync(Buffer.concat([...parts, fin])).equals(Buffer.concat(inputs))).toBe(true);
+  });
+
+  it('hands every compressed piece to onData, in order', async () => {
+    const pieces: Buffer[] = [];
+    const l = await buildLayer(entriesFor(src), { tmpDir: out, onData: (c) => void pieces.push(Buffer.from(c)) });
+    expect(Buffer.concat(pieces).equals(readFileSync(l.path))).toBe(true);
   });
 
   it('reads SOURCE_DATE_EPOCH from the environment and refuses bad values', () => {
