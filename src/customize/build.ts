@@ -25,11 +25,17 @@ import { isStreamingSource, LayoutImageSource, LayoutWriter } from '../oci/layou
 import { formatPlatform, isIndexMediaType, selectPlatform } from '../oci/platform';
 import type { Descriptor, FetchedManifest, ImageConfig, ImageIndex, ImageManifest, ImageSource, Platform } from '../oci/types';
 import { resolveInputs } from './inputs';
-import { isCpuVariant, loadSpec, type CustomizeSpec, type LoadedSpec } from './spec';
+import { isCpuVariant, loadSpec, specDigest, type CustomizeSpec, type LoadedSpec } from './spec';
 
 export interface BuildOverlayOptions {
-  /** The spec file; sources resolve against its folder. */
+  /**
+   * The spec file; sources resolve against its folder. Alternatively pass `spec` (validated with
+   * parseSpec/parseSpecObject, e.g. by a construct) with `specDir`; then `specPath` only names it.
+   */
   readonly specPath: string;
+  readonly spec?: CustomizeSpec;
+  /** With `spec`: the folder sources resolve against. */
+  readonly specDir?: string;
   /** Where the base image is read from (a registry repository or an OCI layout). */
   readonly source: ImageSource;
   /** Write an OCI image layout here (created, or an existing layout updated). Needs `tag`. */
@@ -177,7 +183,17 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
       { code: 'BUILD001', path: 'tag', message: 'an OCI layout names images by tag', fix: 'pass --tag (its tag part names the image in the layout)' },
     ]);
   }
-  const loaded: LoadedSpec = await loadSpec(opts.specPath);
+  let loaded: LoadedSpec;
+  if (opts.spec) {
+    if (!opts.specDir) {
+      throw new CleanimgError('a spec given as an object needs its folder', [
+        { code: 'BUILD001', path: 'specDir', message: 'sources resolve against a folder, and none was given', fix: 'pass specDir with spec' },
+      ]);
+    }
+    loaded = { spec: opts.spec, specPath: path.resolve(opts.specDir, opts.specPath), specDir: path.resolve(opts.specDir), specDigest: specDigest(opts.spec) };
+  } else {
+    loaded = await loadSpec(opts.specPath);
+  }
   const { spec } = loaded;
   const epoch = resolveSourceDateEpoch(opts.sourceDateEpoch);
   const inputs = await resolveInputs(spec, loaded.specDir, {

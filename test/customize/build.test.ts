@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, uti
 import * as path from 'node:path';
 import { CleanimgError, type Problem } from '../../src/errors';
 import { buildOverlay, layoutTag, type BuildOverlayOptions } from '../../src/customize/build';
+import { parseSpec } from '../../src/customize/spec';
 import { LayoutImageSource, REF_NAME_ANNOTATION } from '../../src/oci/layout';
 import { MediaType, type FetchedManifest, type ImageSource } from '../../src/oci/types';
 import { addDockerManifest, cleanupTmp, makeBaseLayout, makeCert, run, sha256, specYaml, tmp, write, writeSpec, type BaseImage } from './fixtures';
@@ -292,6 +293,15 @@ describe('buildOverlay', () => {
     expect(r.warnings).toHaveLength(2);
     expect(r.warnings[0]).toMatch(/dev variant/);
     expect(r.warnings[1]).toMatch(/variant: prod does not match the base tag 3\.11-dev/);
+  });
+
+  it('takes a spec object with its folder and gives the same image as the file', async () => {
+    const fromFile = await buildOverlay(opts());
+    const fromObject = await buildOverlay(opts({ spec: parseSpec(readFileSync(specPath, 'utf8')), specDir, specPath: 'postgres-spec.yaml' }));
+    expect(fromObject.manifestDigest).toBe(fromFile.manifestDigest);
+    await fromFile.dispose();
+    await fromObject.dispose();
+    expect((await problemsOf(buildOverlay(opts({ spec: fromFile.spec }))))[0]).toMatchObject({ code: 'BUILD001', path: 'specDir' });
   });
 
   it('needs a tag for a layout, and derives it from a reference', async () => {
