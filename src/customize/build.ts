@@ -21,7 +21,7 @@ import { unlink } from 'node:fs/promises';
 import { CleanimgError } from '../errors';
 import { appendLayer, manifestFamily, sha256Digest, type AppendResult, type ManifestFamily } from '../oci/image';
 import { buildLayer, resolveSourceDateEpoch, type BuiltLayer } from '../oci/layer';
-import { isStreamingSource, LayoutImageSource, LayoutWriter } from '../oci/layout';
+import { isStreamingSource, isValidRefName, LayoutImageSource, LayoutWriter } from '../oci/layout';
 import { formatPlatform, isIndexMediaType, selectPlatform } from '../oci/platform';
 import type { Descriptor, FetchedManifest, ImageConfig, ImageIndex, ImageManifest, ImageSource, Platform } from '../oci/types';
 import { resolveInputs } from './inputs';
@@ -182,6 +182,15 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
     throw new CleanimgError('--output-layout needs a tag', [
       { code: 'BUILD001', path: 'tag', message: 'an OCI layout names images by tag', fix: 'pass --tag (its tag part names the image in the layout)' },
     ]);
+  }
+  if (opts.outputLayout !== undefined) {
+    const t = layoutTag(opts.tag!);
+    if (!isValidRefName(t)) {
+      throw new CleanimgError(`"${t}" cannot name an image in an OCI layout`, [
+        { code: 'BUILD001', path: 'tag', message: `"${t}" is not a valid ref name`, fix: 'use a tag of letters, digits and . _ - between them, e.g. 15-custom' },
+      ]);
+    }
+    await LayoutWriter.check(opts.outputLayout);
   }
   let loaded: LoadedSpec;
   if (opts.spec) {

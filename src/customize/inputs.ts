@@ -242,7 +242,7 @@ export async function resolveInputs(spec: CustomizeSpec, specDir: string, opts: 
         code: 'INPUT006',
         path: field,
         message: `${dest} would add or replace a shell in the image`,
-        fix: 'do not add shells: the image must stay shell-less; use a multi-stage build for tools that need one',
+        fix: 'do not add shells: the image must stay shell-less (debug with logs or an ephemeral debug container instead); rename the destination if this file is not a shell',
       });
       return false;
     }

@@ -204,25 +204,31 @@ export class LayoutWriter {
    * Open an existing layout for writing, or prepare a new one. A non-empty folder that is not a layout
    * is refused (nothing is written into it).
    */
-  static async open(dir: string): Promise<LayoutWriter> {
+  /** Whether `open` would accept `dir`: 'existing' layout, 'new' (absent or empty folder); throws otherwise. Writes nothing. */
+  static async check(dir: string): Promise<'existing' | 'new'> {
     const abs = path.resolve(dir);
     let st;
     try {
       st = await stat(abs);
     } catch {
-      st = undefined;
+      return 'new';
     }
-    if (st) {
-      if (!st.isDirectory()) throw layoutError(dir, 'exists and is not a folder', 'choose a new folder or an existing OCI layout for --output-layout');
-      if (await isLayout(abs)) {
-        await readIndex(abs);
-        await mkdir(path.join(abs, 'blobs', 'sha256'), { recursive: true });
-        return new LayoutWriter(abs, abs, false);
-      }
-      if ((await readdir(abs)).length > 0) throw layoutError(dir, 'is a folder with other files in it, not an OCI layout', 'choose an empty or new folder, or an existing OCI layout');
-    } else {
-      await mkdir(path.dirname(abs), { recursive: true });
+    if (!st.isDirectory()) throw layoutError(dir, 'exists and is not a folder', 'choose a new folder or an existing OCI layout for --output-layout');
+    if (await isLayout(abs)) {
+      await readIndex(abs);
+      return 'existing';
     }
+    if ((await readdir(abs)).length > 0) throw layoutError(dir, 'is a folder with other files in it, not an OCI layout', 'choose an empty or new folder, or an existing OCI layout');
+    return 'new';
+  }
+
+  static async open(dir: string): Promise<LayoutWriter> {
+    const abs = path.resolve(dir);
+    if ((await LayoutWriter.check(abs)) === 'existing') {
+      await mkdir(path.join(abs, 'blobs', 'sha256'), { recursive: true });
+      return new LayoutWriter(abs, abs, false);
+    }
+    await mkdir(path.dirname(abs), { recursive: true });
     const work = `${abs}.cleanimg-${randomBytes(6).toString('hex')}.tmp`;
     await mkdir(path.join(work, 'blobs', 'sha256'), { recursive: true });
     await writeFile(path.join(work, 'oci-layout'), JSON.stringify({ imageLayoutVersion: IMAGE_LAYOUT_VERSION }));

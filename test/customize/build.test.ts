@@ -306,6 +306,12 @@ describe('buildOverlay', () => {
 
   it('needs a tag for a layout, and derives it from a reference', async () => {
     expect((await problemsOf(buildOverlay(opts({ outputLayout: path.join(root, 'notag') }))))[0]).toMatchObject({ code: 'BUILD001', path: 'tag' });
+    expect((await problemsOf(buildOverlay(opts({ outputLayout: path.join(root, 'badtag'), tag: 'reg/app:-bad' }))))[0]).toMatchObject({ code: 'BUILD001', path: 'tag' });
+    const busy = path.join(root, 'busy-out');
+    write(path.join(busy, 'notes.txt'), 'mine\n');
+    expect((await problemsOf(buildOverlay(opts({ outputLayout: busy, tag: 'v1' }))))[0]).toMatchObject({ code: 'LAYOUT001' });
+    expect(readdirSync(busy)).toEqual(['notes.txt']);
+    expect(existsSync(path.join(root, 'notag'))).toBe(false);
     expect(layoutTag('myregistry/postgres:15-custom')).toBe('15-custom');
     expect(layoutTag('127.0.0.1:5000/app')).toBe('latest');
     expect(layoutTag('v1')).toBe('v1');
