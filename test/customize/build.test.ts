@@ -173,6 +173,29 @@ describe('buildOverlay', () => {
     expect(missing[0]!.message).toContain('available: linux/amd64, linux/arm64/v8');
   });
 
+  it('fetches base layers for a layout from any source, verified: streamed, whole, or refused when wrong', async () => {
+    const streaming = { name: 'streaming', getManifest: (r: string) => source.getManifest(r), getBlob: (d: string) => source.getBlob(d), openBlob: (d: string) => source.openBlob(d) };
+    const plain: ImageSource = { name: 'plain', getManifest: (r) => source.getManifest(r), getBlob: (d) => source.getBlob(d) };
+    const layerDigests = new Set(base.manifest.layers.map((l) => l.digest));
+    const { Readable } = await import('node:stream');
+    const lying = { ...streaming, name: 'lying', openBlob: async (d: string) => (layerDigests.has(d) ? Readable.from([Buffer.from('not the layer')]) : source.openBlob(d)) };
+    const digests: string[] = [];
+    for (const [name, src] of [['streamed', streaming], ['whole', plain]] as const) {
+      const out = path.join(root, `out-${name}`);
+      const r = await buildOverlay(opts({ source: src, outputLayout: out, tag: 'v1' }));
+      digests.push(r.manifestDigest);
+      expect(JSON.parse(run('skopeo', ['inspect', `oci:${out}:v1`])).Digest).toBe(r.manifestDigest);
+      run('umoci', ['unpack', '--rootless', '--image', `${out}:v1`, path.join(root, `bundle-${name}`)]);
+      expect(readFileSync(path.join(root, `bundle-${name}`, 'rootfs/usr/bin/app'), 'utf8')).toBe('app binary base\n');
+    }
+    expect(digests[0]).toBe(digests[1]);
+    const out = path.join(root, 'out-lying');
+    expect((await problemsOf(buildOverlay(opts({ source: lying, outputLayout: out, tag: 'v1' }))))[0]).toMatchObject({ code: 'LAYOUT005' });
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(root).filter((f) => f.startsWith('out-lying'))).toEqual([]);
+    expect(readdirSync(tmpDir)).toEqual([]);
+  });
+
   it('returns warnings (a certificate that is not a CA) without failing', async () => {
     const dir = path.join(root, 'leaf-spec');
     write(path.join(dir, 'server.crt'), makeCert(root, { cn: 'db.example.com', ca: false }));
