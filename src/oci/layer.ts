@@ -14,7 +14,8 @@
  *   CPU features that zlib's fast paths pick). The gzip wrapper is written here: no file name, mtime 0,
  *   XFL 0, OS 3 (Unix); the CRC-32 comes from node:zlib's crc32, a pure function of the bytes.
  *   GZIP_LEVEL, DEFLATE_CHUNK, STORE_ENTROPY and the fflate version are part of the format: changing
- *   any of them changes every digest. Independent segments also allow compressing on several cores later.
+ *   any of them changes every digest. Independent segments are compressed on worker threads
+ *   (LayerOptions.parallelism) and written in order, so the bytes never depend on the worker count.
  * - The compressed blob goes to a temp file while the compressed digest, the diffID (sha256 of the
  *   tar) and the sizes are computed in the same pass.
  */
@@ -22,6 +23,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
 import { Deflate } from 'fflate';
 import * as tar from 'tar-stream';
@@ -67,6 +69,8 @@ export interface LayerOptions {
    * backpressure). Lets an uploader send the blob while it is being built; the digest is known at the end.
    */
   readonly onData?: (chunk: Uint8Array) => Promise<void> | void;
+  /** Worker threads for compression; default defaultParallelism(); 0 compresses on this thread. Bytes are the same either way. */
+  readonly parallelism?: number;
 }
 
 /** Part of the format: changing any of these changes every digest. */
@@ -189,33 +193,33 @@ export function byteEntropy(b: Uint8Array): number {
   return h;
 }
 
-/**
- * One segment of the DEFLATE stream, compressed independently and ending byte-aligned with no final
- * bit, so segments can be concatenated (as pigz does). High-entropy segments (already compressed data)
- * are written as stored blocks, which is fast and loses nothing; the rest go through fflate at
- * GZIP_LEVEL followed by a sync flush.
- */
-export function deflateSegment(seg: Uint8Array): Uint8Array[] {
-  if (seg.length === 0) return [];
+/** A segment as stored DEFLATE blocks (at most 65535 bytes each), byte-aligned, not final. */
+export function storeSegment(seg: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
-  if (byteEntropy(seg) > STORE_ENTROPY) {
-    for (let off = 0; off < seg.length; off += 0xffff) {
-      const n = Math.min(0xffff, seg.length - off);
-      const h = Buffer.alloc(5);
-      h[0] = 0x00; // BFINAL 0, BTYPE 00 (stored); padding to the byte boundary
-      h.writeUInt16LE(n, 1);
-      h.writeUInt16LE(~n & 0xffff, 3);
-      out.push(h, seg.subarray(off, off + n));
-    }
-    return out;
+  for (let off = 0; off < seg.length; off += 0xffff) {
+    const n = Math.min(0xffff, seg.length - off);
+    const h = Buffer.alloc(5);
+    h[0] = 0x00; // BFINAL 0, BTYPE 00 (stored); padding to the byte boundary
+    h.writeUInt16LE(n, 1);
+    h.writeUInt16LE(~n & 0xffff, 3);
+    out.push(h, seg.subarray(off, off + n));
   }
+  return out;
+}
+
+/**
+ * A segment compressed by fflate at GZIP_LEVEL, ended with an empty non-final stored block so it is
+ * byte-aligned. fflate 0.8's flush(true) writes that block at a wrong offset when a partial byte is
+ * pending, so it is not used: fflate keeps the pending byte in its state (bit count in r & 7, the
+ * byte in r >> 3) and we write the block ourselves. workerSource() repeats this in plain JavaScript;
+ * a test checks both give the same bytes.
+ */
+export function compressSegment(seg: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
   const d = new Deflate({ level: GZIP_LEVEL }, (chunk) => {
     if (chunk.length) out.push(chunk);
   });
   d.push(seg, false);
-  // Compress what is buffered, then end the segment with our own empty stored block. fflate 0.8's
-  // flush(true) writes that block at a wrong offset when a partial byte is pending, so it is not used.
-  // fflate keeps the pending partial byte in its state: bit count in r & 7, the byte in r >> 3.
   d.flush(false);
   const r = (d as unknown as { s: { r?: number } }).s.r ?? 0;
   const bits = r & 7;
@@ -225,8 +229,96 @@ export function deflateSegment(seg: Uint8Array): Uint8Array[] {
 }
 
 /**
+ * One segment of the DEFLATE stream, compressed independently and ending byte-aligned with no final
+ * bit, so segments can be concatenated (as pigz does). High-entropy segments (already compressed data)
+ * are stored, which is fast and loses nothing; the rest go through fflate.
+ */
+export function deflateSegment(seg: Uint8Array): Uint8Array[] {
+  if (seg.length === 0) return [];
+  return byteEntropy(seg) > STORE_ENTROPY ? storeSegment(seg) : compressSegment(seg);
+}
+
+/** compressSegment for a worker thread, in plain JavaScript (the worker is started from this text). */
+function workerSource(fflatePath: string): string {
+  return `
+const { parentPort } = require('node:worker_threads');
+const { Deflate } = require(${JSON.stringify(fflatePath)});
+parentPort.on('message', (m) => {
+  const out = [];
+  const d = new Deflate({ level: m.level }, (c) => { if (c.length) out.push(c); });
+  d.push(new Uint8Array(m.buf), false);
+  d.flush(false);
+  const r = d.s.r || 0;
+  const bits = r & 7;
+  const head = bits === 0 ? [0] : bits + 3 <= 8 ? [(r >> 3) & 255] : [(r >> 3) & 255, 0];
+  out.push(Uint8Array.from([...head, 0, 0, 255, 255]));
+  let n = 0;
+  for (const c of out) n += c.length;
+  const res = new Uint8Array(n);
+  let o = 0;
+  for (const c of out) { res.set(c, o); o += c.length; }
+  parentPort.postMessage({ id: m.id, buf: res.buffer }, [res.buffer]);
+});
+`;
+}
+
+/** Worker threads running compressSegment; results come back by id, so order is the caller's business. */
+export class SegmentPool {
+  private readonly workers: Worker[] = [];
+  private readonly waiting = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
+  private seq = 0;
+  private failed: Error | undefined;
+  private closing = false;
+
+  constructor(readonly size: number) {
+    const src = workerSource(require.resolve('fflate'));
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(src, { eval: true });
+      w.on('message', (m: { id: number; buf: ArrayBuffer }) => {
+        const p = this.waiting.get(m.id);
+        this.waiting.delete(m.id);
+        p?.resolve(new Uint8Array(m.buf));
+      });
+      const fail = (e: Error) => {
+        this.failed = e;
+        for (const p of this.waiting.values()) p.reject(e);
+        this.waiting.clear();
+      };
+      w.on('error', fail);
+      w.on('exit', (code) => {
+        if (!this.closing) fail(new Error(`compression worker exited with code ${code}`));
+      });
+      this.workers.push(w);
+    }
+  }
+
+  compress(seg: Uint8Array): Promise<Uint8Array> {
+    if (this.failed) return Promise.reject(this.failed);
+    const copy = new Uint8Array(seg); // a copy with its own ArrayBuffer (Buffer#slice would be a view)
+    const id = this.seq++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.workers[id % this.workers.length]!.postMessage({ id, buf: copy.buffer, level: GZIP_LEVEL }, [copy.buffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const p of this.waiting.values()) p.reject(new Error('compression stopped'));
+    this.waiting.clear();
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Worker threads used by default: one less than the cores (the main thread builds the tar), at most 4. */
+export function defaultParallelism(): number {
+  return Math.min(4, Math.max(0, os.availableParallelism() - 1));
+}
+
+/**
  * Streams bytes through DEFLATE in fixed-size, independent segments and writes one gzip member to a
- * file, hashing what it writes.
+ * file, hashing what it writes. Compressible segments may be compressed on worker threads; results are
+ * written in segment order, so the bytes do not depend on the number of workers.
  */
 class DeterministicGzipFile {
   private readonly pending = Buffer.allocUnsafe(DEFLATE_CHUNK);
@@ -234,10 +326,13 @@ class DeterministicGzipFile {
   private crc = 0;
   private inputSize = 0;
   private readonly hash = createHash('sha256');
+  private readonly queue: Promise<Uint8Array[]>[] = [];
+  private pool: SegmentPool | undefined;
   size = 0;
 
   constructor(
     private readonly fh: FileHandle,
+    private readonly parallelism: number,
     private readonly onData?: (chunk: Uint8Array) => Promise<void> | void,
   ) {}
 
@@ -255,20 +350,49 @@ class DeterministicGzipFile {
       this.filled += n;
       off += n;
       if (this.filled === DEFLATE_CHUNK) {
-        await this.emit(deflateSegment(this.pending));
+        await this.segment(this.pending, true);
         this.filled = 0;
       }
     }
   }
 
+  /** Queue one segment (copied: `pending` is reused) and write out what is ready, keeping order. */
+  private async segment(seg: Buffer, more: boolean): Promise<void> {
+    if (seg.length) {
+      if (byteEntropy(seg) > STORE_ENTROPY) {
+        this.queue.push(Promise.resolve(storeSegment(Buffer.from(seg))));
+      } else {
+        // Start workers only once a layer has a full segment to compress (small layers stay in-thread).
+        if (!this.pool && more && this.parallelism > 0) this.pool = new SegmentPool(this.parallelism);
+        if (this.pool) {
+          const p = this.pool.compress(seg).then((b) => [b]);
+          p.catch(() => undefined); // awaited in order below; this only marks an early failure as handled
+          this.queue.push(p);
+        } else {
+          this.queue.push(Promise.resolve(compressSegment(seg)));
+        }
+      }
+    }
+    const limit = more ? Math.max(1, 2 * (this.pool?.size ?? 0)) : 0;
+    while (this.queue.length > limit) await this.emit(await this.queue.shift()!);
+  }
+
   async end(): Promise<string> {
-    await this.emit(deflateSegment(this.pending.subarray(0, this.filled)));
+    await this.segment(this.pending.subarray(0, this.filled), false);
     this.filled = 0;
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(this.crc >>> 0, 0);
     trailer.writeUInt32LE(this.inputSize % 0x100000000, 4);
     await this.emit([FINAL_BLOCK, trailer]);
     return `sha256:${this.hash.digest('hex')}`;
+  }
+
+  /** Stop the workers; whatever is still queued is dropped (its rejections are handled here). */
+  async close(): Promise<void> {
+    const left = this.queue.splice(0);
+    const settled = Promise.allSettled(left);
+    await this.pool?.close();
+    await settled;
   }
 
   private async emit(chunks: Uint8Array[]): Promise<void> {
@@ -332,7 +456,7 @@ export async function buildLayer(entries: readonly LayerEntry[], opts: LayerOpti
   const tmpDir = opts.tmpDir ?? os.tmpdir();
   const tmpPath = path.join(tmpDir, `.cleanimg-layer-${randomBytes(8).toString('hex')}.tmp`);
   const fh = await open(tmpPath, 'wx', 0o644);
-  const gz = new DeterministicGzipFile(fh, opts.onData);
+  const gz = new DeterministicGzipFile(fh, opts.parallelism ?? defaultParallelism(), opts.onData);
   const diff = createHash('sha256');
   let uncompressed = 0;
   const pack = tar.pack();
@@ -388,7 +512,8 @@ export async function buildLayer(entries: readonly LayerEntry[], opts: LayerOpti
       entries: list,
     };
   } finally {
-    if (!ok) pack.destroy(new Error("layer build aborted"));
+    if (!ok) pack.destroy(new Error('layer build aborted'));
+    await gz.close();
     await fh.close();
     if (!ok) await unlink(tmpPath).catch(() => undefined);
   }

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { CleanimgError } from '../../src/errors';
-import { buildLayer, byteEntropy, deflateSegment, DEFLATE_CHUNK, normalizeEntries, resolveSourceDateEpoch, type LayerEntry } from '../../src/oci/layer';
+import { buildLayer, byteEntropy, compressSegment, deflateSegment, DEFLATE_CHUNK, normalizeEntries, SegmentPool, resolveSourceDateEpoch, type LayerEntry } from '../../src/oci/layer';
 import { cleanupTmp, run, tmp, write } from '../customize/fixtures';
 
 afterAll(cleanupTmp);
@@ -165,6 +165,25 @@ describe('buildLayer', () => {
       }
     }
     expect(inflateRawSync(Buffer.concat([...parts, fin])).equals(Buffer.concat(inputs))).toBe(true);
+  });
+
+  it('gives the same bytes with any number of compression workers', async () => {
+    const text = Buffer.from('shared_buffers = 512MB\n'.repeat(300_000)); // ~7 MiB: several compressible segments
+    write(path.join(src, 'many-segments.conf'), text);
+    const entries = [...entriesFor(src), { path: '/etc/app/many.conf', kind: 'file' as const, source: path.join(src, 'many-segments.conf'), mode: 0o644, uid: 0, gid: 0 }];
+    const results = [];
+    for (const parallelism of [0, 1, 3]) results.push(await buildLayer(entries, { tmpDir: out, parallelism }));
+    expect(new Set(results.map((r) => r.digest)).size).toBe(1);
+    expect(results[0]!.size).toBeLessThan(results[0]!.uncompressedSize - text.length * 0.9); // the text was compressed
+    // The worker's JavaScript and compressSegment agree byte for byte.
+    const pool = new SegmentPool(2);
+    try {
+      for (const seg of [text.subarray(0, DEFLATE_CHUNK), text.subarray(5, 70_000), Buffer.from('x'), Buffer.concat([Buffer.alloc(3000, 7), Buffer.from('tail')])]) {
+        expect(Buffer.from(await pool.compress(seg)).equals(Buffer.concat(compressSegment(seg)))).toBe(true);
+      }
+    } finally {
+      await pool.close();
+    }
   });
 
   it('hands every compressed piece to onData, in order', async () => {
