@@ -240,10 +240,12 @@ describe('buildLayer', () => {
       script,
       `import { buildLayer } from ${JSON.stringify(path.join(repoRoot, 'src/oci/layer.ts'))};
 const entries = JSON.parse(process.argv[2]!);
-buildLayer(entries, { tmpDir: ${JSON.stringify(out)}, sourceDateEpoch: 1700000000 }).then((l) => console.log(JSON.stringify({ v: process.version, digest: l.digest, diffId: l.diffId })));
+buildLayer(entries, { tmpDir: ${JSON.stringify(out)}, sourceDateEpoch: 1700000000, parallelism: 2 }).then((l) => console.log(JSON.stringify({ v: process.version, digest: l.digest, diffId: l.diffId })));
 `,
     );
-    const arg = JSON.stringify(entriesFor(src));
+    // Include several compressible segments so Node 22 runs the worker threads too.
+    write(path.join(src, 'node22.conf'), Buffer.from('work_mem = 4MB\n'.repeat(250_000)));
+    const arg = JSON.stringify([...entriesFor(src), { path: '/etc/app/node22.conf', kind: 'file', source: path.join(src, 'node22.conf'), mode: 0o644, uid: 0, gid: 0 }]);
     const here = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', script, arg], { cwd: repoRoot, encoding: 'utf8' }));
     const r = spawnSync('npx', ['-y', '-p', 'node@22', 'node', '--import', 'tsx', script, arg], { cwd: repoRoot, encoding: 'utf8', timeout: 180_000 });
     expect(r.status, r.stderr).toBe(0);
