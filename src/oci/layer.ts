@@ -8,7 +8,8 @@
  *   names; long or non-ASCII names use PAX headers (tar-stream writes them with fixed contents).
  * - File contents are streamed from disk in bounded chunks; nothing holds a whole file in memory.
  * - Compression: one gzip member whose DEFLATE stream is cut into fixed 1 MiB segments of the tar, each
- *   compressed on its own and ended byte-aligned (a sync flush), like pigz. Segments that look already
+ *   compressed on its own and ended byte-aligned by an empty stored block (what a sync flush writes),
+ *   like pigz. Segments that look already
  *   compressed (byte entropy above 7.5 bits) are written as stored blocks; the others go through fflate
  *   (pure JavaScript, so the output does not change with the zlib a Node version bundles, nor with the
  *   CPU features that zlib's fast paths pick). The gzip wrapper is written here: no file name, mtime 0,
