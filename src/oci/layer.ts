@@ -9,8 +9,8 @@
  * - File contents are streamed from disk in bounded chunks; nothing holds a whole file in memory.
  * - Compression: one gzip member whose DEFLATE stream is cut into fixed 1 MiB segments of the tar, each
  *   compressed on its own and ended byte-aligned by an empty stored block (what a sync flush writes),
- *   like pigz. Segments that look already
- *   compressed (byte entropy above 7.5 bits) are written as stored blocks; the others go through fflate
+ *   like pigz. Segments that look already compressed (byte entropy above 7.5 bits) are written as
+ *   stored blocks; the others go through fflate
  *   (pure JavaScript, so the output does not change with the zlib a Node version bundles, nor with the
  *   CPU features that zlib's fast paths pick). The gzip wrapper is written here: no file name, mtime 0,
  *   XFL 0, OS 3 (Unix); the CRC-32 comes from node:zlib's crc32, a pure function of the bytes.
