@@ -1,0 +1,469 @@
+/**
+ * Turn a validated spec into layer entries, checking every input on the way. All problems are
+ * collected and reported at once; nothing is written here.
+ *
+ * Sources: relative to the spec file's folder; absolute paths and `..` segments are refused, and so is a
+ * symlink (anywhere on the way) that resolves outside the folder. Symlinks that stay inside are followed
+ * (the layer holds the target's contents). Folder sources are copied recursively; fifos, sockets and
+ * devices are refused.
+ *
+ * Destinations: absolute, normalised (no `//`, `.`, `..`), inside the image root; a trailing `/` means
+ * "into this folder" (the source's base name is kept). Refused:
+ * - shell paths (sh, bash, ash, dash, zsh, ksh, busybox... in /bin, /sbin, /usr/bin, /usr/sbin,
+ *   /usr/local/bin, /usr/local/sbin): a shell-less image must stay shell-less;
+ * - /proc, /sys, /dev (runtime mounts) and a file in place of a system folder (/etc, /usr/bin, ...);
+ * - names starting with `.wh.` (layer whiteouts: they would delete files of the base);
+ * - anything under /bin, /sbin, /lib, /lib32, /lib64, /libx32, /var/run, /var/lock: on merged-/usr bases
+ *   these are symlinks, and a folder entry in the layer would replace the symlink and hide the base's
+ *   files. The overlay never reads the base's layers, so it cannot tell: use /usr/bin, /usr/local/bin, /run.
+ *
+ * Private keys: a file holding a PEM private key block of any kind (PKCS#1/#8, EC, encrypted, OpenSSH,
+ * PGP), PKCS#8/SEC1 DER, an OpenSSH `openssh-key-v1` blob or a PuTTY key is refused unless the spec says
+ * `allow_private_keys: true` (or the caller passes allowPrivateKeys): anyone who can pull the image can
+ * read it. Secrets belong in a Kubernetes Secret mounted at runtime (EnvConfig), not in image layers.
+ *
+ * Certificates: a file whose destination is a CA location (under /etc/ssl/certs/,
+ * /usr/local/share/ca-certificates/, /etc/pki/ca-trust/source/anchors/, or any name ending in .crt) is
+ * parsed with node:crypto X509Certificate, every certificate of a bundle; a *.pem elsewhere is parsed
+ * when it holds a CERTIFICATE block. Decision:
+ * - not a certificate at all: refused (a typo or the wrong file would silently break TLS);
+ * - expired: refused (an expired trust anchor cannot validate anything; the fix is a current one);
+ * - not a CA (basicConstraints CA:FALSE or absent): a warning, returned to the caller, because a leaf or
+ *   self-signed server certificate placed there is sometimes intended (pinning, or a server's own cert).
+ *   No warning for *.pem outside CA folders (those are usually a server's own chain).
+ */
+import { lstat, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import * as path from 'node:path';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { CleanimgError, type Problem } from '../errors';
+import type { LayerEntry } from '../oci/layer';
+import { defaultDirMode, normalizeEntries } from '../oci/layer';
+import { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, type CustomizeSpec, type Owner } from './spec';
+
+export interface InputOptions {
+  /** Same as `allow_private_keys: true` in the spec. */
+  readonly allowPrivateKeys?: boolean;
+  /** The time certificates are checked against; default now. */
+  readonly now?: Date;
+}
+
+export interface ResolvedInputs {
+  /** Files and folders for the layer, sorted, parents included. */
+  readonly entries: readonly LayerEntry[];
+  /** Things the user should read but that do not stop the build. */
+  readonly warnings: readonly string[];
+  /** Parent folders the layer creates with default modes (they replace the base's metadata). */
+  readonly implicitDirectories: readonly string[];
+  readonly fileCount: number;
+  readonly totalBytes: number;
+}
+
+export const SHELL_NAMES: readonly string[] = ['sh', 'bash', 'ash', 'dash', 'zsh', 'ksh', 'mksh', 'csh', 'tcsh', 'fish', 'busybox', 'toybox'];
+export const BIN_DIRS: readonly string[] = ['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin'];
+/** Folders that are symlinks on merged-/usr distributions (and /var/run, /var/lock on most). */
+const SYMLINKED_DIRS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/var/run', '/var/lock'];
+const RUNTIME_DIRS = ['/proc', '/sys', '/dev'];
+const SYSTEM_DIRS = new Set(['/', '/etc', '/usr', '/usr/bin', '/usr/sbin', '/usr/lib', '/usr/local', '/usr/local/bin', '/usr/share', '/var', '/var/lib', '/tmp', '/opt', '/home', '/root', '/run', '/srv', '/mnt', '/media', '/etc/ssl', '/etc/ssl/certs']);
+const CA_DIRS = ['/etc/ssl/certs', '/usr/local/share/ca-certificates', '/etc/pki/ca-trust/source/anchors'];
+const CERT_FILE_LIMIT = 16 << 20;
+
+/** True when `p` is a shell a user could exec (the check is on the destination path). */
+export function isShellPath(p: string): boolean {
+  return BIN_DIRS.includes(path.posix.dirname(p)) && SHELL_NAMES.includes(path.posix.basename(p));
+}
+
+function isUnder(p: string, dir: string): boolean {
+  return dir === '/' ? p.startsWith('/') : p === dir || p.startsWith(dir + '/');
+}
+
+/**
+ * How strictly a destination is checked as a certificate: `ca-dir` (a trust store folder) and `crt`
+ * (a *.crt name anywhere) must hold certificates; `pem` (a *.pem name elsewhere) is checked only when
+ * it holds a CERTIFICATE block (it may be DH parameters, or a key allowed by override). Null: not checked.
+ */
+export function certificateRole(p: string): 'ca-dir' | 'crt' | 'pem' | null {
+  if (CA_DIRS.some((d) => isUnder(p, d) && p !== d)) return 'ca-dir';
+  if (/\.crt$/i.test(p)) return 'crt';
+  if (/\.pem$/i.test(p)) return 'pem';
+  return null;
+}
+
+/** Why a destination is not acceptable as written, or null. Trailing "/" is allowed (folder). */
+function destinationProblem(dest: string): string | null {
+  if (!dest.startsWith('/')) return 'must be an absolute path in the image (start with "/")';
+  if (dest.includes('\0')) return 'contains a NUL byte';
+  if (dest.includes('\\')) return 'contains a backslash; image paths use "/"';
+  const body = dest.length > 1 && dest.endsWith('/') ? dest.slice(0, -1) : dest;
+  if (body.includes('//')) return 'contains "//"; write the normalised path';
+  const parts = body.split('/').slice(1);
+  if (parts.some((s) => s === '..')) return 'contains ".." and could leave the image root';
+  if (parts.some((s) => s === '.')) return 'contains "."; write the normalised path';
+  return null;
+}
+
+interface Walked {
+  readonly dest: string;
+  readonly kind: 'file' | 'dir';
+  readonly real: string;
+  readonly size: number;
+  readonly field: string;
+}
+
+const PEM_KEY_RE = /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----/;
+const OPENSSH_MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
+const OPENSSH_B64 = 'b3BlbnNzaC1rZXktdjE';
+const PUTTY_RE = /^PuTTY-User-Key-File-[0-9]+:/;
+
+/**
+ * Look for private key material. Streams the whole file (with overlap) for PEM/OpenSSH markers; small
+ * files that start like DER are also tried as PKCS#8 / SEC1 / PKCS#1 keys. Returns the kind found, or null.
+ */
+export async function detectPrivateKey(file: string): Promise<string | null> {
+  const fh = await open(file, 'r');
+  try {
+    const st = await fh.stat();
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    let carry = '';
+    let first: Buffer | null = null;
+    for (;;) {
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      const part = chunk.subarray(0, bytesRead);
+      if (!first) first = Buffer.from(part.subarray(0, Math.min(bytesRead, 64 << 10)));
+      const text = carry + part.toString('latin1');
+      const m = PEM_KEY_RE.exec(text);
+      if (m) return m[1] === 'OPENSSH ' ? 'an OpenSSH private key' : `a PEM "${m[1] ?? ''}PRIVATE KEY${m[2] ?? ''}" block`;
+      if (text.includes(OPENSSH_B64)) return 'an OpenSSH private key (openssh-key-v1)';
+      carry = text.slice(-64);
+    }
+    if (!first) return null;
+    if (first.subarray(0, OPENSSH_MAGIC.length).equals(OPENSSH_MAGIC)) return 'an OpenSSH private key (openssh-key-v1)';
+    if (PUTTY_RE.test(first.subarray(0, 64).toString('latin1'))) return 'a PuTTY private key';
+    if (first[0] === 0x30 && st.size <= 64 << 10) {
+      const der = await readFile(file);
+      for (const type of ['pkcs8', 'sec1', 'pkcs1'] as const) {
+        try {
+          createPrivateKey({ key: der, format: 'der', type });
+          return type === 'pkcs8' ? 'a PKCS#8 DER private key' : `a ${type.toUpperCase()} DER private key`;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ERR_MISSING_PASSPHRASE') return 'an encrypted PKCS#8 DER private key';
+        }
+      }
+    }
+    return null;
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface CertificateCheck {
+  readonly error?: string;
+  readonly warnings: string[];
+}
+
+/** Parse every certificate in a PEM bundle (or one DER certificate) and judge it as a trust anchor. */
+export function checkCertificates(bytes: Buffer, now: Date): CertificateCheck {
+  const text = bytes.toString('latin1');
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  const certs: X509Certificate[] = [];
+  try {
+    if (blocks.length) for (const b of blocks) certs.push(new X509Certificate(b));
+    else if (!text.includes('-----BEGIN')) certs.push(new X509Certificate(bytes));
+  } catch (e) {
+    return { error: `is not a readable X.509 certificate (${(e as Error).message})`, warnings: [] };
+  }
+  if (certs.length === 0) return { error: 'holds no PEM "CERTIFICATE" block', warnings: [] };
+  const warnings: string[] = [];
+  for (const [i, c] of certs.entries()) {
+    const subject = c.subject.replace(/\n/g, ', ');
+    const label = certs.length > 1 ? `certificate ${i + 1} (${subject})` : `certificate (${subject})`;
+    const notAfter = new Date(c.validTo);
+    if (notAfter.getTime() < now.getTime()) {
+      return { error: `${label} expired on ${notAfter.toISOString()}`, warnings };
+    }
+    const notBefore = new Date(c.validFrom);
+    if (notBefore.getTime() > now.getTime()) warnings.push(`${label} is not valid before ${notBefore.toISOString()}`);
+    if (!c.ca) warnings.push(`${label} is not a CA certificate (basicConstraints CA:FALSE or missing); it cannot sign other certificates`);
+  }
+  return { warnings };
+}
+
+function ownerOf(o: Owner | undefined): Owner {
+  return o ?? { uid: 0, gid: 0 };
+}
+
+/** Resolve, walk and check the spec's inputs. Throws one CleanimgError listing every problem. */
+export async function resolveInputs(spec: CustomizeSpec, specDir: string, opts: InputOptions = {}): Promise<ResolvedInputs> {
+  const problems: Problem[] = [];
+  const warnings: string[] = [];
+  const allowKeys = opts.allowPrivateKeys === true || spec.allow_private_keys;
+  const now = opts.now ?? new Date();
+  let root: string;
+  try {
+    root = await realpath(specDir);
+  } catch {
+    throw new CleanimgError('cannot read the spec folder', [
+      { code: 'INPUT003', path: specDir, message: 'the folder of the spec file does not exist', fix: 'run the build on a spec file inside its folder of inputs' },
+    ]);
+  }
+  const inside = (p: string) => p === root || p.startsWith(root + path.sep);
+  const entries = new Map<string, LayerEntry & { field: string }>();
+  let fileCount = 0;
+  let totalBytes = 0;
+
+  const add = (e: LayerEntry, field: string) => {
+    const have = entries.get(e.path);
+    if (have) {
+      if (have.kind === 'dir' && e.kind === 'dir' && have.mode === e.mode && have.uid === e.uid && have.gid === e.gid) return;
+      problems.push({
+        code: 'INPUT010',
+        path: field,
+        message: `destination ${e.path} is also written by ${have.field}`,
+        fix: have.kind === 'dir' && e.kind === 'dir' ? 'give both the same mode and owner, or set the folder under directories:' : 'give each destination once',
+      });
+      return;
+    }
+    entries.set(e.path, { ...e, field });
+  };
+
+  const checkDestination = (dest: string, field: string, kind: 'file' | 'dir'): boolean => {
+    if (dest.split('/').some((c) => c.startsWith('.wh.'))) {
+      problems.push({
+        code: 'INPUT005',
+        path: field,
+        message: `${dest} has a name starting with ".wh.", which image layers use to delete files of the layers below`,
+        fix: 'rename the file; the overlay only adds files',
+      });
+      return false;
+    }
+    if (isShellPath(dest)) {
+      problems.push({
+        code: 'INPUT006',
+        path: field,
+        message: `${dest} would add or replace a shell in the image`,
+        fix: 'do not add shells: the image must stay shell-less (debug with logs or an ephemeral debug container instead); rename the destination if this file is not a shell',
+      });
+      return false;
+    }
+    if (RUNTIME_DIRS.some((d) => isUnder(dest, d))) {
+      problems.push({ code: 'INPUT005', path: field, message: `${dest} is under a runtime mount (/proc, /sys, /dev)`, fix: 'choose a destination the runtime does not mount over' });
+      return false;
+    }
+    const link = SYMLINKED_DIRS.find((d) => isUnder(dest, d));
+    if (link) {
+      problems.push({
+        code: 'INPUT011',
+        path: field,
+        message: `${dest} is under ${link}, which is a symlink on merged-/usr images; the layer would replace it with a folder`,
+        fix: link.startsWith('/var') ? 'use the /run path instead' : `use the /usr path (e.g. /usr${link}/...) or /usr/local/bin`,
+      });
+      return false;
+    }
+    if (kind === 'file' && SYSTEM_DIRS.has(dest)) {
+      problems.push({ code: 'INPUT005', path: field, message: `a file at ${dest} would replace a system folder of the base`, fix: 'end the destination with "/" to copy into the folder' });
+      return false;
+    }
+    return true;
+  };
+
+  const checkFile = async (w: Walked) => {
+    const key = await detectPrivateKey(w.real);
+    if (key && !allowKeys) {
+      problems.push({
+        code: 'INPUT007',
+        path: w.field,
+        message: `${path.relative(root, w.real)} (for ${w.dest}) is ${key}; anyone who can pull the image could read it`,
+        fix: 'keep secrets out of images: put the key in a Kubernetes Secret and mount it at runtime (EnvConfig). If this key is truly public, set allow_private_keys: true',
+      });
+      return;
+    }
+    if (key) return; // allowed by override; not a certificate either
+    const kind = certificateRole(w.dest);
+    if (!kind) return;
+    if (w.size > CERT_FILE_LIMIT) {
+      problems.push({ code: 'INPUT008', path: w.field, message: `${w.dest} is at a certificate location but is ${w.size} bytes`, fix: 'copy PEM certificates there, or choose another destination' });
+      return;
+    }
+    const bytes = await readFile(w.real);
+    if (kind === 'pem' && !bytes.includes('-----BEGIN CERTIFICATE-----')) return; // dhparams and other PEM files
+    const r = checkCertificates(bytes, now);
+    if (kind !== 'pem') for (const m of r.warnings) warnings.push(`${w.field} (${w.dest}): ${m}`);
+    if (r.error) {
+      const expired = /expired/.test(r.error);
+      problems.push({
+        code: expired ? 'INPUT009' : 'INPUT008',
+        path: w.field,
+        message: `${w.dest} ${r.error}`,
+        fix: expired
+          ? 'replace it with a current certificate from your CA; an expired trust anchor validates nothing'
+          : 'copy a PEM or DER X.509 certificate there, or choose a destination that is not a certificate location',
+      });
+    }
+  };
+
+  const walked: Walked[] = [];
+
+  for (const [i, cf] of spec.copy_files.entries()) {
+    const srcField = `copy_files[${i}].source`;
+    const dstField = `copy_files[${i}].destination`;
+    const owner = ownerOf(cf.owner);
+    const fileMode = cf.mode ?? DEFAULT_FILE_MODE;
+
+    // Source: relative, no "..", inside the folder after resolving symlinks.
+    const src = cf.source;
+    if (path.isAbsolute(src) || path.win32.isAbsolute(src)) {
+      problems.push({ code: 'INPUT001', path: srcField, message: `${src} is absolute`, fix: 'give a path relative to the spec file\'s folder and keep inputs inside it' });
+    } else if (src.split(/[\\/]/).includes('..')) {
+      problems.push({ code: 'INPUT001', path: srcField, message: `${src} uses ".." and may leave the spec file's folder`, fix: 'keep inputs inside the spec file\'s folder and write the path without ".."' });
+    }
+    const destErr = destinationProblem(cf.destination);
+    if (destErr) problems.push({ code: 'INPUT005', path: dstField, message: `${cf.destination} ${destErr}`, fix: 'write an absolute, normalised path such as /etc/app/config.yaml' });
+    if (problems.some((p) => p.path === srcField || p.path === dstField)) continue;
+
+    const abs = path.join(root, src);
+    let real: string;
+    let st: Stats;
+    try {
+      await lstat(abs);
+    } catch {
+      problems.push({ code: 'INPUT003', path: srcField, message: `${src} does not exist in ${specDir}`, fix: 'create the file or correct the path (it is relative to the spec file)' });
+      continue;
+    }
+    try {
+      real = await realpath(abs);
+      st = await stat(real);
+    } catch {
+      problems.push({ code: 'INPUT003', path: srcField, message: `${src} is a symlink to something that does not exist`, fix: 'point it at an existing file inside the spec folder' });
+      continue;
+    }
+    if (!inside(real)) {
+      problems.push({
+        code: 'INPUT002',
+        path: srcField,
+        message: `${src} resolves through a symlink to ${real}, outside the spec file's folder`,
+        fix: 'copy the file into the spec folder instead of linking to it',
+      });
+      continue;
+    }
+
+    const dest0 = cf.destination;
+    const intoFolder = dest0.length > 1 && dest0.endsWith('/');
+    const destBody = intoFolder ? dest0.slice(0, -1) : dest0;
+
+    if (st.isFile()) {
+      const dest = intoFolder || dest0 === '/' ? path.posix.join(destBody, path.basename(src)) : destBody;
+      if (!checkDestination(dest, dstField, 'file')) continue;
+      walked.push({ dest, kind: 'file', real, size: st.size, field: srcField });
+      add({ path: dest, kind: 'file', source: real, mode: fileMode, uid: owner.uid, gid: owner.gid }, dstField);
+      continue;
+    }
+    if (!st.isDirectory()) {
+      problems.push({ code: 'INPUT004', path: srcField, message: `${src} is not a regular file or folder`, fix: 'copy regular files and folders only (no fifos, sockets or devices)' });
+      continue;
+    }
+    // A folder: its contents go to the destination folder.
+    if (destBody !== '/') {
+      if (!checkDestination(destBody, dstField, 'dir')) continue;
+      add({ path: destBody, kind: 'dir', mode: DEFAULT_DIR_MODE, uid: owner.uid, gid: owner.gid }, dstField);
+    }
+    const walk = async (dirReal: string, destDir: string, rel: string, chain: Set<string>): Promise<void> => {
+      const names = (await readdir(dirReal)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      for (const name of names) {
+        const childAbs = path.join(dirReal, name);
+        const childRel = path.posix.join(rel, name);
+        const childDest = destDir === '/' ? `/${name}` : `${destDir}/${name}`;
+        const where = `${srcField} (${childRel})`;
+        let cReal: string;
+        let cst: Stats;
+        try {
+          const l = await lstat(childAbs);
+          cReal = l.isSymbolicLink() ? await realpath(childAbs) : childAbs;
+          cst = l.isSymbolicLink() ? await stat(cReal) : l;
+        } catch {
+          problems.push({ code: 'INPUT003', path: where, message: `${childRel} is a symlink to something that does not exist`, fix: 'remove the dangling link or point it inside the spec folder' });
+          continue;
+        }
+        if (!inside(cReal)) {
+          problems.push({ code: 'INPUT002', path: where, message: `${childRel} resolves through a symlink to ${cReal}, outside the spec file's folder`, fix: 'copy the file into the spec folder instead of linking to it' });
+          continue;
+        }
+        if (cst.isFile()) {
+          if (!checkDestination(childDest, where, 'file')) continue;
+          walked.push({ dest: childDest, kind: 'file', real: cReal, size: cst.size, field: where });
+          add({ path: childDest, kind: 'file', source: cReal, mode: fileMode, uid: owner.uid, gid: owner.gid }, `${dstField} (${childDest})`);
+        } else if (cst.isDirectory()) {
+          if (chain.has(cReal)) {
+            problems.push({ code: 'INPUT004', path: where, message: `${childRel} is a symlink loop`, fix: 'remove the link that points back to its own folder' });
+            continue;
+          }
+          if (!checkDestination(childDest, where, 'dir')) continue;
+          add({ path: childDest, kind: 'dir', mode: DEFAULT_DIR_MODE, uid: owner.uid, gid: owner.gid }, `${dstField} (${childDest})`);
+          await walk(cReal, childDest, childRel, new Set([...chain, cReal]));
+        } else {
+          problems.push({ code: 'INPUT004', path: where, message: `${childRel} is not a regular file or folder`, fix: 'copy regular files and folders only (no fifos, sockets or devices)' });
+        }
+      }
+    };
+    await walk(real, destBody, src.replace(/\/+$/, ''), new Set([real]));
+  }
+
+  // Folders the user set explicitly: they win over the defaults of folder sources.
+  for (const [i, d] of spec.directories.entries()) {
+    const field = `directories[${i}].path`;
+    const err = destinationProblem(d.path);
+    const p = d.path.length > 1 && d.path.endsWith('/') ? d.path.slice(0, -1) : d.path;
+    if (err || p === '/') {
+      problems.push({ code: 'INPUT005', path: field, message: `${d.path} ${err ?? 'is the image root'}`, fix: 'write an absolute, normalised folder path such as /etc/app' });
+      continue;
+    }
+    if (!checkDestination(p, field, 'dir')) continue;
+    const have = entries.get(p);
+    if (have && have.kind === 'file') {
+      problems.push({ code: 'INPUT010', path: field, message: `${p} is a file written by ${have.field}`, fix: 'remove the folder setting or change the file destination' });
+      continue;
+    }
+    const o = ownerOf(d.owner);
+    entries.set(p, { path: p, kind: 'dir', mode: d.mode ?? DEFAULT_DIR_MODE, uid: o.uid, gid: o.gid, field });
+  }
+
+  // A file may not sit where another entry needs a folder.
+  for (const e of entries.values()) {
+    const parts = e.path.split('/').slice(1);
+    for (let k = 1; k < parts.length; k++) {
+      const parent = '/' + parts.slice(0, k).join('/');
+      const have = entries.get(parent);
+      if (have && have.kind === 'file') {
+        problems.push({ code: 'INPUT010', path: e.field, message: `${e.path} needs ${parent} to be a folder, but ${have.field} writes a file there`, fix: 'change one of the destinations' });
+      }
+    }
+  }
+
+  // Content checks only when the paths are sound (keeps the report short and avoids reading escaped files).
+  for (const w of walked) {
+    if (w.kind === 'file') {
+      fileCount += 1;
+      totalBytes += w.size;
+      await checkFile(w);
+    }
+  }
+
+  if (problems.length) {
+    throw new CleanimgError(`the spec's inputs have ${problems.length} problem${problems.length > 1 ? 's' : ''}`, problems);
+  }
+
+  const implicit: string[] = [];
+  const all = new Map<string, LayerEntry>();
+  for (const e of entries.values()) all.set(e.path, { path: e.path, kind: e.kind, ...(e.source ? { source: e.source } : {}), mode: e.mode, uid: e.uid, gid: e.gid });
+  for (const e of [...all.values()]) {
+    const parts = e.path.split('/').slice(1);
+    for (let k = 1; k < parts.length; k++) {
+      const parent = '/' + parts.slice(0, k).join('/');
+      if (!all.has(parent)) {
+        all.set(parent, { path: parent, kind: 'dir', mode: defaultDirMode(parent), uid: 0, gid: 0 });
+        implicit.push(parent);
+      }
+    }
+  }
+  return { entries: normalizeEntries([...all.values()]), warnings, implicitDirectories: implicit.sort(), fileCount, totalBytes };
+}

@@ -1,0 +1,521 @@
+/**
+ * A deterministic image layer: the same entries and file contents give the same bytes, on any machine
+ * and any Node version.
+ *
+ * - Entries are sorted by path component (a folder always comes before what it holds), and every parent
+ *   folder is written explicitly (0755 root:root unless the caller gives it; /tmp and /var/tmp 1777).
+ * - Every header carries the same mtime (SOURCE_DATE_EPOCH, else 0), numeric uid/gid, no user or group
+ *   names; long or non-ASCII names use PAX headers (tar-stream writes them with fixed contents).
+ * - File contents are streamed from disk in bounded chunks; nothing holds a whole file in memory.
+ * - Compression: one gzip member whose DEFLATE stream is cut into fixed 1 MiB segments of the tar, each
+ *   compressed on its own and ended byte-aligned by an empty stored block (what a sync flush writes),
+ *   like pigz. Segments that look already compressed (byte entropy above 7.5 bits) are written as
+ *   stored blocks; the others go through fflate
+ *   (pure JavaScript, so the output does not change with the zlib a Node version bundles, nor with the
+ *   CPU features that zlib's fast paths pick). The gzip wrapper is written here: no file name, mtime 0,
+ *   XFL 0, OS 3 (Unix); the CRC-32 comes from node:zlib's crc32, a pure function of the bytes.
+ *   GZIP_LEVEL, DEFLATE_CHUNK, STORE_ENTROPY and the fflate version are part of the format: changing
+ *   any of them changes every digest. Independent segments are compressed on worker threads
+ *   (LayerOptions.parallelism) and written in order, so the bytes never depend on the worker count.
+ * - The compressed blob goes to a temp file while the compressed digest, the diffID (sha256 of the
+ *   tar) and the sizes are computed in the same pass.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { crc32 } from 'node:zlib';
+import { Deflate } from 'fflate';
+import * as tar from 'tar-stream';
+import { CleanimgError } from '../errors';
+import { MediaType } from './types';
+
+export interface LayerEntry {
+  /** Absolute path inside the image, normalised: `/etc/ssl/certs/ca.crt`. */
+  readonly path: string;
+  readonly kind: 'file' | 'dir';
+  /** For files: the file on disk whose contents are copied. */
+  readonly source?: string;
+  /** Permission bits (& 0o7777). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export interface BuiltLayer {
+  /** The compressed blob on disk (a temp file the caller moves or deletes). */
+  readonly path: string;
+  /** sha256 of the compressed blob. */
+  readonly digest: string;
+  /** sha256 of the uncompressed tar (goes into the config's rootfs.diff_ids). */
+  readonly diffId: string;
+  /** Size of the compressed blob. */
+  readonly size: number;
+  readonly uncompressedSize: number;
+  readonly mediaType: string;
+  /** The entries as written, in order, parents included. */
+  readonly entries: readonly LayerEntry[];
+}
+
+export interface LayerOptions {
+  /** Folder for the temp blob; default os.tmpdir(). Put it on the layout's filesystem so a rename suffices. */
+  readonly tmpDir?: string;
+  /** Seconds since the epoch for every mtime; default from SOURCE_DATE_EPOCH, else 0. */
+  readonly sourceDateEpoch?: number;
+  /** Default OCI gzip layer; the bytes are the same for Docker's gzip layer type. */
+  readonly mediaType?: string;
+  /**
+   * Called with each piece of the compressed blob, in order, as it is written (awaited, so it applies
+   * backpressure). Lets an uploader send the blob while it is being built; the digest is known at the end.
+   */
+  readonly onData?: (chunk: Uint8Array) => Promise<void> | void;
+  /** Worker threads for compression; default defaultParallelism(); 0 compresses on this thread. Bytes are the same either way. */
+  readonly parallelism?: number;
+}
+
+/** Part of the format: changing any of these changes every digest. */
+export const GZIP_LEVEL = 6;
+export const DEFLATE_CHUNK = 1 << 20;
+const READ_CHUNK = 1 << 20;
+/** Largest mtime an ustar header holds (11 octal digits). */
+const MAX_EPOCH = 0o77777777777;
+
+/** SOURCE_DATE_EPOCH as reproducible-builds.org defines it: decimal seconds; unset or empty means 0. */
+export function resolveSourceDateEpoch(explicit?: number | string, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = explicit ?? env['SOURCE_DATE_EPOCH'];
+  if (raw === undefined || raw === '') return 0;
+  const n = typeof raw === 'number' ? raw : /^[0-9]+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0 || n > MAX_EPOCH) {
+    throw new CleanimgError('invalid SOURCE_DATE_EPOCH', [
+      {
+        code: 'LAYER001',
+        path: 'SOURCE_DATE_EPOCH',
+        message: `"${String(raw)}" is not a whole number of seconds since 1970 within the tar range`,
+        fix: 'set SOURCE_DATE_EPOCH to decimal seconds, e.g. $(git log -1 --format=%ct), or unset it',
+      },
+    ]);
+  }
+  return n;
+}
+
+/** Mode for a parent folder nobody specified. */
+export function defaultDirMode(p: string): number {
+  return p === '/tmp' || p === '/var/tmp' ? 0o1777 : 0o755;
+}
+
+function components(p: string): string[] {
+  return p.split('/').filter((s) => s.length > 0);
+}
+
+/** Byte-wise comparison of path components, so parents sort before children. */
+export function comparePaths(a: string, b: string): number {
+  const x = components(a);
+  const y = components(b);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    if (x[i] !== y[i]) return Buffer.compare(Buffer.from(x[i]!), Buffer.from(y[i]!));
+  }
+  return x.length - y.length;
+}
+
+function checkPath(p: string): void {
+  const parts = components(p);
+  if (!p.startsWith('/') || parts.length === 0 || parts.some((s) => s === '.' || s === '..') || p.includes('\0') || /\/\/|\/$/.test(p)) {
+    throw new CleanimgError('invalid layer entry', [
+      { code: 'LAYER002', path: p, message: 'layer paths must be absolute, normalised and not the root', fix: 'pass paths like /etc/app/config.yaml' },
+    ]);
+  }
+}
+
+/**
+ * Validate, add missing parents (0755 root:root, /tmp 1777), and sort. A path listed twice, or a file
+ * that is also a parent of something, is an error.
+ */
+export function normalizeEntries(entries: readonly LayerEntry[]): LayerEntry[] {
+  const byPath = new Map<string, LayerEntry>();
+  for (const e of entries) {
+    checkPath(e.path);
+    if (e.kind === 'file' && !e.source) {
+      throw new CleanimgError('invalid layer entry', [{ code: 'LAYER002', path: e.path, message: 'a file entry needs a source', fix: 'set source to the file on disk' }]);
+    }
+    for (const id of [e.uid, e.gid]) {
+      if (!Number.isInteger(id) || id < 0 || id > 0o7777777) {
+        throw new CleanimgError('invalid layer entry', [{ code: 'LAYER002', path: e.path, message: `id ${id} out of range`, fix: 'use uid/gid from 0 to 2097151' }]);
+      }
+    }
+    if (byPath.has(e.path)) {
+      throw new CleanimgError('invalid layer entry', [{ code: 'LAYER003', path: e.path, message: 'the path is listed twice', fix: 'give each path once' }]);
+    }
+    byPath.set(e.path, { ...e, mode: e.mode & 0o7777 });
+  }
+  for (const e of [...byPath.values()]) {
+    const parts = components(e.path);
+    for (let i = 1; i < parts.length; i++) {
+      const parent = '/' + parts.slice(0, i).join('/');
+      const have = byPath.get(parent);
+      if (have && have.kind === 'file') {
+        throw new CleanimgError('invalid layer entry', [
+          { code: 'LAYER003', path: parent, message: `is a file but ${e.path} needs it to be a folder`, fix: 'move one of them' },
+        ]);
+      }
+      if (!have) byPath.set(parent, { path: parent, kind: 'dir', mode: defaultDirMode(parent), uid: 0, gid: 0 });
+    }
+  }
+  return [...byPath.values()].sort((a, b) => comparePaths(a.path, b.path));
+}
+
+/** The tar name of an entry: no leading slash, folders end with "/". */
+export function tarName(e: LayerEntry): string {
+  const n = e.path.slice(1);
+  return e.kind === 'dir' ? `${n}/` : n;
+}
+
+/** Gzip member header: magic, deflate, no flags, mtime 0, XFL 0, OS 3 (Unix). */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
+/** An empty, final, stored DEFLATE block: ends the stream (we are byte-aligned when it is written). */
+const FINAL_BLOCK = Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]);
+/** Segments whose byte entropy is above this (bits per byte) are stored, not compressed. */
+export const STORE_ENTROPY = 7.5;
+
+/** Shannon entropy of the byte histogram, in bits per byte. */
+export function byteEntropy(b: Uint8Array): number {
+  if (b.length === 0) return 0;
+  const counts = new Uint32Array(256);
+  for (let i = 0; i < b.length; i++) counts[b[i]!]!++;
+  let h = 0;
+  for (let i = 0; i < 256; i++) {
+    const c = counts[i]!;
+    if (c) {
+      const p = c / b.length;
+      h -= p * Math.log2(p);
+    }
+  }
+  return h;
+}
+
+/** A segment as stored DEFLATE blocks (at most 65535 bytes each), byte-aligned, not final. */
+export function storeSegment(seg: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < seg.length; off += 0xffff) {
+    const n = Math.min(0xffff, seg.length - off);
+    const h = Buffer.alloc(5);
+    h[0] = 0x00; // BFINAL 0, BTYPE 00 (stored); padding to the byte boundary
+    h.writeUInt16LE(n, 1);
+    h.writeUInt16LE(~n & 0xffff, 3);
+    out.push(h, seg.subarray(off, off + n));
+  }
+  return out;
+}
+
+/**
+ * A segment compressed by fflate at GZIP_LEVEL, ended with an empty non-final stored block so it is
+ * byte-aligned. fflate 0.8's flush(true) writes that block at a wrong offset when a partial byte is
+ * pending, so it is not used: fflate keeps the pending byte in its state (bit count in r & 7, the
+ * byte in r >> 3) and we write the block ourselves. workerSource() repeats this in plain JavaScript;
+ * a test checks both give the same bytes.
+ */
+export function compressSegment(seg: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const d = new Deflate({ level: GZIP_LEVEL }, (chunk) => {
+    if (chunk.length) out.push(chunk);
+  });
+  d.push(seg, false);
+  d.flush(false);
+  const r = (d as unknown as { s: { r?: number } }).s.r ?? 0;
+  const bits = r & 7;
+  const head = bits === 0 ? [0x00] : bits + 3 <= 8 ? [(r >> 3) & 0xff] : [(r >> 3) & 0xff, 0x00];
+  out.push(Uint8Array.from([...head, 0x00, 0x00, 0xff, 0xff]));
+  return out;
+}
+
+/**
+ * One segment of the DEFLATE stream, compressed independently and ending byte-aligned with no final
+ * bit, so segments can be concatenated (as pigz does). High-entropy segments (already compressed data)
+ * are stored, which is fast and loses nothing; the rest go through fflate.
+ */
+export function deflateSegment(seg: Uint8Array): Uint8Array[] {
+  if (seg.length === 0) return [];
+  return byteEntropy(seg) > STORE_ENTROPY ? storeSegment(seg) : compressSegment(seg);
+}
+
+/** compressSegment for a worker thread, in plain JavaScript (the worker is started from this text). */
+function workerSource(fflatePath: string): string {
+  return `
+const { parentPort } = require('node:worker_threads');
+const { Deflate } = require(${JSON.stringify(fflatePath)});
+parentPort.on('message', (m) => {
+  const out = [];
+  const d = new Deflate({ level: m.level }, (c) => { if (c.length) out.push(c); });
+  d.push(new Uint8Array(m.buf), false);
+  d.flush(false);
+  const r = d.s.r || 0;
+  const bits = r & 7;
+  const head = bits === 0 ? [0] : bits + 3 <= 8 ? [(r >> 3) & 255] : [(r >> 3) & 255, 0];
+  out.push(Uint8Array.from([...head, 0, 0, 255, 255]));
+  let n = 0;
+  for (const c of out) n += c.length;
+  const res = new Uint8Array(n);
+  let o = 0;
+  for (const c of out) { res.set(c, o); o += c.length; }
+  parentPort.postMessage({ id: m.id, buf: res.buffer }, [res.buffer]);
+});
+`;
+}
+
+/** Worker threads running compressSegment; results come back by id, so order is the caller's business. */
+export class SegmentPool {
+  private readonly workers: Worker[] = [];
+  private readonly waiting = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
+  private seq = 0;
+  private failed: Error | undefined;
+  private closing = false;
+
+  constructor(readonly size: number) {
+    const src = workerSource(require.resolve('fflate'));
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(src, { eval: true });
+      w.on('message', (m: { id: number; buf: ArrayBuffer }) => {
+        const p = this.waiting.get(m.id);
+        this.waiting.delete(m.id);
+        p?.resolve(new Uint8Array(m.buf));
+      });
+      const fail = (e: Error) => {
+        this.failed = e;
+        for (const p of this.waiting.values()) p.reject(e);
+        this.waiting.clear();
+      };
+      w.on('error', fail);
+      w.on('exit', (code) => {
+        if (!this.closing) fail(new Error(`compression worker exited with code ${code}`));
+      });
+      this.workers.push(w);
+    }
+  }
+
+  compress(seg: Uint8Array): Promise<Uint8Array> {
+    if (this.failed) return Promise.reject(this.failed);
+    const copy = new Uint8Array(seg); // a copy with its own ArrayBuffer (Buffer#slice would be a view)
+    const id = this.seq++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.workers[id % this.workers.length]!.postMessage({ id, buf: copy.buffer, level: GZIP_LEVEL }, [copy.buffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const p of this.waiting.values()) p.reject(new Error('compression stopped'));
+    this.waiting.clear();
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Worker threads used by default: one less than the cores (the main thread builds the tar), at most 4. */
+export function defaultParallelism(): number {
+  return Math.min(4, Math.max(0, os.availableParallelism() - 1));
+}
+
+/**
+ * Streams bytes through DEFLATE in fixed-size, independent segments and writes one gzip member to a
+ * file, hashing what it writes. Compressible segments may be compressed on worker threads; results are
+ * written in segment order, so the bytes do not depend on the number of workers.
+ */
+class DeterministicGzipFile {
+  private readonly pending = Buffer.allocUnsafe(DEFLATE_CHUNK);
+  private filled = 0;
+  private crc = 0;
+  private inputSize = 0;
+  private readonly hash = createHash('sha256');
+  private readonly queue: Promise<Uint8Array[]>[] = [];
+  private pool: SegmentPool | undefined;
+  size = 0;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly parallelism: number,
+    private readonly onData?: (chunk: Uint8Array) => Promise<void> | void,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.emit([GZIP_HEADER]);
+  }
+
+  async write(data: Buffer): Promise<void> {
+    this.crc = crc32(data, this.crc);
+    this.inputSize += data.length;
+    let off = 0;
+    while (off < data.length) {
+      const n = Math.min(DEFLATE_CHUNK - this.filled, data.length - off);
+      data.copy(this.pending, this.filled, off, off + n);
+      this.filled += n;
+      off += n;
+      if (this.filled === DEFLATE_CHUNK) {
+        await this.segment(this.pending, true);
+        this.filled = 0;
+      }
+    }
+  }
+
+  /** Queue one segment (copied: `pending` is reused) and write out what is ready, keeping order. */
+  private async segment(seg: Buffer, more: boolean): Promise<void> {
+    if (seg.length) {
+      if (byteEntropy(seg) > STORE_ENTROPY) {
+        this.queue.push(Promise.resolve(storeSegment(Buffer.from(seg))));
+      } else {
+        // Start workers only once a layer has a full segment to compress (small layers stay in-thread).
+        if (!this.pool && more && this.parallelism > 0) this.pool = new SegmentPool(this.parallelism);
+        if (this.pool) {
+          const p = this.pool.compress(seg).then((b) => [b]);
+          p.catch(() => undefined); // awaited in order below; this only marks an early failure as handled
+          this.queue.push(p);
+        } else {
+          this.queue.push(Promise.resolve(compressSegment(seg)));
+        }
+      }
+    }
+    const limit = more ? Math.max(1, 2 * (this.pool?.size ?? 0)) : 0;
+    while (this.queue.length > limit) await this.emit(await this.queue.shift()!);
+  }
+
+  async end(): Promise<string> {
+    await this.segment(this.pending.subarray(0, this.filled), false);
+    this.filled = 0;
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(this.crc >>> 0, 0);
+    trailer.writeUInt32LE(this.inputSize % 0x100000000, 4);
+    await this.emit([FINAL_BLOCK, trailer]);
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+
+  /** Stop the workers; whatever is still queued is dropped (its rejections are handled here). */
+  async close(): Promise<void> {
+    const left = this.queue.splice(0);
+    const settled = Promise.allSettled(left);
+    await this.pool?.close();
+    await settled;
+  }
+
+  private async emit(chunks: Uint8Array[]): Promise<void> {
+    for (const c of chunks) {
+      this.hash.update(c);
+      this.size += c.length;
+      let off = 0;
+      while (off < c.length) {
+        const { bytesWritten } = await this.fh.write(c, off, c.length - off);
+        off += bytesWritten;
+      }
+      if (this.onData) await this.onData(c);
+    }
+  }
+}
+
+/** Feed one file's contents into a tar entry, reading at most `size` bytes and checking nothing changed. */
+type Sink = ReturnType<tar.Pack['entry']>;
+
+async function streamFile(sink: Sink, e: LayerEntry, size: number, fh: FileHandle): Promise<void> {
+  let total = 0;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(size - total, 1)));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+    if (bytesRead === 0) break;
+    total += bytesRead;
+    if (total > size) break;
+    const ok = sink.write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+    if (!ok) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
+    if (total === size) {
+      // Detect growth: one more byte means the file changed while we read it.
+      const probe = Buffer.alloc(1);
+      const r = await fh.read(probe, 0, 1, null);
+      if (r.bytesRead) total += 1;
+      break;
+    }
+  }
+  if (total !== size) {
+    throw new CleanimgError('a source file changed while the layer was built', [
+      { code: 'LAYER004', path: e.source ?? e.path, message: `expected ${size} bytes, read ${total}`, fix: 'do not modify the inputs during a build, then run it again' },
+    ]);
+  }
+}
+
+function entryDone(sink: Sink): Promise<void> {
+  return new Promise((resolve, reject) => {
+    sink.once('error', reject);
+    sink.once('finish', () => resolve());
+    sink.once('close', () => resolve());
+  });
+}
+
+/**
+ * Build a layer blob from entries (parents are added, entries sorted). Returns where it is and its digests.
+ * On error the temp file is removed.
+ */
+export async function buildLayer(entries: readonly LayerEntry[], opts: LayerOptions = {}): Promise<BuiltLayer> {
+  const list = normalizeEntries(entries);
+  const epoch = resolveSourceDateEpoch(opts.sourceDateEpoch);
+  const mtime = new Date(epoch * 1000);
+  const tmpDir = opts.tmpDir ?? os.tmpdir();
+  const tmpPath = path.join(tmpDir, `.cleanimg-layer-${randomBytes(8).toString('hex')}.tmp`);
+  const fh = await open(tmpPath, 'wx', 0o644);
+  const gz = new DeterministicGzipFile(fh, opts.parallelism ?? defaultParallelism(), opts.onData);
+  const diff = createHash('sha256');
+  let uncompressed = 0;
+  const pack = tar.pack();
+  let ok = false;
+  try {
+    await gz.start();
+    const produce = (async () => {
+      for (const e of list) {
+        const header: Partial<tar.Header> & { name: string } = { name: tarName(e), mode: e.mode, uid: e.uid, gid: e.gid, mtime };
+        if (e.kind === 'dir') {
+          await new Promise<void>((resolve, reject) => {
+            pack.entry({ ...header, type: 'directory', size: 0 }, (err) => (err ? reject(err) : resolve()));
+          });
+          continue;
+        }
+        const src = await open(e.source!, 'r');
+        try {
+          const st = await src.stat();
+          if (!st.isFile()) {
+            throw new CleanimgError('not a regular file', [
+              { code: 'LAYER005', path: e.source!, message: 'the source is not a regular file', fix: 'copy regular files and folders only' },
+            ]);
+          }
+          const sink = pack.entry({ ...header, type: 'file', size: st.size });
+          const done = entryDone(sink);
+          await streamFile(sink, e, st.size, src);
+          (sink as unknown as { end(): void }).end();
+          await done;
+        } finally {
+          await src.close();
+        }
+      }
+      pack.finalize();
+    })();
+    produce.catch((err: unknown) => pack.destroy(err as Error));
+    for await (const chunk of pack) {
+      const b = chunk as Buffer;
+      diff.update(b);
+      uncompressed += b.length;
+      await gz.write(b);
+    }
+    await produce;
+    const digest = await gz.end();
+    await fh.sync();
+    ok = true;
+    return {
+      path: tmpPath,
+      digest,
+      diffId: `sha256:${diff.digest('hex')}`,
+      size: gz.size,
+      uncompressedSize: uncompressed,
+      mediaType: opts.mediaType ?? MediaType.OciLayerGzip,
+      entries: list,
+    };
+  } finally {
+    if (!ok) pack.destroy(new Error('layer build aborted'));
+    await gz.close();
+    await fh.close();
+    if (!ok) await unlink(tmpPath).catch(() => undefined);
+  }
+}

@@ -1,0 +1,294 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { CleanimgError, type Problem } from '../../src/errors';
+import { checkCertificates, detectPrivateKey, isShellPath, resolveInputs } from '../../src/customize/inputs';
+import { parseSpec } from '../../src/customize/spec';
+import { cleanupTmp, FAKE_DIGEST, makeCert, makePrivateKeys, specYaml, tmp, write } from './fixtures';
+
+afterAll(cleanupTmp);
+
+const spec = (files: Parameters<typeof specYaml>[1], extra = '') => parseSpec(specYaml(`base/image@${FAKE_DIGEST}`, files, extra));
+
+async function problemsOf(p: Promise<unknown>): Promise<Problem[]> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(CleanimgError);
+    return [...(e as CleanimgError).problems];
+  }
+  throw new Error('expected a CleanimgError');
+}
+
+function mkfifo(p: string): void {
+  execFileSync('mkfifo', [p]);
+}
+
+describe('resolveInputs: layout of the layer', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = tmp();
+    write(path.join(dir, 'config/custom.conf'), 'max_connections = 200\n');
+    write(path.join(dir, 'tree/a.txt'), 'a\n');
+    write(path.join(dir, 'tree/sub/b.txt'), 'b\n');
+    write(path.join(dir, 'tools/agent'), 'binary\n');
+    write(path.join(dir, 'outside-target.txt'), 'inside after all\n');
+    symlinkSync('../outside-target.txt', path.join(dir, 'tree/link.txt'));
+  });
+
+  it('maps files, folders and "into folder" destinations with modes, owners and explicit parents', async () => {
+    const r = await resolveInputs(
+      spec([
+        { source: 'config/custom.conf', destination: '/etc/postgresql/custom.conf', mode: '0640', owner: '0:65532' },
+        { source: 'tree', destination: '/opt/tree', owner: '65532:65532' },
+        { source: 'tools/agent', destination: '/usr/local/bin/', mode: '0755' },
+      ]),
+      dir,
+    );
+    const rows = r.entries.map((e) => `${e.kind} ${e.path} ${e.mode.toString(8)} ${e.uid}:${e.gid}`);
+    expect(rows).toEqual([
+      'dir /etc 755 0:0',
+      'dir /etc/postgresql 755 0:0',
+      'file /etc/postgresql/custom.conf 640 0:65532',
+      'dir /opt 755 0:0',
+      'dir /opt/tree 755 65532:65532',
+      'file /opt/tree/a.txt 644 65532:65532',
+      'file /opt/tree/link.txt 644 65532:65532',
+      'dir /opt/tree/sub 755 65532:65532',
+      'file /opt/tree/sub/b.txt 644 65532:65532',
+      'dir /usr 755 0:0',
+      'dir /usr/local 755 0:0',
+      'dir /usr/local/bin 755 0:0',
+      'file /usr/local/bin/agent 755 0:0',
+    ]);
+    expect(r.implicitDirectories).toEqual(['/etc', '/etc/postgresql', '/opt', '/usr', '/usr/local', '/usr/local/bin']);
+    expect(r.fileCount).toBe(5);
+    // A symlink that stays inside the folder is followed: the layer holds the target's contents.
+    expect(r.entries.find((e) => e.path === '/opt/tree/link.txt')!.source).toBe(path.join(dir, 'outside-target.txt'));
+    expect(r.warnings).toEqual([]);
+  });
+
+  it('lets directories: set a parent folder and /tmp keeps 1777', async () => {
+    const r = await resolveInputs(
+      spec([{ source: 'config/custom.conf', destination: '/etc/postgresql/custom.conf' }, { source: 'tree/a.txt', destination: '/tmp/seed/a.txt' }], 'directories:\n  - path: /etc/postgresql\n    mode: "0750"\n    owner: "0:65532"\n'),
+      dir,
+    );
+    const byPath = Object.fromEntries(r.entries.map((e) => [e.path, e]));
+    expect(byPath['/etc/postgresql']).toMatchObject({ kind: 'dir', mode: 0o750, uid: 0, gid: 65532 });
+    expect(byPath['/tmp']).toMatchObject({ mode: 0o1777 });
+    expect(r.implicitDirectories).not.toContain('/etc/postgresql');
+  });
+});
+
+describe('resolveInputs: refusals', () => {
+  let dir: string;
+  let outside: string;
+  beforeAll(() => {
+    const root = tmp();
+    dir = path.join(root, 'spec');
+    outside = write(path.join(root, 'secret.txt'), 'outside\n');
+    write(path.join(dir, 'ok.txt'), 'ok\n');
+    symlinkSync(outside, path.join(dir, 'escape-link'));
+    mkdirSync(path.join(dir, 'tree'));
+    write(path.join(dir, 'tree/fine.txt'), 'fine\n');
+    symlinkSync('../../secret.txt', path.join(dir, 'tree/escape'));
+    symlinkSync(path.dirname(outside), path.join(dir, 'dirlink'));
+    mkfifo(path.join(dir, 'fifo'));
+    write(path.join(dir, 'shells/busybox'), 'not really busybox\n');
+  });
+
+  const one = async (f: { source: string; destination: string }) => {
+    const ps = await problemsOf(resolveInputs(spec([f]), dir));
+    expect(ps).toHaveLength(1);
+    return ps[0]!;
+  };
+
+  it('a ".." escape and an absolute source', async () => {
+    expect(await one({ source: '../secret.txt', destination: '/etc/x' })).toMatchObject({ code: 'INPUT001', path: 'copy_files[0].source' });
+    expect(await one({ source: 'tree/../ok.txt', destination: '/etc/x' })).toMatchObject({ code: 'INPUT001' });
+    expect(await one({ source: outside, destination: '/etc/x' })).toMatchObject({ code: 'INPUT001' });
+  });
+
+  it('symlinks that resolve outside the folder, direct or inside a folder source', async () => {
+    expect(await one({ source: 'escape-link', destination: '/etc/x' })).toMatchObject({ code: 'INPUT002', path: 'copy_files[0].source' });
+    expect(await one({ source: 'dirlink/secret.txt', destination: '/etc/x' })).toMatchObject({ code: 'INPUT002' });
+    const p = await one({ source: 'tree', destination: '/opt/tree' });
+    expect(p).toMatchObject({ code: 'INPUT002', path: 'copy_files[0].source (tree/escape)' });
+  });
+
+  it('a missing source', async () => {
+    const p = await one({ source: 'certs/corporate-ca.crt', destination: '/etc/ssl/certs/corporate-ca.crt' });
+    expect(p).toMatchObject({ code: 'INPUT003', path: 'copy_files[0].source' });
+    expect(p.fix).toMatch(/relative to the spec file/);
+  });
+
+  it('fifos and other special files', async () => {
+    expect(await one({ source: 'fifo', destination: '/etc/fifo' })).toMatchObject({ code: 'INPUT004' });
+  });
+
+  it('destinations that are relative, not normalised, or leave the root', async () => {
+    for (const d of ['etc/x', '/etc/../x', '/etc//x', '/etc/./x', '/../x']) {
+      expect(await one({ source: 'ok.txt', destination: d })).toMatchObject({ code: 'INPUT005', path: 'copy_files[0].destination' });
+    }
+    expect(await one({ source: 'ok.txt', destination: '/proc/x' })).toMatchObject({ code: 'INPUT005' });
+    expect(await one({ source: 'ok.txt', destination: '/etc' })).toMatchObject({ code: 'INPUT005' });
+  });
+
+  it('shell paths, directly or through a folder source', async () => {
+    for (const d of ['/bin/sh', '/usr/bin/bash', '/bin/busybox', '/usr/bin/dash', '/usr/local/bin/zsh', '/bin/ash']) {
+      const p = await one({ source: 'ok.txt', destination: d });
+      expect(p).toMatchObject({ code: 'INPUT006', path: 'copy_files[0].destination' });
+      expect(p.fix).toMatch(/shell-less/);
+    }
+    expect(await one({ source: 'shells', destination: '/usr/bin/' })).toMatchObject({ code: 'INPUT006', path: 'copy_files[0].source (shells/busybox)' });
+    expect(isShellPath('/usr/bin/shx')).toBe(false);
+    expect(isShellPath('/etc/sh')).toBe(false);
+  });
+
+  it('whiteout names, which would delete base files', async () => {
+    const p = await one({ source: 'ok.txt', destination: '/etc/.wh.passwd' });
+    expect(p).toMatchObject({ code: 'INPUT005' });
+    expect(p.message).toMatch(/\.wh\./);
+  });
+
+  it('folders that are symlinks on merged-/usr bases', async () => {
+    const p = await one({ source: 'ok.txt', destination: '/lib/x.so' });
+    expect(p).toMatchObject({ code: 'INPUT011' });
+    expect(p.fix).toContain('/usr/lib');
+  });
+
+  it('two entries for one destination', async () => {
+    const ps = await problemsOf(resolveInputs(spec([{ source: 'ok.txt', destination: '/etc/x' }, { source: 'tree/fine.txt', destination: '/etc/x' }]), dir));
+    expect(ps).toEqual([expect.objectContaining({ code: 'INPUT010', path: 'copy_files[1].destination' })]);
+  });
+
+  it('a file where another entry needs a folder', async () => {
+    const ps = await problemsOf(resolveInputs(spec([{ source: 'ok.txt', destination: '/etc/app' }, { source: 'tree/fine.txt', destination: '/etc/app/x' }]), dir));
+    expect(ps.map((p) => p.code)).toEqual(['INPUT010']);
+  });
+
+  it('reports all problems at once', async () => {
+    const ps = await problemsOf(
+      resolveInputs(
+        spec([
+          { source: '../secret.txt', destination: '/etc/a' },
+          { source: 'missing.txt', destination: '/etc/b' },
+          { source: 'ok.txt', destination: '/bin/sh' },
+          { source: 'escape-link', destination: 'relative' },
+        ]),
+        dir,
+      ),
+    );
+    expect(ps.map((p) => `${p.code} ${p.path}`).sort()).toEqual([
+      'INPUT001 copy_files[0].source',
+      'INPUT003 copy_files[1].source',
+      'INPUT005 copy_files[3].destination',
+      'INPUT006 copy_files[2].destination',
+    ]);
+  });
+});
+
+describe('resolveInputs: private keys', () => {
+  let dir: string;
+  let keys: Record<string, Buffer>;
+  beforeAll(() => {
+    dir = tmp();
+    keys = makePrivateKeys(dir);
+    for (const [name, bytes] of Object.entries(keys)) write(path.join(dir, 'keys', name), bytes);
+    write(path.join(dir, 'public.pem'), '-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n');
+    write(path.join(dir, 'der-like.bin'), Buffer.from([0x30, 0x03, 0x02, 0x01, 0x00]));
+  });
+
+  it('finds every kind of key', async () => {
+    const expected: Record<string, RegExp> = {
+      'pkcs8.pem': /PEM "PRIVATE KEY"/,
+      'rsa-pkcs1.pem': /RSA PRIVATE KEY/,
+      'ec-sec1.pem': /EC PRIVATE KEY/,
+      'encrypted.pem': /ENCRYPTED PRIVATE KEY/,
+      'pkcs8.der': /PKCS#8 DER/,
+      'encrypted-pkcs8.der': /encrypted PKCS#8 DER/,
+      'sec1.der': /SEC1 DER/,
+      'openssh-raw.bin': /OpenSSH/,
+      id_ed25519: /OpenSSH/,
+      'openssl-ed25519.pem': /PRIVATE KEY/,
+      'config-with-key.conf': /PEM "PRIVATE KEY"/,
+    };
+    expect(Object.keys(keys).sort()).toEqual(Object.keys(expected).sort());
+    for (const [name, re] of Object.entries(expected)) {
+      expect(await detectPrivateKey(path.join(dir, 'keys', name)), name).toMatch(re);
+    }
+    expect(await detectPrivateKey(path.join(dir, 'public.pem'))).toBeNull();
+    expect(await detectPrivateKey(path.join(dir, 'der-like.bin'))).toBeNull();
+  });
+
+  it('refuses them with the Secret/EnvConfig fix, one problem per key, through a folder source too', async () => {
+    const ps = await problemsOf(resolveInputs(spec([{ source: 'keys', destination: '/etc/app/keys' }]), dir));
+    expect(ps).toHaveLength(Object.keys(keys).length);
+    for (const p of ps) {
+      expect(p.code).toBe('INPUT007');
+      expect(p.fix).toMatch(/Secret/);
+      expect(p.fix).toMatch(/EnvConfig/);
+      expect(p.fix).toMatch(/allow_private_keys: true/);
+    }
+  });
+
+  it('accepts them with the loud override, in the spec or as an option', async () => {
+    const s = spec([{ source: 'keys/pkcs8.pem', destination: '/etc/app/key.pem' }]);
+    await expect(resolveInputs(s, dir)).rejects.toBeInstanceOf(CleanimgError);
+    const viaOption = await resolveInputs(s, dir, { allowPrivateKeys: true });
+    expect(viaOption.entries.map((e) => e.path)).toContain('/etc/app/key.pem');
+    const viaSpec = await resolveInputs(spec([{ source: 'keys/pkcs8.pem', destination: '/etc/app/key.pem' }], 'allow_private_keys: true\n'), dir);
+    expect(viaSpec.entries.map((e) => e.path)).toContain('/etc/app/key.pem');
+  });
+});
+
+describe('resolveInputs: certificates at CA locations', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = tmp();
+    write(path.join(dir, 'certs/ca.crt'), makeCert(dir, { cn: 'Test Corporate CA', ca: true }));
+    write(path.join(dir, 'certs/leaf.crt'), makeCert(dir, { cn: 'server.example.com', ca: false }));
+    write(path.join(dir, 'certs/expired-ca.crt'), makeCert(dir, { cn: 'Expired CA', ca: true, start: '20200101000000Z', end: '20210101000000Z' }));
+    write(path.join(dir, 'certs/garbage.crt'), 'this is not a certificate\n');
+    write(path.join(dir, 'certs/broken.crt'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+  });
+
+  it('accepts a current CA without warnings', async () => {
+    const r = await resolveInputs(spec([{ source: 'certs/ca.crt', destination: '/etc/ssl/certs/corporate-ca.crt' }]), dir);
+    expect(r.warnings).toEqual([]);
+  });
+
+  it('warns for a certificate that is not a CA', async () => {
+    const r = await resolveInputs(spec([{ source: 'certs/leaf.crt', destination: '/usr/local/share/ca-certificates/server.crt' }]), dir);
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toMatch(/copy_files\[0\]\.source.*server\.example\.com.*not a CA/);
+  });
+
+  it('refuses an expired CA, a non-certificate and a broken PEM', async () => {
+    const ps = await problemsOf(
+      resolveInputs(
+        spec([
+          { source: 'certs/expired-ca.crt', destination: '/etc/ssl/certs/old.crt' },
+          { source: 'certs/garbage.crt', destination: '/etc/ssl/certs/garbage.pem' },
+          { source: 'certs/broken.crt', destination: '/etc/app/tls/broken.crt' },
+        ]),
+        dir,
+      ),
+    );
+    expect(ps.map((p) => `${p.code} ${p.path}`)).toEqual(['INPUT009 copy_files[0].source', 'INPUT008 copy_files[1].source', 'INPUT008 copy_files[2].source']);
+    expect(ps[0]!.message).toMatch(/expired on 2021-01-01/);
+  });
+
+  it('judges every certificate of a bundle, against the given time', async () => {
+    const { readFileSync } = await import('node:fs');
+    const bundle = Buffer.concat([readFileSync(path.join(dir, 'certs/ca.crt')), readFileSync(path.join(dir, 'certs/expired-ca.crt'))]);
+    expect(checkCertificates(bundle, new Date()).error).toMatch(/certificate 2 \(CN=Expired CA\) expired/);
+    expect(checkCertificates(bundle, new Date('2020-06-01T00:00:00Z')).error).toBeUndefined();
+  });
+
+  it('leaves files elsewhere alone', async () => {
+    const r = await resolveInputs(spec([{ source: 'certs/garbage.crt', destination: '/etc/app/notes.txt' }]), dir);
+    expect(r.entries.map((e) => e.path)).toContain('/etc/app/notes.txt');
+  });
+});

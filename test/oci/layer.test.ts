@@ -1,0 +1,258 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
+import { CleanimgError } from '../../src/errors';
+import { buildLayer, byteEntropy, compressSegment, deflateSegment, DEFLATE_CHUNK, normalizeEntries, SegmentPool, resolveSourceDateEpoch, type LayerEntry } from '../../src/oci/layer';
+import { cleanupTmp, run, tmp, write } from '../customize/fixtures';
+
+afterAll(cleanupTmp);
+
+const repoRoot = path.resolve(__dirname, '../..');
+
+/** Recorded with fflate 0.8.3, GZIP_LEVEL 6, 1 MiB segments, entropy threshold 7.5, tar-stream 3.2. */
+const GOLDEN = {
+  digest: 'sha256:200032ff1681389419ae81eefc17def02af75d90a7711f98bad75c5a2dad50a0',
+  diffId: 'sha256:0042d7458cb6dd93502bc589e60f8dd313ad1c3d69471b3fbdfceb1391c7b8c8',
+  size: 1505400,
+};
+
+function entriesFor(src: string): LayerEntry[] {
+  return [
+    { path: '/etc/postgresql/custom.conf', kind: 'file', source: path.join(src, 'custom.conf'), mode: 0o640, uid: 0, gid: 65532 },
+    { path: '/etc/ssl/certs/corporate-ca.crt', kind: 'file', source: path.join(src, 'ca.crt'), mode: 0o644, uid: 0, gid: 0 },
+    { path: '/usr/local/bin/agent', kind: 'file', source: path.join(src, 'agent'), mode: 0o755, uid: 0, gid: 0 },
+    { path: '/opt/app', kind: 'dir', mode: 0o750, uid: 65532, gid: 65532 },
+    { path: `/opt/app/${'long-name-'.repeat(12)}/file.txt`, kind: 'file', source: path.join(src, 'custom.conf'), mode: 0o600, uid: 65532, gid: 65532 },
+    { path: '/opt/app/données.txt', kind: 'file', source: path.join(src, 'custom.conf'), mode: 0o644, uid: 65532, gid: 65532 },
+  ];
+}
+
+function sha256File(f: string): string {
+  return `sha256:${createHash('sha256').update(readFileSync(f)).digest('hex')}`;
+}
+
+describe('buildLayer', () => {
+  let src: string;
+  let out: string;
+  beforeAll(() => {
+    const d = tmp();
+    src = path.join(d, 'src');
+    out = path.join(d, 'out');
+    write(path.join(src, 'custom.conf'), 'max_connections = 200\n');
+    write(path.join(src, 'ca.crt'), 'not checked here\n');
+    // 3 MiB of mixed data: several DEFLATE chunks and tar blocks.
+    const big = Buffer.alloc(3 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+    write(path.join(src, 'agent'), big);
+    write(path.join(out, '.keep'), '');
+  });
+
+  it('writes a tar that GNU tar lists with our modes, numeric owners, fixed mtime and explicit parents', async () => {
+    const l = await buildLayer(entriesFor(src), { tmpDir: out, sourceDateEpoch: 0 });
+    const listing = run('tar', ['-tvzf', l.path, '--full-time']).trim().split('\n');
+    const rows = listing.map((line) => {
+      const f = line.split(/\s+/);
+      return `${f[0]} ${f[1]} ${f[3]} ${f[4]} ${f.slice(5).join(' ')}`;
+    });
+    const long = 'long-name-'.repeat(12);
+    expect(rows).toEqual([
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 etc/',
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 etc/postgresql/',
+      '-rw-r----- 0/65532 1970-01-01 00:00:00 etc/postgresql/custom.conf',
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 etc/ssl/',
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 etc/ssl/certs/',
+      '-rw-r--r-- 0/0 1970-01-01 00:00:00 etc/ssl/certs/corporate-ca.crt',
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 opt/',
+      'drwxr-x--- 65532/65532 1970-01-01 00:00:00 opt/app/',
+      '-rw-r--r-- 65532/65532 1970-01-01 00:00:00 opt/app/données.txt',
+      `drwxr-xr-x 0/0 1970-01-01 00:00:00 opt/app/${long}/`,
+      `-rw------- 65532/65532 1970-01-01 00:00:00 opt/app/${long}/file.txt`,
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 usr/',
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 usr/local/',
+      'drwxr-xr-x 0/0 1970-01-01 00:00:00 usr/local/bin/',
+      '-rwxr-xr-x 0/0 1970-01-01 00:00:00 usr/local/bin/agent',
+    ]);
+    // Owners show as numbers because the headers carry no user or group names.
+    expect(listing.join('\n')).not.toMatch(/root/);
+  });
+
+  it('reports digests and sizes that independent tools agree with', async () => {
+    const l = await buildLayer(entriesFor(src), { tmpDir: out });
+    expect(sha256File(l.path)).toBe(l.digest);
+    expect(readFileSync(l.path).length).toBe(l.size);
+    const tarBytes = execFileSync('gzip', ['-dc', l.path], { maxBuffer: 64 << 20 });
+    expect(`sha256:${createHash('sha256').update(tarBytes).digest('hex')}`).toBe(l.diffId);
+    expect(tarBytes.length).toBe(l.uncompressedSize);
+    // gzip header: magic, deflate, no flags (no file name), mtime 0, XFL 0, OS 3.
+    expect([...readFileSync(l.path).subarray(0, 10)]).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+  });
+
+  it('gives the same digest again, after touch, and from a copy in another folder', async () => {
+    const a = await buildLayer(entriesFor(src), { tmpDir: out });
+    const b = await buildLayer(entriesFor(src), { tmpDir: out });
+    for (const f of readdirSync(src)) utimesSync(path.join(src, f), new Date(), new Date('2030-01-01'));
+    const c = await buildLayer(entriesFor(src), { tmpDir: out });
+    const copy = path.join(path.dirname(src), 'elsewhere', 'deeper', 'src');
+    cpSync(src, copy, { recursive: true });
+    const d = await buildLayer(entriesFor(copy), { tmpDir: out });
+    // Input order does not matter either.
+    const e = await buildLayer([...entriesFor(src)].reverse(), { tmpDir: out });
+    expect(new Set([a.digest, b.digest, c.digest, d.digest, e.digest]).size).toBe(1);
+    expect(new Set([a.diffId, c.diffId, d.diffId]).size).toBe(1);
+    expect(a.path).not.toBe(b.path);
+  });
+
+  it('changes with content, mode, owner and SOURCE_DATE_EPOCH, and is fixed for a given epoch', async () => {
+    const base = await buildLayer(entriesFor(src), { tmpDir: out });
+    const e1 = await buildLayer(entriesFor(src), { tmpDir: out, sourceDateEpoch: 1_700_000_000 });
+    const e2 = await buildLayer(entriesFor(src), { tmpDir: out, sourceDateEpoch: 1_700_000_000 });
+    expect(e1.digest).toBe(e2.digest);
+    expect(e1.digest).not.toBe(base.digest);
+    expect(run('tar', ['-tvzf', e1.path, '--full-time'], { env: { ...process.env, TZ: 'UTC' } })).toContain('2023-11-14 22:13:20');
+    const modes = entriesFor(src).map((x) => (x.path === '/usr/local/bin/agent' ? { ...x, mode: 0o700 } : x));
+    expect((await buildLayer(modes, { tmpDir: out })).digest).not.toBe(base.digest);
+    const owners = entriesFor(src).map((x) => (x.path === '/usr/local/bin/agent' ? { ...x, uid: 1 } : x));
+    expect((await buildLayer(owners, { tmpDir: out })).digest).not.toBe(base.digest);
+    const src2 = path.join(path.dirname(src), 'src2');
+    cpSync(src, src2, { recursive: true });
+    writeFileSync(path.join(src2, 'custom.conf'), 'max_connections = 201\n');
+    expect((await buildLayer(entriesFor(src2), { tmpDir: out })).digest).not.toBe(base.digest);
+  });
+
+  it('stores already-compressed data and compresses the rest; the stream is valid for gzip and node:zlib', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const { gunzipSync, inflateRawSync } = await import('node:zlib');
+    const rnd = randomBytes(DEFLATE_CHUNK + 12345);
+    const text = Buffer.from('max_connections = 200\n'.repeat(60_000));
+    expect(byteEntropy(rnd)).toBeGreaterThan(7.9);
+    expect(byteEntropy(text)).toBeLessThan(5);
+    expect(byteEntropy(Buffer.alloc(1000))).toBe(0);
+    // A segment is byte-aligned DEFLATE without a final block: add one to check it alone.
+    const fin = Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]);
+    for (const seg of [rnd.subarray(0, DEFLATE_CHUNK), text.subarray(0, DEFLATE_CHUNK)]) {
+      expect(inflateRawSync(Buffer.concat([...deflateSegment(seg), fin])).equals(seg)).toBe(true);
+    }
+    write(path.join(src, 'random.bin'), rnd);
+    write(path.join(src, 'text.conf'), text);
+    const mk = (name: string) => [{ path: `/data/${name}`, kind: 'file' as const, source: path.join(src, name), mode: 0o644, uid: 0, gid: 0 }];
+    const r = await buildLayer(mk('random.bin'), { tmpDir: out });
+    const t = await buildLayer(mk('text.conf'), { tmpDir: out });
+    expect(r.size).toBeGreaterThan(rnd.length); // stored: input plus block headers
+    expect(r.size).toBeLessThan(r.uncompressedSize + 1024);
+    expect(t.size).toBeLessThan(text.length / 50);
+    for (const l of [r, t]) expect(`sha256:${createHash('sha256').update(gunzipSync(readFileSync(l.path))).digest('hex')}`).toBe(l.diffId);
+  });
+
+  it('ends every segment byte-aligned so segments concatenate, for any mix of data and size', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const { inflateRawSync } = await import('node:zlib');
+    const fin = Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]);
+    const inputs: Buffer[] = [];
+    const parts: Uint8Array[] = [];
+    for (const size of [1, 2, 3, 7, 100, 1000, 2048, 3000, 5000, 20_000, 70_000, 300_000, DEFLATE_CHUNK]) {
+      for (const seg of [
+        Buffer.alloc(size),
+        randomBytes(size),
+        Buffer.from('max_connections = 200\n'.repeat(size / 10 + 1)).subarray(0, size),
+        Buffer.concat([randomBytes(size), Buffer.alloc(1024)]), // a tar's last segment: data, then zero padding
+      ]) {
+        const p = deflateSegment(seg);
+        expect(inflateRawSync(Buffer.concat([...p, fin])).equals(seg), `${size} bytes`).toBe(true);
+        inputs.push(seg);
+        parts.push(...p);
+      }
+    }
+    expect(inflateRawSync(Buffer.concat([...parts, fin])).equals(Buffer.concat(inputs))).toBe(true);
+  });
+
+  it('gives the same bytes with any number of compression workers', async () => {
+    const text = Buffer.from('shared_buffers = 512MB\n'.repeat(300_000)); // ~7 MiB: several compressible segments
+    write(path.join(src, 'many-segments.conf'), text);
+    const entries = [...entriesFor(src), { path: '/etc/app/many.conf', kind: 'file' as const, source: path.join(src, 'many-segments.conf'), mode: 0o644, uid: 0, gid: 0 }];
+    const results = [];
+    for (const parallelism of [0, 1, 3]) results.push(await buildLayer(entries, { tmpDir: out, parallelism }));
+    expect(new Set(results.map((r) => r.digest)).size).toBe(1);
+    expect(results[0]!.size).toBeLessThan(results[0]!.uncompressedSize - text.length * 0.9); // the text was compressed
+    // The worker's JavaScript and compressSegment agree byte for byte.
+    const pool = new SegmentPool(2);
+    try {
+      for (const seg of [text.subarray(0, DEFLATE_CHUNK), text.subarray(5, 70_000), Buffer.from('x'), Buffer.concat([Buffer.alloc(3000, 7), Buffer.from('tail')])]) {
+        expect(Buffer.from(await pool.compress(seg)).equals(Buffer.concat(compressSegment(seg)))).toBe(true);
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('hands every compressed piece to onData, in order', async () => {
+    const pieces: Buffer[] = [];
+    const l = await buildLayer(entriesFor(src), { tmpDir: out, onData: (c) => void pieces.push(Buffer.from(c)) });
+    expect(Buffer.concat(pieces).equals(readFileSync(l.path))).toBe(true);
+  });
+
+  it('reads SOURCE_DATE_EPOCH from the environment and refuses bad values', () => {
+    expect(resolveSourceDateEpoch(undefined, {})).toBe(0);
+    expect(resolveSourceDateEpoch(undefined, { SOURCE_DATE_EPOCH: '1700000000' })).toBe(1_700_000_000);
+    expect(resolveSourceDateEpoch(5, { SOURCE_DATE_EPOCH: '1700000000' })).toBe(5);
+    expect(() => resolveSourceDateEpoch(undefined, { SOURCE_DATE_EPOCH: 'yesterday' })).toThrow(CleanimgError);
+    expect(() => resolveSourceDateEpoch(-1)).toThrow(/SOURCE_DATE_EPOCH/);
+  });
+
+  it('refuses duplicate paths and a file used as a folder, and leaves no temp file on failure', async () => {
+    const before = readdirSync(out).filter((f) => f.endsWith('.tmp')).length;
+    const f = path.join(src, 'custom.conf');
+    expect(() => normalizeEntries([{ path: '/a', kind: 'file', source: f, mode: 0o644, uid: 0, gid: 0 }, { path: '/a', kind: 'dir', mode: 0o755, uid: 0, gid: 0 }])).toThrow(/listed twice/);
+    expect(() => normalizeEntries([{ path: '/a', kind: 'file', source: f, mode: 0o644, uid: 0, gid: 0 }, { path: '/a/b', kind: 'file', source: f, mode: 0o644, uid: 0, gid: 0 }])).toThrow(/needs it to be a folder/);
+    expect(() => normalizeEntries([{ path: 'rel', kind: 'dir', mode: 0o755, uid: 0, gid: 0 }])).toThrow(CleanimgError);
+    await expect(buildLayer([{ path: '/x', kind: 'file', source: path.join(src, 'missing'), mode: 0o644, uid: 0, gid: 0 }], { tmpDir: out })).rejects.toThrow();
+    expect(readdirSync(out).filter((x) => x.endsWith('.tmp')).length).toBe(before);
+  });
+
+  it('matches the recorded digest of a fixed input (the format is frozen; a change here changes every image digest)', async () => {
+    // Deterministic content: text, zeros, and pseudo-random bytes from a sha256 chain (high entropy, stored).
+    const prng = Buffer.alloc(1_500_000);
+    let h = createHash('sha256').update('cleanimg').digest();
+    for (let o = 0; o < prng.length; o += 32) {
+      h.copy(prng, o);
+      h = createHash('sha256').update(h).digest();
+    }
+    const dir = path.join(path.dirname(src), 'golden');
+    write(path.join(dir, 'app.conf'), 'listen = 8080\n'.repeat(100_000));
+    write(path.join(dir, 'blob.bin'), prng);
+    write(path.join(dir, 'zeros'), Buffer.alloc(300_000));
+    const l = await buildLayer(
+      [
+        { path: '/etc/app/app.conf', kind: 'file', source: path.join(dir, 'app.conf'), mode: 0o640, uid: 0, gid: 65532 },
+        { path: '/opt/blob.bin', kind: 'file', source: path.join(dir, 'blob.bin'), mode: 0o755, uid: 0, gid: 0 },
+        { path: '/var/lib/app/zeros', kind: 'file', source: path.join(dir, 'zeros'), mode: 0o600, uid: 65532, gid: 65532 },
+      ],
+      { tmpDir: out, sourceDateEpoch: 1_700_000_000 },
+    );
+    expect({ digest: l.digest, diffId: l.diffId, size: l.size }).toEqual(GOLDEN);
+  });
+
+  it('gives the same bytes on Node 22 as on this Node', () => {
+    // Run one script under this Node and under Node 22 (fetched as an npm package), both through tsx.
+    const script = path.join(out, 'layer-digest.ts');
+    writeFileSync(
+      script,
+      `import { buildLayer } from ${JSON.stringify(path.join(repoRoot, 'src/oci/layer.ts'))};
+const entries = JSON.parse(process.argv[2]!);
+buildLayer(entries, { tmpDir: ${JSON.stringify(out)}, sourceDateEpoch: 1700000000, parallelism: 2 }).then((l) => console.log(JSON.stringify({ v: process.version, digest: l.digest, diffId: l.diffId })));
+`,
+    );
+    // Include several compressible segments so Node 22 runs the worker threads too.
+    write(path.join(src, 'node22.conf'), Buffer.from('work_mem = 4MB\n'.repeat(250_000)));
+    const arg = JSON.stringify([...entriesFor(src), { path: '/etc/app/node22.conf', kind: 'file', source: path.join(src, 'node22.conf'), mode: 0o644, uid: 0, gid: 0 }]);
+    const here = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', script, arg], { cwd: repoRoot, encoding: 'utf8' }));
+    const r = spawnSync('npx', ['-y', '-p', 'node@22', 'node', '--import', 'tsx', script, arg], { cwd: repoRoot, encoding: 'utf8', timeout: 180_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const n22 = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(n22.v).toMatch(/^v22\./);
+    expect(here.v).not.toBe(n22.v);
+    expect(n22.digest).toBe(here.digest);
+    expect(n22.diffId).toBe(here.diffId);
+  }, 240_000);
+});
