@@ -1,0 +1,163 @@
+/**
+ * Verify cosign key-based signatures of an image (the `.sig` tag format), as `cosign verify --key
+ * cosign.pub --insecure-ignore-tlog` does: for each layer of `sha256-<hex>.sig`, the payload must match
+ * its digest, the signature annotation must verify against the key over the payload bytes, and the
+ * payload must be a cosign simple-signing document naming the image's digest.
+ *
+ * Works over any `ImageSource` for the image's repository (registry or OCI layout).
+ */
+import type * as crypto from 'node:crypto';
+import { MediaType, type Descriptor, type ImageSource } from '../types';
+import { COSIGN_SIGNATURE_TYPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, sha256Digest, signatureTag, verifyPayloadSignature } from './cosign';
+
+/** Payloads larger than this are not simple-signing documents (they are a few hundred bytes). */
+export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+export interface ValidSignature {
+  layerIndex: number;
+  layerDigest: string;
+  /** The repository the signer claimed (`critical.identity.docker-reference`). */
+  dockerReference: string;
+  /** `critical.image.docker-manifest-digest`, equal to the verified digest. */
+  imageDigest: string;
+  /** The payload's `optional` object (cosign `-a` annotations), or null. */
+  optional: Record<string, unknown> | null;
+  signature: string;
+}
+
+export type RejectReason =
+  | 'no-signature-image'
+  | 'not-a-manifest'
+  | 'media-type'
+  | 'no-signature-annotation'
+  | 'payload-fetch'
+  | 'payload-digest'
+  | 'bad-signature'
+  | 'payload-json'
+  | 'payload-type'
+  | 'digest-mismatch'
+  | 'identity-mismatch';
+
+export interface RejectedSignature {
+  /** The layer, or -1 when the whole signature image was unusable. */
+  layerIndex: number;
+  layerDigest?: string;
+  reason: RejectReason;
+  /** One sentence for people. */
+  message: string;
+}
+
+export interface VerifyResult {
+  /** The tag that was read, `sha256-<hex>.sig`. */
+  signatureTag: string;
+  imageDigest: string;
+  /** True when at least one signature is valid. */
+  verified: boolean;
+  valid: ValidSignature[];
+  rejected: RejectedSignature[];
+}
+
+export interface VerifyOptions {
+  /**
+   * When given, a signature whose `docker-reference` differs is rejected (`identity-mismatch`).
+   * cosign does not check this by default; pass it to pin the repository. Compare normalised names
+   * (see `dockerReference()`).
+   */
+  expectedDockerReference?: string;
+}
+
+/** Verify the cosign signatures of `imageDigest` found in `source` (the image's repository) against `publicKey`. */
+export async function verifyImageSignatures(source: ImageSource, imageDigest: string, publicKey: crypto.KeyObject, opts: VerifyOptions = {}): Promise<VerifyResult> {
+  const tag = signatureTag(imageDigest);
+  const result: VerifyResult = { signatureTag: tag, imageDigest, verified: false, valid: [], rejected: [] };
+  const whole = (reason: RejectReason, message: string) => {
+    result.rejected.push({ layerIndex: -1, reason, message });
+    return result;
+  };
+
+  let manifestBytes: Buffer;
+  let manifestMediaType: string;
+  try {
+    const fetched = await source.getManifest(tag);
+    manifestBytes = fetched.bytes;
+    manifestMediaType = fetched.mediaType;
+  } catch (e) {
+    return whole('no-signature-image', `no signature image ${source.name}:${tag} (${(e as Error).message.split('\n')[0]})`);
+  }
+  let manifest: { schemaVersion?: unknown; mediaType?: unknown; layers?: unknown };
+  try {
+    manifest = JSON.parse(manifestBytes.toString('utf8')) as typeof manifest;
+  } catch {
+    return whole('not-a-manifest', `${tag} is not JSON`);
+  }
+  const mt = typeof manifest.mediaType === 'string' ? manifest.mediaType : manifestMediaType;
+  if (manifest.schemaVersion !== 2 || !Array.isArray(manifest.layers) || (mt !== MediaType.OciManifest && mt !== MediaType.DockerManifest)) {
+    return whole('not-a-manifest', `${tag} is not an image manifest (media type ${String(mt)})`);
+  }
+
+  const layers = manifest.layers as Descriptor[];
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i]!;
+    const reject = (reason: RejectReason, message: string) => result.rejected.push({ layerIndex: i, layerDigest: layer?.digest, reason, message });
+    if (!layer || typeof layer.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(layer.digest)) {
+      reject('not-a-manifest', `layer ${i} has no sha256 digest`);
+      continue;
+    }
+    if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) {
+      reject('media-type', `layer ${i} has media type ${String(layer.mediaType)}, not ${SIMPLE_SIGNING_MEDIA_TYPE}`);
+      continue;
+    }
+    const b64sig = layer.annotations?.[SIGNATURE_ANNOTATION];
+    if (typeof b64sig !== 'string' || b64sig === '') {
+      reject('no-signature-annotation', `layer ${i} has no ${SIGNATURE_ANNOTATION} annotation`);
+      continue;
+    }
+    if (typeof layer.size !== 'number' || layer.size > MAX_PAYLOAD_BYTES) {
+      reject('payload-fetch', `layer ${i} declares size ${String(layer.size)}, more than a signature payload can be`);
+      continue;
+    }
+    let payload: Buffer;
+    try {
+      payload = await source.getBlob(layer.digest);
+    } catch (e) {
+      reject('payload-fetch', `cannot read payload ${layer.digest}: ${(e as Error).message.split('\n')[0]}`);
+      continue;
+    }
+    // The source checks digests too; check again here so a lax source cannot slip a payload through.
+    if (sha256Digest(payload) !== layer.digest || payload.length !== layer.size) {
+      reject('payload-digest', `payload of layer ${i} does not match its digest/size in the manifest`);
+      continue;
+    }
+    if (!verifyPayloadSignature(payload, b64sig, publicKey)) {
+      reject('bad-signature', `signature in layer ${i} does not verify against the key (signed by another key, or payload/signature altered)`);
+      continue;
+    }
+    let doc: { critical?: { identity?: { 'docker-reference'?: unknown }; image?: { 'docker-manifest-digest'?: unknown }; type?: unknown }; optional?: unknown };
+    try {
+      doc = JSON.parse(payload.toString('utf8')) as typeof doc;
+    } catch {
+      reject('payload-json', `payload of layer ${i} is not JSON`);
+      continue;
+    }
+    if (doc?.critical?.type !== COSIGN_SIGNATURE_TYPE) {
+      reject('payload-type', `payload of layer ${i} has type ${JSON.stringify(doc?.critical?.type)}, not "${COSIGN_SIGNATURE_TYPE}"`);
+      continue;
+    }
+    const signedDigest = doc.critical.image?.['docker-manifest-digest'];
+    if (signedDigest !== imageDigest) {
+      reject('digest-mismatch', `layer ${i} signs ${String(signedDigest)}, not ${imageDigest}`);
+      continue;
+    }
+    const ref = doc.critical.identity?.['docker-reference'];
+    const dockerRef = typeof ref === 'string' ? ref : '';
+    if (opts.expectedDockerReference !== undefined && dockerRef !== opts.expectedDockerReference) {
+      reject('identity-mismatch', `layer ${i} was signed for ${dockerRef || '(no reference)'}, not ${opts.expectedDockerReference}`);
+      continue;
+    }
+    const optional = doc.optional && typeof doc.optional === 'object' && !Array.isArray(doc.optional) ? (doc.optional as Record<string, unknown>) : null;
+    result.valid.push({ layerIndex: i, layerDigest: layer.digest, dockerReference: dockerRef, imageDigest: signedDigest, optional, signature: b64sig });
+  }
+  if (layers.length === 0) whole('not-a-manifest', `${tag} has no signature layers`);
+  result.verified = result.valid.length > 0;
+  return result;
+}
