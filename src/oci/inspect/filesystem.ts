@@ -217,10 +217,10 @@ async function* sniffAndHash(src: Readable, layer: Descriptor, index: number, ki
   }
   if (head && head.length) yield head;
   const digest = `sha256:${hash.digest('hex')}`;
-  if (layer.digest && digest !== layer.digest) {
+  if (digest !== layer.digest) {
     throw inspectError('INS002', `layers[${index}]`, `layer bytes have digest ${digest}, the manifest says ${layer.digest}`, 'the source served altered or truncated data: fetch the image again from a trusted source');
   }
-  if (typeof layer.size === 'number' && layer.size !== size) {
+  if (layer.size !== size) {
     throw inspectError('INS002', `layers[${index}]`, `layer is ${size} bytes, the manifest says ${layer.size}`, 'the source served altered or truncated data');
   }
 }
