@@ -230,27 +230,35 @@ async function readLayer(open: OpenLayer, layer: Descriptor, index: number): Pro
   if (/zstd/.test(layer.mediaType)) {
     throw inspectError('INS001', `layers[${index}]`, `layer media type ${layer.mediaType} (zstd) is not supported`, 'use gzip or uncompressed layers');
   }
-  const src = await open(layer, index);
+  const where = `layers[${index}]`;
+  let src: Readable;
+  try {
+    src = await open(layer, index);
+  } catch (e) {
+    if (e instanceof CleanimgError) throw e;
+    throw inspectError('INS004', where, `cannot open layer ${layer.digest}: ${(e as Error).message}`, 'check that the source still has the image and is reachable');
+  }
   const edits: LayerEdits = { opaque: [], whiteouts: [], entries: [] };
   const kind = { gzip: false };
-  // Decide gzip vs plain from the first bytes; the generator yields them again.
-  const gen = sniffAndHash(src, layer, index, kind);
-  const firstChunk = await gen.next();
-  const bytes = Readable.from(
-    (async function* () {
-      if (!firstChunk.done) yield firstChunk.value;
-      for (;;) {
-        const n = await gen.next();
-        if (n.done) return;
-        yield n.value;
-      }
-    })(),
-    { objectMode: false },
-  );
-  const extract = tar.extract();
-  const stages: NodeJS.ReadWriteStream[] = kind.gzip ? [zlib.createGunzip()] : [];
-  const feeding = (pipeline as (...s: unknown[]) => Promise<void>)(bytes, ...stages, extract);
+  let feeding: Promise<void> | undefined;
   try {
+    // Decide gzip vs plain from the first bytes; the generator yields them again.
+    const gen = sniffAndHash(src, layer, index, kind);
+    const firstChunk = await gen.next();
+    const bytes = Readable.from(
+      (async function* () {
+        if (!firstChunk.done) yield firstChunk.value;
+        for (;;) {
+          const n = await gen.next();
+          if (n.done) return;
+          yield n.value;
+        }
+      })(),
+      { objectMode: false },
+    );
+    const extract = tar.extract();
+    const stages: NodeJS.ReadWriteStream[] = kind.gzip ? [zlib.createGunzip()] : [];
+    feeding = (pipeline as (...s: unknown[]) => Promise<void>)(bytes, ...stages, extract);
     for await (const entry of extract) {
       const h = entry.header;
       const p = normalizePath(h.name);
@@ -267,9 +275,9 @@ async function readLayer(open: OpenLayer, layer: Descriptor, index: number): Pro
     await feeding;
   } catch (e) {
     src.destroy();
-    await feeding.catch(() => undefined);
+    await feeding?.catch(() => undefined);
     if (e instanceof CleanimgError) throw e;
-    throw inspectError('INS003', `layers[${index}]`, `cannot read layer ${layer.digest} as ${kind.gzip ? 'gzip-compressed ' : ''}tar: ${(e as Error).message}`, 'check that the image is intact and its layers are tar or tar+gzip');
+    throw inspectError('INS003', where, `cannot read layer ${layer.digest} as ${kind.gzip ? 'gzip-compressed ' : ''}tar: ${(e as Error).message}`, 'check that the image is intact and its layers are tar or tar+gzip');
   }
   return edits;
 }

@@ -189,6 +189,31 @@ describe('checkShellFree', () => {
     expect((err2 as CleanimgError).problems?.[0]?.code).toBe('INS001');
   });
 
+  it('turns a source that fails mid-stream or cannot open into a clear error', async () => {
+    const l = await layer([{ name: 'bin/sh', content: 'x'.repeat(5000) }]);
+    const failing = () =>
+      Readable.from(
+        (async function* () {
+          yield l.bytes.subarray(0, 100);
+          throw new Error('ECONNRESET');
+        })(),
+      );
+    const e1 = (await checkShellFree({ layers: [l.desc], config: {} }, failing).catch((e: unknown) => e)) as CleanimgError;
+    expect(e1.problems[0]!.code).toBe('INS003');
+    expect(e1.message).toMatch(/ECONNRESET/);
+    const e2 = (await checkShellFree({ layers: [l.desc], config: {} }, async () => {
+      throw new Error('BLOB_UNKNOWN');
+    }).catch((e: unknown) => e)) as CleanimgError;
+    expect(e2.problems[0]!.code).toBe('INS004');
+  });
+
+  it('reads an empty tar layer (only the end-of-archive blocks)', async () => {
+    const empty = await layer([]);
+    const res = await check([await layer(base), empty]);
+    expect(res.shellFree).toBe(true);
+    expect(res.layers).toBe(2);
+  });
+
   it('streams a large layer without holding it (a 64 MiB file, generated lazily, read through in chunks)', async () => {
     const size = 64 * 1024 * 1024;
     /** The same tar, made on demand each time; nothing holds more than one 1 MiB block. */
