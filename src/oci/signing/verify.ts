@@ -8,6 +8,7 @@
  */
 import type * as crypto from 'node:crypto';
 import { MediaType, type Descriptor, type ImageSource } from '../types';
+import { verifyImageBundles } from './bundle';
 import { COSIGN_SIGNATURE_TYPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, sha256Digest, signatureTag, verifyPayloadSignature } from './cosign';
 
 /** Payloads larger than this are not simple-signing documents (they are a few hundred bytes). */
@@ -23,7 +24,11 @@ export interface ValidSignature {
   /** The payload's `optional` object (cosign `-a` annotations), or null. */
   optional: Record<string, unknown> | null;
   signature: string;
+  /** Where it was found: the `.sig` tag (cosign v2, `--new-bundle-format=false`) or a Sigstore bundle referrer (cosign v3 default). */
+  format: SignatureFormat;
 }
+
+export type SignatureFormat = 'sig-tag' | 'bundle';
 
 export type RejectReason =
   | 'no-signature-image'
@@ -45,6 +50,7 @@ export interface RejectedSignature {
   reason: RejectReason;
   /** One sentence for people. */
   message: string;
+  format: SignatureFormat;
 }
 
 export interface VerifyResult {
@@ -71,7 +77,7 @@ export async function verifyImageSignatures(source: ImageSource, imageDigest: st
   const tag = signatureTag(imageDigest);
   const result: VerifyResult = { signatureTag: tag, imageDigest, verified: false, valid: [], rejected: [] };
   const whole = (reason: RejectReason, message: string) => {
-    result.rejected.push({ layerIndex: -1, reason, message });
+    result.rejected.push({ layerIndex: -1, reason, message, format: 'sig-tag' });
     return result;
   };
 
@@ -98,7 +104,7 @@ export async function verifyImageSignatures(source: ImageSource, imageDigest: st
   const layers = manifest.layers as Descriptor[];
   for (let i = 0; i < layers.length; i++) {
     const layer = layers[i]!;
-    const reject = (reason: RejectReason, message: string) => result.rejected.push({ layerIndex: i, layerDigest: layer?.digest, reason, message });
+    const reject = (reason: RejectReason, message: string) => result.rejected.push({ layerIndex: i, layerDigest: layer?.digest, reason, message, format: 'sig-tag' });
     if (!layer || typeof layer.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(layer.digest)) {
       reject('not-a-manifest', `layer ${i} has no sha256 digest`);
       continue;
@@ -155,9 +161,34 @@ export async function verifyImageSignatures(source: ImageSource, imageDigest: st
       continue;
     }
     const optional = doc.optional && typeof doc.optional === 'object' && !Array.isArray(doc.optional) ? (doc.optional as Record<string, unknown>) : null;
-    result.valid.push({ layerIndex: i, layerDigest: layer.digest, dockerReference: dockerRef, imageDigest: signedDigest, optional, signature: b64sig });
+    result.valid.push({ layerIndex: i, layerDigest: layer.digest, dockerReference: dockerRef, imageDigest: signedDigest, optional, signature: b64sig, format: 'sig-tag' });
   }
   if (layers.length === 0) whole('not-a-manifest', `${tag} has no signature layers`);
   result.verified = result.valid.length > 0;
   return result;
+}
+
+/**
+ * Verify an image's cosign signatures in both formats cosign writes: the `.sig` tag (cosign v2, and v3 with
+ * `--new-bundle-format=false`) and Sigstore bundles listed under the referrers fallback tag (cosign v3's
+ * default). Bundles carry no docker-reference, so `expectedDockerReference` applies to `.sig` signatures only.
+ * "Nothing found" entries are listed only when no signature verified.
+ */
+export async function verifyImage(source: ImageSource, imageDigest: string, publicKey: crypto.KeyObject, opts: VerifyOptions = {}): Promise<VerifyResult> {
+  const legacy = await verifyImageSignatures(source, imageDigest, publicKey, opts);
+  const bundles = await verifyImageBundles(source, imageDigest, publicKey);
+  const valid = [...legacy.valid, ...bundles.valid];
+  const rejected = [...legacy.rejected, ...bundles.rejected].filter((r) => valid.length === 0 || r.reason !== 'no-signature-image');
+  return { signatureTag: legacy.signatureTag, imageDigest, verified: valid.length > 0, valid, rejected };
+}
+
+/** Lines for people: one per valid signature, one per rejected one with the reason. */
+export function describeVerifyResult(res: VerifyResult): string[] {
+  const lines = res.valid.map((v) =>
+    v.format === 'bundle'
+      ? `valid: Sigstore bundle signature (referrer ${v.layerIndex}) for ${v.imageDigest}`
+      : `valid: cosign signature (layer ${v.layerIndex} of ${res.signatureTag}) for ${v.dockerReference}@${v.imageDigest}`,
+  );
+  for (const r of res.rejected) lines.push(`rejected (${r.reason}): ${r.message}`);
+  return lines;
 }
