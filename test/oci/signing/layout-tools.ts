@@ -52,14 +52,19 @@ export class LayoutSource implements ImageSource {
   openLayer = (d: Descriptor): Readable => fs.createReadStream(blobPath(this.dir, d.digest));
 }
 
-/** The cosign binary: $COSIGN, or the cache where helpers build it, or PATH. */
-export function findCosign(): string | undefined {
-  const candidates = [process.env.COSIGN, '/root/.cache/cleanimg-tools/cosign-v2/cosign', '/root/.cache/cleanimg-tools/bin/cosign', 'cosign'].filter(Boolean) as string[];
+/** cosign binaries to test against: $COSIGN, the caches where helpers build v2 and v3, or PATH; with their major version. */
+export function findCosigns(): { bin: string; major: number }[] {
+  const candidates = [process.env.COSIGN, '/root/.cache/cleanimg-tools/cosign-v2/cosign', '/root/.cache/cleanimg-tools/cosign-v3/cosign', '/root/.cache/cleanimg-tools/bin/cosign', 'cosign'].filter(Boolean) as string[];
+  const found = new Map<string, { bin: string; major: number }>();
   for (const c of candidates) {
     const r = spawnSync(c, ['version'], { encoding: 'utf8' });
-    if (r.status === 0) return c;
+    const m = /GitVersion:\s+v(\d+)\.(\S+)/.exec(`${r.stdout}${r.stderr}`);
+    if (r.status === 0 && m) {
+      const key = `v${m[1]}.${m[2]}`;
+      if (!found.has(key)) found.set(key, { bin: c, major: Number(m[1]) });
+    }
   }
-  return undefined;
+  return [...found.values()];
 }
 
 export function haveTool(name: string): boolean {
