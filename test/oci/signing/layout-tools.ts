@@ -116,3 +116,29 @@ export function run(cmd: string, args: string[], env: Record<string, string> = {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** A minimal plain-HTTP ImageSource for a test registry on 127.0.0.1 (no auth): enough to read referrers. */
+export class HttpSource implements ImageSource {
+  constructor(
+    readonly addr: string,
+    readonly repo: string,
+  ) {}
+  get name() {
+    return `${this.addr}/${this.repo}`;
+  }
+  async getManifest(ref: string): Promise<FetchedManifest> {
+    const res = await fetch(`http://${this.addr}/v2/${this.repo}/manifests/${ref}`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json' },
+    });
+    if (!res.ok) throw new Error(`GET manifest ${ref}: HTTP ${res.status}`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    return { bytes, mediaType: res.headers.get('content-type') ?? '', digest: sha(bytes) };
+  }
+  async getBlob(digest: string): Promise<Buffer> {
+    const res = await fetch(`http://${this.addr}/v2/${this.repo}/blobs/${digest}`);
+    if (!res.ok) throw new Error(`GET blob ${digest}: HTTP ${res.status}`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    if (sha(bytes) !== digest) throw new Error(`blob ${digest} does not match`);
+    return bytes;
+  }
+}
