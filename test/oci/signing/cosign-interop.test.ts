@@ -66,6 +66,17 @@ describe.skipIf(!tools || cosigns.length === 0)('cosign interop (real registry, 
     skopeo('copy', '--dest-tls-verify=false', '--preserve-digests', `oci:${dir}:sig`, `docker://${repo}:${img.tag}`);
   };
 
+  /** Push a layer-less image with this config under `tag`; returns its digest. */
+  const pushEmptyImage = (tag: string, cfg: object) => {
+    const config = Buffer.from(JSON.stringify(cfg));
+    const manifest = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length }, layers: [] }),
+    );
+    const d = writeLayout(path.join(tmp, `img-${tag}`), tag, { bytes: manifest, mediaType: 'application/vnd.oci.image.manifest.v1+json' }, [config]);
+    skopeo('copy', '--dest-tls-verify=false', '--preserve-digests', `oci:${path.join(tmp, `img-${tag}`)}:${tag}`, `docker://${repo}:${tag}`);
+    return d;
+  };
+
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cleanimg-cosign-'));
     reg = await startRegistry(tmp);
@@ -162,12 +173,7 @@ describe.skipIf(!tools || cosigns.length === 0)('cosign interop (real registry, 
 
   it('a .sig image cosign makes from scratch is byte-identical to ours but for the signature value', async () => {
     // a second image, signed only by cosign
-    const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
-    const manifest = Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length }, layers: [] }),
-    );
-    const d2 = writeLayout(path.join(tmp, 'img2'), 'v2', { bytes: manifest, mediaType: 'application/vnd.oci.image.manifest.v1+json' }, [config]);
-    skopeo('copy', '--dest-tls-verify=false', '--preserve-digests', `oci:${path.join(tmp, 'img2')}:v2`, `docker://${repo}:v2`);
+    const d2 = pushEmptyImage('v2', { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } });
     const s = cosignRun(['sign', '--key', path.join(tmp, 'theirs', 'cosign.key'), '--tlog-upload=false', ...legacy, '--allow-insecure-registry', '-y', `${repo}@${d2}`]);
     expect(s.status, s.stderr).toBe(0);
     const dir = path.join(tmp, 'pulled-fresh');
@@ -185,12 +191,7 @@ describe.skipIf(!tools || cosigns.length === 0)('cosign interop (real registry, 
   });
 
   it.skipIf(major < 3)('cosign v3 default (Sigstore bundle) signatures verify with ours, under the referrers fallback tag', async () => {
-    const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{"User":"1"}}');
-    const manifest = Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length }, layers: [] }),
-    );
-    const d3 = writeLayout(path.join(tmp, 'img3'), 'v3', { bytes: manifest, mediaType: 'application/vnd.oci.image.manifest.v1+json' }, [config]);
-    skopeo('copy', '--dest-tls-verify=false', '--preserve-digests', `oci:${path.join(tmp, 'img3')}:v3`, `docker://${repo}:v3`);
+    const d3 = pushEmptyImage('v3', { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { User: '1' } });
     const s = cosignRun(['sign', '--key', path.join(tmp, 'theirs', 'cosign.key'), '--tlog-upload=false', '--use-signing-config=false', '--allow-insecure-registry', '-y', `${repo}@${d3}`]);
     expect(s.status, s.stderr).toBe(0);
     // read the referrers fallback tag straight from the registry
@@ -203,6 +204,17 @@ describe.skipIf(!tools || cosigns.length === 0)('cosign interop (real registry, 
     const wrong = await verifyImage(http, d3, ours.publicKey);
     expect(wrong.verified).toBe(false);
     expect(wrong.rejected.map((r) => r.reason)).toContain('bad-signature');
+  });
+
+  it('cosign verify -a checks the annotations we put in the payload', () => {
+    const d4 = pushEmptyImage('v4', { architecture: 'arm64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } });
+    pushSig(signImage({ imageDigest: d4, repository: repo, key: ours, annotations: { team: 'a<b>&c', build: '42' } }), 'sig-annotated');
+    const base = ['verify', '--key', oursPub, '--insecure-ignore-tlog', '--allow-insecure-registry'];
+    const ok = cosignRun([...base, '-a', 'team=a<b>&c', '-a', 'build=42', `${repo}@${d4}`]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)[0].optional).toEqual({ team: 'a<b>&c', build: '42' });
+    const bad = cosignRun([...base, '-a', 'team=other', `${repo}@${d4}`]);
+    expect(bad.status).not.toBe(0);
   });
 
   it('the shell check reads the pushed image as skopeo copies it, and finds busybox', async () => {
