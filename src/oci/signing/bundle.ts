@@ -12,7 +12,7 @@
 import type * as crypto from 'node:crypto';
 import { verify as cryptoVerify } from 'node:crypto';
 import { MediaType, type Descriptor, type ImageSource } from '../types';
-import { sha256Digest } from './cosign';
+import { errorText, isManifestNotFound, sha256Digest } from './cosign';
 import type { RejectedSignature, ValidSignature } from './verify';
 
 export const SIGSTORE_BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -91,6 +91,7 @@ export async function verifyImageBundles(
   source: ImageSource,
   imageDigest: string,
   publicKey: crypto.KeyObject,
+  isNotFound: (err: unknown) => boolean = isManifestNotFound,
 ): Promise<{ valid: ValidSignature[]; rejected: RejectedSignature[] }> {
   const valid: ValidSignature[] = [];
   const rejected: RejectedSignature[] = [];
@@ -104,7 +105,8 @@ export async function verifyImageBundles(
       return { valid, rejected };
     }
   } catch (e) {
-    rejected.push({ layerIndex: -1, reason: 'no-signature-image', message: `no referrers index ${source.name}:${tag} (${(e as Error).message.split('\n')[0]})`, format: 'bundle' });
+    const missing = isNotFound(e);
+    rejected.push({ layerIndex: -1, reason: missing ? 'no-signature-image' : 'source-error', message: `${missing ? 'no referrers index' : 'cannot read'} ${source.name}:${tag} (${errorText(e)})`, format: 'bundle' });
     return { valid, rejected };
   }
   const manifests = index.manifests!;
@@ -120,7 +122,7 @@ export async function verifyImageBundles(
       if (fetched.digest !== d.digest && sha256Digest(fetched.bytes) !== d.digest) throw new Error('manifest does not match its digest');
       m = JSON.parse(fetched.bytes.toString('utf8')) as typeof m;
     } catch (e) {
-      reject('payload-fetch', `cannot read referrer ${d.digest}: ${(e as Error).message.split('\n')[0]}`);
+      reject('payload-fetch', `cannot read referrer ${d.digest}: ${errorText(e)}`);
       continue;
     }
     if (m.subject?.digest !== imageDigest) {
@@ -136,7 +138,7 @@ export async function verifyImageBundles(
     try {
       bytes = await source.getBlob(layer.digest);
     } catch (e) {
-      reject('payload-fetch', `cannot read bundle ${layer.digest}: ${(e as Error).message.split('\n')[0]}`, layer.digest);
+      reject('payload-fetch', `cannot read bundle ${layer.digest}: ${errorText(e)}`, layer.digest);
       continue;
     }
     if (sha256Digest(bytes) !== layer.digest) {

@@ -15,7 +15,7 @@
  */
 import * as crypto from 'node:crypto';
 import { CleanimgError } from '../../errors';
-import { MediaType, type Descriptor } from '../types';
+import { MediaType, type Descriptor, type ImageSource } from '../types';
 import { GO_ZERO_TIME, goConfigFile, goManifest, goObject, goString, goValue } from './gojson';
 import type { SigningKey } from './keys';
 
@@ -271,4 +271,55 @@ export function signImage(opts: SignImageOptions): SignatureImage {
     payload,
     signature,
   };
+}
+
+/** True for the "manifest not found" errors of our registry client (REG003). Pass your own for other sources. */
+export function isManifestNotFound(err: unknown): boolean {
+  return err instanceof CleanimgError && err.problems.some((p) => p.code === 'REG003');
+}
+
+/**
+ * Read the `.sig` image already stored for `imageDigest`, or null when there is none. Any other failure
+ * (network, auth) is thrown: signing must not replace a signature image it could not read, or other
+ * signatures would be lost.
+ */
+export async function readExistingSignatureImage(
+  source: ImageSource,
+  imageDigest: string,
+  isNotFound: (err: unknown) => boolean = isManifestNotFound,
+): Promise<ExistingSignatureImage | null> {
+  const tag = signatureTag(imageDigest);
+  let manifest: Buffer;
+  try {
+    manifest = (await source.getManifest(tag)).bytes;
+  } catch (e) {
+    if (isNotFound(e)) return null;
+    throw e;
+  }
+  let configDigest: unknown;
+  try {
+    configDigest = (JSON.parse(manifest.toString('utf8')) as { config?: { digest?: unknown } }).config?.digest;
+  } catch {
+    configDigest = undefined;
+  }
+  if (typeof configDigest !== 'string') {
+    throw sigError('SIG012', `${source.name}:${tag}`, 'the existing `.sig` tag is not an image manifest', 'delete the `sha256-<hex>.sig` tag (it is not a cosign signature image), then sign again');
+  }
+  return { manifest, config: await source.getBlob(configDigest) };
+}
+
+/** Read any existing `.sig` image from `source`, then sign: what `--sign-key` needs before pushing. */
+export async function prepareSignature(
+  source: ImageSource,
+  opts: Omit<SignImageOptions, 'existing'>,
+  isNotFound?: (err: unknown) => boolean,
+): Promise<SignatureImage> {
+  const existing = await readExistingSignatureImage(source, opts.imageDigest, isNotFound);
+  return signImage({ ...opts, existing });
+}
+
+/** One line about an error for a report: a CleanimgError's first problem, else the message's first line. */
+export function errorText(e: unknown): string {
+  if (e instanceof CleanimgError && e.problems.length) return `${e.problems[0]!.code} ${e.problems[0]!.message}`;
+  return String((e as Error)?.message ?? e).split('\n')[0]!;
 }

@@ -9,7 +9,7 @@
 import type * as crypto from 'node:crypto';
 import { MediaType, type Descriptor, type ImageSource } from '../types';
 import { verifyImageBundles } from './bundle';
-import { COSIGN_SIGNATURE_TYPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, sha256Digest, signatureTag, verifyPayloadSignature } from './cosign';
+import { COSIGN_SIGNATURE_TYPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, errorText, isManifestNotFound, sha256Digest, signatureTag, verifyPayloadSignature } from './cosign';
 
 /** Payloads larger than this are not simple-signing documents (they are a few hundred bytes). */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -32,6 +32,7 @@ export type SignatureFormat = 'sig-tag' | 'bundle';
 
 export type RejectReason =
   | 'no-signature-image'
+  | 'source-error'
   | 'not-a-manifest'
   | 'media-type'
   | 'no-signature-annotation'
@@ -70,6 +71,8 @@ export interface VerifyOptions {
    * (see `dockerReference()`).
    */
   expectedDockerReference?: string;
+  /** Which `getManifest` errors mean "no such tag" (default: our registry client's REG003); others are reported as `source-error`. */
+  isNotFound?: (err: unknown) => boolean;
 }
 
 /** Verify the cosign signatures of `imageDigest` found in `source` (the image's repository) against `publicKey`. */
@@ -88,7 +91,8 @@ export async function verifyImageSignatures(source: ImageSource, imageDigest: st
     manifestBytes = fetched.bytes;
     manifestMediaType = fetched.mediaType;
   } catch (e) {
-    return whole('no-signature-image', `no signature image ${source.name}:${tag} (${(e as Error).message.split('\n')[0]})`);
+    const missing = (opts.isNotFound ?? isManifestNotFound)(e);
+    return whole(missing ? 'no-signature-image' : 'source-error', `${missing ? 'no signature image' : 'cannot read'} ${source.name}:${tag} (${errorText(e)})`);
   }
   let manifest: { schemaVersion?: unknown; mediaType?: unknown; layers?: unknown };
   try {
@@ -126,7 +130,7 @@ export async function verifyImageSignatures(source: ImageSource, imageDigest: st
     try {
       payload = await source.getBlob(layer.digest);
     } catch (e) {
-      reject('payload-fetch', `cannot read payload ${layer.digest}: ${(e as Error).message.split('\n')[0]}`);
+      reject('payload-fetch', `cannot read payload ${layer.digest}: ${errorText(e)}`);
       continue;
     }
     // The source checks digests too; check again here so a lax source cannot slip a payload through.
@@ -176,7 +180,7 @@ export async function verifyImageSignatures(source: ImageSource, imageDigest: st
  */
 export async function verifyImage(source: ImageSource, imageDigest: string, publicKey: crypto.KeyObject, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const legacy = await verifyImageSignatures(source, imageDigest, publicKey, opts);
-  const bundles = await verifyImageBundles(source, imageDigest, publicKey);
+  const bundles = await verifyImageBundles(source, imageDigest, publicKey, opts.isNotFound);
   const valid = [...legacy.valid, ...bundles.valid];
   const rejected = [...legacy.rejected, ...bundles.rejected].filter((r) => valid.length === 0 || r.reason !== 'no-signature-image');
   return { signatureTag: legacy.signatureTag, imageDigest, verified: valid.length > 0, valid, rejected };

@@ -201,6 +201,7 @@ describe.skipIf(!tools || cosigns.length === 0)('cosign interop (real registry, 
     const theirsPub = loadPublicKey(fs.readFileSync(path.join(tmp, 'theirs', 'cosign.pub')));
     const res = await verifyImage(http, d3, theirsPub);
     expect(res.valid.map((v) => v.format), JSON.stringify(res.rejected)).toEqual(['bundle']);
+    expect(res.rejected).toEqual([]);
     const wrong = await verifyImage(http, d3, ours.publicKey);
     expect(wrong.verified).toBe(false);
     expect(wrong.rejected.map((r) => r.reason)).toContain('bad-signature');

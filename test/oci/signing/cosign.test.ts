@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CleanimgError } from '../../../src/errors';
 import {
   dockerReference,
+  prepareSignature,
   sha256Digest,
   signImage,
   signatureTag,
@@ -149,5 +150,25 @@ describe('signImage', () => {
   it('refuses a bad digest or a reference with a tag before signing anything', () => {
     expect(codeOf(() => signImage({ imageDigest: 'sha256:1234', repository: 'r.example/app', key: keyA }))).toBe('SIG010');
     expect(codeOf(() => signImage({ imageDigest: randomDigest(), repository: 'r.example/app:v1', key: keyA }))).toBe('SIG011');
+  });
+});
+
+describe('prepareSignature (read the existing .sig image, then sign)', () => {
+  it('starts a new .sig image when none exists, appends when one does', async () => {
+    const repo = new MemoryRepo();
+    const digest = randomDigest();
+    const a = await newKey();
+    const b = await newKey();
+    const first = await prepareSignature(repo, { imageDigest: digest, repository: 'r.example/app', key: a });
+    expect(JSON.parse(first.manifest.toString()).layers).toHaveLength(1);
+    repo.push(first);
+    const second = await prepareSignature(repo, { imageDigest: digest, repository: 'r.example/app', key: b });
+    expect(JSON.parse(second.manifest.toString()).layers).toHaveLength(2);
+  });
+
+  it('does not start over when the existing .sig image cannot be read (other signatures would be lost)', async () => {
+    const repo = new MemoryRepo();
+    repo.failWith = new Error('ECONNRESET');
+    await expect(prepareSignature(repo, { imageDigest: randomDigest(), repository: 'r.example/app', key: await newKey() })).rejects.toThrow('ECONNRESET');
   });
 });

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import { CleanimgError } from '../../../src/errors';
 import type { Descriptor, FetchedManifest, ImageSource } from '../../../src/oci/types';
 
 const sha = (b: Uint8Array) => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`;
@@ -40,7 +41,7 @@ export class LayoutSource implements ImageSource {
   async getManifest(ref: string): Promise<FetchedManifest> {
     const index = JSON.parse(fs.readFileSync(path.join(this.dir, 'index.json'), 'utf8'));
     const d = (index.manifests as Descriptor[]).find((m) => m.digest === ref || m.annotations?.['org.opencontainers.image.ref.name'] === ref);
-    if (!d) throw new Error(`${ref} not in ${this.dir}`);
+    if (!d) throw new CleanimgError('image not found', [{ code: 'REG003', path: ref, message: `${ref} not in ${this.dir}`, fix: 'copy it in' }]);
     const bytes = await this.getBlob(d.digest);
     return { bytes, mediaType: d.mediaType, digest: d.digest };
   }
@@ -130,6 +131,7 @@ export class HttpSource implements ImageSource {
     const res = await fetch(`http://${this.addr}/v2/${this.repo}/manifests/${ref}`, {
       headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json' },
     });
+    if (res.status === 404) throw new CleanimgError('image not found', [{ code: 'REG003', path: ref, message: `no manifest ${ref}`, fix: 'push it' }]);
     if (!res.ok) throw new Error(`GET manifest ${ref}: HTTP ${res.status}`);
     const bytes = Buffer.from(await res.arrayBuffer());
     return { bytes, mediaType: res.headers.get('content-type') ?? '', digest: sha(bytes) };

@@ -1,4 +1,5 @@
 import * as crypto from 'node:crypto';
+import { CleanimgError } from '../../../src/errors';
 import type { FetchedManifest, ImageSource } from '../../../src/oci/types';
 import type { SignatureImage } from '../../../src/oci/signing/cosign';
 
@@ -10,10 +11,17 @@ export class MemoryRepo implements ImageSource {
   readonly tags = new Map<string, { bytes: Buffer; mediaType: string }>();
   readonly blobs = new Map<string, Buffer>();
   lax = false;
+  /** When set, getManifest throws this (a network error, say). */
+  failWith: Error | undefined;
 
   async getManifest(ref: string): Promise<FetchedManifest> {
     const m = this.tags.get(ref);
-    if (!m) throw new Error(`MANIFEST_UNKNOWN: ${ref} not found`);
+    if (this.failWith) throw this.failWith;
+    if (!m) {
+      // the shape our registry client throws for a missing manifest
+      const message = `MANIFEST_UNKNOWN: ${ref} not found`;
+      throw new CleanimgError('image not found', [{ code: 'REG003', path: ref, message, fix: 'check the reference' }]);
+    }
     return { bytes: m.bytes, mediaType: m.mediaType, digest: sha(m.bytes) };
   }
 

@@ -47,6 +47,15 @@ describe('verifyImageSignatures', () => {
     expect(res.rejected[0]!.message).toMatch(/MANIFEST_UNKNOWN/);
   });
 
+  it('reports a source failure as such, not as "unsigned"', async () => {
+    const repo = new MemoryRepo();
+    repo.failWith = new Error('ECONNREFUSED');
+    const res = await verifyImageSignatures(repo, randomDigest(), key.publicKey);
+    expect(res.verified).toBe(false);
+    expect(res.rejected).toMatchObject([{ reason: 'source-error' }]);
+    expect(res.rejected[0]!.message).toMatch(/ECONNREFUSED/);
+  });
+
   it('rejects a payload that signs another digest, even under this digest\'s tag', async () => {
     const repo = new MemoryRepo();
     const digest = randomDigest();
