@@ -166,6 +166,15 @@ describe('prepareSignature (read the existing .sig image, then sign)', () => {
     expect(JSON.parse(second.manifest.toString()).layers).toHaveLength(2);
   });
 
+  it('refuses a .sig tag whose manifest has no config to append to', async () => {
+    const repo = new MemoryRepo();
+    const digest = randomDigest();
+    repo.tags.set(signatureTag(digest), { bytes: Buffer.from('{"schemaVersion":2,"manifests":[]}'), mediaType: 'application/vnd.oci.image.index.v1+json' });
+    const err = await prepareSignature(repo, { imageDigest: digest, repository: 'r.example/app', key: await newKey() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CleanimgError);
+    expect((err as CleanimgError).problems[0]!.code).toBe('SIG012');
+  });
+
   it('does not start over when the existing .sig image cannot be read (other signatures would be lost)', async () => {
     const repo = new MemoryRepo();
     repo.failWith = new Error('ECONNRESET');
