@@ -325,8 +325,9 @@ export async function generateKeyPair(password: string | Uint8Array, opts: Encry
 
 /**
  * Generate a key pair and write `<prefix>.key` (mode 0600) and `<prefix>.pub` in `dir`, like
- * `cosign generate-key-pair`. Refuses to overwrite existing files. Each file is written to a temporary
- * name and renamed, so a failure leaves no half-written key.
+ * `cosign generate-key-pair`. Refuses to overwrite existing files. Both files are written under temporary
+ * names and then hard-linked into place (which fails rather than overwrite), so a failure leaves neither a
+ * half-written key nor a key without its public half.
  */
 export async function writeKeyPair(dir: string, password: string | Uint8Array, prefix = 'cosign'): Promise<{ keyPath: string; pubPath: string }> {
   const keyPath = path.join(dir, `${prefix}.key`);
@@ -339,15 +340,23 @@ export async function writeKeyPair(dir: string, password: string | Uint8Array, p
   const pair = await generateKeyPair(password);
   const tmpKey = `${keyPath}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   const tmpPub = `${pubPath}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  let linkedKey = false;
   try {
     await fs.promises.writeFile(tmpKey, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
     await fs.promises.writeFile(tmpPub, pair.publicKeyPem, { mode: 0o644, flag: 'wx' });
-    await fs.promises.rename(tmpKey, keyPath);
-    await fs.promises.rename(tmpPub, pubPath);
+    // link() fails if the name exists, so a key that appeared meanwhile is never overwritten
+    await fs.promises.link(tmpKey, keyPath);
+    linkedKey = true;
+    await fs.promises.link(tmpPub, pubPath);
   } catch (e) {
+    if (linkedKey) await fs.promises.rm(keyPath, { force: true });
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw keyError('SIG007', keyPath, 'a key file appeared while writing; refusing to overwrite a key', 'move the old key pair away or choose another folder/prefix');
+    }
+    throw e;
+  } finally {
     await fs.promises.rm(tmpKey, { force: true });
     await fs.promises.rm(tmpPub, { force: true });
-    throw e;
   }
   return { keyPath, pubPath };
 }

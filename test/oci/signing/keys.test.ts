@@ -205,6 +205,15 @@ describe('writeKeyPair', () => {
     expect(fs.readdirSync(dir).sort()).toEqual(['cosign.key', 'cosign.pub']);
   });
 
+  it('refuses when only cosign.pub exists, and writes no key beside it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cleanimg-keys-'));
+    dirs.push(dir);
+    fs.writeFileSync(path.join(dir, 'cosign.pub'), 'old');
+    await rejectsWith(writeKeyPair(dir, 'pw'), 'SIG007');
+    expect(fs.readdirSync(dir)).toEqual(['cosign.pub']);
+    expect(fs.readFileSync(path.join(dir, 'cosign.pub'), 'utf8')).toBe('old');
+  });
+
   it('names the file when it cannot be read', async () => {
     const err = await rejectsWith(loadPrivateKeyFile('/nonexistent/cosign.key', 'pw'), 'SIG001');
     expect(err.problems[0]!.path).toBe('/nonexistent/cosign.key');
