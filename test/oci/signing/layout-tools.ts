@@ -55,7 +55,7 @@ export class LayoutSource implements ImageSource {
 
 /** cosign binaries to test against: $COSIGN, the caches where helpers build v2 and v3, or PATH; with their major version. */
 export function findCosigns(): { bin: string; major: number }[] {
-  const candidates = [process.env.COSIGN, '/root/.cache/cleanimg-tools/cosign-v2/cosign', '/root/.cache/cleanimg-tools/cosign-v3/cosign', '/root/.cache/cleanimg-tools/bin/cosign', 'cosign'].filter(Boolean) as string[];
+  const candidates = [process.env.COSIGN, '/root/.cache/cleanimg-tools/cosign-v2/cosign', '/root/.cache/cleanimg-tools/cosign-v3/cosign', '/root/.cache/cleanimg-tools/bin/cosign-v2', '/root/.cache/cleanimg-tools/bin/cosign-v3', '/root/.cache/cleanimg-tools/bin/cosign', 'cosign'].filter(Boolean) as string[];
   const found = new Map<string, { bin: string; major: number }>();
   for (const c of candidates) {
     const r = spawnSync(c, ['version'], { encoding: 'utf8' });
