@@ -1,0 +1,2 @@
+export * from './filesystem';
+export * from './shells';

@@ -1,0 +1,114 @@
+/**
+ * The shell-less check: does an image's final filesystem contain a shell, and which user does it run as?
+ *
+ * A shell is found when any of these resolves (following symlinks, as `execve` would) to a regular file:
+ * the shell names below in the usual binary folders; or when any file is named `busybox*` anywhere;
+ * then every other path that reaches one of those files (a symlink anywhere, or a hardlink) is reported too.
+ * Only names are checked, not file contents: a shell renamed to something else is not detected.
+ */
+import * as path from 'node:path';
+import type { Descriptor, ImageConfig } from '../types';
+import { type Filesystem, type OpenLayer, readFilesystem } from './filesystem';
+
+export const SHELL_NAMES = ['sh', 'bash', 'ash', 'dash', 'zsh', 'ksh', 'mksh', 'csh', 'tcsh', 'fish'] as const;
+export const BIN_DIRS = ['/bin', '/usr/bin', '/sbin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin'] as const;
+
+const BUSYBOX_RE = /^busybox([._-].*)?$/;
+
+export interface ShellFinding {
+  /** The path in the image, e.g. `/bin/sh`. */
+  path: string;
+  /** `shell`: a shell binary at a shell path; `busybox`: a busybox binary; `symlink`/`hardlink`: another path reaching one of them. */
+  kind: 'shell' | 'busybox' | 'symlink' | 'hardlink';
+  /** For links and for shell paths that resolve elsewhere: the real file reached. */
+  target?: string;
+  /** The layer (0-based) that wrote this path. */
+  layer: number;
+}
+
+export interface UserInfo {
+  /** The config's `User`, as written ('' when unset). */
+  user: string;
+  /** True for '', `0`, `root`, and `0:<group>` / `root:<group>`: the container runs as root unless the runtime overrides it. */
+  isRoot: boolean;
+}
+
+export interface ShellCheckResult {
+  /** True when no shell or busybox was found. */
+  shellFree: boolean;
+  findings: ShellFinding[];
+  user: UserInfo;
+  layers: number;
+  entries: number;
+}
+
+/** The user an image runs as, from its config (`config.User`). */
+export function imageUser(config: Pick<ImageConfig, 'config'>): UserInfo {
+  const user = typeof config.config?.User === 'string' ? config.config.User : '';
+  const name = user.split(':')[0]!.trim();
+  return { user, isRoot: name === '' || name === 'root' || /^0+$/.test(name) };
+}
+
+/** Find shells and busybox in a filesystem. */
+export function findShells(fsys: Filesystem): ShellFinding[] {
+  const findings = new Map<string, ShellFinding>();
+  /** real path of each shell file → its inode, for the link pass */
+  const shellFiles = new Map<string, number>();
+  const shellInodes = new Set<number>();
+
+  const addReal = (realPath: string, inode: number) => {
+    shellFiles.set(realPath, inode);
+    shellInodes.add(inode);
+  };
+
+  for (const dir of BIN_DIRS) {
+    for (const name of SHELL_NAMES) {
+      const p = `${dir}/${name}`;
+      const real = fsys.resolve(p);
+      if (!real || real.node.type !== 'file') continue; // missing, dangling link or not a file: nothing to run
+      addReal(real.path, real.node.inode);
+      const node = fsys.lget(p);
+      if (node?.type === 'file') {
+        findings.set(p, { path: p, kind: 'shell', layer: node.layer });
+      } else {
+        // a symlink, or a path through a symlinked folder (e.g. /bin -> usr/bin)
+        findings.set(p, { path: p, kind: 'symlink', target: real.path, layer: (node ?? real.node).layer });
+      }
+    }
+  }
+
+  for (const [p, node] of fsys.walk()) {
+    if (node.type === 'file' && BUSYBOX_RE.test(path.posix.basename(p))) {
+      addReal(p, node.inode);
+      if (!findings.has(p)) findings.set(p, { path: p, kind: 'busybox', layer: node.layer });
+    }
+  }
+
+  // Every other path that reaches a shell file: symlinks anywhere, hardlinks (same inode).
+  for (const [p, node] of fsys.walk()) {
+    if (findings.has(p) || shellFiles.has(p)) continue;
+    if (node.type === 'symlink') {
+      const real = fsys.resolve(p);
+      if (real && real.node.type === 'file' && shellFiles.has(real.path)) {
+        findings.set(p, { path: p, kind: 'symlink', target: real.path, layer: node.layer });
+      }
+    } else if (node.type === 'file' && shellInodes.has(node.inode)) {
+      const target = [...shellFiles].find(([, ino]) => ino === node.inode)?.[0];
+      findings.set(p, { path: p, kind: 'hardlink', target, layer: node.layer });
+    }
+  }
+  return [...findings.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * Stream the image's layers (never holding one in memory), build its final filesystem and report
+ * shells, busybox and the user. `openLayer` opens a layer blob by descriptor, over a registry or a layout.
+ */
+export async function checkShellFree(
+  image: { layers: readonly Descriptor[]; config: Pick<ImageConfig, 'config'> },
+  openLayer: OpenLayer,
+): Promise<ShellCheckResult> {
+  const fsys = await readFilesystem(image.layers, openLayer);
+  const findings = findShells(fsys);
+  return { shellFree: findings.length === 0, findings, user: imageUser(image.config), layers: image.layers.length, entries: fsys.entries };
+}

@@ -1,0 +1,4 @@
+export * from './keys';
+export * from './cosign';
+export * from './verify';
+export * from './bundle';
