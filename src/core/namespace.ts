@@ -13,7 +13,7 @@
  */
 import { CleanimgError, type Problem } from '../errors';
 import type { KubeObject } from '../rules';
-import { CEL_NOT_GENERATED, celChecks, POD_VARIABLES, POLICY_RESOURCES } from '../rules/cel';
+import { CEL_NOT_GENERATED, celChecks, POD_MATCH_CONDITIONS, POD_VARIABLES, POLICY_RESOURCES } from '../rules/cel';
 import type { HardenedDeploymentResult } from './deployment';
 
 /** The Pod Security Standards version the labels pin by default. */
@@ -282,6 +282,7 @@ export function hardenedNamespace(props: HardenedNamespaceProps): HardenedNamesp
       matchConstraints: {
         resourceRules: POLICY_RESOURCES.map((r) => ({ apiGroups: [r.apiGroup], apiVersions: [r.apiVersion], operations: ['CREATE', 'UPDATE'], resources: [...r.resources] })),
       },
+      matchConditions: POD_MATCH_CONDITIONS.map((m) => ({ name: m.name, expression: m.expression })),
       variables: POD_VARIABLES.map((v) => ({ name: v.name, expression: v.expression })),
       validations: checks.map((c) => ({ ...c.validation })),
     },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hardenedDeployment, hardenedNamespace, policyNameFor, type HardenedNamespaceProps, type RoleGrant } from '../../src/core';
 import { CleanimgError } from '../../src/errors';
-import { celChecks, POD_VARIABLES } from '../../src/rules/cel';
+import { celChecks, POD_MATCH_CONDITIONS, POD_VARIABLES } from '../../src/rules/cel';
 import { baseProps, IMAGE } from '../support/fixtures';
 import { admit } from '../rules/cel/vap';
 
@@ -44,6 +44,7 @@ describe('hardenedNamespace (core)', () => {
     const resources = spec.matchConstraints.resourceRules.flatMap((x: any) => x.resources);
     expect(resources).toEqual(expect.arrayContaining(['pods', 'deployments', 'statefulsets', 'daemonsets', 'replicasets', 'jobs', 'cronjobs']));
     for (const rule of spec.matchConstraints.resourceRules) expect(rule.operations).toEqual(['CREATE', 'UPDATE']);
+    expect(spec.matchConditions).toEqual([...POD_MATCH_CONDITIONS]);
     expect(spec.variables[0]).toEqual({ name: 'podSpec', expression: "object.kind == 'Pod' ? object.spec : object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec" });
     expect(spec.validations.map((v: any) => v.message.split(' ')[0])).toEqual(celChecks().map((c) => c.id));
     expect(r.policyBinding).toEqual({

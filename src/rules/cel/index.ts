@@ -82,6 +82,24 @@ export const POD_VARIABLES: readonly CelVariable[] = [
   { name: 'volumes', expression: 'has(variables.podSpec.volumes) ? variables.podSpec.volumes : []' },
 ];
 
+/** A ValidatingAdmissionPolicy `spec.matchConditions` entry. */
+export interface CelMatchCondition {
+  readonly name: string;
+  readonly expression: string;
+}
+
+const podSpecOf = (o: string) => `(${o}.kind == 'Pod' ? ${o}.spec : ${o}.kind == 'CronJob' ? ${o}.spec.jobTemplate.spec.template.spec : ${o}.spec.template.spec)`;
+
+/**
+ * Checks a request only when it creates an object or changes its pod spec. An update that leaves
+ * the pod spec alone (scale, labels, finalizers, a controller's bookkeeping) changes nothing the
+ * rules look at; checking it anyway would lock controllers out of objects that existed before the
+ * policy (they could never remove a finalizer). Every change to a pod spec is still checked.
+ */
+export const POD_MATCH_CONDITIONS: readonly CelMatchCondition[] = [
+  { name: 'creates-or-changes-the-pod-spec', expression: `request.operation != 'UPDATE' || ${podSpecOf('object')} != ${podSpecOf('oldObject')}` },
+];
+
 /** A CEL string literal. */
 export function celString(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkObject, RULES } from '../../../src/rules';
-import { ALLOWED_REGISTRIES_ID, CEL_GENERATED_IDS, CEL_NOT_GENERATED, celChecks, celCoverage, POD_VARIABLES, POLICY_RESOURCES } from '../../../src/rules/cel';
+import { ALLOWED_REGISTRIES_ID, CEL_GENERATED_IDS, CEL_NOT_GENERATED, celChecks, celCoverage, POD_MATCH_CONDITIONS, POD_VARIABLES, POLICY_RESOURCES } from '../../../src/rules/cel';
 import { DIGEST, goodDeployment } from '../../support/fixtures';
 import { admit } from './vap';
 
@@ -215,5 +215,39 @@ describe('CEL generated from the rule list', () => {
     }
     expect(admit(p, goodDeployment()).allowed).toBe(true);
     expect(celChecks().some((c) => c.id === ALLOWED_REGISTRIES_ID)).toBe(false);
+  });
+});
+
+describe('match conditions: only creations and pod spec changes are checked', () => {
+  const P = { ...POLICY, matchConditions: POD_MATCH_CONDITIONS };
+  const insecure = () => { const d = goodDeployment(); d.spec.template.spec.containers[0].image = 'nginx:1.25'; return d; };
+
+  it('checks every CREATE', () => {
+    expect(admit(P, insecure()).ids).toEqual(['HD003']);
+  });
+
+  it('lets a controller or a user update what the rules do not look at on an object that predates the policy', () => {
+    for (const kind of ['Deployment', 'Pod', 'CronJob']) {
+      const old = asKind(kind, insecure());
+      const next = structuredClone(old);
+      next.metadata.labels = { touched: 'yes' };
+      next.metadata.finalizers = [];
+      if (kind === 'Deployment') next.spec.replicas = 5;
+      expect({ kind, ...admit(P, next, { operation: 'UPDATE', oldObject: old }) }).toEqual({ kind, allowed: true, messages: [], ids: [], errors: [] });
+    }
+  });
+
+  it('checks an UPDATE that changes the pod spec, whatever the kind', () => {
+    for (const kind of ['Deployment', 'Pod', 'CronJob', 'StatefulSet']) {
+      const old = asKind(kind);
+      const next = structuredClone(old);
+      const ps = kind === 'Pod' ? next.spec : kind === 'CronJob' ? next.spec.jobTemplate.spec.template.spec : next.spec.template.spec;
+      ps.containers[0].securityContext.readOnlyRootFilesystem = false;
+      expect({ kind, ids: admit(P, next, { operation: 'UPDATE', oldObject: old }).ids }).toEqual({ kind, ids: ['HD004'] });
+    }
+    const pod = asKind('Pod');
+    const debugged = structuredClone(pod);
+    debugged.spec.ephemeralContainers = [{ name: 'debugger', image: 'busybox' }];
+    expect(admit(P, debugged, { operation: 'UPDATE', oldObject: pod }).ids).toEqual(expect.arrayContaining(['HD003', 'HD004']));
   });
 });

@@ -6,7 +6,7 @@
  * evaluation error is reported as such, never as an allow.
  */
 import { isCelError, parse, plan, celEnv, type CelInput } from '@bufbuild/cel';
-import type { CelValidation, CelVariable } from '../../../src/rules/cel';
+import type { CelMatchCondition, CelValidation, CelVariable } from '../../../src/rules/cel';
 
 export function toCel(v: unknown): CelInput {
   if (Array.isArray(v)) return v.map(toCel) as CelInput;
@@ -43,22 +43,40 @@ export interface Admission {
   readonly errors: string[];
 }
 
-export function admit(spec: { variables: readonly CelVariable[]; validations: readonly CelValidation[] }, object: unknown): Admission {
+export interface Request {
+  /** @default CREATE */
+  readonly operation?: 'CREATE' | 'UPDATE';
+  readonly oldObject?: unknown;
+}
+
+export function admit(
+  spec: { variables: readonly CelVariable[]; validations: readonly CelValidation[]; matchConditions?: readonly CelMatchCondition[] },
+  object: unknown,
+  request: Request = {},
+): Admission {
   const errors: string[] = [];
   const vars = new Map<string, unknown>();
   const obj = toCel(object);
+  const operation = request.operation ?? 'CREATE';
+  const base = { object: obj, oldObject: toCel(request.oldObject ?? null), request: toCel({ operation }) };
+  // matchConditions: all must be true for the policy to apply (an error counts as an error).
+  for (const m of spec.matchConditions ?? []) {
+    let r: unknown;
+    try { r = evalCel(m.expression, base); } catch (e) { errors.push(`matchCondition ${m.name}: ${(e as Error).message}`); continue; }
+    if (r === false) return { allowed: errors.length === 0, messages: [], ids: [], errors };
+  }
   for (const v of spec.variables) {
-    try { vars.set(v.name, evalCel(v.expression, { object: obj, variables: vars as unknown as CelInput })); } catch (e) { errors.push(`variable ${v.name}: ${(e as Error).message}`); }
+    try { vars.set(v.name, evalCel(v.expression, { ...base, variables: vars as unknown as CelInput })); } catch (e) { errors.push(`variable ${v.name}: ${(e as Error).message}`); }
   }
   const messages: string[] = [];
   for (const val of spec.validations) {
     let ok: unknown;
-    try { ok = evalCel(val.expression, { object: obj, variables: vars as unknown as CelInput }); } catch (e) { errors.push((e as Error).message); continue; }
+    try { ok = evalCel(val.expression, { ...base, variables: vars as unknown as CelInput }); } catch (e) { errors.push((e as Error).message); continue; }
     if (ok === true) continue;
     if (ok !== false) { errors.push(`not a bool: ${String(ok)}`); continue; }
     let msg = val.message;
     if (val.messageExpression) {
-      try { msg = String(evalCel(val.messageExpression, { object: obj, variables: vars as unknown as CelInput })); } catch (e) { errors.push(`messageExpression: ${(e as Error).message}`); }
+      try { msg = String(evalCel(val.messageExpression, { ...base, variables: vars as unknown as CelInput })); } catch (e) { errors.push(`messageExpression: ${(e as Error).message}`); }
     }
     messages.push(msg);
   }
