@@ -176,9 +176,10 @@ export function policyNameFor(namespace: string): string {
 }
 
 /** Builds the hardened namespace's objects, or throws one error listing every problem. */
-export function hardenedNamespace(props: HardenedNamespaceProps): HardenedNamespaceResult {
+export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamespaceResult {
   const problems: Problem[] = [];
-  const name = props?.name;
+  const props: HardenedNamespaceProps = input && typeof input === 'object' ? input : ({} as HardenedNamespaceProps);
+  const name = props.name;
   if (typeof name !== 'string' || !DNS_LABEL.test(name))
     problems.push({ code: 'NS010', path: 'name', message: `${JSON.stringify(name)} is not a namespace name`, fix: 'use a DNS label: lower-case letters, digits and "-", at most 63 characters' });
   const version = props.podSecurityVersion ?? DEFAULT_POD_SECURITY_VERSION;

@@ -49,6 +49,15 @@ describe('HardenedNamespace (cdk8s)', () => {
     expect(Testing.synth(chart).filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name)).toEqual(['default-deny', 'allow-dns']);
   });
 
+  it('refuses dangerous grants and bad props at construction, naming the code', () => {
+    const chart = Testing.chart();
+    expect(() => new HardenedNamespace(chart, 'a', { name: 'shop', grants: [{ apiGroups: [''], resources: ['pods/exec'], verbs: ['create'] }] })).toThrow(/NS011 grants\[0\]: pods\/exec/);
+    expect(() => new HardenedNamespace(chart, 'b', { name: 'shop', podSecurityVersion: 'v1' })).toThrow(/NS013/);
+    const ns = new HardenedNamespace(chart, 'c', { name: 'shop', grants: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }] });
+    expect(Testing.synth(chart).find((o) => o.kind === 'Role').rules).toEqual([{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }]);
+    expect(ns.policy.kind).toBe('ValidatingAdmissionPolicy');
+  });
+
   it('allowFrom and allowTo derive peers and ports from HardenedDeployments', () => {
     const app = Testing.app();
     const chart = new Chart(app, 'c', { namespace: 'shop' });

@@ -154,6 +154,7 @@ describe('hardenedNamespace (core)', () => {
       'NS016', 'NS016', 'NS016', 'NS016', 'NS016', // {}, cidr with pods, cidr without a prefix, egress with no peer, port 0
     ].sort());
     expect(codesOf(() => hardenedNamespace({ name: 'shop', allowedRegistries: [] }))).toEqual(['NS012']);
+    expect(codesOf(() => hardenedNamespace(undefined as any))).toEqual(['NS010']);
     expect(codesOf(() => hardenedNamespace({ name: 'shop', workloads: [{ deployment: {} as any }] }))).toEqual(['NS014']);
     const props: HardenedNamespaceProps = { name: 'shop', workloads: [{ deployment: web }] };
     const before = JSON.stringify(props);
