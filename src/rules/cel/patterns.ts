@@ -3,12 +3,25 @@
  * both engines accept: RE2 (what CEL's `matches` runs in the API server) and JavaScript. No
  * look-around, no back-references; case-insensitivity as a leading `(?i)` for RE2.
  *
- * They restate `image-ref.ts` and `secret-patterns.ts` (which keep theirs private); the tests in
+ * They restate `oci/reference.ts` and `secret-patterns.ts` (which keep theirs private); the tests in
  * `test/rules/cel/patterns.test.ts` run both sides over the same samples so they cannot drift apart.
  */
 
-/** A well-formed reference pinned by a sha256 digest (same grammar as `isDigestPinned`). */
-export const DIGEST_PINNED = '^[a-z0-9]+(?:[._-][a-z0-9]+|:[0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[a-f0-9]{64}$';
+const HOST_LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
+const HOST = `${HOST_LABEL}(?:\\.${HOST_LABEL})*`;
+const IPV6 = '\\[[0-9A-Fa-f:.]+(?:%[A-Za-z0-9]+)?\\]';
+const COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
+/** A first path component without a dot: with a dot (and a `/` after it) the parser reads a registry. */
+const FIRST_COMPONENT = '[a-z0-9]+(?:(?:_|__|-+)[a-z0-9]+)*';
+const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
+
+/**
+ * A well-formed reference pinned by a sha256 digest, in the grammar of `src/oci/reference.ts`
+ * (`isDigestPinned`): `[registry[:port]/]repository[:tag]@sha256:<64 hex>`. Two edges are looser
+ * than the parser and cannot matter in a cluster: a port is any 1-5 digits (the parser wants
+ * 1-65535), and the 255-character name limit is not counted.
+ */
+export const DIGEST_PINNED = `^(?:(?:(?:${HOST}|${IPV6})(?::[0-9]{1,5})?|${FIRST_COMPONENT})/${COMPONENT}(?:/${COMPONENT})*|${COMPONENT})(?::${TAG})?@sha256:[a-f0-9]{64}$`;
 
 /** The first word of an argv that starts a shell: `sh`, `/bin/bash`, `busybox`... */
 export const SHELL_ARGV0 = '^(?:.*/)?(?:sh|bash|ash|dash|zsh|ksh|csh|tcsh|busybox)$';
