@@ -33,7 +33,7 @@ export interface CelValidation {
   readonly reason: 'Forbidden';
 }
 
-/** One generated check: the rule (or policy option) it enforces and its validation. */
+/** One generated check: the rule (or policy option) it enforces and its validation (a rule may have several). */
 export interface GeneratedCheck {
   /** A rule id from `src/rules`, or `NS001` for the allowed-registries option. */
   readonly id: string;
@@ -137,12 +137,12 @@ const READ_ONLY_TYPES = ['configMap', 'secret', 'projected', 'downwardAPI'];
 const SAFE_VOLUME_TYPES = ['emptyDir', 'persistentVolumeClaim', 'configMap', 'secret', 'projected', 'downwardAPI', 'ephemeral'];
 
 /** The CEL of each generated rule, keyed by rule id. `c` is a container, `v` a volume. */
-const RULE_CEL: Readonly<Record<string, RuleCel>> = {
+const RULE_CEL: Readonly<Record<string, RuleCel | readonly RuleCel[]>> = {
   HD001: { each: 'allContainers', ok: effective('runAsNonRoot', (x) => `${x} == true`) },
-  HD002: {
-    pod: `variables.allContainers.all(c, (${effective('runAsUser', (x) => `${x} >= ${MIN_ID}`)}) && (${effective('runAsGroup', (x) => `${x} >= ${MIN_ID}`)}))`
-      + ` && (!has(variables.podSecurityContext.fsGroup) || variables.podSecurityContext.fsGroup >= ${MIN_ID})`,
-  },
+  HD002: [
+    { each: 'allContainers', ok: `(${effective('runAsUser', (x) => `${x} >= ${MIN_ID}`)}) && (${effective('runAsGroup', (x) => `${x} >= ${MIN_ID}`)})` },
+    { pod: `!has(variables.podSecurityContext.fsGroup) || variables.podSecurityContext.fsGroup >= ${MIN_ID}` },
+  ],
   HD003: { each: 'allContainers', ok: `has(c.image) && c.image.matches(${celString(DIGEST_PINNED)})` },
   HD004: { each: 'allContainers', ok: `${SECURITY('readOnlyRootFilesystem')} && c.securityContext.readOnlyRootFilesystem == true` },
   HD005: { each: 'allContainers', ok: `${SECURITY('allowPrivilegeEscalation')} && c.securityContext.allowPrivilegeEscalation == false` },
@@ -241,7 +241,7 @@ export function celChecks(options: CelOptions = {}): GeneratedCheck[] {
   for (const rule of RULES) {
     const cel = RULE_CEL[rule.id];
     if (!cel) continue;
-    out.push({ id: rule.id, validation: validationFor(rule.id, rule.title, rule.fix, cel) });
+    for (const one of Array.isArray(cel) ? cel : [cel]) out.push({ id: rule.id, validation: validationFor(rule.id, rule.title, rule.fix, one) });
     if (rule.id === 'HD003' && options.allowedRegistries?.length) {
       const prefixes = options.allowedRegistries.map(normalizePrefix);
       out.push({

@@ -152,6 +152,16 @@ describe('CEL generated from the rule list', () => {
     expect(celIds(pod)).toEqual(['HD003', 'HD004', 'HD005', 'HD007', 'HD016']);
   });
 
+  it('names the container whose UID is wrong, and reports fsGroup on its own', () => {
+    const d = goodDeployment();
+    d.spec.template.spec.containers[0].securityContext.runAsUser = 1000;
+    d.spec.template.spec.securityContext.fsGroup = 0;
+    expect(admit(POLICY, d).messages).toEqual([
+      expect.stringMatching(/^HD002 container app: containers run with a fixed UID/),
+      expect.stringMatching(/^HD002 containers run with a fixed UID and GID/),
+    ]);
+  });
+
   it('names the offending volume', () => {
     const d = goodDeployment();
     d.spec.template.spec.volumes.push({ name: 'scratch', emptyDir: {} });
