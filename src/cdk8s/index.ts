@@ -4,3 +4,4 @@ export { HardenedApp, enforceHardening, runApp, violationsIn } from './guard';
 export { HardeningValidation, type HardeningValidationProperties } from './validation-plugin';
 export { nonRootId, type NonRootId, type DigestRef, type ImageLike, type WritablePath, type ProbeProps, type SecretReference } from '../core';
 export { DockerfileImage, type DockerfileImageProps } from '../dockerfile/construct';
+export { HardenedNamespace, type HardenedNamespaceProps, type PeerLike, type WorkloadOptions } from './hardened-namespace';

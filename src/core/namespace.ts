@@ -1,0 +1,316 @@
+/**
+ * The hardened namespace: props in, plain Kubernetes objects out (no framework imports), so the
+ * cdk8s and Pulumi faces only translate.
+ *
+ * - a Namespace labelled for Pod Security `restricted` (enforce, audit and warn), pinned to a version;
+ * - a ValidatingAdmissionPolicy and its binding, whose CEL is generated from the rule list
+ *   (`src/rules/cel`), so `kubectl edit`, `kubectl set` and `kubectl create` are held to the same
+ *   rules as the constructs. Pod Security alone is not enough: it enforces on Pods only and merely
+ *   warns on Deployments, so an insecure Deployment would be accepted and its pods would fail later;
+ * - a Role and RoleBinding for the workloads' ServiceAccounts (see {@link HardenedNamespaceProps.grants});
+ * - a default-deny NetworkPolicy (ingress and egress), DNS egress to kube-system, and per workload
+ *   an allow for its declared ports (plus any declared egress).
+ */
+import { CleanimgError, type Problem } from '../errors';
+import type { KubeObject } from '../rules';
+import { CEL_NOT_GENERATED, celChecks, POD_MATCH_CONDITIONS, POD_VARIABLES, POLICY_RESOURCES } from '../rules/cel';
+import type { HardenedDeploymentResult } from './deployment';
+
+/** The Pod Security Standards version the labels pin by default. */
+export const DEFAULT_POD_SECURITY_VERSION = 'v1.33';
+
+/** The label every namespace carries with its own name (set by the API server since 1.22). */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/** A set of network peers: pods (by labels) in this or another namespace, a whole namespace, or an IP block. */
+export interface NetworkPeer {
+  /** Pods with these labels. With `namespace`, in that namespace; else in this one. */
+  readonly pods?: Readonly<Record<string, string>>;
+  /** A namespace by name. Alone: every pod in it. */
+  readonly namespace?: string;
+  /** An IP block in CIDR notation (not combinable with `pods` or `namespace`). */
+  readonly cidr?: string;
+  /** Parts of `cidr` to leave out. */
+  readonly except?: readonly string[];
+}
+
+export interface NetworkPort {
+  readonly port: number;
+  /** @default TCP */
+  readonly protocol?: 'TCP' | 'UDP' | 'SCTP';
+}
+
+/** Outgoing traffic a workload may send beyond DNS. */
+export interface EgressAllow {
+  readonly to: readonly NetworkPeer[];
+  readonly ports: readonly NetworkPort[];
+}
+
+/** What the namespace needs of a hardened deployment: the core's result (or a construct's `result`). */
+export type WorkloadLike = Pick<HardenedDeploymentResult, 'deployment' | 'serviceAccount' | 'selector' | 'ports'>;
+
+export interface NamespaceWorkload {
+  readonly deployment: WorkloadLike;
+  /**
+   * Who may connect to the deployment's declared container ports. An empty list admits nobody.
+   * @default any source, on the declared ports only (every other port stays closed)
+   */
+  readonly ingressFrom?: readonly NetworkPeer[];
+  /** @default nothing beyond DNS */
+  readonly egressTo?: readonly EgressAllow[];
+}
+
+/** An RBAC rule for the workloads' ServiceAccounts; refused when it grants something dangerous. */
+export interface RoleGrant {
+  readonly apiGroups: readonly string[];
+  readonly resources: readonly string[];
+  readonly verbs: readonly string[];
+  readonly resourceNames?: readonly string[];
+}
+
+export interface HardenedNamespaceProps {
+  /** The namespace name (DNS label). */
+  readonly name: string;
+  /** Pod Security Standards version for enforce, audit and warn, e.g. `v1.33`, or `latest`. @default v1.33 */
+  readonly podSecurityVersion?: string;
+  /** Extra labels on the Namespace (the Pod Security labels cannot be overridden). */
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** Registries (or registry/repository prefixes) images must come from. @default any registry */
+  readonly allowedRegistries?: readonly string[];
+  /** The hardened deployments that run here: their ServiceAccounts are bound, their ports opened. @default none */
+  readonly workloads?: readonly NamespaceWorkload[];
+  /**
+   * What the workloads' ServiceAccounts may do in the namespace. The default is nothing: a hardened
+   * pod mounts no token (HD015), so it cannot call the API at all, and the Role only states that and
+   * is the one place a grant is added. Refused: wildcards, `pods/exec`, `pods/attach`,
+   * `pods/ephemeralcontainers`, `pods/portforward`, `pods/proxy`, `services/proxy`, reading secrets
+   * (get, list, watch), minting tokens (`serviceaccounts/token`), and the verbs escalate, bind, impersonate.
+   * @default []
+   */
+  readonly grants?: readonly RoleGrant[];
+  /** Where DNS runs; `false` for no DNS egress. @default { namespace: 'kube-system' } (any pod there, port 53) */
+  readonly dns?: false | { readonly namespace?: string; readonly pods?: Readonly<Record<string, string>> };
+}
+
+export interface HardenedNamespaceResult {
+  readonly namespace: KubeObject;
+  readonly policy: KubeObject;
+  readonly policyBinding: KubeObject;
+  readonly role: KubeObject;
+  /** Absent when there is no workload. */
+  readonly roleBinding?: KubeObject;
+  /** default-deny, allow-dns (unless disabled), then one per workload with ports or egress. */
+  readonly networkPolicies: readonly KubeObject[];
+  /** All objects, in apply order: the Namespace and the policy before anything they guard. */
+  readonly objects: readonly KubeObject[];
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const PSS_VERSION = /^(v1\.\d{1,3}|latest)$/;
+const CIDR = /^((\d{1,3}\.){3}\d{1,3}\/\d{1,2}|[0-9a-fA-F:]+:[0-9a-fA-F:.]*\/\d{1,3})$/;
+const REGISTRY_PREFIX = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(\/[a-z0-9._\/-]*)?$/;
+
+/** Subresources a workload identity must never reach: each one is a way into a running container. */
+const FORBIDDEN_SUBRESOURCES = ['pods/exec', 'pods/attach', 'pods/ephemeralcontainers', 'pods/portforward', 'pods/proxy', 'services/proxy', 'serviceaccounts/token'];
+const SECRET_READ_VERBS = ['get', 'list', 'watch'];
+const FORBIDDEN_VERBS = ['escalate', 'bind', 'impersonate'];
+
+/** Why a grant is dangerous, one problem per reason; empty when it is fine. */
+export function dangerousGrants(grants: readonly RoleGrant[], where = 'grants'): Problem[] {
+  const out: Problem[] = [];
+  grants.forEach((g, i) => {
+    const at = `${where}[${i}]`;
+    const add = (message: string, fix: string) => out.push({ code: 'NS011', path: at, message, fix });
+    const resources = g.resources ?? [];
+    const verbs = g.verbs ?? [];
+    const groups = g.apiGroups ?? [];
+    if (!Array.isArray(resources) || !Array.isArray(verbs) || !Array.isArray(groups) || resources.length === 0 || verbs.length === 0) {
+      add('a grant needs apiGroups, resources and verbs (non-empty lists)', 'write { apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }');
+      return;
+    }
+    if (resources.some((r) => r === '*' || r.endsWith('/*')) || verbs.includes('*') || groups.includes('*'))
+      add(`a wildcard (${JSON.stringify({ apiGroups: groups, resources, verbs })}) grants pods/exec and secrets among everything else`, 'name each resource and verb the app needs');
+    const core = groups.includes('');
+    for (const r of resources) {
+      if (core && FORBIDDEN_SUBRESOURCES.includes(r))
+        add(`${r} lets the workload ${r === 'serviceaccounts/token' ? 'mint tokens for other identities' : 'reach into running containers'}`, `remove ${r}; debug with logs and metrics, not a shell`);
+      if (core && r === 'secrets' && verbs.some((v) => SECRET_READ_VERBS.includes(v)))
+        add(`${verbs.filter((v) => SECRET_READ_VERBS.includes(v)).join(', ')} on secrets reads ${g.resourceNames?.length ? 'secrets' : 'every secret in the namespace'} through the API`, 'mount the one Secret the app needs as a file (EnvConfig secrets) instead of reading it from the API');
+    }
+    for (const v of verbs.filter((x) => FORBIDDEN_VERBS.includes(x)))
+      add(`the verb ${v} lets the workload gain permissions it was not given`, `remove ${v}`);
+  });
+  return out;
+}
+
+function peerObject(p: NetworkPeer, at: string, problems: Problem[]): Record<string, unknown> {
+  const bad = (message: string, fix: string) => problems.push({ code: 'NS016', path: at, message, fix });
+  if (p.cidr !== undefined) {
+    if (p.pods || p.namespace) bad('cidr cannot be combined with pods or namespace', 'use separate peers');
+    for (const c of [p.cidr, ...(p.except ?? [])]) if (!CIDR.test(c)) bad(`${JSON.stringify(c)} is not a CIDR`, 'write e.g. 10.0.0.0/8');
+    return { ipBlock: { cidr: p.cidr, ...(p.except?.length ? { except: [...p.except] } : {}) } };
+  }
+  if (!p.pods && !p.namespace) {
+    bad('a peer needs pods, namespace or cidr', 'name the pods (labels), the namespace or the IP block allowed');
+    return {};
+  }
+  if (p.namespace !== undefined && !DNS_LABEL.test(p.namespace)) bad(`${JSON.stringify(p.namespace)} is not a namespace name`, 'use a DNS label');
+  return {
+    ...(p.namespace ? { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: p.namespace } } } : {}),
+    ...(p.pods ? { podSelector: { matchLabels: { ...p.pods } } } : {}),
+  };
+}
+
+function portObjects(ports: readonly NetworkPort[], at: string, problems: Problem[]): Record<string, unknown>[] {
+  return ports.map((p, i) => {
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535)
+      problems.push({ code: 'NS016', path: `${at}[${i}].port`, message: `${JSON.stringify(p.port)} is not a port number`, fix: 'use an integer from 1 to 65535' });
+    return { port: p.port, protocol: p.protocol ?? 'TCP' };
+  });
+}
+
+/** The name of the policy and its binding for a namespace (both are cluster-scoped, so the name carries the namespace). */
+export function policyNameFor(namespace: string): string {
+  return `cleanimg-hardening.${namespace}`;
+}
+
+/** Builds the hardened namespace's objects, or throws one error listing every problem. */
+export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamespaceResult {
+  const problems: Problem[] = [];
+  const props: HardenedNamespaceProps = input && typeof input === 'object' ? input : ({} as HardenedNamespaceProps);
+  const name = props.name;
+  if (typeof name !== 'string' || !DNS_LABEL.test(name))
+    problems.push({ code: 'NS010', path: 'name', message: `${JSON.stringify(name)} is not a namespace name`, fix: 'use a DNS label: lower-case letters, digits and "-", at most 63 characters' });
+  const version = props.podSecurityVersion ?? DEFAULT_POD_SECURITY_VERSION;
+  if (!PSS_VERSION.test(version))
+    problems.push({ code: 'NS013', path: 'podSecurityVersion', message: `${JSON.stringify(version)} is not a Pod Security version`, fix: `use a Kubernetes minor version such as ${DEFAULT_POD_SECURITY_VERSION} (pinned), or latest` });
+  for (const k of Object.keys(props.labels ?? {}))
+    if (k.startsWith('pod-security.kubernetes.io/'))
+      problems.push({ code: 'NS013', path: `labels.${k}`, message: 'the Pod Security labels are always restricted', fix: 'remove the label; set podSecurityVersion to pin another version' });
+  (props.allowedRegistries ?? []).forEach((r, i) => {
+    if (typeof r !== 'string' || !REGISTRY_PREFIX.test(r))
+      problems.push({ code: 'NS012', path: `allowedRegistries[${i}]`, message: `${JSON.stringify(r)} is not a registry or registry/repository prefix`, fix: 'write e.g. registry.example.com or ghcr.io/acme/' });
+  });
+  if (props.allowedRegistries && props.allowedRegistries.length === 0)
+    problems.push({ code: 'NS012', path: 'allowedRegistries', message: 'an empty list would refuse every image', fix: 'list at least one registry, or leave allowedRegistries out' });
+  problems.push(...dangerousGrants(props.grants ?? []));
+
+  const workloads = props.workloads ?? [];
+  const names = new Set<string>();
+  workloads.forEach((w, i) => {
+    const meta = w?.deployment?.deployment?.metadata;
+    const wname = meta?.name;
+    if (!meta || typeof wname !== 'string') {
+      problems.push({ code: 'NS014', path: `workloads[${i}]`, message: 'not a hardened deployment (no deployment.metadata.name)', fix: 'pass the result of hardenedDeployment() or a HardenedDeployment construct' });
+      return;
+    }
+    if (meta.namespace !== undefined && meta.namespace !== name)
+      problems.push({ code: 'NS014', path: `workloads[${i}]`, message: `deployment ${wname} is in namespace ${meta.namespace}, not ${name}`, fix: `create it with namespace: ${JSON.stringify(name)} (or leave namespace unset)` });
+    if (names.has(wname)) problems.push({ code: 'NS015', path: `workloads[${i}]`, message: `two workloads are named ${wname}`, fix: 'add each deployment once' });
+    names.add(wname);
+  });
+  const dns = props.dns === false ? undefined : { namespace: props.dns?.namespace ?? 'kube-system', pods: props.dns?.pods };
+
+  // Network policies: built now so their problems are reported with the rest.
+  const labels = { 'app.kubernetes.io/managed-by': 'cleanimg' };
+  const meta = (n: string) => ({ name: n, namespace: name, labels: { ...labels } });
+  const networkPolicies: KubeObject[] = [{
+    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta('default-deny'),
+    spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+  }];
+  if (dns) {
+    const to = peerObject({ namespace: dns.namespace, pods: dns.pods }, 'dns', problems);
+    networkPolicies.push({
+      apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta('allow-dns'),
+      spec: { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [to], ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] }] },
+    });
+  }
+  workloads.forEach((w, i) => {
+    const d = w?.deployment;
+    const wname = d?.deployment?.metadata?.name;
+    if (typeof wname !== 'string') return;
+    const at = `workloads[${i}]`;
+    const ports = (d.ports ?? []).map((p) => ({ port: p.containerPort, protocol: p.protocol ?? 'TCP' }));
+    const ingress = ports.length && (w.ingressFrom === undefined || w.ingressFrom.length > 0)
+      ? [{ ...(w.ingressFrom ? { from: w.ingressFrom.map((p, j) => peerObject(p, `${at}.ingressFrom[${j}]`, problems)) } : {}), ports }]
+      : [];
+    const egress = (w.egressTo ?? []).map((e, j) => {
+      if (!e.to?.length || !e.ports?.length) problems.push({ code: 'NS016', path: `${at}.egressTo[${j}]`, message: 'an egress allow needs at least one peer and one port', fix: 'list to: [...] and ports: [...]' });
+      return { to: (e.to ?? []).map((p, k) => peerObject(p, `${at}.egressTo[${j}].to[${k}]`, problems)), ports: portObjects(e.ports ?? [], `${at}.egressTo[${j}].ports`, problems) };
+    });
+    if (!ingress.length && !egress.length) return;
+    networkPolicies.push({
+      apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta(`allow-${wname}`),
+      spec: {
+        podSelector: { matchLabels: { ...d.selector } },
+        policyTypes: [...(ingress.length ? ['Ingress'] : []), ...(egress.length ? ['Egress'] : [])],
+        ...(ingress.length ? { ingress } : {}),
+        ...(egress.length ? { egress } : {}),
+      },
+    });
+  });
+  if (problems.length) throw new CleanimgError(`HardenedNamespace ${JSON.stringify(name ?? '')}: ${problems.length} invalid prop${problems.length === 1 ? '' : 's'}:`, problems);
+
+  const namespace: KubeObject = {
+    apiVersion: 'v1', kind: 'Namespace',
+    metadata: {
+      name,
+      labels: {
+        ...props.labels, ...labels,
+        ...Object.fromEntries(['enforce', 'audit', 'warn'].flatMap((mode) => [
+          [`pod-security.kubernetes.io/${mode}`, 'restricted'],
+          [`pod-security.kubernetes.io/${mode}-version`, version],
+        ])),
+      },
+      ...(props.annotations ? { annotations: { ...props.annotations } } : {}),
+    },
+  };
+
+  const policyName = policyNameFor(name);
+  const checks = celChecks({ allowedRegistries: props.allowedRegistries });
+  const policy: KubeObject = {
+    apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy',
+    metadata: {
+      name: policyName, labels: { ...labels },
+      annotations: {
+        'cleanimg.dev/rules': checks.map((c) => c.id).join(','),
+        'cleanimg.dev/rules-not-checked-here': CEL_NOT_GENERATED.map((n) => n.id).join(','),
+      },
+    },
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: {
+        resourceRules: POLICY_RESOURCES.map((r) => ({ apiGroups: [r.apiGroup], apiVersions: [r.apiVersion], operations: ['CREATE', 'UPDATE'], resources: [...r.resources] })),
+      },
+      matchConditions: POD_MATCH_CONDITIONS.map((m) => ({ name: m.name, expression: m.expression })),
+      variables: POD_VARIABLES.map((v) => ({ name: v.name, expression: v.expression })),
+      validations: checks.map((c) => ({ ...c.validation })),
+    },
+  };
+  const policyBinding: KubeObject = {
+    apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding',
+    metadata: { name: policyName, labels: { ...labels } },
+    spec: {
+      policyName,
+      validationActions: ['Deny'],
+      matchResources: { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: name } } },
+    },
+  };
+
+  const role: KubeObject = {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta('cleanimg-app'),
+    rules: (props.grants ?? []).map((g) => ({ apiGroups: [...g.apiGroups], resources: [...g.resources], verbs: [...g.verbs], ...(g.resourceNames?.length ? { resourceNames: [...g.resourceNames] } : {}) })),
+  };
+  const subjects = workloads.map((w) => ({ kind: 'ServiceAccount', name: String(w.deployment.serviceAccount.metadata?.name), namespace: name }));
+  const roleBinding: KubeObject | undefined = subjects.length ? {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta('cleanimg-app'),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cleanimg-app' },
+    subjects,
+  } : undefined;
+
+  return {
+    namespace, policy, policyBinding, role, ...(roleBinding ? { roleBinding } : {}), networkPolicies,
+    objects: [namespace, policy, policyBinding, role, ...(roleBinding ? [roleBinding] : []), ...networkPolicies],
+  };
+}

@@ -1,0 +1,264 @@
+/**
+ * CEL for a ValidatingAdmissionPolicy, generated from the one rule list: every validation is keyed
+ * by a rule id of `src/rules`, and its message is that rule's id, title and fix, so the cluster says
+ * what the synth guard says. A rule that is not generated is listed in {@link CEL_NOT_GENERATED}
+ * with the reason; a test checks that every rule id is in exactly one of the two.
+ *
+ * Only standard CEL is used (`has`, `all`, `exists`, `filter`, `map`, `in`, `size`, `matches`,
+ * `startsWith`, ternaries, list concatenation): no Kubernetes library function (no `split`, `join`,
+ * `quantity`, `find`), so a plain CEL evaluator can test each expression and the API server runs
+ * the same text. Every field access is guarded by `has()`, since a missing key is an evaluation
+ * error (which, with `failurePolicy: Fail`, denies the request with a useless message).
+ */
+import { LONG_RUNNING_KINDS } from '../pod-spec';
+import { MIN_ID } from '../pod-rules';
+import { RULES, ruleById } from '../index';
+import { DIGEST_PINNED, PRIVATE_KEY, REFERENCE_SUFFIX, SECRET_NAME, SECRET_NAME_PART, SHELL_ARGV0, URL_WITH_PASSWORD } from './patterns';
+
+export * as celPatterns from './patterns';
+
+/** A ValidatingAdmissionPolicy `spec.variables` entry. */
+export interface CelVariable {
+  readonly name: string;
+  readonly expression: string;
+}
+
+/** A ValidatingAdmissionPolicy `spec.validations` entry. */
+export interface CelValidation {
+  readonly expression: string;
+  /** `<rule id> <title> — <fix>`: shown when `messageExpression` is absent or fails. */
+  readonly message: string;
+  /** Names the first offending container or volume, then the rule's title and fix. */
+  readonly messageExpression?: string;
+  readonly reason: 'Forbidden';
+}
+
+/** One generated check: the rule (or policy option) it enforces and its validation (a rule may have several). */
+export interface GeneratedCheck {
+  /** A rule id from `src/rules`, or `NS001` for the allowed-registries option. */
+  readonly id: string;
+  readonly validation: CelValidation;
+}
+
+/** A rule id that has no CEL validation, and why. */
+export interface NotGenerated {
+  readonly id: string;
+  readonly reason: string;
+  /** Which guard enforces it instead. */
+  readonly enforcedBy: string;
+}
+
+export interface CelOptions {
+  /**
+   * Registry (or registry/repository) prefixes images must come from, e.g. `registry.example.com`
+   * or `ghcr.io/acme/`. A bare host gets a trailing `/`. Images must then be written in full
+   * (`docker.io/library/nginx@sha256:...`, not `nginx@sha256:...`). @default any registry
+   */
+  readonly allowedRegistries?: readonly string[];
+}
+
+/** The id of the policy-only check behind {@link CelOptions.allowedRegistries}. */
+export const ALLOWED_REGISTRIES_ID = 'NS001';
+
+/** Kinds whose pod spec the policy checks, with their API group, version and plural resources. */
+export const POLICY_RESOURCES: readonly { readonly apiGroup: string; readonly apiVersion: string; readonly resources: readonly string[]; readonly kinds: readonly string[] }[] = [
+  // `pods/ephemeralcontainers` is what `kubectl debug` writes to: its object is the Pod.
+  { apiGroup: '', apiVersion: 'v1', resources: ['pods', 'pods/ephemeralcontainers', 'replicationcontrollers'], kinds: ['Pod', 'ReplicationController'] },
+  { apiGroup: 'apps', apiVersion: 'v1', resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets'], kinds: ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet'] },
+  { apiGroup: 'batch', apiVersion: 'v1', resources: ['jobs', 'cronjobs'], kinds: ['Job', 'CronJob'] },
+];
+
+/**
+ * Variables every validation uses, so the pod spec is found once per request whatever the kind.
+ * Evaluated lazily by the API server, in order; later ones use earlier ones.
+ */
+export const POD_VARIABLES: readonly CelVariable[] = [
+  { name: 'podSpec', expression: "object.kind == 'Pod' ? object.spec : object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec" },
+  { name: 'podSecurityContext', expression: 'has(variables.podSpec.securityContext) ? variables.podSpec.securityContext : {}' },
+  /** Containers and init containers: those that have resources and run the workload. */
+  { name: 'containers', expression: 'variables.podSpec.containers + (has(variables.podSpec.initContainers) ? variables.podSpec.initContainers : [])' },
+  /** Plus ephemeral (debug) containers. */
+  { name: 'allContainers', expression: 'variables.containers + (has(variables.podSpec.ephemeralContainers) ? variables.podSpec.ephemeralContainers : [])' },
+  { name: 'volumes', expression: 'has(variables.podSpec.volumes) ? variables.podSpec.volumes : []' },
+];
+
+/** A ValidatingAdmissionPolicy `spec.matchConditions` entry. */
+export interface CelMatchCondition {
+  readonly name: string;
+  readonly expression: string;
+}
+
+const podSpecOf = (o: string) => `(${o}.kind == 'Pod' ? ${o}.spec : ${o}.kind == 'CronJob' ? ${o}.spec.jobTemplate.spec.template.spec : ${o}.spec.template.spec)`;
+
+/**
+ * Checks a request only when it creates an object or changes its pod spec. An update that leaves
+ * the pod spec alone (scale, labels, finalizers, a controller's bookkeeping) changes nothing the
+ * rules look at; checking it anyway would lock controllers out of objects that existed before the
+ * policy (they could never remove a finalizer). Every change to a pod spec is still checked.
+ */
+export const POD_MATCH_CONDITIONS: readonly CelMatchCondition[] = [
+  { name: 'creates-or-changes-the-pod-spec', expression: `request.operation != 'UPDATE' || ${podSpecOf('object')} != ${podSpecOf('oldObject')}` },
+];
+
+/** A CEL string literal. */
+export function celString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
+}
+
+/** `has(a.b) && has(a.b.c) && ...`: true when every step of the path is present. */
+function present(root: string, ...path: string[]): string {
+  const out: string[] = [];
+  let at = root;
+  for (const p of path) {
+    at = `${at}.${p}`;
+    out.push(`has(${at})`);
+  }
+  return out.join(' && ');
+}
+
+/** A container's field if set, else the pod's: `effective()` of the JS rules. */
+function effective(field: string, test: (x: string) => string): string {
+  return `(${present('c', 'securityContext', field)}) ? ${test(`c.securityContext.${field}`)} : (${present('variables.podSecurityContext', field)} && ${test(`variables.podSecurityContext.${field}`)})`;
+}
+
+function shellAt(...path: string[]): string {
+  const at = ['c', ...path].join('.');
+  return `(${present('c', ...path)} && size(${at}) > 0 && string(${at}[0]).matches(${celString(SHELL_ARGV0)}))`;
+}
+
+/** How one rule is checked: over each container of a list, over each volume, or once per pod. */
+type RuleCel =
+  | { readonly each: 'containers' | 'allContainers'; readonly ok: string }
+  | { readonly each: 'volumes'; readonly ok: string }
+  | { readonly pod: string };
+
+const SECURITY = (f: string) => present('c', 'securityContext', f);
+const READ_ONLY_TYPES = ['configMap', 'secret', 'projected', 'downwardAPI'];
+const SAFE_VOLUME_TYPES = ['emptyDir', 'persistentVolumeClaim', 'configMap', 'secret', 'projected', 'downwardAPI', 'ephemeral'];
+
+/** The CEL of each generated rule, keyed by rule id. `c` is a container, `v` a volume. */
+const RULE_CEL: Readonly<Record<string, RuleCel | readonly RuleCel[]>> = {
+  HD001: { each: 'allContainers', ok: effective('runAsNonRoot', (x) => `${x} == true`) },
+  HD002: [
+    { each: 'allContainers', ok: `(${effective('runAsUser', (x) => `${x} >= ${MIN_ID}`)}) && (${effective('runAsGroup', (x) => `${x} >= ${MIN_ID}`)})` },
+    { pod: `!has(variables.podSecurityContext.fsGroup) || variables.podSecurityContext.fsGroup >= ${MIN_ID}` },
+  ],
+  HD003: { each: 'allContainers', ok: `has(c.image) && c.image.matches(${celString(DIGEST_PINNED)})` },
+  HD004: { each: 'allContainers', ok: `${SECURITY('readOnlyRootFilesystem')} && c.securityContext.readOnlyRootFilesystem == true` },
+  HD005: { each: 'allContainers', ok: `${SECURITY('allowPrivilegeEscalation')} && c.securityContext.allowPrivilegeEscalation == false` },
+  HD006: { each: 'allContainers', ok: `!(${SECURITY('privileged')} && c.securityContext.privileged == true)` },
+  HD007: {
+    each: 'allContainers',
+    ok: `${present('c', 'securityContext', 'capabilities', 'drop')} && c.securityContext.capabilities.drop.exists(d, d == 'ALL')`
+      + ` && (!has(c.securityContext.capabilities.add) || c.securityContext.capabilities.add.all(a, (a == 'NET_BIND_SERVICE' || a == 'CAP_NET_BIND_SERVICE')`
+      + ' && has(c.ports) && c.ports.exists(p, has(p.containerPort) && p.containerPort < 1024)))',
+  },
+  HD008: { each: 'allContainers', ok: effective('seccompProfile', (x) => `has(${x}.type) && ${x}.type == 'RuntimeDefault'`) },
+  HD009: { pod: ['hostNetwork', 'hostPID', 'hostIPC'].map((f) => `!(has(variables.podSpec.${f}) && variables.podSpec.${f} == true)`).join(' && ') },
+  HD010: { each: 'volumes', ok: '!has(v.hostPath)' },
+  HD011: { each: 'allContainers', ok: '!has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0)' },
+  // A volume with only a name is defaulted to an emptyDir by the API server; `size(v) == 1` keeps the JS rule's leniency.
+  HD012: { each: 'volumes', ok: [...SAFE_VOLUME_TYPES, 'hostPath'].map((t) => `has(v.${t})`).join(' || ') + ' || size(v) == 1' },
+  HD013: { each: 'volumes', ok: '!has(v.emptyDir) || has(v.emptyDir.sizeLimit)' },
+  HD014: {
+    each: 'containers',
+    ok: `${present('c', 'resources', 'requests')} && ['cpu', 'memory', 'ephemeral-storage'].all(k, k in c.resources.requests)`
+      + ` && has(c.resources.limits) && ['memory', 'ephemeral-storage'].all(k, k in c.resources.limits)`,
+  },
+  HD015: { pod: 'has(variables.podSpec.automountServiceAccountToken) && variables.podSpec.automountServiceAccountToken == false' },
+  HD016: {
+    each: 'allContainers',
+    ok: `((has(c.command) && size(c.command) > 0) ? !${shellAt('command')} : !${shellAt('args')})`
+      + ['livenessProbe', 'readinessProbe', 'startupProbe'].map((p) => ` && !${shellAt(p, 'exec', 'command')}`).join('')
+      + ['postStart', 'preStop'].map((h) => ` && !${shellAt('lifecycle', h, 'exec', 'command')}`).join(''),
+  },
+  HD017: {
+    each: 'allContainers',
+    ok: '(!has(c.env) || c.env.all(e, !(has(e.valueFrom) && has(e.valueFrom.secretKeyRef)))) && (!has(c.envFrom) || c.envFrom.all(e, !has(e.secretRef)))',
+  },
+  HD018: {
+    each: 'allContainers',
+    ok: '!has(c.env) || c.env.all(e, !has(e.value) || e.value == \'\' || !('
+      + `e.value.matches(${celString(PRIVATE_KEY)}) || e.value.matches(${celString(URL_WITH_PASSWORD)})`
+      + ` || ((e.name.matches(${celString(SECRET_NAME)}) || e.name.matches(${celString(SECRET_NAME_PART)})) && !e.name.matches(${celString(REFERENCE_SUFFIX)}))))`,
+  },
+  HD019: {
+    pod: `!(object.kind in [${[...LONG_RUNNING_KINDS].map(celString).join(', ')}]) || variables.podSpec.containers.all(c, has(c.readinessProbe) && has(c.livenessProbe))`,
+  },
+  HD021: {
+    each: 'allContainers',
+    ok: '!has(c.volumeMounts) || c.volumeMounts.all(m, (has(m.readOnly) && m.readOnly == true) || !variables.volumes.exists(v, v.name == m.name && ('
+      + READ_ONLY_TYPES.map((t) => `has(v.${t})`).join(' || ') + ')))',
+  },
+};
+
+/** Rules with no CEL validation, and why. Pod Security `restricted` is not a reason: it only warns on Deployments. */
+export const CEL_NOT_GENERATED: readonly NotGenerated[] = [
+  {
+    id: 'HD020',
+    reason: 'readOnlyRootFilesystem, allowPrivilegeEscalation, capabilities and privileged are not fields of PodSecurityContext: the API server drops them while decoding (or refuses them under strict field validation) before admission runs, so no policy can ever see them.',
+    enforcedBy: 'construct validation, cdk8s synth plugin, cleanimg-customize check; in the cluster, the API schema (kubectl --validate=strict)',
+  },
+  {
+    id: 'HD030',
+    reason: 'the rule is about manifests committed to Git; a Secret in the cluster carries its data by definition (External Secrets, Sealed Secrets and operators create exactly such Secrets).',
+    enforcedBy: 'construct validation, cdk8s synth plugin, cleanimg-customize check',
+  },
+  {
+    id: 'HD031',
+    reason: 'the check of KEY=value files inside a ConfigMap needs to split the value into lines and test each captured name, which standard CEL cannot do (it needs the Kubernetes strings/regex extensions); a partial check would disagree with the synth guard.',
+    enforcedBy: 'construct validation, cdk8s synth plugin, cleanimg-customize check',
+  },
+];
+
+function normalizePrefix(prefix: string): string {
+  return prefix.includes('/') ? prefix : `${prefix}/`;
+}
+
+function validationFor(id: string, title: string, fix: string, cel: RuleCel): CelValidation {
+  const message = `${id} ${title} — ${fix}`;
+  if ('pod' in cel) return { expression: cel.pod, message, reason: 'Forbidden' };
+  const list = `variables.${cel.each}`;
+  const v = cel.each === 'volumes' ? 'v' : 'c';
+  const what = cel.each === 'volumes' ? 'volume' : 'container';
+  return {
+    expression: `${list}.all(${v}, ${cel.ok})`,
+    message,
+    messageExpression: `${celString(`${id} ${what} `)} + string(${list}.filter(${v}, !(${cel.ok})).map(${v}, ${v}.name)[0]) + ${celString(`: ${title} — ${fix}`)}`,
+    reason: 'Forbidden',
+  };
+}
+
+/** The ids of the rules that have a CEL validation. */
+export const CEL_GENERATED_IDS: readonly string[] = Object.keys(RULE_CEL);
+
+/**
+ * The validations of the hardening policy, in rule order: one per generated rule, plus `NS001`
+ * when `allowedRegistries` is given.
+ */
+export function celChecks(options: CelOptions = {}): GeneratedCheck[] {
+  const out: GeneratedCheck[] = [];
+  for (const rule of RULES) {
+    const cel = RULE_CEL[rule.id];
+    if (!cel) continue;
+    for (const one of Array.isArray(cel) ? cel : [cel]) out.push({ id: rule.id, validation: validationFor(rule.id, rule.title, rule.fix, one) });
+    if (rule.id === 'HD003' && options.allowedRegistries?.length) {
+      const prefixes = options.allowedRegistries.map(normalizePrefix);
+      out.push({
+        id: ALLOWED_REGISTRIES_ID,
+        validation: validationFor(ALLOWED_REGISTRIES_ID, `images come from an allowed registry (${prefixes.join(', ')})`,
+          'push the image to an allowed registry (cleanimg-customize build can copy it) and reference it there by digest, written in full',
+          { each: 'allContainers', ok: `has(c.image) && [${prefixes.map(celString).join(', ')}].exists(r, c.image.startsWith(r))` }),
+      });
+    }
+  }
+  return out;
+}
+
+/** For docs and tests: every rule id, and whether the policy checks it. */
+export function celCoverage(): { generated: string[]; notGenerated: NotGenerated[]; unknown: string[] } {
+  const generated = RULES.filter((r) => RULE_CEL[r.id]).map((r) => r.id);
+  const notGenerated = CEL_NOT_GENERATED.filter((n) => ruleById(n.id));
+  const accounted = new Set([...generated, ...notGenerated.map((n) => n.id)]);
+  return { generated, notGenerated, unknown: RULES.map((r) => r.id).filter((id) => !accounted.has(id)) };
+}
