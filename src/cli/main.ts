@@ -7,7 +7,12 @@ import { Command, CommanderError } from 'commander';
 import { DOCKERFILE_RULES } from '../dockerfile';
 import { RULES } from '../rules';
 import { runCheck } from './commands/check';
+import { CleanimgError } from '../errors';
+import { writeKeyPair } from '../oci/signing';
+import { runBuild, type BuildFlags } from './commands/build';
 import { addDockerfileCommand } from './commands/dockerfile';
+import { addRegistryOptions } from './commands/registry-options';
+import { runVerify, type VerifyFlags } from './commands/verify';
 import { EXIT, processIo, reportError, type Io } from './output';
 
 /** Kubernetes and Dockerfile rules, as `rules` and `check --help` list them. */
@@ -53,6 +58,55 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   addDockerfileCommand(program, io, setExit);
 
+  const guarded = (json: boolean | undefined, run: () => Promise<number>) => run().then(setExit, (e) => setExit(reportError(io, e, !!json)));
+
+  addRegistryOptions(program.command('build')
+    .description('Add the spec\'s files to a digest-pinned base as one reproducible layer; optionally push, sign and write an OCI layout. Prints the image pinned by digest.')
+    .requiredOption('--spec <file>', 'the spec (base_image, arch, variant, copy_files)')
+    .requiredOption('--tag <ref>', 'the image to produce, e.g. registry.example.com/postgres:15-custom')
+    .option('--push', 'push the image (only the blobs the registry lacks), then move the tag')
+    .option('--output-layout <dir>', 'also write an OCI image layout (skopeo copy oci:DIR:TAG ..., umoci unpack)')
+    .option('--sign-key <file>', 'sign the pushed digest (cosign key file, password in COSIGN_PASSWORD, or a PEM EC P-256 key); the tag moves only after the signature is pushed')
+    .option('--format <format>', 'manifest format: base (the base\'s own) or oci', 'base')
+    .option('--base-layout <dir>', 'read the base from an OCI layout instead of its registry (offline)')
+    .option('--source-date-epoch <seconds>', 'timestamp for files and history (default SOURCE_DATE_EPOCH, else 0)')
+    .option('--allow-private-keys', 'DANGEROUS: allow private keys in the image (anyone who can pull it can read them; use EnvConfig secrets instead)')
+    .option('--json', 'print a JSON report on stdout'))
+    .addHelpText('after', `
+Spec (paths relative to the spec's folder):
+  base_image: "cleanstart/postgresql:15-prod@sha256:<64 hex>"
+  arch: amd64
+  variant: prod
+  copy_files:
+    - source: certs/corporate-ca.crt
+      destination: /etc/ssl/certs/corporate-ca.crt
+      mode: "0644"        # optional; owner: "0:0" optional
+
+Examples:
+  cleanimg-customize build --spec postgres-spec.yaml --tag myregistry/postgres:15-custom --push
+  COSIGN_PASSWORD=... cleanimg-customize build --spec s.yaml --tag reg/app:1 --push --sign-key cosign.key --json`)
+    .action((opts: BuildFlags) => guarded(opts.json, () => runBuild(opts, io)));
+
+  addRegistryOptions(program.command('verify')
+    .description('Check a pushed image: its cosign signature (with --key), no shell or busybox in any layer, not running as root. Exit 1 when a check fails.')
+    .argument('<ref>', 'image reference (tag or digest)')
+    .option('--key <file>', 'cosign public key (PEM)')
+    .option('--arch <arch>', 'for a multi-platform image: the platform to inspect', 'amd64')
+    .option('--json', 'print a JSON report'))
+    .action((refText: string, opts: VerifyFlags) => guarded(opts.json, () => runVerify(refText, opts, io)));
+
+  program.command('generate-key-pair')
+    .description('Write cosign.key (encrypted with COSIGN_PASSWORD) and cosign.pub, compatible with cosign.')
+    .option('--output-prefix <prefix>', 'file name prefix', 'cosign')
+    .option('--dir <dir>', 'folder to write into', '.')
+    .action((opts: { outputPrefix: string; dir: string }) => guarded(false, async () => {
+      const password = process.env.COSIGN_PASSWORD;
+      if (password === undefined) throw new CleanimgError('no password for the key', [{ code: 'SIG005', path: 'COSIGN_PASSWORD', message: 'COSIGN_PASSWORD is not set', fix: 'export COSIGN_PASSWORD (an empty value makes an unencrypted-password key, as cosign does)' }]);
+      const { keyPath, pubPath } = await writeKeyPair(opts.dir, password, opts.outputPrefix);
+      io.out(`wrote ${keyPath} and ${pubPath}`);
+      return EXIT.ok;
+    }));
+
   return program;
 }
 
@@ -70,5 +124,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
 }
 
 if (require.main === module) {
+  // `cleanimg-customize ... | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }

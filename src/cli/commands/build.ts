@@ -1,0 +1,135 @@
+/**
+ * `cleanimg-customize build --spec FILE --tag REF [--push] [--output-layout DIR] [--sign-key KEY] [--json]`
+ */
+import { CleanimgError } from '../../errors';
+import { buildOverlay, type BuildOverlayResult } from '../../customize/build';
+import { pushOverlay, type PushOverlayResult } from '../../customize/push';
+import { loadSpec } from '../../customize/spec';
+import { LayoutImageSource } from '../../oci/layout';
+import { parseReference, refName, type Reference } from '../../oci/reference';
+import { RegistryClient, RegistryImageSource } from '../../oci/registry';
+import { loadPrivateKeyFile, type SigningKey } from '../../oci/signing';
+import type { ImageSource } from '../../oci/types';
+import { EXIT, type Io } from '../output';
+import { registryOptions, type RegistryFlags } from './registry-options';
+
+export interface BuildFlags extends RegistryFlags {
+  spec: string;
+  tag: string;
+  push?: boolean;
+  outputLayout?: string;
+  signKey?: string;
+  json?: boolean;
+  allowPrivateKeys?: boolean;
+  format?: 'base' | 'oci';
+  baseLayout?: string;
+  sourceDateEpoch?: string;
+}
+
+function targetReference(tag: string): Reference {
+  const ref = parseReference(tag);
+  if (ref.digest) {
+    throw new CleanimgError('--tag names a digest', [{ code: 'CLI020', path: '--tag', message: `${tag} contains a digest; the digest is what the build computes`, fix: 'pass registry/repository:tag' }]);
+  }
+  return ref;
+}
+
+/** Progress on stderr for blobs over 8 MiB, every 10%. */
+function progressPrinter(io: Io) {
+  const last = new Map<string, number>();
+  return ({ what, digest, sent, total }: { what: string; digest: string; sent: number; total: number }) => {
+    if (total < 8 * 2 ** 20) return;
+    const pct = Math.floor((sent / total) * 10) * 10;
+    if ((last.get(digest) ?? -1) >= pct) return;
+    last.set(digest, pct);
+    io.err(`pushing ${what} ${digest.slice(7, 19)}: ${pct}% of ${(total / 2 ** 20).toFixed(1)} MiB`);
+  };
+}
+
+function summary(b: BuildOverlayResult, pushed: PushOverlayResult | undefined, ref: Reference) {
+  return {
+    ok: true,
+    image: pushed ? pushed.pinned : `${refName(ref)}@${b.manifestDigest}`,
+    digest: b.manifestDigest,
+    tag: ref.tag ?? null,
+    pushed: !!pushed,
+    base: b.base,
+    platform: { ...b.platformChosen.platform, fromIndex: b.platformChosen.fromIndex, descriptor: b.platformChosen.descriptor.digest, available: b.platformChosen.available },
+    layer: { digest: b.layer.descriptor.digest, diffId: b.layer.diffId, size: b.layer.descriptor.size, mediaType: b.layer.descriptor.mediaType, entries: b.layer.entries },
+    config: b.configDescriptor.digest,
+    manifestMediaType: b.manifestMediaType,
+    specDigest: b.specDigest,
+    sourceDateEpoch: b.sourceDateEpoch,
+    outputLayout: b.outputLayout ?? null,
+    blobs: pushed?.blobs ?? [],
+    bytesUploaded: pushed?.bytesUploaded ?? 0,
+    signature: pushed?.signature ?? null,
+    warnings: b.warnings,
+  };
+}
+
+export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
+  const ref = targetReference(f.tag);
+  if (f.signKey && !f.push) {
+    throw new CleanimgError('--sign-key needs --push', [{ code: 'CLI021', path: '--sign-key', message: 'a signature is pushed next to the image it signs', fix: 'add --push' }]);
+  }
+  // Everything that can be refused is checked before anything is pushed: the key and its password first.
+  let key: SigningKey | undefined;
+  if (f.signKey) key = await loadPrivateKeyFile(f.signKey, process.env.COSIGN_PASSWORD);
+
+  const loaded = await loadSpec(f.spec);
+  const baseRef = parseReference(loaded.spec.base_image.text);
+  const regOpts = await registryOptions(f);
+  const clients = new Map<string, RegistryClient>();
+  const client = (registry: string) => {
+    let c = clients.get(registry);
+    if (!c) clients.set(registry, (c = new RegistryClient(registry, regOpts)));
+    return c;
+  };
+  const source: ImageSource = f.baseLayout ? await LayoutImageSource.open(f.baseLayout) : new RegistryImageSource(client(baseRef.registry), baseRef.repository);
+  let built: BuildOverlayResult | undefined;
+  try {
+    built = await buildOverlay({
+      specPath: loaded.specPath,
+      spec: loaded.spec,
+      specDir: loaded.specDir,
+      source,
+      tag: f.tag,
+      ...(f.outputLayout ? { outputLayout: f.outputLayout } : {}),
+      ...(f.allowPrivateKeys ? { allowPrivateKeys: true } : {}),
+      ...(f.format ? { manifestFormat: f.format } : {}),
+      ...(f.sourceDateEpoch !== undefined ? { sourceDateEpoch: Number(f.sourceDateEpoch) } : {}),
+    });
+    for (const w of built.warnings) io.err(`warning: ${w}`);
+    if (!f.json) {
+      const p = built.platformChosen;
+      io.err(`base ${built.base.reference}: ${p.fromIndex ? `chose ${p.descriptor.digest} for ${[p.platform.os, p.platform.architecture, p.platform.variant].filter(Boolean).join('/')} from the index` : 'single-platform manifest'}`);
+      io.err(`layer ${built.layer.descriptor.digest} (${built.layer.entries} entries, ${built.layer.descriptor.size} bytes)`);
+    }
+    let pushed: PushOverlayResult | undefined;
+    if (f.push) {
+      pushed = await pushOverlay(built, {
+        target: client(ref.registry),
+        ref,
+        baseRef,
+        ...(f.baseLayout ? {} : { baseClient: client(baseRef.registry) }),
+        ...(key ? { signingKey: key } : {}),
+        ...(f.json ? {} : { onProgress: progressPrinter(io) }),
+      });
+    }
+    const s = summary(built, pushed, ref);
+    if (f.json) io.out(JSON.stringify(s, null, 2));
+    else {
+      if (pushed) {
+        const uploaded = pushed.blobs.filter((b) => b.outcome === 'uploaded').length;
+        io.err(`pushed ${uploaded} of ${pushed.blobs.length} blobs (${pushed.bytesUploaded} bytes)${pushed.signature ? `; signed as ${pushed.signature.tag}` : ''}`);
+      }
+      if (built.outputLayout) io.err(`wrote OCI layout ${built.outputLayout.dir}:${built.outputLayout.tag}`);
+      io.out(s.image);
+    }
+    return EXIT.ok;
+  } finally {
+    await built?.dispose();
+    for (const c of clients.values()) await c.close();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Publishing a built overlay: blobs the registry lacks (HEAD, then a cross-repository mount from the
+ * base's repository, then upload), the manifest by digest, the signature, and only then the tag — so
+ * a failure at any step leaves the tag where it was.
+ */
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { CleanimgError } from '../errors';
+import { refName, type Reference } from '../oci/reference';
+import type { PushBlobResult, RegistryClient } from '../oci/registry';
+import { RegistryImageSource } from '../oci/registry';
+import { prepareSignature, type SigningKey } from '../oci/signing';
+import type { Descriptor } from '../oci/types';
+import type { BuildOverlayResult } from './build';
+
+export interface PushProgress {
+  /** Called as bytes of a blob are sent. */
+  (event: { what: string; digest: string; sent: number; total: number }): void;
+}
+
+export interface PushOverlayOptions {
+  /** Client for the target registry. */
+  readonly target: RegistryClient;
+  /** Where to publish: repository and tag (a digest in the reference is ignored). */
+  readonly ref: Reference;
+  /** The base's repository reference (for cross-repository mounts, or to copy from another registry). */
+  readonly baseRef: Reference;
+  /** Client for the base's registry when it is not the target's. */
+  readonly baseClient?: RegistryClient;
+  /** Sign the pushed digest with this key before the tag is moved. */
+  readonly signingKey?: SigningKey;
+  readonly onProgress?: PushProgress;
+}
+
+export interface BlobOutcome {
+  readonly what: string;
+  readonly digest: string;
+  readonly size: number;
+  readonly outcome: PushBlobResult;
+}
+
+export interface PushOverlayResult {
+  /** `registry/repository@sha256:...` */
+  readonly pinned: string;
+  readonly digest: string;
+  readonly tag?: string;
+  readonly blobs: readonly BlobOutcome[];
+  /** Bytes actually uploaded (blobs the registry already had or mounted are not counted). */
+  readonly bytesUploaded: number;
+  readonly signature?: { readonly tag: string; readonly digest: string; readonly appended: boolean };
+}
+
+function streamOf(bytes: Buffer): () => Readable {
+  return () => Readable.from([bytes]);
+}
+
+/** Pushes a built overlay (and its signature); moves the tag last. */
+export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOptions): Promise<PushOverlayResult> {
+  const { target, ref } = opts;
+  const repo = ref.repository;
+  const sameRegistry = !opts.baseClient || opts.baseClient === target || opts.baseClient.registry === target.registry;
+  const blobs: BlobOutcome[] = [];
+  let bytesUploaded = 0;
+
+  const push = async (what: string, desc: Pick<Descriptor, 'digest' | 'size'>, open: () => Readable | AsyncIterable<Uint8Array>, from?: string) => {
+    const outcome = await target.pushBlob(repo, desc, open, {
+      ...(from ? { from } : {}),
+      ...(opts.onProgress ? { onProgress: (sent: number, total: number) => opts.onProgress!({ what, digest: desc.digest, sent, total }) } : {}),
+    });
+    if (outcome === 'uploaded') bytesUploaded += desc.size;
+    blobs.push({ what, digest: desc.digest, size: desc.size, outcome });
+  };
+
+  // Base layers: the registry usually has them (same repository) or mounts them (same registry).
+  // Only when it can do neither (another registry, or a refused mount) are they streamed across from
+  // the base's repository, never held in memory.
+  const baseClient = opts.baseClient ?? target;
+  for (const [i, layer] of build.baseLayers.entries()) {
+    await push(`base layer ${i + 1}/${build.baseLayers.length}`, layer, () => streamFrom(baseClient, opts.baseRef.repository, layer), sameRegistry ? opts.baseRef.repository : undefined);
+  }
+  await push('overlay layer', build.layer.descriptor, () => createReadStream(build.layer.path));
+  await push('config', build.configDescriptor, streamOf(build.configBytes));
+
+  const digest = await target.putManifest(repo, build.manifestDigest, build.manifestBytes, build.manifestMediaType);
+  if (digest !== build.manifestDigest) {
+    throw new CleanimgError('the registry stored a different manifest', [{ code: 'PUSH002', path: refName(ref), message: `pushed ${build.manifestDigest}, registry answered ${digest}`, fix: 'the registry rewrote the manifest; do not use it for signed images' }]);
+  }
+
+  let signature: PushOverlayResult['signature'];
+  if (opts.signingKey) {
+    const sig = await prepareSignature(new RegistryImageSource(target, repo), { imageDigest: digest, repository: refName(ref), key: opts.signingKey });
+    if (sig.appended) {
+      for (const b of sig.blobs) await push('signature', b.descriptor, streamOf(b.bytes));
+      await target.putManifest(repo, sig.tag, sig.manifest, sig.mediaType);
+    }
+    signature = { tag: sig.tag, digest: sig.digest, appended: sig.appended };
+  }
+
+  if (ref.tag) await target.putManifest(repo, ref.tag, build.manifestBytes, build.manifestMediaType);
+  return { pinned: `${refName(ref)}@${digest}`, digest, ...(ref.tag ? { tag: ref.tag } : {}), blobs, bytesUploaded, ...(signature ? { signature } : {}) };
+}
+
+async function* streamFrom(client: RegistryClient, repo: string, desc: Descriptor): AsyncIterable<Uint8Array> {
+  const stream = await client.getBlobStream(repo, desc.digest, desc.size);
+  for await (const chunk of stream) yield chunk as Uint8Array;
+}
