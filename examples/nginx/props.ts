@@ -1,0 +1,39 @@
+/**
+ * The guide's nginx example, corrected: the server certificate is public and is baked into the
+ * image (cleanimg-customize), but the private key is NOT (the guide copies server.key into the
+ * image): it comes from an existing Secret, mounted read-only. nginx listens on 8443, so no
+ * capability is needed.
+ */
+import type { EnvConfigProps } from 'cleanimg';
+import { NGINX_IMAGE } from '../images';
+import type { DeploymentPropsWith } from '../scenario';
+
+export const NAMESPACE = 'web';
+
+export const tlsProps: EnvConfigProps = {
+  name: 'nginx-tls',
+  namespace: NAMESPACE,
+  secrets: [{ secretName: 'nginx-tls', mountPath: '/etc/ssl/private', keys: ['tls.key'] }],
+};
+
+export function nginxProps<C>(tls: C): DeploymentPropsWith<C> {
+  return {
+    name: 'nginx',
+    namespace: NAMESPACE,
+    containers: [{
+      name: 'nginx',
+      image: NGINX_IMAGE,
+      ports: [{ containerPort: 8443, name: 'https' }],
+      writablePaths: [
+        { path: '/var/cache/nginx', sizeLimit: '128Mi' },
+        { path: '/var/run', sizeLimit: '1Mi', medium: 'Memory' },
+      ],
+      probes: {
+        readiness: { http: { path: '/healthz', port: 'https', scheme: 'HTTPS' } },
+        liveness: { tcp: { port: 'https' } },
+      },
+      config: [tls],
+    }],
+  };
+}
+
