@@ -269,3 +269,54 @@ describe('push --layout publishes the digest synth pinned (real registry)', () =
     expect((await fetch(`${reg.url}/v2/broken/app/tags/list`)).status).toBe(404);
   });
 });
+
+describe('`cdk8s synth` (the real CLI, compiled lib) with a CustomizedImage', () => {
+  const ROOT = resolve(__dirname, '../..');
+  const project = (name: string, spec: string) => {
+    const dir = join(tmp, name);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'cdk8s.yaml'), ['language: typescript', 'app: node app.js', 'output: dist', 'validations:', `  - package: ${join(ROOT, 'lib/cdk8s/validation-plugin.js')}`, '    class: HardeningValidation', '    version: 0.1.0', ''].join('\n'));
+    writeFileSync(join(dir, 'app.js'), `
+      const { Chart } = require(${JSON.stringify(join(ROOT, 'node_modules/cdk8s'))});
+      const { CustomizedImage, HardenedDeployment, runApp } = require(${JSON.stringify(join(ROOT, 'lib/cdk8s'))});
+      runApp((app) => {
+        const chart = new Chart(app, 'db');
+        const image = new CustomizedImage(chart, 'postgres-image', { spec: ${JSON.stringify(spec)}, repository: 'registry.example.com/db/postgres' });
+        new HardenedDeployment(chart, 'postgres', { name: 'postgres', containers: [{ name: 'postgres', image, ports: [{ containerPort: 5432, name: 'postgres' }] }] });
+      });`);
+    return dir;
+  };
+  const synth = (dir: string) => {
+    try {
+      const out = execFileSync(process.execPath, [join(ROOT, 'node_modules/cdk8s-cli/bin/cdk8s'), 'synth'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false', CLEANIMG_CACHE_DIR: '' } });
+      return { status: 0, out };
+    } catch (e) {
+      const err = e as { status: number; stdout: string; stderr: string };
+      return { status: err.status, out: `${err.stdout}${err.stderr}` };
+    }
+  };
+
+  it('writes the Deployment pinned to the layout digest, offline, on a fresh folder', () => {
+    const dir = project('synth-ok', join(EXAMPLE, 'spec.yaml'));
+    const r = synth(dir);
+    expect(r.status, r.out).toBe(0);
+    const yaml = readFileSync(join(dir, 'dist', 'db.k8s.yaml'), 'utf8');
+    const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${join(dir, 'dist/images/db-postgres-image')}:custom`], { encoding: 'utf8' }));
+    expect(yaml).toContain(`image: registry.example.com/db/postgres@${inspect.Digest}`);
+    expect(existsSync(join(dir, '.cache', 'cleanimg', 'images', DEFAULT_BASE_DIGEST.replace(':', '-')))).toBe(true);
+  });
+
+  it('fails synth on a bad spec with the field and fix, no stack trace, no manifest', () => {
+    const specDir = specFolder('synth-bad', { copy_files: [{ source: 'app.yaml', destination: '/etc/app.yaml', mode: '4755' }] });
+    const dir = project('synth-bad-project', join(specDir, 'spec.yaml'));
+    const r = synth(dir);
+    expect(r.status).not.toBe(0);
+    expect(r.out).toMatch(/SPEC005 copy_files\[0\]\.mode: mode 4755 sets setuid\/setgid — drop the setuid\/setgid bits/);
+    // cdk8s-cli prints its own trace for "command returned a non-zero exit code"; none comes from cleanimg.
+    expect(r.out).not.toContain(`${join(ROOT, 'lib')}/`);
+    expect(r.out).not.toContain(`${join(ROOT, 'src')}/`);
+    expect(r.out).not.toMatch(/CleanimgError/);
+    expect(existsSync(join(dir, 'dist', 'db.k8s.yaml'))).toBe(false);
+    expect(existsSync(join(dir, 'dist', 'images'))).toBe(false);
+  });
+});
