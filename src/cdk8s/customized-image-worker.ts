@@ -65,7 +65,7 @@ async function baseLayoutFor(req: BuildRequest, loaded: LoadedSpec): Promise<str
       code: 'BASE012',
       path: 'base_image',
       message: `no baseLayout was given and the cache has no ${cached}`,
-      fix: `pass baseLayout (an OCI layout holding the base, e.g. from \`skopeo copy docker://${b.name}@${b.digest} oci:DIR:base\`), or copy it into the cache folder ${cached} with tag base`,
+      fix: `fill the cache once with \`cleanimg-customize pull ${b.text}${req.cacheDir ? ` --cache-dir ${cacheDir}` : ''}\` (the only step that uses the network), or pass baseLayout (an OCI layout holding the base)`,
     },
   ]);
 }

@@ -9,7 +9,7 @@ import { RULES } from '../rules';
 import { runCheck } from './commands/check';
 import { CleanimgError } from '../errors';
 import { writeKeyPair } from '../oci/signing';
-import { runBase, runPushLayout, type BaseFlags, type PushLayoutFlags } from './commands/base';
+import { runBase, runPull, runPushLayout, type BaseFlags, type PullFlags, type PushLayoutFlags } from './commands/base';
 import { runBuild, type BuildFlags } from './commands/build';
 import { addDockerfileCommand } from './commands/dockerfile';
 import { addRegistryOptions } from './commands/registry-options';
@@ -104,6 +104,14 @@ Examples:
     .option('--mount-from <repository>', 'try cross-repository mounts from this repository of the same registry')
     .option('--json', 'print a JSON report'))
     .action((opts: PushLayoutFlags) => guarded(opts.json, () => runPushLayout(opts, io)));
+
+  addRegistryOptions(program.command('pull')
+    .description('Copy a digest-pinned base image into the content-addressed cache (.cache/cleanimg/images/sha256-<hex>), once, so builds and cdk8s synth read it offline.')
+    .argument('<ref>', 'the base as the spec pins it: name[:tag]@sha256:<digest>')
+    .option('--cache-dir <dir>', 'the cache folder (default CLEANIMG_CACHE_DIR, else .cache/cleanimg)')
+    .option('--arch <arch>', 'for an index: only this architecture\'s image (repeatable; default all)', collect)
+    .option('--json', 'print a JSON report'))
+    .action((refText: string, opts: PullFlags) => guarded(opts.json, () => runPull(refText, opts, io)));
 
   addRegistryOptions(program.command('verify')
     .description('Check a pushed image: its cosign signature (with --key), no shell or busybox in any layer, not running as root. Exit 1 when a check fails.')

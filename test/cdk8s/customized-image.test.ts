@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustomizedImage, HardenedDeployment } from '../../src/cdk8s';
 import { DEFAULT_BASE_DIGEST, DEFAULT_BASE_REF } from '../../src/customize/base-image';
 import { runCli } from '../support/cli';
+import { pushBaseImage, pushMultiArchBase } from '../support/base-image';
 import { startRegistry, type TestRegistry } from '../support/registry';
 
 const EXAMPLE = resolve(__dirname, '../../examples/postgres/image');
@@ -182,7 +183,7 @@ describe('CustomizedImage (cdk8s), offline', () => {
       const out = join(tmp, 'nobase-layout');
       const e = thrown(() => new CustomizedImage(chartIn(join(tmp, 'out-nobase')), 'bad', { spec: join(dir, 'spec.yaml'), repository: 'r.example.com/x', cacheDir: cache, outputDir: out }));
       expect(e.problems?.map((p) => [p.code, p.path])).toEqual([['BASE012', 'base_image']]);
-      expect(e.problems?.[0]?.fix).toMatch(/baseLayout/);
+      expect(e.problems?.[0]?.fix).toMatch(/cleanimg-customize pull registry\.example\.com\/base\/app:1@sha256:abab.* or pass baseLayout/);
       expect(existsSync(out)).toBe(false);
     });
 
@@ -245,6 +246,43 @@ describe('push --layout publishes the digest synth pinned (real registry)', () =
     expect(JSON.parse(r.out).digest).toBe(DEFAULT_BASE_DIGEST);
     const raw = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/base/static:1`], { encoding: 'utf8' }));
     expect(raw.manifests.map((m: { platform: { architecture: string } }) => m.platform.architecture)).toEqual(['amd64', 'arm64']);
+  });
+
+  it('pull fills the cache once; synth then builds on that base offline', async () => {
+    // A registry of its own, stopped before the build: the build can only read the cache.
+    const own = await startRegistry();
+    const base = await pushBaseImage(own, 'base/app', '1', { files: { '/etc/os-release': 'ID=pulled\n', '/etc/passwd': 'nonroot:x:65532:65532::/:/sbin/nologin\n' } });
+    const pcache = join(tmp, 'pull-cache');
+    const r = await runCli(['pull', base.ref, '--cache-dir', pcache, '--json']);
+    expect(r.code, r.out + r.err).toBe(0);
+    const first = JSON.parse(r.out);
+    expect(first).toMatchObject({ fetched: true, digest: base.digest, dir: join(pcache, 'images', base.digest.replace(':', '-')) });
+    const again = JSON.parse((await runCli(['pull', base.ref, '--cache-dir', pcache, '--json'])).out);
+    expect(again.fetched).toBe(false);
+    await own.stop();
+    const dir = specFolder('pulled', { base_image: base.ref });
+    const img = new CustomizedImage(chartIn(join(tmp, 'out-pulled')), 'app', { spec: join(dir, 'spec.yaml'), repository: `${reg.host}/pulled/app`, cacheDir: pcache });
+    expect(img.base.layout).toBe(first.dir);
+    expect(img.base.digest).toBe(base.digest);
+    const bundle = join(tmp, 'bundle-pulled');
+    execFileSync('umoci', ['unpack', '--rootless', '--image', `${img.layoutDir}:custom`, bundle]);
+    expect(readFileSync(join(bundle, 'rootfs/etc/os-release'), 'utf8')).toBe('ID=pulled\n');
+    expect(readFileSync(join(bundle, 'rootfs/etc/app/app.yaml'), 'utf8')).toBe('name: pulled\n');
+  });
+
+  it('pull --arch copies one platform of an index, which is enough to build for it', async () => {
+    const multi = await pushMultiArchBase(reg, 'base/multi', '1');
+    const pcache = join(tmp, 'pull-cache-multi');
+    const r = JSON.parse((await runCli(['pull', multi.ref, '--cache-dir', pcache, '--arch', 'arm64', '--json'])).out);
+    expect(r.manifests).toBe(1);
+    const blobs = readdirSync(join(r.dir, 'blobs', 'sha256'));
+    expect(blobs).toContain(multi.platforms.arm64!.slice(7));
+    expect(blobs).not.toContain(multi.platforms.amd64!.slice(7));
+    const dir = specFolder('pulled-arm', { base_image: multi.ref, arch: 'arm64' });
+    const img = new CustomizedImage(chartIn(join(tmp, 'out-pulled-arm')), 'app', { spec: join(dir, 'spec.yaml'), repository: `${reg.host}/pulled/arm`, cacheDir: pcache });
+    expect(img.base.digest).toBe(multi.digest);
+    const cfg = JSON.parse(execFileSync('skopeo', ['inspect', '--config', `oci:${img.layoutDir}:custom`], { encoding: 'utf8' }));
+    expect(cfg.architecture).toBe('arm64');
   });
 
   it('refuses a layout whose digest is not the expected one before uploading anything, and moves no tag', async () => {

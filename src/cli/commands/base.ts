@@ -2,12 +2,15 @@
  * `cleanimg-customize base [--output-layout DIR] [--json]`: the embedded default base
  * (cleanimg.dev/base/static:1), built deterministically; prints the reference a spec pins.
  * `push --layout DIR:TAG --tag REF`: publish an image from an OCI layout, bytes unchanged.
+ * `pull REF@DIGEST`: fill the content-addressed base cache once (the only networked step of offline builds).
  */
+import * as path from 'node:path';
 import { CleanimgError } from '../../errors';
-import { defaultBaseLayout, describeDefaultBase, writeDefaultBase } from '../../customize/base-image';
+import { defaultBaseLayout, defaultCacheDir, describeDefaultBase, writeDefaultBase } from '../../customize/base-image';
+import { pullToCache } from '../../customize/pull';
 import { pushLayoutImage } from '../../customize/push-layout';
 import { parseReference } from '../../oci/reference';
-import { RegistryClient } from '../../oci/registry';
+import { RegistryClient, RegistryImageSource } from '../../oci/registry';
 import { EXIT, type Io } from '../output';
 import { registryOptions, type RegistryFlags } from './registry-options';
 
@@ -64,6 +67,33 @@ export async function runPushLayout(f: PushLayoutFlags, io: Io): Promise<number>
       const uploaded = r.blobs.filter((b) => b.outcome === 'uploaded').length;
       io.err(`pushed ${uploaded} of ${r.blobs.length} blobs (${r.bytesUploaded} bytes)`);
       io.out(r.pinned);
+    }
+    return EXIT.ok;
+  } finally {
+    await client.close();
+  }
+}
+
+export interface PullFlags extends RegistryFlags {
+  cacheDir?: string;
+  arch?: string[];
+  json?: boolean;
+}
+
+export async function runPull(refText: string, f: PullFlags, io: Io): Promise<number> {
+  const ref = parseReference(refText);
+  const client = new RegistryClient(ref.registry, await registryOptions(f));
+  try {
+    const r = await pullToCache({
+      source: new RegistryImageSource(client, ref.repository),
+      ref,
+      cacheDir: f.cacheDir ? path.resolve(f.cacheDir) : defaultCacheDir(),
+      ...(f.arch?.length ? { arches: f.arch } : {}),
+    });
+    if (f.json) io.out(JSON.stringify({ ok: true, ...r }, null, 2));
+    else {
+      io.err(r.fetched ? `cached ${r.manifests} manifest(s), ${r.blobs} blob(s)` : 'already in the cache');
+      io.out(r.dir);
     }
     return EXIT.ok;
   } finally {
