@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { CustomizedImage, HardenedDeployment } from '../../src/cdk8s';
 import { DEFAULT_BASE_DIGEST, DEFAULT_BASE_REF } from '../../src/customize/base-image';
 import { runCli } from '../support/cli';
@@ -251,6 +251,7 @@ describe('push --layout publishes the digest synth pinned (real registry)', () =
   it('pull fills the cache once; synth then builds on that base offline', async () => {
     // A registry of its own, stopped before the build: the build can only read the cache.
     const own = await startRegistry();
+    onTestFinished(() => own.stop());
     const base = await pushBaseImage(own, 'base/app', '1', { files: { '/etc/os-release': 'ID=pulled\n', '/etc/passwd': 'nonroot:x:65532:65532::/:/sbin/nologin\n' } });
     const pcache = join(tmp, 'pull-cache');
     const r = await runCli(['pull', base.ref, '--cache-dir', pcache, '--json']);
