@@ -284,6 +284,12 @@ describe('push --layout publishes the digest synth pinned (real registry)', () =
     expect(img.base.digest).toBe(multi.digest);
     const cfg = JSON.parse(execFileSync('skopeo', ['inspect', '--config', `oci:${img.layoutDir}:custom`], { encoding: 'utf8' }));
     expect(cfg.architecture).toBe('arm64');
+    // `build --push` from the same spec and cached base publishes the digest synth pinned.
+    const b = await runCli(['build', '--spec', join(dir, 'spec.yaml'), '--tag', `${reg.host}/pulled/arm:1`, '--push', '--base-layout', r.dir, '--json']);
+    expect(b.code, b.out + b.err).toBe(0);
+    expect(JSON.parse(b.out).digest).toBe(img.digest);
+    const remote = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', '--override-arch', 'arm64', `docker://${reg.host}/pulled/arm:1`], { encoding: 'utf8' }));
+    expect(remote.Digest).toBe(img.digest);
   });
 
   it('refuses a layout whose digest is not the expected one before uploading anything, and moves no tag', async () => {
