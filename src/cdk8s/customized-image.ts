@@ -55,6 +55,9 @@ export interface CustomizedImageProps {
   readonly sourceDateEpoch?: number;
 }
 
+/** The spec reference of the embedded default base, for specs written in code. */
+export { DEFAULT_BASE_REF } from '../customize/base-image';
+
 const WORKER = 'customized-image-worker';
 
 /** How to run the worker: compiled JS next to this file, or the TypeScript source through tsx. */
@@ -63,7 +66,15 @@ function workerCommand(): string[] {
   if (existsSync(js)) return [js];
   const ts = path.join(__dirname, `${WORKER}.ts`);
   // Running from sources (tsx, vitest): load the worker through tsx's loader.
-  return ['--import', pathToFileURL(require.resolve('tsx')).href, ts];
+  let loader: string;
+  try {
+    loader = require.resolve('tsx');
+  } catch {
+    throw new CleanimgError('CustomizedImage cannot start its build step', [
+      { code: 'CI001', path: ts, message: `no compiled ${WORKER}.js next to ${__filename}, and tsx is not installed to run the TypeScript source`, fix: 'run `npm run build` and use lib/, or install tsx' },
+    ]);
+  }
+  return ['--import', pathToFileURL(loader).href, ts];
 }
 
 function runWorker(req: BuildRequest, where: string): BuildAnswer {
