@@ -34,7 +34,11 @@ export interface InlineCustomizeSpec {
 }
 
 export interface CustomizedImageProps {
-  /** A spec file (sources relative to its folder), or the spec inline. */
+  /**
+   * A spec file (a relative path is taken from the folder synth runs in; sources are relative to the
+   * spec's folder), or the spec inline. The file's name is part of the image's history, so renaming
+   * the spec file changes the digest; moving its folder does not.
+   */
   readonly spec: string | InlineCustomizeSpec;
   /** Where the pipeline pushes the image, e.g. `registry.example.com/team/postgres` (no tag, no digest). */
   readonly repository: string;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BASE_DIGEST, DEFAULT_BASE_REF, defaultBaseLayout, describeDefaultBase, writeDefaultBase } from '../../src/customize/base-image';
 import { parseSpecObject } from '../../src/customize/spec';
+import { splitLayoutArg } from '../../src/cli/commands/base';
 import { runCli } from '../support/cli';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cleanimg-base-test-'));
@@ -106,5 +107,12 @@ describe('embedded default base', () => {
     expect(report).toMatchObject({ ok: true, digest: DEFAULT_BASE_DIGEST, dir });
     const idx = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
     expect(idx.manifests.map((m: any) => m.annotations['org.opencontainers.image.ref.name'])).toEqual(['1', '1-amd64', '1-arm64']);
+  });
+
+  it('push --layout reads DIR[:TAG]', () => {
+    expect(splitLayoutArg('dist/images/pg:custom')).toEqual({ dir: 'dist/images/pg', ref: 'custom' });
+    expect(splitLayoutArg('dist/images/pg')).toEqual({ dir: 'dist/images/pg', ref: 'latest' });
+    expect(splitLayoutArg('/a:b/layout')).toEqual({ dir: '/a:b/layout', ref: 'latest' });
+    expect(splitLayoutArg('/a:b/layout:v1')).toEqual({ dir: '/a:b/layout', ref: 'v1' });
   });
 });
