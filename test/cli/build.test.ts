@@ -208,3 +208,20 @@ describe('signing and verify', () => {
     expect((await runCli(['verify', tag, '--key', join(dir, 'key.pub')])).code).toBe(0);
   });
 });
+
+describe('build --push from a local base layout', () => {
+  it('uploads the base layers from the layout when the target registry lacks them (the embedded base)', async () => {
+    const { DEFAULT_BASE_REF, writeDefaultBase } = await import('../../src/customize/base-image');
+    const layout = join(work, 'embedded-base');
+    await writeDefaultBase(layout);
+    const dir = specDir(DEFAULT_BASE_REF);
+    const tag = `${reg.host}/from-layout/app:1`;
+    const r = await runCli(['build', '--spec', join(dir, 'spec.yaml'), '--tag', tag, '--push', '--base-layout', layout, '--json']);
+    expect(r.err).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out);
+    expect(out.blobs.filter((b: any) => b.what.startsWith('base layer')).map((b: any) => b.outcome)).toEqual(['uploaded']);
+    expect(skopeoRaw(tag).layers).toHaveLength(2);
+    expect(out.layer.entries).toBeGreaterThan(3);
+  });
+});

@@ -55,7 +55,7 @@ function summary(b: BuildOverlayResult, pushed: PushOverlayResult | undefined, r
     pushed: !!pushed,
     base: b.base,
     platform: { ...b.platformChosen.platform, fromIndex: b.platformChosen.fromIndex, descriptor: b.platformChosen.descriptor.digest, available: b.platformChosen.available },
-    layer: { digest: b.layer.descriptor.digest, diffId: b.layer.diffId, size: b.layer.descriptor.size, mediaType: b.layer.descriptor.mediaType, entries: b.layer.entries },
+    layer: { digest: b.layer.descriptor.digest, diffId: b.layer.diffId, size: b.layer.descriptor.size, mediaType: b.layer.descriptor.mediaType, entries: b.layer.entries.length },
     config: b.configDescriptor.digest,
     manifestMediaType: b.manifestMediaType,
     specDigest: b.specDigest,
@@ -104,7 +104,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
     if (!f.json) {
       const p = built.platformChosen;
       io.err(`base ${built.base.reference}: ${p.fromIndex ? `chose ${p.descriptor.digest} for ${[p.platform.os, p.platform.architecture, p.platform.variant].filter(Boolean).join('/')} from the index` : 'single-platform manifest'}`);
-      io.err(`layer ${built.layer.descriptor.digest} (${built.layer.entries} entries, ${built.layer.descriptor.size} bytes)`);
+      io.err(`layer ${built.layer.descriptor.digest} (${built.layer.entries.length} entries, ${built.layer.descriptor.size} bytes)`);
     }
     let pushed: PushOverlayResult | undefined;
     if (f.push) {
@@ -112,7 +112,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
         target: client(ref.registry),
         ref,
         baseRef,
-        ...(f.baseLayout ? {} : { baseClient: client(baseRef.registry) }),
+        ...(source instanceof LayoutImageSource ? { openBaseLayer: (d) => source.openBlob(d.digest) } : { baseClient: client(baseRef.registry) }),
         ...(key ? { signingKey: key } : {}),
         ...(f.json ? {} : { onProgress: progressPrinter(io) }),
       });
