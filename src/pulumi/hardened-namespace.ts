@@ -112,11 +112,11 @@ export class HardenedNamespace extends pulumi.ComponentResource {
     super(HARDENED_NAMESPACE_TYPE, resourceName, {}, opts);
     this.name = name;
 
-    // Workloads are registered only once the guards are: their dependsOn waits on this promise.
+    // Workloads are registered only once the guards are: their dependsOn waits on this promise. When
+    // the constructor throws, it never settles, so the refused workloads never reach the engine (a
+    // rejection would surface once per Output of every one of their resources, as unhandled errors).
     let release!: (guards: pulumi.Resource[]) => void;
-    let refuse!: (e: unknown) => void;
-    const guardsReady = new Promise<pulumi.Resource[]>((resolve, reject) => { release = resolve; refuse = reject; });
-    guardsReady.catch(() => undefined); // the error is thrown by the constructor; this only silences the copy
+    const guardsReady = new Promise<pulumi.Resource[]>((resolve) => { release = resolve; });
     const afterGuards: pulumi.ResourceTransformation = (a) => ({
       props: a.props,
       opts: { ...a.opts, dependsOn: [a.opts.dependsOn ?? [], guardsReady] as unknown as pulumi.Input<pulumi.Resource>[] },
@@ -125,7 +125,7 @@ export class HardenedNamespace extends pulumi.ComponentResource {
     let known: Known<HardenedNamespaceResult>;
     let shape: HardenedNamespaceResult;
     let entries: NamespaceDeployment[];
-    try {
+    {
       entries = (declare ? declare({ transformations: [afterGuards] }) : []).map((e) => (e instanceof HardenedDeployment ? { deployment: e } : e));
       const peer = (p: PulumiPeerLike): NetworkPeer | pulumi.Output<NetworkPeer> => {
         if (!(p instanceof HardenedDeployment)) return p;
@@ -166,9 +166,6 @@ export class HardenedNamespace extends pulumi.ComponentResource {
           })),
         });
       }
-    } catch (e) {
-      refuse(e);
-      throw e;
     }
     this.known = known;
     if (known.plain) this.resultValue = known.value;
