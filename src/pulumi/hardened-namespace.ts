@@ -122,50 +122,46 @@ export class HardenedNamespace extends pulumi.ComponentResource {
       opts: { ...a.opts, dependsOn: [a.opts.dependsOn ?? [], guardsReady] as unknown as pulumi.Input<pulumi.Resource>[] },
     });
 
-    let known: Known<HardenedNamespaceResult>;
     let shape: HardenedNamespaceResult;
-    let entries: NamespaceDeployment[];
-    {
-      entries = (declare ? declare({ transformations: [afterGuards] }) : []).map((e) => (e instanceof HardenedDeployment ? { deployment: e } : e));
-      const peer = (p: PulumiPeerLike): NetworkPeer | pulumi.Output<NetworkPeer> => {
-        if (!(p instanceof HardenedDeployment)) return p;
-        const toPeer = (r: WorkloadLike): NetworkPeer => {
-          const ns = r.deployment.metadata?.namespace;
-          return { pods: { ...r.selector }, ...(ns && ns !== name ? { namespace: ns } : {}) };
-        };
-        return p.resultValue ? toPeer(p.resultValue) : p.result.apply(toPeer);
+    const entries: NamespaceDeployment[] = (declare ? declare({ transformations: [afterGuards] }) : []).map((e) => (e instanceof HardenedDeployment ? { deployment: e } : e));
+    const peer = (p: PulumiPeerLike): NetworkPeer | pulumi.Output<NetworkPeer> => {
+      if (!(p instanceof HardenedDeployment)) return p;
+      const toPeer = (r: WorkloadLike): NetworkPeer => {
+        const ns = r.deployment.metadata?.namespace;
+        return { pods: { ...r.selector }, ...(ns && ns !== name ? { namespace: ns } : {}) };
       };
-      const workloadInput = (e: NamespaceDeployment) => ({
-        deployment: e.deployment.resultValue ?? e.deployment.result,
-        ...(e.ingressFrom ? { ingressFrom: e.ingressFrom.map(peer) } : {}),
-        ...(e.egressTo ? { egressTo: e.egressTo.map((x) => ({ ...x, to: x.to.map(peer) })) } : {}),
+      return p.resultValue ? toPeer(p.resultValue) : p.result.apply(toPeer);
+    };
+    const workloadInput = (e: NamespaceDeployment) => ({
+      deployment: e.deployment.resultValue ?? e.deployment.result,
+      ...(e.ingressFrom ? { ingressFrom: e.ingressFrom.map(peer) } : {}),
+      ...(e.egressTo ? { egressTo: e.egressTo.map((x) => ({ ...x, to: x.to.map(peer) })) } : {}),
+    });
+    const coreWith = (workloads: readonly NamespaceWorkload[]): HardenedNamespaceResult => {
+      workloads.forEach((w, i) => {
+        if (w.deployment.deployment.metadata?.namespace === undefined) {
+          const d = entries[i]!.deployment.name;
+          throw new CleanimgError(`HardenedNamespace ${name}: deployment ${d} has no namespace`, [{
+            code: 'NS014', path: d, message: 'it would be applied to the provider\'s default namespace, outside these guards',
+            fix: `set namespace: ${JSON.stringify(name)} on it`,
+          }]);
+        }
       });
-      const coreWith = (workloads: readonly NamespaceWorkload[]): HardenedNamespaceResult => {
-        workloads.forEach((w, i) => {
-          if (w.deployment.deployment.metadata?.namespace === undefined) {
-            const d = entries[i]!.deployment.name;
-            throw new CleanimgError(`HardenedNamespace ${name}: deployment ${d} has no namespace`, [{
-              code: 'NS014', path: d, message: 'it would be applied to the provider\'s default namespace, outside these guards',
-              fix: `set namespace: ${JSON.stringify(name)} on it`,
-            }]);
-          }
-        });
-        return hardenedNamespace({ ...props, workloads });
-      };
-      known = resolveWith(entries.map(workloadInput), (w) => coreWith(w as unknown as NamespaceWorkload[]));
-      if (known.plain) shape = known.value;
-      else {
-        // Which objects exist is decided now; stand-ins for the deployments whose values come later.
-        const plainPeer = (p: PulumiPeerLike): NetworkPeer => (p instanceof HardenedDeployment ? (p.resultValue ? peer(p) as NetworkPeer : { pods: { 'app.kubernetes.io/name': p.name } }) : p);
-        shape = hardenedNamespace({
-          ...props,
-          workloads: entries.map((e) => ({
-            deployment: e.deployment.resultValue ?? standIn(e.deployment, name),
-            ...(e.ingressFrom ? { ingressFrom: e.ingressFrom.map(plainPeer) } : {}),
-            ...(e.egressTo ? { egressTo: e.egressTo.map((x) => ({ ...x, to: x.to.map(plainPeer) })) } : {}),
-          })),
-        });
-      }
+      return hardenedNamespace({ ...props, workloads });
+    };
+    const known: Known<HardenedNamespaceResult> = resolveWith(entries.map(workloadInput), (w) => coreWith(w as unknown as NamespaceWorkload[]));
+    if (known.plain) shape = known.value;
+    else {
+      // Which objects exist is decided now; stand-ins for the deployments whose values come later.
+      const plainPeer = (p: PulumiPeerLike): NetworkPeer => (p instanceof HardenedDeployment ? (p.resultValue ? peer(p) as NetworkPeer : { pods: { 'app.kubernetes.io/name': p.name } }) : p);
+      shape = hardenedNamespace({
+        ...props,
+        workloads: entries.map((e) => ({
+          deployment: e.deployment.resultValue ?? standIn(e.deployment, name),
+          ...(e.ingressFrom ? { ingressFrom: e.ingressFrom.map(plainPeer) } : {}),
+          ...(e.egressTo ? { egressTo: e.egressTo.map((x) => ({ ...x, to: x.to.map(plainPeer) })) } : {}),
+        })),
+      });
     }
     this.known = known;
     if (known.plain) this.resultValue = known.value;
