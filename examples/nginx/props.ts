@@ -5,10 +5,15 @@
  * capability is needed.
  */
 import type { EnvConfigProps } from 'cleanimg';
-import { NGINX_IMAGE } from '../images';
-import type { DeploymentPropsWith } from '../scenario';
+import { IMAGE_REGISTRY, NGINX_IMAGE } from '../images';
+import type { DeploymentPropsWith, NamespacePropsOf, WorkloadTraffic } from '../scenario';
 
 export const NAMESPACE = 'web';
+
+export const namespaceProps: NamespacePropsOf = { name: NAMESPACE, allowedRegistries: [IMAGE_REGISTRY] };
+
+/** A public server: any source, on the declared port 8443 only; no egress beyond DNS. */
+export const nginxTraffic: WorkloadTraffic = {};
 
 export const tlsProps: EnvConfigProps = {
   name: 'nginx-tls',

@@ -5,8 +5,8 @@
  * replaces it, see src/pulumi/README.md).
  */
 import type { EnvConfigProps } from 'cleanimg';
-import { NGINX_IMAGE } from '../images';
-import type { DeploymentPropsWith } from '../scenario';
+import { IMAGE_REGISTRY, NGINX_IMAGE } from '../images';
+import type { DeploymentPropsWith, NamespacePropsOf, WorkloadTraffic } from '../scenario';
 
 export interface GatewayEnvironment {
   readonly namespace: string;
@@ -30,6 +30,17 @@ export function nginxConf(upstreams: readonly string[]): string {
     '}',
     '',
   ].join('\n');
+}
+
+/** Each environment is its own HardenedNamespace. */
+export function namespaceProps(env: GatewayEnvironment): NamespacePropsOf {
+  return { name: env.namespace, allowedRegistries: [IMAGE_REGISTRY] };
+}
+
+/** Any source on 8080; out, to the upstreams' ports in the environment's own namespace (the upstreams are Services there). */
+export function gatewayTraffic(env: GatewayEnvironment): WorkloadTraffic {
+  const ports = [...new Set(env.upstreams.map((u) => Number(u.split(':')[1] ?? 80)))];
+  return { egressTo: [{ to: [{ namespace: env.namespace }], ports: ports.map((port) => ({ port })) }] };
 }
 
 export function gatewayConfigProps(env: GatewayEnvironment): EnvConfigProps {

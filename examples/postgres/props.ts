@@ -5,10 +5,18 @@
  * existing Secret, mounted as a file (POSTGRES_PASSWORD_FILE), never as an env var.
  */
 import type { EnvConfigProps } from 'cleanimg';
-import { POSTGRES_IMAGE } from '../images';
-import type { DeploymentPropsWith } from '../scenario';
+import { IMAGE_REGISTRY, POSTGRES_IMAGE } from '../images';
+import type { DeploymentPropsWith, NamespacePropsOf, WorkloadTraffic } from '../scenario';
 
 export const NAMESPACE = 'databases';
+
+/** The guards of the namespace: Pod Security restricted, the admission policy, RBAC, default-deny. */
+export const namespaceProps: NamespacePropsOf = { name: NAMESPACE, allowedRegistries: [IMAGE_REGISTRY] };
+
+/** Only the python app (namespace apps) may connect, on the declared port 5432. */
+export const postgresTraffic: WorkloadTraffic = {
+  ingressFrom: [{ namespace: 'apps', pods: { 'app.kubernetes.io/name': 'python-app' } }],
+};
 
 export const credentialsProps: EnvConfigProps = {
   name: 'postgres',

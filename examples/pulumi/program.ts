@@ -10,17 +10,22 @@
  * (`pulumi config set --secret ...`), the python app's Secret is made by its EnvConfig from them
  * (`managedSecret`, data kept secret in state) instead of being referenced as an existing Secret.
  * Without them the objects are exactly those of `cdk8s synth`.
+ *
+ * Each scenario runs in a HardenedNamespace (the per-environment one: one per environment). The
+ * deployments and EnvConfigs are declared inside it, with the options it hands out, so every one
+ * of their Kubernetes objects waits for the Namespace, the admission policy and its binding.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { EnvConfig, HardenedDeployment } from 'cleanimg/pulumi';
-import { credentialsProps, postgresProps } from '../postgres/props';
-import { nginxProps, tlsProps } from '../nginx/props';
-import { gatewayConfigProps, gatewayProps, PRODUCTION, STAGING } from '../per-env/props';
-import { configProps, pythonAppProps } from '../python-app/props';
+import { EnvConfig, HardenedDeployment, HardenedNamespace } from 'cleanimg/pulumi';
+import { credentialsProps, namespaceProps as databasesNamespace, postgresProps, postgresTraffic } from '../postgres/props';
+import { namespaceProps as webNamespace, nginxProps, nginxTraffic, tlsProps } from '../nginx/props';
+import { gatewayConfigProps, gatewayProps, gatewayTraffic, namespaceProps as gatewayNamespace, PRODUCTION, STAGING } from '../per-env/props';
+import { configProps, namespaceProps as appsNamespace, pythonAppProps, pythonAppTraffic } from '../python-app/props';
 
 const PYTHON_APP_SECRET = configProps.secrets!.find((s) => s.secretName === 'python-app-secrets')!;
 
 export interface ExampleStack {
+  readonly namespaces: Record<string, HardenedNamespace>;
   readonly deployments: Record<string, HardenedDeployment>;
   readonly configs: Record<string, EnvConfig>;
 }
@@ -30,18 +35,38 @@ export interface ExampleStack {
  * transformations (e.g. the end-to-end stack adding `pulumi.com/skipAwait` annotations).
  */
 export function deployExamples(opts: pulumi.ComponentResourceOptions = {}): ExampleStack {
+  const namespaces: Record<string, HardenedNamespace> = {};
   const configs: Record<string, EnvConfig> = {};
   const deployments: Record<string, HardenedDeployment> = {};
+  const inside = (o: pulumi.ComponentResourceOptions) => pulumi.mergeOptions(opts, o);
 
-  configs['postgres-credentials'] = new EnvConfig('postgres-credentials', credentialsProps, opts);
-  deployments.postgres = new HardenedDeployment('postgres', postgresProps(configs['postgres-credentials']), opts);
+  namespaces.databases = new HardenedNamespace('databases', {
+    ...databasesNamespace,
+    deployments: (o) => {
+      configs['postgres-credentials'] = new EnvConfig('postgres-credentials', credentialsProps, inside(o));
+      deployments.postgres = new HardenedDeployment('postgres', postgresProps(configs['postgres-credentials']), inside(o));
+      return [{ deployment: deployments.postgres, ...postgresTraffic }];
+    },
+  }, opts);
 
-  configs['nginx-tls'] = new EnvConfig('nginx-tls', tlsProps, opts);
-  deployments.nginx = new HardenedDeployment('nginx', { ...nginxProps(configs['nginx-tls']), service: true }, opts);
+  namespaces.web = new HardenedNamespace('web', {
+    ...webNamespace,
+    deployments: (o) => {
+      configs['nginx-tls'] = new EnvConfig('nginx-tls', tlsProps, inside(o));
+      deployments.nginx = new HardenedDeployment('nginx', { ...nginxProps(configs['nginx-tls']), service: true }, inside(o));
+      return [{ deployment: deployments.nginx, ...nginxTraffic }];
+    },
+  }, opts);
 
   for (const [suffix, env] of [['staging', STAGING], ['production', PRODUCTION]] as const) {
-    const config = (configs[`gateway-${suffix}-config`] = new EnvConfig(`gateway-${suffix}-config`, gatewayConfigProps(env), opts));
-    deployments[`gateway-${suffix}`] = new HardenedDeployment(`gateway-${suffix}`, { ...gatewayProps(env, config), service: true }, opts);
+    namespaces[env.namespace] = new HardenedNamespace(env.namespace, {
+      ...gatewayNamespace(env),
+      deployments: (o) => {
+        const config = (configs[`gateway-${suffix}-config`] = new EnvConfig(`gateway-${suffix}-config`, gatewayConfigProps(env), inside(o)));
+        const gateway = (deployments[`gateway-${suffix}`] = new HardenedDeployment(`gateway-${suffix}`, { ...gatewayProps(env, config), service: true }, inside(o)));
+        return [{ deployment: gateway, ...gatewayTraffic(env) }];
+      },
+    }, opts);
   }
 
   const config = new pulumi.Config();
@@ -54,8 +79,14 @@ export function deployExamples(opts: pulumi.ComponentResourceOptions = {}): Exam
         managedSecret: { secretName: PYTHON_APP_SECRET.secretName, mountPath: PYTHON_APP_SECRET.mountPath, data: { database_url: databaseUrl, secret_key: secretKey } },
       }
     : configProps;
-  configs['python-app-config'] = new EnvConfig('python-app-config', appConfig, opts);
-  deployments['python-app'] = new HardenedDeployment('python-app', { ...pythonAppProps(configs['python-app-config']), service: true }, opts);
+  namespaces.apps = new HardenedNamespace('apps', {
+    ...appsNamespace,
+    deployments: (o) => {
+      configs['python-app-config'] = new EnvConfig('python-app-config', appConfig, inside(o));
+      deployments['python-app'] = new HardenedDeployment('python-app', { ...pythonAppProps(configs['python-app-config']), service: true }, inside(o));
+      return [{ deployment: deployments['python-app'], ...pythonAppTraffic }];
+    },
+  }, opts);
 
-  return { deployments, configs };
+  return { namespaces, deployments, configs };
 }

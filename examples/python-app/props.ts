@@ -4,10 +4,17 @@
  * leaks into logs and child processes), /tmp and a cache directory as sized emptyDirs.
  */
 import type { EnvConfigProps } from 'cleanimg';
-import { PYTHON_APP_IMAGE } from '../images';
-import type { DeploymentPropsWith } from '../scenario';
+import { IMAGE_REGISTRY, PYTHON_APP_IMAGE } from '../images';
+import type { DeploymentPropsWith, NamespacePropsOf, WorkloadTraffic } from '../scenario';
 
 export const NAMESPACE = 'apps';
+
+export const namespaceProps: NamespacePropsOf = { name: NAMESPACE, allowedRegistries: [IMAGE_REGISTRY] };
+
+/** Any source on port 8000; out, only to the postgres pods (namespace databases) on 5432. */
+export const pythonAppTraffic: WorkloadTraffic = {
+  egressTo: [{ to: [{ namespace: 'databases', pods: { 'app.kubernetes.io/name': 'postgres' } }], ports: [{ port: 5432 }] }],
+};
 
 export const configProps: EnvConfigProps = {
   name: 'python-app',

@@ -6,3 +6,4 @@ export { HardenedDeployment, HARDENED_DEPLOYMENT_TYPE, type HardenedDeploymentAr
 export { EnvConfig, ENV_CONFIG_TYPE, SECRET_SOURCE_ANNOTATION, SECRET_SOURCE_PULUMI, type EnvConfigArgs, type ManagedSecretArgs, type PulumiAttachmentSource } from './env-config';
 export { nonRootId, type NonRootId, type DigestRef, type WritablePath, type ProbeProps, type SecretReference } from '../core';
 export { cleanimgPolicies, policyPackArgs, policyName, violationsOfResource, violationMessage, knownCopy, kindOfType, madeByEnvConfig, POLICY_PACK_NAME, type PolicyResourceLike } from './policy';
+export { HardenedNamespace, HARDENED_NAMESPACE_TYPE, type HardenedNamespaceArgs, type NamespaceDeployment, type DeclareDeployments, type PulumiPeerLike, type PulumiEgressAllow } from './hardened-namespace';

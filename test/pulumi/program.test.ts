@@ -25,7 +25,7 @@ describe('Pulumi.yaml', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as { exports: string[]; registered: { type: string; name: string; metadata?: { name?: string; namespace?: string } }[] };
-    expect(out.exports.sort()).toEqual(['configMaps', 'deployments']);
+    expect(out.exports.sort()).toEqual(['configMaps', 'deployments', 'namespaces']);
     const count = (t: string) => out.registered.filter((x) => x.type === t).length;
     expect(count('cleanimg:index:HardenedDeployment')).toBe(5);
     expect(count('cleanimg:index:EnvConfig')).toBe(5);
@@ -33,6 +33,12 @@ describe('Pulumi.yaml', () => {
     expect(count('kubernetes:core/v1:ServiceAccount')).toBe(5);
     expect(count('kubernetes:core/v1:Service')).toBe(4);
     expect(count('kubernetes:core/v1:ConfigMap')).toBe(3);
+    expect(count('cleanimg:index:HardenedNamespace')).toBe(5);
+    expect(count('kubernetes:core/v1:Namespace')).toBe(5);
+    expect(count('kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy')).toBe(5);
+    expect(count('kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding')).toBe(5);
+    expect(count('kubernetes:rbac.authorization.k8s.io/v1:RoleBinding')).toBe(5);
+    expect(out.registered.filter((x) => x.type === 'kubernetes:core/v1:Namespace').map((x) => x.metadata?.name).sort()).toEqual(['apps', 'databases', 'production', 'staging', 'web']);
     const deployments = out.registered.filter((x) => x.type === 'kubernetes:apps/v1:Deployment').map((x) => `${x.metadata?.namespace}/${x.metadata?.name}`).sort();
     expect(deployments).toEqual(['apps/python-app', 'databases/postgres', 'production/gateway', 'staging/gateway', 'web/nginx']);
   }, 180_000);
