@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_BASE_REF, writeDefaultBase } from '../../src/customize/base-image';
 import { pushBaseImage, type PushedImage } from '../support/base-image';
 import { runCli } from '../support/cli';
 import { startRegistry, type TestRegistry } from '../support/registry';
@@ -211,7 +212,6 @@ describe('signing and verify', () => {
 
 describe('build --push from a local base layout', () => {
   it('uploads the base layers from the layout when the target registry lacks them (the embedded base)', async () => {
-    const { DEFAULT_BASE_REF, writeDefaultBase } = await import('../../src/customize/base-image');
     const layout = join(work, 'embedded-base');
     await writeDefaultBase(layout);
     const dir = specDir(DEFAULT_BASE_REF);
