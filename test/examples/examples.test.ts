@@ -1,4 +1,8 @@
 import { Testing } from 'cdk8s';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PostgresCustomImageChart } from '../../examples/postgres/custom-image-chart';
 import { describe, expect, it } from 'vitest';
 import { NginxChart } from '../../examples/nginx/chart';
 import { GatewayChart, PRODUCTION, STAGING } from '../../examples/per-env/chart';
@@ -117,5 +121,18 @@ describe('the guide, corrected', () => {
     expect(byMount['/var/lib/postgresql/data'].persistentVolumeClaim).toEqual({ claimName: 'postgres-data' });
     expect(byMount['/var/run/postgresql'].emptyDir.sizeLimit).toBe('16Mi');
     expect(byMount['/tmp'].emptyDir.sizeLimit).toBe('256Mi');
+  });
+});
+
+describe('example postgres-custom-image (CustomizedImage built at synth, offline, on the embedded base)', () => {
+  it('pins the Deployment to the digest of the layer it built, breaks no rule, and matches its snapshot', () => {
+    const app = Testing.app({ outdir: mkdtempSync(join(tmpdir(), 'cleanimg-example-')) });
+    const chart = new PostgresCustomImageChart(app, 'postgres-custom-image');
+    const objects = Testing.synth(chart);
+    expect(checkObjects(objects)).toEqual([]);
+    const d = objects.find((o) => o.kind === 'Deployment');
+    expect(d.spec.template.spec.containers[0].image).toBe(chart.image.imageRef);
+    expect(chart.image.imageRef).toMatch(/^registry\.example\.com\/db\/postgres@sha256:[0-9a-f]{64}$/);
+    expect(objects).toMatchSnapshot();
   });
 });
