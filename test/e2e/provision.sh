@@ -7,6 +7,8 @@
 #                    $CLEANIMG_TOOLS/<name>-<version>/, links to them in $CLEANIMG_TOOLS/bin
 #   E2E_SKIP_PULUMI=1   skip the Pulumi step (CLI, language host, Kubernetes provider)
 #
+# Usage: provision.sh [STEP...]   (default: every step; see ALL_STEPS below)
+#
 # Exits non-zero when any tool cannot be had.
 set -euo pipefail
 
@@ -122,8 +124,7 @@ k8s_tools() {
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld="$ld -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
   done
-  grep -q "^require k8s.io/kubernetes $v\$" "$TOOLS_SRC/kubernetes/go.mod" \
-    || grep -q "k8s.io/kubernetes $v\$" "$TOOLS_SRC/kubernetes/go.mod" \
+  grep -qE "^[[:space:]]*(require[[:space:]]+)?k8s.io/kubernetes $v([[:space:]]|\$)" "$TOOLS_SRC/kubernetes/go.mod" \
     || { log "test/tools/kubernetes/go.mod does not require k8s.io/kubernetes $v"; return 1; }
   go_build kubernetes "$v" kube-apiserver kubectl -- \
     bash -c "cd '$TOOLS_SRC/kubernetes' && go install -trimpath -ldflags '$ld' tool"
@@ -194,17 +195,28 @@ pulumi_tools() {
   fi
 }
 
-step "debian packages" apt_packages
-step "go toolchain" go_toolchain
-step "kube-apiserver+kubectl $K8S_VERSION" k8s_tools
-step "psa-check ($PSA_VERSION)" psa_check
-step "kube-score $KUBE_SCORE_VERSION" kube_score_tool
-step "crane $CRANE_VERSION" crane_tool
-step "cosign $COSIGN2_VERSION" cosign_tool v2 "$COSIGN2_VERSION"
-step "cosign $COSIGN3_VERSION" cosign_tool v3 "$COSIGN3_VERSION"
-step "distribution registry $DISTRIBUTION_VERSION" distribution_tool
-step "checkov $CHECKOV_VERSION" checkov_tool
-step "pulumi" pulumi_tools
+# Steps: id, label, function [args]. `provision.sh ID...` runs only those steps (the Go
+# toolchain check always runs before a Go build).
+ALL_STEPS=(apt go kubernetes psa-check kube-score crane cosign-v2 cosign-v3 distribution checkov pulumi)
+WANT=("$@")
+[ "${#WANT[@]}" -eq 0 ] && WANT=("${ALL_STEPS[@]}")
+for w in "${WANT[@]}"; do
+  case " ${ALL_STEPS[*]} " in *" $w "*) ;; *) die "unknown step '$w' (steps: ${ALL_STEPS[*]})";; esac
+done
+wants() { local w; for w in "${WANT[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
+needs_go() { local w; for w in "${WANT[@]}"; do case "$w" in apt|checkov|pulumi) ;; *) return 0;; esac; done; return 1; }
+
+wants apt          && step "debian packages" apt_packages
+needs_go           && step "go toolchain" go_toolchain
+wants kubernetes   && step "kube-apiserver+kubectl $K8S_VERSION" k8s_tools
+wants psa-check    && step "psa-check ($PSA_VERSION)" psa_check
+wants kube-score   && step "kube-score $KUBE_SCORE_VERSION" kube_score_tool
+wants crane        && step "crane $CRANE_VERSION" crane_tool
+wants cosign-v2    && step "cosign $COSIGN2_VERSION" cosign_tool v2 "$COSIGN2_VERSION"
+wants cosign-v3    && step "cosign $COSIGN3_VERSION" cosign_tool v3 "$COSIGN3_VERSION"
+wants distribution && step "distribution registry $DISTRIBUTION_VERSION" distribution_tool
+wants checkov      && step "checkov $CHECKOV_VERSION" checkov_tool
+wants pulumi       && step "pulumi" pulumi_tools
 
 log "summary (cache $TOOLS):"
 for line in "${SUMMARY[@]}"; do log "  $line"; done

@@ -1,0 +1,97 @@
+// (c) Scanners nobody here wrote, over the fixtures: the upstream Pod Security evaluator
+// (test/tools/psa-check, k8s.io/pod-security-admission at restricted/latest) and kube-score.
+// The hardened fixture passes every hardening check; every other finding on it must be in
+// test/e2e/allowlist.yaml with one line of reasoning. The guide's Deployments fail.
+import { readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KUBE_SCORE_HARDENING, kubeScore, loadAllowList, psaCheck } from './support/scanners';
+import { skipWithout } from './support/tools';
+
+const HARDENED = [join(__dirname, 'fixtures', 'hardened-deployment.yaml')];
+const GUIDE_DIR = join(__dirname, '..', 'fixtures', 'guide');
+const GUIDE = readdirSync(GUIDE_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
+  .map((f) => join(GUIDE_DIR, f));
+const guideFile = (prefix: string) => GUIDE.find((f) => f.includes(`/${prefix}`))!;
+
+describe.skipIf(skipWithout(['psa-check']))('upstream Pod Security evaluator (psa-check)', () => {
+  it('allows the hardened fixture at restricted/latest', async () => {
+    const { result, report } = await psaCheck(HARDENED);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(report).toMatchObject({ level: 'restricted', version: 'latest', checked: 1, findings: [] });
+  });
+
+  it("refuses each of the guide's Deployments, and only those", async () => {
+    const { result, report } = await psaCheck(GUIDE);
+    expect(result.code).toBe(1);
+    const byName = new Map(report!.findings.map((f) => [`${f.file.split('/').pop()}#${f.name}`, f]));
+    // 01, 03, 07 hold ConfigMaps and a Secret: no pod template, nothing to evaluate.
+    expect(report!.skipped.sort()).toEqual(
+      ['ConfigMap/app-config', 'Secret/app-secrets', 'ConfigMap/nginx-config-staging', 'ConfigMap/nginx-config-production', 'ConfigMap/nginx-config', 'ConfigMap/nginx-config'].sort(),
+    );
+    const deployments = ['02-python-deployment.yaml#python-app', '04-nginx-deployment-staging.yaml#nginx', '05-nginx-deployment-production.yaml#nginx', '06-python-deployment-complete.yaml#python-app', '08-nginx-deployment-complete.yaml#nginx'];
+    expect(report!.checked).toBe(deployments.length);
+    // 06 is the guide's "hardened" example: misplaced fields are ignored by the evaluator
+    // exactly as by the server, so privilege escalation and capabilities stay open.
+    const f06 = byName.get('06-python-deployment-complete.yaml#python-app')!;
+    expect(f06.reasons).toEqual(['allowPrivilegeEscalation != false', 'unrestricted capabilities']);
+    const f08 = byName.get('08-nginx-deployment-complete.yaml#nginx')!;
+    expect(f08.reasons).toEqual(['allowPrivilegeEscalation != false', 'unrestricted capabilities', 'seccompProfile']);
+    for (const k of ['02-python-deployment.yaml#python-app', '04-nginx-deployment-staging.yaml#nginx']) {
+      expect(byName.get(k)!.reasons).toEqual(['allowPrivilegeEscalation != false', 'unrestricted capabilities', 'runAsNonRoot != true', 'seccompProfile']);
+    }
+    for (const k of deployments.filter((d) => !d.startsWith('05'))) expect(byName.get(k)?.path, k).toBe('/spec/template/spec');
+    // 05 is a fragment whose template is empty: no container, nothing for Pod Security to refuse.
+    expect(byName.has('05-nginx-deployment-production.yaml#nginx')).toBe(false);
+    expect(report!.findings).toHaveLength(4);
+  });
+
+  it('gives a clear error and exit 2 on input it cannot read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cleanimg-e2e-psa-'));
+    try {
+      const bad = join(dir, 'bad.yaml');
+      writeFileSync(bad, 'apiVersion: v1\nkind: Pod\nmetadata: {name: x\n');
+      const { result } = await psaCheck([bad]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('bad.yaml');
+      const { result: none } = await psaCheck([guideFile('01')]);
+      expect(none.code).toBe(2);
+      expect(none.stderr).toContain('no pod template');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(skipWithout(['kube-score']))('kube-score', () => {
+  it('passes every hardening check on the hardened fixture; other findings are allow-listed', async () => {
+    const allow = loadAllowList()['kube-score'] ?? {};
+    const { findings, grades } = await kubeScore(HARDENED);
+    const g = grades.get('Deployment/hardened-app');
+    expect(g, JSON.stringify([...grades.keys()])).toBeDefined();
+    for (const id of KUBE_SCORE_HARDENING) expect([id, g!.get(id)]).toEqual([id, 10]);
+    const unexpected = findings.filter((f) => !(f.check in allow));
+    expect(unexpected).toEqual([]);
+    // The allow-list stays honest: every entry is still needed.
+    const seen = new Set(findings.map((f) => f.check));
+    expect(Object.keys(allow).filter((id) => !seen.has(id))).toEqual([]);
+  });
+
+  it("fails the guide's Deployments on hardening checks", async () => {
+    const files = ['02', '04', '06', '08'].map(guideFile);
+    const { result, findings } = await kubeScore(files);
+    expect(result.code).not.toBe(0);
+    const critical = (obj: string) =>
+      findings.filter((f) => f.object === obj && f.grade === 1 && KUBE_SCORE_HARDENING.includes(f.check)).map((f) => f.check).sort();
+    // The same names appear in two files each (python-app: 02 and 06, nginx: 04 and 08);
+    // kube-score keys objects by namespace/name, so check the union per name.
+    expect(critical('Deployment/python-app')).toEqual(expect.arrayContaining(['container-resources', 'container-security-context-user-group-id']));
+    expect(critical('Deployment/nginx')).toEqual(
+      expect.arrayContaining(['container-resources', 'container-security-context-user-group-id', 'container-ephemeral-storage-request-and-limit']),
+    );
+  });
+});
