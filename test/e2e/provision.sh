@@ -195,29 +195,34 @@ pulumi_tools() {
   fi
 }
 
-# Steps: id, label, function [args]. `provision.sh ID...` runs only those steps (the Go
-# toolchain check always runs before a Go build).
-ALL_STEPS=(apt go kubernetes psa-check kube-score crane cosign-v2 cosign-v3 distribution checkov pulumi)
-WANT=("$@")
-[ "${#WANT[@]}" -eq 0 ] && WANT=("${ALL_STEPS[@]}")
-for w in "${WANT[@]}"; do
-  case " ${ALL_STEPS[*]} " in *" $w "*) ;; *) die "unknown step '$w' (steps: ${ALL_STEPS[*]})";; esac
-done
-wants() { local w; for w in "${WANT[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
-needs_go() { local w; for w in "${WANT[@]}"; do case "$w" in apt|checkov|pulumi) ;; *) return 0;; esac; done; return 1; }
+main() {
+  # Steps: id, label, function [args]. `provision.sh ID...` runs only those steps (the Go
+  # toolchain check always runs before a Go build).
+  ALL_STEPS=(apt go kubernetes psa-check kube-score crane cosign-v2 cosign-v3 distribution checkov pulumi)
+  WANT=("$@")
+  [ "${#WANT[@]}" -eq 0 ] && WANT=("${ALL_STEPS[@]}")
+  for w in "${WANT[@]}"; do
+    case " ${ALL_STEPS[*]} " in *" $w "*) ;; *) die "unknown step '$w' (steps: ${ALL_STEPS[*]})";; esac
+  done
+  wants() { local w; for w in "${WANT[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
+  needs_go() { local w; for w in "${WANT[@]}"; do case "$w" in apt|checkov|pulumi) ;; *) return 0;; esac; done; return 1; }
 
-wants apt          && step "debian packages" apt_packages
-needs_go           && step "go toolchain" go_toolchain
-wants kubernetes   && step "kube-apiserver+kubectl $K8S_VERSION" k8s_tools
-wants psa-check    && step "psa-check ($PSA_VERSION)" psa_check
-wants kube-score   && step "kube-score $KUBE_SCORE_VERSION" kube_score_tool
-wants crane        && step "crane $CRANE_VERSION" crane_tool
-wants cosign-v2    && step "cosign $COSIGN2_VERSION" cosign_tool v2 "$COSIGN2_VERSION"
-wants cosign-v3    && step "cosign $COSIGN3_VERSION" cosign_tool v3 "$COSIGN3_VERSION"
-wants distribution && step "distribution registry $DISTRIBUTION_VERSION" distribution_tool
-wants checkov      && step "checkov $CHECKOV_VERSION" checkov_tool
-wants pulumi       && step "pulumi" pulumi_tools
+  wants apt          && step "debian packages" apt_packages
+  needs_go           && step "go toolchain" go_toolchain
+  wants kubernetes   && step "kube-apiserver+kubectl $K8S_VERSION" k8s_tools
+  wants psa-check    && step "psa-check ($PSA_VERSION)" psa_check
+  wants kube-score   && step "kube-score $KUBE_SCORE_VERSION" kube_score_tool
+  wants crane        && step "crane $CRANE_VERSION" crane_tool
+  wants cosign-v2    && step "cosign $COSIGN2_VERSION" cosign_tool v2 "$COSIGN2_VERSION"
+  wants cosign-v3    && step "cosign $COSIGN3_VERSION" cosign_tool v3 "$COSIGN3_VERSION"
+  wants distribution && step "distribution registry $DISTRIBUTION_VERSION" distribution_tool
+  wants checkov      && step "checkov $CHECKOV_VERSION" checkov_tool
+  wants pulumi       && step "pulumi" pulumi_tools
 
-log "summary (cache $TOOLS):"
-for line in "${SUMMARY[@]}"; do log "  $line"; done
-log "total $(secs "$T_ALL" "$(now)")s"
+  log "summary (cache $TOOLS):"
+  for line in "${SUMMARY[@]}"; do log "  $line"; done
+  log "total $(secs "$T_ALL" "$(now)")s"
+}
+
+# The whole script is parsed before it runs, so editing it during a run is safe.
+main "$@"
