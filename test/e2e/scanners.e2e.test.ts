@@ -1,12 +1,12 @@
 // (c) Scanners nobody here wrote, over the fixtures: the upstream Pod Security evaluator
-// (test/tools/psa-check, k8s.io/pod-security-admission at restricted/latest) and kube-score.
+// (test/tools/psa-check, k8s.io/pod-security-admission at restricted/latest), kube-score and checkov.
 // The hardened fixture passes every hardening check; every other finding on it must be in
 // test/e2e/allowlist.yaml with one line of reasoning. The guide's Deployments fail.
 import { readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KUBE_SCORE_HARDENING, kubeScore, loadAllowList, psaCheck } from './support/scanners';
+import { CHECKOV_HARDENING, KUBE_SCORE_HARDENING, checkov, kubeScore, loadAllowList, psaCheck } from './support/scanners';
 import { skipWithout } from './support/tools';
 
 const HARDENED = [join(__dirname, 'fixtures', 'hardened-deployment.yaml')];
@@ -102,6 +102,34 @@ describe.skipIf(skipWithout(['kube-score']))('kube-score', () => {
       expect(result.code, prefix).not.toBe(0);
       const failed = [...new Set(findings.filter((f) => KUBE_SCORE_HARDENING.includes(f.check)).map((f) => f.check))].sort();
       expect([prefix, failed]).toEqual([prefix, checks]);
+    }
+  });
+});
+
+describe.skipIf(skipWithout(['checkov']))('checkov (--framework kubernetes)', () => {
+  it('passes every hardening check on the hardened fixture; other findings are allow-listed', async () => {
+    const allow = loadAllowList()['checkov'] ?? {};
+    const { passed, failed } = await checkov(HARDENED[0]!);
+    for (const id of CHECKOV_HARDENING) expect([id, passed.includes(id)]).toEqual([id, true]);
+    expect(failed.filter((f) => !(f.id in allow))).toEqual([]);
+    const seen = new Set(failed.map((f) => f.id));
+    expect(Object.keys(allow).filter((id) => !seen.has(id))).toEqual([]);
+  });
+
+  it("fails the guide's Deployments on hardening checks, each for its own reasons", async () => {
+    const n = (ids: number[]) => ids.map((i) => `CKV_K8S_${i}`).sort();
+    const expected: Record<string, string[]> = {
+      // Also CKV_K8S_35: the guide passes DATABASE_URL from a Secret as an environment variable.
+      '02': n([8, 9, 10, 11, 12, 13, 20, 23, 28, 29, 31, 35, 37, 38, 40]),
+      // The "complete" examples: the pod-level readOnlyRootFilesystem counts for nothing (CKV_K8S_22).
+      '06': n([8, 9, 10, 11, 12, 13, 20, 22, 28, 30, 37, 38]),
+      '08': n([8, 9, 10, 11, 12, 13, 20, 22, 28, 30, 31, 37, 38, 40]),
+    };
+    for (const [prefix, ids] of Object.entries(expected)) {
+      const { result, failed } = await checkov(guideFile(prefix));
+      expect(result.code, prefix).not.toBe(0);
+      const got = [...new Set(failed.map((f) => f.id).filter((id) => CHECKOV_HARDENING.includes(id)))].sort();
+      expect([prefix, got]).toEqual([prefix, ids]);
     }
   });
 });

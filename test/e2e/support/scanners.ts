@@ -120,3 +120,54 @@ export function loadAllowList(): AllowList {
   }
   return v;
 }
+
+/** checkov's Kubernetes checks that are about hardening: these must pass on a hardened workload. */
+export const CHECKOV_HARDENING = [
+  'CKV_K8S_8', // liveness probe
+  'CKV_K8S_9', // readiness probe
+  'CKV_K8S_10', // CPU requests
+  'CKV_K8S_11', // CPU limits
+  'CKV_K8S_12', // memory requests
+  'CKV_K8S_13', // memory limits
+  'CKV_K8S_14', // image tag not latest/blank
+  'CKV_K8S_16', // not privileged
+  'CKV_K8S_20', // allowPrivilegeEscalation false
+  'CKV_K8S_22', // read-only root filesystem
+  'CKV_K8S_23', // not root (runAsNonRoot)
+  'CKV_K8S_28', // NET_RAW dropped
+  'CKV_K8S_29', // pod securityContext set
+  'CKV_K8S_30', // container securityContext set
+  'CKV_K8S_31', // seccomp RuntimeDefault
+  'CKV_K8S_35', // secrets as files, not environment variables
+  'CKV_K8S_37', // capabilities minimized
+  'CKV_K8S_38', // service account token mounted only where needed
+  'CKV_K8S_40', // high UID
+  'CKV_K8S_43', // image by digest
+];
+
+export interface CheckovResult {
+  result: RunResult;
+  passed: string[];
+  failed: { id: string; name: string; resource: string }[];
+}
+
+/** checkov --framework kubernetes over one file, offline. */
+export async function checkov(file: string): Promise<CheckovResult> {
+  const result = await run(tool('checkov'), ['-f', file, '--framework', 'kubernetes', '--skip-download', '-o', 'json'], {
+    env: { ...process.env, CKV_SKIP_PACKAGE_UPDATE_CHECK: 'true', BC_SKIP_MAPPING: 'TRUE' },
+    timeoutMs: 300_000,
+  });
+  if (!result.stdout.trim().startsWith('{') && !result.stdout.trim().startsWith('[')) {
+    throw new Error(`checkov gave no JSON (exit ${result.code}): ${result.stderr.slice(-2000)}`);
+  }
+  let report = JSON.parse(result.stdout) as unknown;
+  if (Array.isArray(report)) report = report[0];
+  const r = report as {
+    results?: { passed_checks: { check_id: string }[]; failed_checks: { check_id: string; check_name: string; resource: string }[] };
+  };
+  return {
+    result,
+    passed: (r.results?.passed_checks ?? []).map((c) => c.check_id),
+    failed: (r.results?.failed_checks ?? []).map((c) => ({ id: c.check_id, name: c.check_name, resource: c.resource })),
+  };
+}
