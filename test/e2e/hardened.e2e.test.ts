@@ -4,6 +4,7 @@
 // one hardening field removed, or a field misplaced, is refused: the checks can fail.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admitPodsFromTemplates, applyStrict, ensureNamespaces } from './support/admission';
 import { CLUSTER_TOOLS } from './support/global-setup';
 import { loadObjects, namespace, podFromTemplate, toYaml, type KObject } from './support/k8s';
 import { sharedCluster, sharedClusterError, type SharedCluster } from './support/shared-cluster';
@@ -63,6 +64,16 @@ describe.skipIf(skipWithout(CLUSTER_TOOLS))('hardened Deployment on a real API s
     expect((stored.spec as Spec).containers[0].resources.limits['ephemeral-storage']).toBe('128Mi');
     const del = await k.kubectl(['delete', 'pod', 'hardened-app-e2e', '-n', 'hardened', '--wait=false']);
     expect(del.code, del.stderr).toBe(0);
+  });
+
+  it('passes the helpers later tests use for synthesized objects (applyStrict, admitPodsFromTemplates)', async () => {
+    await ensureNamespaces(k, [deployment]);
+    const applied = await applyStrict(k, [deployment]);
+    expect(applied.code, applied.stderr).toBe(0);
+    const pods = await admitPodsFromTemplates(k, [deployment, namespace('ignored-no-template')]);
+    expect(pods.map((p) => p.workload)).toEqual(['Deployment/hardened/hardened-app']);
+    expect(pods[0]!.result.code, pods[0]!.result.stderr).toBe(0);
+    expect(pods[0]!.result.stdout).toContain('pod/hardened-app-e2e created (server dry run)');
   });
 
   it('control: without allowPrivilegeEscalation=false the Pod is refused by Pod Security', async () => {
