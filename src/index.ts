@@ -1,1 +1,3 @@
 export * from './errors';
+export * from './core';
+export * from './rules';

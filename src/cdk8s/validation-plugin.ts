@@ -1,0 +1,70 @@
+/**
+ * The cdk8s synth validation plugin: `cdk8s synth` runs it over every written manifest, so an app
+ * that does not use HardenedApp (or a manifest brought in with `Include`) is still checked.
+ *
+ * cdk8s.yaml:
+ * ```yaml
+ * validations:
+ *   - package: ./node_modules/cleanimg/lib/cdk8s/validation-plugin.js
+ *     class: HardeningValidation
+ *     version: 0.1.0
+ * ```
+ * cdk8s writes manifests before plugins run; on failure this plugin deletes the manifests it
+ * checked (unless `keepFailedManifests: true`), so a failing synth leaves nothing to apply.
+ */
+import { rmSync } from 'node:fs';
+import { checkObject, RULES, type KubeObject } from '../rules';
+
+/** The subset of cdk8s-cli's ValidationContext this plugin uses (cdk8s-cli is not a runtime dependency). */
+export interface ValidationContextLike {
+  readonly manifests: readonly string[];
+  parseManifest(path: string): unknown[];
+  readonly report: {
+    addViolation(v: {
+      ruleName: string;
+      recommendation: string;
+      fix: string;
+      violatingResources: { resourceName: string; locations: string[]; manifestPath: string }[];
+    }): void;
+    submit(status: 'success' | 'failure', metadata?: Record<string, string>): void;
+  };
+  readonly logger: { log(message: string): void };
+}
+
+export interface HardeningValidationProperties {
+  /** Keep manifests on disk when validation fails. @default false */
+  readonly keepFailedManifests?: boolean;
+}
+
+export class HardeningValidation {
+  constructor(private readonly props: HardeningValidationProperties = {}) {}
+
+  async validate(context: ValidationContextLike): Promise<void> {
+    const byRule = new Map<string, { resourceName: string; locations: string[]; manifestPath: string }[]>();
+    let objects = 0;
+    for (const manifestPath of context.manifests) {
+      for (const doc of context.parseManifest(manifestPath)) {
+        if (!doc || typeof doc !== 'object') continue;
+        objects++;
+        for (const v of checkObject(doc as KubeObject)) {
+          const list = byRule.get(v.code) ?? [];
+          let entry = list.find((r) => r.resourceName === v.object && r.manifestPath === manifestPath);
+          if (!entry) list.push((entry = { resourceName: v.object, locations: [], manifestPath }));
+          entry.locations.push(`${v.path}: ${v.message}`);
+          byRule.set(v.code, list);
+        }
+      }
+    }
+    for (const rule of RULES) {
+      const resources = byRule.get(rule.id);
+      if (resources) context.report.addViolation({ ruleName: `${rule.id} ${rule.title}`, recommendation: rule.title, fix: rule.fix, violatingResources: resources });
+    }
+    const failed = byRule.size > 0;
+    context.logger.log(`cleanimg: ${objects} objects checked against ${RULES.length} rules, ${failed ? 'violations found' : 'no violations'}`);
+    if (failed && !this.props.keepFailedManifests) {
+      for (const m of context.manifests) rmSync(m, { force: true });
+      context.logger.log('cleanimg: removed the synthesized manifests so that nothing insecure is left to apply');
+    }
+    context.report.submit(failed ? 'failure' : 'success');
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * HTTP transport to one registry host: TLS trust (custom CA bundle, `insecure`), the https→http
+ * fallback for local registries, per-request timeouts, and bounded retries with exponential backoff
+ * on 429/502/503/504, connection resets and timeouts (honouring `Retry-After`).
+ *
+ * Only replayable requests (no body, or a Buffer body) are retried here. Streaming uploads are not:
+ * the client restarts the whole upload session instead.
+ */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import type { Readable } from 'node:stream';
+import { Agent, request, type Dispatcher } from 'undici';
+import { isLocalRegistry } from '../reference';
+import { isCertificateError, isRetryableNetworkError, netErrorCode, networkError, registryError, statusError } from './errors';
+
+export interface TransportOptions {
+  /** PEM file(s) with CA certificates to trust in addition to the system roots (the corporate CA case). */
+  caFile?: string | readonly string[];
+  /** Skip TLS verification and allow plain HTTP for any host. */
+  insecure?: boolean;
+  /** Per-request timeout for connecting, for the response headers, and between body chunks (ms, default 60 000). */
+  timeoutMs?: number;
+  /** Retries after the first attempt (default 4). */
+  retries?: number;
+  /** First backoff delay (ms, default 250); doubles per attempt, with jitter. */
+  retryBaseMs?: number;
+  /** Upper bound for one wait, including Retry-After (ms, default 30 000). */
+  retryMaxDelayMs?: number;
+  userAgent?: string;
+  /** Force a scheme instead of probing (tests). */
+  scheme?: 'https' | 'http';
+}
+
+export interface Response {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+  url: string;
+}
+
+export interface SendRequest {
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+  /** A path on the registry (`/v2/...`) or an absolute URL (upload locations, token realms, redirects). */
+  url: string;
+  headers?: Record<string, string>;
+  body?: Buffer | Readable;
+  /** Override `retries` (0 = no retry). Streaming bodies are never retried. */
+  retries?: number;
+}
+
+const RETRY_STATUS = new Set([429, 502, 503, 504]);
+
+export function header(res: Pick<Response, 'headers'>, name: string): string | undefined {
+  const v = res.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds from now. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Reads a response body, refusing more than `limit` bytes (REG018). */
+export async function readBody(res: Response, limit: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of res.body as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > limit) {
+      res.body.destroy();
+      throw registryError('REG018', what, `the response is larger than ${limit} bytes`, 'this is not a manifest/config-sized object: check the reference', 'registry response too large');
+    }
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
+export class Transport {
+  readonly registry: string;
+  readonly local: boolean;
+  private readonly agent: Agent;
+  private readonly opts: Required<Pick<TransportOptions, 'timeoutMs' | 'retries' | 'retryBaseMs' | 'retryMaxDelayMs'>> & TransportOptions;
+  private basePromise: Promise<{ base: string; challenge?: string }> | undefined;
+  /** Requests sent (attempts included): for tests and diagnostics. */
+  attempts = 0;
+
+  constructor(registry: string, opts: TransportOptions = {}) {
+    this.registry = registry;
+    this.local = isLocalRegistry(registry);
+    this.opts = { timeoutMs: 60_000, retries: 4, retryBaseMs: 250, retryMaxDelayMs: 30_000, ...opts };
+    let ca: string[] | undefined;
+    const files = opts.caFile === undefined ? [] : typeof opts.caFile === 'string' ? [opts.caFile] : [...opts.caFile];
+    if (files.length) {
+      ca = [...rootCertificates];
+      for (const f of files) {
+        let pem: string;
+        try {
+          pem = readFileSync(f, 'utf8');
+        } catch (e) {
+          throw registryError('REG017', f, `cannot read the CA file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'pass --ca-file with a readable PEM bundle', 'CA file unreadable');
+        }
+        if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+          throw registryError('REG017', f, 'the CA file holds no PEM certificate', 'pass a PEM file with one or more "-----BEGIN CERTIFICATE-----" blocks', 'CA file unusable');
+        ca.push(pem);
+      }
+    }
+    this.agent = new Agent({
+      connect: { timeout: this.opts.timeoutMs, ...(ca ? { ca } : {}), ...(opts.insecure ? { rejectUnauthorized: false } : {}) },
+      headersTimeout: this.opts.timeoutMs,
+      bodyTimeout: this.opts.timeoutMs,
+    });
+  }
+
+  get hasCaFile(): boolean {
+    return this.opts.caFile !== undefined;
+  }
+
+  /**
+   * Finds the scheme by pinging `/v2/` (https first; http only for local registries or `insecure`)
+   * and returns the base URL and the auth challenge of the ping, if any.
+   */
+  ping(): Promise<{ base: string; challenge?: string }> {
+    this.basePromise ??= this.doPing().catch((e: unknown) => {
+      this.basePromise = undefined;
+      throw e;
+    });
+    return this.basePromise;
+  }
+
+  private async doPing(): Promise<{ base: string; challenge?: string }> {
+    const host = this.registry;
+    const tryBase = async (base: string): Promise<{ base: string; challenge?: string }> => {
+      const res = await this.rawSend({ method: 'GET', url: `${base}/v2/` });
+      const body = await readBody(res, 1 << 20, '/v2/').catch(() => Buffer.alloc(0));
+      if (res.status === 200) return { base };
+      if (res.status === 401) {
+        const ch = header(res, 'www-authenticate');
+        return { base, ...(ch ? { challenge: ch } : {}) };
+      }
+      throw statusError(res.status, 'GET', '/v2/', body, { registry: host, what: 'the API root /v2/' });
+    };
+    if (this.opts.scheme) return tryBase(`${this.opts.scheme}://${host}`);
+    try {
+      return await tryBase(`https://${host}`);
+    } catch (httpsErr) {
+      const mayFallBack = (this.local || this.opts.insecure) && !isCertificateError(httpsErr) && !(httpsErr instanceof Error && httpsErr.name === 'CleanimgError');
+      if (!mayFallBack) {
+        const code = netErrorCode(httpsErr);
+        if (!this.local && !this.opts.insecure && (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG'))
+          throw registryError(
+            'REG011',
+            '/v2/',
+            `${host} does not speak HTTPS (${code}); it may be a plain-HTTP registry, which is used only for localhost, 127.0.0.1 and [::1]`,
+            'serve the registry over HTTPS, or pass --insecure to allow plain HTTP for this registry',
+            'plain HTTP refused',
+          );
+        throw networkError(httpsErr, `https://${host}/v2/`, host, { caFile: this.hasCaFile, timeoutMs: this.opts.timeoutMs });
+      }
+      try {
+        return await tryBase(`http://${host}`);
+      } catch (httpErr) {
+        throw networkError(httpErr, `http://${host}/v2/`, host, { timeoutMs: this.opts.timeoutMs });
+      }
+    }
+  }
+
+  async base(): Promise<string> {
+    return (await this.ping()).base;
+  }
+
+  /** Resolves a registry path or absolute URL against the base URL. */
+  async resolve(url: string): Promise<string> {
+    if (/^https?:\/\//.test(url)) return url;
+    return new URL(url, `${await this.base()}/`).toString();
+  }
+
+  backoff(attempt: number): number {
+    const exp = this.opts.retryBaseMs * 2 ** attempt;
+    return Math.min(this.opts.retryMaxDelayMs, Math.round(exp * (0.5 + Math.random() * 0.5)));
+  }
+
+  /** One request with retries, after the scheme is known. Errors without an HTTP answer become CleanimgErrors. */
+  async send(req: SendRequest): Promise<Response> {
+    const url = await this.resolve(req.url);
+    return this.rawSend({ ...req, url });
+  }
+
+  private async rawSend(req: SendRequest): Promise<Response> {
+    const replayable = req.body === undefined || Buffer.isBuffer(req.body);
+    const retries = replayable ? (req.retries ?? this.opts.retries) : 0;
+    const headers: Record<string, string> = { 'user-agent': this.opts.userAgent ?? 'cleanimg', ...req.headers };
+    for (let attempt = 0; ; attempt++) {
+      this.attempts++;
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(req.url, {
+          method: req.method,
+          headers,
+          ...(req.body !== undefined ? { body: req.body } : {}),
+          dispatcher: this.agent,
+          headersTimeout: this.opts.timeoutMs,
+          bodyTimeout: this.opts.timeoutMs,
+        });
+      } catch (e) {
+        if (attempt < retries && isRetryableNetworkError(e)) {
+          await sleep(this.backoff(attempt));
+          continue;
+        }
+        // Ping needs the raw error to decide on the http fallback.
+        if (req.url.endsWith('/v2/') && req.method === 'GET') throw e;
+        throw networkError(e, req.url, this.registry, { caFile: this.hasCaFile, timeoutMs: this.opts.timeoutMs });
+      }
+      if (RETRY_STATUS.has(res.statusCode) && attempt < retries) {
+        const after = parseRetryAfter(header({ headers: res.headers }, 'retry-after'));
+        await res.body.dump().catch(() => undefined);
+        await sleep(Math.min(this.opts.retryMaxDelayMs, after ?? this.backoff(attempt)));
+        continue;
+      }
+      return { status: res.statusCode, headers: res.headers, body: res.body, url: req.url };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

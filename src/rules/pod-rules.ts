@@ -1,0 +1,231 @@
+import { isDigestPinned } from '../core/image-ref';
+import { containersOf, effective, LONG_RUNNING_KINDS } from './pod-spec';
+import type { Finding, Json, PodSpecSite, Rule } from './rule';
+import { looksLikeSecretName, secretValueReason } from './secret-patterns';
+
+/** The lowest UID/GID we accept: below it, IDs collide with system users on the host. */
+export const MIN_ID = 10000;
+
+const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh', 'ksh', 'csh', 'tcsh', 'busybox']);
+const ALLOWED_VOLUME_TYPES = ['emptyDir', 'persistentVolumeClaim', 'configMap', 'secret', 'projected', 'downwardAPI', 'ephemeral'];
+const READ_ONLY_VOLUME_TYPES = new Set(['configMap', 'secret', 'projected', 'downwardAPI']);
+const CONTAINER_ONLY_SECURITY_FIELDS = ['readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'capabilities', 'privileged', 'procMount'];
+
+type PodCheck = (pod: PodSpecSite) => Finding[];
+
+/** A rule that looks only at pod specs (and is silent on other objects). */
+function podRule(id: string, title: string, fix: string, check: PodCheck): Rule {
+  return { id, title, fix, check: (_o, pod) => (pod ? check(pod) : []) };
+}
+
+/** For each container (including init containers), run `check`. */
+function eachContainer(pod: PodSpecSite, check: (c: ReturnType<typeof containersOf>[number]) => Finding | Finding[] | undefined): Finding[] {
+  const out: Finding[] = [];
+  for (const c of containersOf(pod)) {
+    const r = check(c);
+    if (Array.isArray(r)) out.push(...r);
+    else if (r) out.push(r);
+  }
+  return out;
+}
+
+function isShellCommand(argv: unknown): boolean {
+  if (!Array.isArray(argv) || argv.length === 0 || typeof argv[0] !== 'string') return false;
+  const base = argv[0].split('/').pop() ?? '';
+  return SHELLS.has(base);
+}
+
+function volumeType(v: Json): string | undefined {
+  return Object.keys(v).find((k) => k !== 'name');
+}
+
+function declaredPorts(c: Json): number[] {
+  return Array.isArray(c.ports) ? c.ports.map((p: Json) => Number(p?.containerPort)).filter((n: number) => Number.isFinite(n)) : [];
+}
+
+export const POD_RULES: Rule[] = [
+  podRule('HD001', 'containers run as non-root (runAsNonRoot: true)',
+    'set securityContext.runAsNonRoot: true (HardenedDeployment always does)',
+    (pod) => eachContainer(pod, (c) => {
+      const nonRoot = effective(pod, c, 'runAsNonRoot');
+      if (nonRoot.value !== true) return { path: nonRoot.path, message: `runAsNonRoot is ${JSON.stringify(nonRoot.value ?? null)}, so the container may run as root` };
+      return undefined;
+    })),
+  podRule('HD002', `containers run with a fixed UID and GID of at least ${MIN_ID} (default 65532)`,
+    'set securityContext.runAsUser and runAsGroup to 65532 (or another ID >= 10000)',
+    (pod) => {
+      const out = eachContainer(pod, (c) => {
+        const found: Finding[] = [];
+        for (const field of ['runAsUser', 'runAsGroup']) {
+          const e = effective(pod, c, field);
+          if (e.value === undefined) found.push({ path: e.path, message: `${field} is not set, so the image decides who the process runs as` });
+          else if (typeof e.value !== 'number' || !Number.isInteger(e.value) || e.value < MIN_ID)
+            found.push({ path: e.path, message: `${field} is ${JSON.stringify(e.value)}; it must be an integer >= ${MIN_ID}${e.value === 0 ? ' (0 is root)' : ''}` });
+        }
+        return found;
+      });
+      const fsGroup = pod.spec.securityContext?.fsGroup;
+      if (fsGroup !== undefined && (typeof fsGroup !== 'number' || fsGroup < MIN_ID))
+        out.push({ path: `${pod.path}/securityContext/fsGroup`, message: `fsGroup is ${JSON.stringify(fsGroup)}; it must be >= ${MIN_ID}` });
+      return out;
+    }),
+  podRule('HD003', 'images are pinned by digest',
+    'use repo@sha256:<digest> (or repo:tag@sha256:<digest>), or a CustomizedImage',
+    (pod) => eachContainer(pod, (c) =>
+      isDigestPinned(c.container.image) ? undefined : {
+        path: `${c.path}/image`,
+        message: `image ${JSON.stringify(c.container.image ?? null)} is not pinned by digest`,
+        fix: typeof c.container.image === 'string' && c.container.image
+          ? `use ${c.container.image.replace(/@.*$/, '')}@sha256:<digest> or a CustomizedImage`
+          : undefined,
+      })),
+  podRule('HD004', 'the root filesystem is read-only',
+    'set securityContext.readOnlyRootFilesystem: true and mount a sized emptyDir or a PVC where the app writes',
+    (pod) => eachContainer(pod, (c) =>
+      c.container.securityContext?.readOnlyRootFilesystem === true ? undefined
+        : { path: `${c.path}/securityContext/readOnlyRootFilesystem`, message: `readOnlyRootFilesystem is ${JSON.stringify(c.container.securityContext?.readOnlyRootFilesystem ?? null)}` })),
+  podRule('HD005', 'privilege escalation is off',
+    'set securityContext.allowPrivilegeEscalation: false',
+    (pod) => eachContainer(pod, (c) =>
+      c.container.securityContext?.allowPrivilegeEscalation === false ? undefined
+        : { path: `${c.path}/securityContext/allowPrivilegeEscalation`, message: `allowPrivilegeEscalation is ${JSON.stringify(c.container.securityContext?.allowPrivilegeEscalation ?? null)}` })),
+  podRule('HD006', 'containers are not privileged',
+    'remove privileged: true; a privileged container is root on the node',
+    (pod) => eachContainer(pod, (c) =>
+      c.container.securityContext?.privileged === true
+        ? { path: `${c.path}/securityContext/privileged`, message: 'the container is privileged' } : undefined)),
+  podRule('HD007', 'all capabilities are dropped; only NET_BIND_SERVICE may be added, for a declared port below 1024',
+    'set capabilities.drop: [ALL] and add nothing (NET_BIND_SERVICE only with a containerPort < 1024)',
+    (pod) => eachContainer(pod, (c) => {
+      const caps = c.container.securityContext?.capabilities ?? {};
+      const path = `${c.path}/securityContext/capabilities`;
+      const found: Finding[] = [];
+      const drop: unknown[] = Array.isArray(caps.drop) ? caps.drop : [];
+      if (!drop.includes('ALL')) found.push({ path: `${path}/drop`, message: `capabilities.drop is ${JSON.stringify(caps.drop ?? null)}, not [ALL]` });
+      const add: unknown[] = Array.isArray(caps.add) ? caps.add : [];
+      add.forEach((cap, i) => {
+        const name = String(cap).replace(/^CAP_/, '');
+        if (name !== 'NET_BIND_SERVICE') found.push({ path: `${path}/add/${i}`, message: `capability ${String(cap)} is added` });
+        else if (!declaredPorts(c.container).some((p) => p < 1024))
+          found.push({ path: `${path}/add/${i}`, message: 'NET_BIND_SERVICE is added but the container declares no port below 1024', fix: 'declare the privileged containerPort, or listen on a port >= 1024 and drop the capability' });
+      });
+      return found;
+    })),
+  podRule('HD008', 'the seccomp profile is RuntimeDefault',
+    'set securityContext.seccompProfile.type: RuntimeDefault (pod or container)',
+    (pod) => eachContainer(pod, (c) => {
+      const e = effective(pod, c, 'seccompProfile');
+      const type = (e.value as Json | undefined)?.type;
+      return type === 'RuntimeDefault' ? undefined
+        : { path: `${e.path}/type`, message: type ? `seccomp profile is ${type}` : 'no seccomp profile is set (the runtime may run the container Unconfined)' };
+    })),
+  podRule('HD009', 'the pod does not share host namespaces',
+    'remove hostNetwork, hostPID and hostIPC',
+    (pod) => ['hostNetwork', 'hostPID', 'hostIPC']
+      .filter((f) => pod.spec[f] === true)
+      .map((f) => ({ path: `${pod.path}/${f}`, message: `${f} is true` }))),
+  podRule('HD010', 'no hostPath volumes',
+    'use a sized emptyDir, a PersistentVolumeClaim, or bake the files into the image with cleanimg-customize',
+    (pod) => (Array.isArray(pod.spec.volumes) ? pod.spec.volumes : [])
+      .map((v: Json, i: number) => (v?.hostPath ? { path: `${pod.path}/volumes/${i}/hostPath`, message: `volume ${JSON.stringify(v.name)} mounts a host path (${JSON.stringify(v.hostPath.path)})` } : undefined))
+      .filter(Boolean) as Finding[]),
+  podRule('HD011', 'no host ports',
+    'remove hostPort and expose the pod through a Service',
+    (pod) => eachContainer(pod, (c) => (Array.isArray(c.container.ports) ? c.container.ports : [])
+      .map((p: Json, i: number) => (p?.hostPort !== undefined && p.hostPort !== 0 ? { path: `${c.path}/ports/${i}/hostPort`, message: `hostPort ${p.hostPort} is set` } : undefined))
+      .filter(Boolean) as Finding[])),
+  podRule('HD012', `volumes are of safe types only (${ALLOWED_VOLUME_TYPES.join(', ')})`,
+    'use a sized emptyDir or a PersistentVolumeClaim for writable data, a ConfigMap or Secret for config',
+    (pod) => (Array.isArray(pod.spec.volumes) ? pod.spec.volumes : [])
+      .map((v: Json, i: number) => {
+        const type = v ? volumeType(v) : undefined;
+        if (!type || type === 'hostPath' || ALLOWED_VOLUME_TYPES.includes(type)) return undefined;
+        return { path: `${pod.path}/volumes/${i}/${type}`, message: `volume ${JSON.stringify(v.name)} is of type ${type}` };
+      })
+      .filter(Boolean) as Finding[]),
+  podRule('HD013', 'every emptyDir has a sizeLimit',
+    'set emptyDir.sizeLimit (e.g. 64Mi) so a runaway writer cannot fill the node',
+    (pod) => (Array.isArray(pod.spec.volumes) ? pod.spec.volumes : [])
+      .map((v: Json, i: number) => (v?.emptyDir && !v.emptyDir.sizeLimit ? { path: `${pod.path}/volumes/${i}/emptyDir/sizeLimit`, message: `emptyDir ${JSON.stringify(v.name)} has no sizeLimit` } : undefined))
+      .filter(Boolean) as Finding[]),
+  podRule('HD014', 'containers request CPU, memory and ephemeral storage, and limit memory and ephemeral storage',
+    'set resources.requests.{cpu,memory,ephemeral-storage} and resources.limits.{memory,ephemeral-storage}',
+    (pod) => eachContainer(pod, (c) => {
+      if (c.ephemeral) return undefined;
+      const r = c.container.resources ?? {};
+      const missing: string[] = [];
+      for (const k of ['cpu', 'memory', 'ephemeral-storage']) if (r.requests?.[k] === undefined) missing.push(`requests.${k}`);
+      for (const k of ['memory', 'ephemeral-storage']) if (r.limits?.[k] === undefined) missing.push(`limits.${k}`);
+      return missing.length ? { path: `${c.path}/resources`, message: `missing ${missing.join(', ')}` } : undefined;
+    })),
+  podRule('HD015', 'the service account token is not mounted',
+    'set automountServiceAccountToken: false (mount a projected token only where the app calls the API)',
+    (pod) => (pod.spec.automountServiceAccountToken === false ? [] : [{ path: `${pod.path}/automountServiceAccountToken`, message: `automountServiceAccountToken is ${JSON.stringify(pod.spec.automountServiceAccountToken ?? null)}` }])),
+  podRule('HD016', 'no command starts a shell (these images have none)',
+    'run the binary directly in exec form, e.g. command: ["/app/server", "--flag"]',
+    (pod) => eachContainer(pod, (c) => {
+      const found: Finding[] = [];
+      const cmd = Array.isArray(c.container.command) && c.container.command.length ? c.container.command : undefined;
+      if (cmd && isShellCommand(cmd)) found.push({ path: `${c.path}/command`, message: `command starts a shell (${JSON.stringify(cmd.slice(0, 3))})` });
+      else if (!cmd && isShellCommand(c.container.args)) found.push({ path: `${c.path}/args`, message: `args start a shell (${JSON.stringify(c.container.args.slice(0, 3))})` });
+      for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+        if (isShellCommand(c.container[probe]?.exec?.command)) found.push({ path: `${c.path}/${probe}/exec/command`, message: `the ${probe} runs a shell` });
+      }
+      for (const hook of ['postStart', 'preStop']) {
+        if (isShellCommand(c.container.lifecycle?.[hook]?.exec?.command)) found.push({ path: `${c.path}/lifecycle/${hook}/exec/command`, message: `the ${hook} hook runs a shell` });
+      }
+      return found;
+    })),
+  podRule('HD017', 'secrets reach containers as read-only files, never as environment variables',
+    'mount the Secret as a read-only volume (EnvConfig secrets) and read the file; env vars leak into logs, crash dumps and child processes',
+    (pod) => eachContainer(pod, (c) => {
+      const found: Finding[] = [];
+      (Array.isArray(c.container.env) ? c.container.env : []).forEach((e: Json, i: number) => {
+        if (e?.valueFrom?.secretKeyRef) found.push({ path: `${c.path}/env/${i}/valueFrom/secretKeyRef`, message: `env ${e.name} comes from Secret ${JSON.stringify(e.valueFrom.secretKeyRef.name)}` });
+      });
+      (Array.isArray(c.container.envFrom) ? c.container.envFrom : []).forEach((e: Json, i: number) => {
+        if (e?.secretRef) found.push({ path: `${c.path}/envFrom/${i}/secretRef`, message: `all keys of Secret ${JSON.stringify(e.secretRef.name)} become env vars` });
+      });
+      return found;
+    })),
+  podRule('HD018', 'no secret values are written literally into env',
+    'move the value into a Secret (created outside Git) and mount it as a file',
+    (pod) => eachContainer(pod, (c) => (Array.isArray(c.container.env) ? c.container.env : [])
+      .map((e: Json, i: number) => {
+        if (typeof e?.value !== 'string' || e.value === '') return undefined;
+        const reason = secretValueReason(e.value) ?? (looksLikeSecretName(String(e.name)) ? `its name ${JSON.stringify(e.name)} says it is a secret` : undefined);
+        return reason ? { path: `${c.path}/env/${i}/value`, message: `env ${e.name} has a literal value that ${reason.startsWith('its') ? `looks secret: ${reason}` : reason}` } : undefined;
+      })
+      .filter(Boolean) as Finding[])),
+  podRule('HD019', 'long-running containers have readiness and liveness probes',
+    'add readinessProbe and livenessProbe (httpGet, tcpSocket or grpc; exec without a shell)',
+    (pod) => {
+      if (!LONG_RUNNING_KINDS.has(pod.ownerKind)) return [];
+      return eachContainer(pod, (c) => {
+        if (c.init || c.ephemeral) return undefined;
+        const missing = ['readinessProbe', 'livenessProbe'].filter((p) => !c.container[p]);
+        return missing.length ? { path: `${c.path}/${missing[0]}`, message: `no ${missing.join(' or ')}` } : undefined;
+      });
+    }),
+  podRule('HD020', 'container-only security fields are set on containers, not on the pod',
+    'move readOnlyRootFilesystem, allowPrivilegeEscalation, capabilities and privileged into each container\'s securityContext (the API server rejects them at pod level)',
+    (pod) => CONTAINER_ONLY_SECURITY_FIELDS
+      .filter((f) => pod.spec.securityContext?.[f] !== undefined)
+      .map((f) => ({ path: `${pod.path}/securityContext/${f}`, message: `${f} is not a field of PodSecurityContext; the API server rejects it (strict validation) or drops it` }))),
+  podRule('HD021', 'ConfigMap, Secret and projected volumes are mounted read-only',
+    'set readOnly: true on the volumeMount',
+    (pod) => {
+      const kinds = new Map<string, string>();
+      for (const v of Array.isArray(pod.spec.volumes) ? pod.spec.volumes : []) {
+        const t = v ? volumeType(v) : undefined;
+        if (v?.name && t) kinds.set(v.name, t);
+      }
+      return eachContainer(pod, (c) => (Array.isArray(c.container.volumeMounts) ? c.container.volumeMounts : [])
+        .map((m: Json, i: number) => {
+          const t = kinds.get(m?.name);
+          return t && READ_ONLY_VOLUME_TYPES.has(t) && m.readOnly !== true
+            ? { path: `${c.path}/volumeMounts/${i}/readOnly`, message: `${t} volume ${JSON.stringify(m.name)} is mounted at ${m.mountPath} without readOnly: true` } : undefined;
+        })
+        .filter(Boolean) as Finding[]);
+    }),
+];
