@@ -35,7 +35,7 @@ export async function psaCheck(files: readonly string[], args: readonly string[]
 }
 
 /** kube-score's optional checks that are hardening checks: always enabled here. */
-export const KUBE_SCORE_OPTIONAL = ['container-seccomp-profile', 'container-ephemeral-storage-request-equals-limit'];
+export const KUBE_SCORE_OPTIONAL = ['container-seccomp-profile'];
 
 /** kube-score checks that are about hardening: these must pass (grade 10) on a hardened workload. */
 export const KUBE_SCORE_HARDENING = [
@@ -71,7 +71,8 @@ export interface KubeScoreResult {
 }
 
 export async function kubeScore(files: readonly string[]): Promise<KubeScoreResult> {
-  const args = ['score', '--output-format', 'json', '--kubernetes-version', 'v1.35'];
+  // No CPU limit by design (src/core/props.ts); kube-score has a flag for exactly that policy.
+  const args = ['score', '--output-format', 'json', '--kubernetes-version', 'v1.35', '--ignore-container-cpu-limit'];
   for (const o of KUBE_SCORE_OPTIONAL) args.push('--enable-optional-test', o);
   const result = await run(tool('kube-score'), [...args, ...files]);
   // kube-score exits 1 when any check is critical; its JSON is on stdout either way.
@@ -126,7 +127,6 @@ export const CHECKOV_HARDENING = [
   'CKV_K8S_8', // liveness probe
   'CKV_K8S_9', // readiness probe
   'CKV_K8S_10', // CPU requests
-  'CKV_K8S_11', // CPU limits
   'CKV_K8S_12', // memory requests
   'CKV_K8S_13', // memory limits
   'CKV_K8S_14', // image tag not latest/blank
