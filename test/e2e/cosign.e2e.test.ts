@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushSmallImage, type PushedImage } from './support/image';
 import { startRegistry, type Registry } from './support/registry';
-import { findTool, run, runOk, skipWithout, tool } from './support/tools';
+import { run, runOk, skipWithout, tool } from './support/tools';
 
 const BASE_TOOLS = ['docker-registry', 'skopeo', 'umoci'] as const;
 
@@ -118,15 +118,18 @@ for (const major of ['v2', 'v3'] as const) {
       expect(verify.stderr).toMatch(/no signatures found|no matching signatures/i);
     });
 
-    it.skipIf(major !== 'v3' || !findTool('cosign-v2'))('cosign v3 verifies a signature made by cosign v2', async () => {
-      // v2 signs in the classic .sig tag layout; v3 must still read it.
-      const v2 = tool('cosign-v2');
-      const img = await pushSmallImage(reg.host, 'e2e/cross', 'v1', 'signed by v2, verified by v3\n');
-      const env = cosignEnv(dir, password);
-      const sign = await run(v2, ['sign', '--yes', '--key', join(dir, 'cosign.key'), '--tlog-upload=false', ...REG, img.digestRef], { env, cwd: dir });
-      expect(sign.code, sign.stderr).toBe(0);
-      const verify = await run(cosign, ['verify', '--key', join(dir, 'cosign.pub'), '--insecure-ignore-tlog', ...REG, img.digestRef], { env, cwd: dir });
-      expect(verify.code, verify.stderr).toBe(0);
-    });
+    // Only in the v3 suite; needs cosign-v2 too (a failure in CI when it is missing).
+    if (major === 'v3') {
+      it.skipIf(skipWithout(['cosign-v2']))('cosign v3 verifies a signature made by cosign v2', async () => {
+        // v2 signs in the classic .sig tag layout; v3 must still read it.
+        const v2 = tool('cosign-v2');
+        const img = await pushSmallImage(reg.host, 'e2e/cross', 'v1', 'signed by v2, verified by v3\n');
+        const env = cosignEnv(dir, password);
+        const sign = await run(v2, ['sign', '--yes', '--key', join(dir, 'cosign.key'), '--tlog-upload=false', ...REG, img.digestRef], { env, cwd: dir });
+        expect(sign.code, sign.stderr).toBe(0);
+        const verify = await run(cosign, ['verify', '--key', join(dir, 'cosign.pub'), '--insecure-ignore-tlog', ...REG, img.digestRef], { env, cwd: dir });
+        expect(verify.code, verify.stderr).toBe(0);
+      });
+    }
   });
 }

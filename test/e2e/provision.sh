@@ -231,5 +231,6 @@ main() {
   log "total $(secs "$T_ALL" "$(now)")s"
 }
 
-# The whole script is parsed before it runs, so editing it during a run is safe.
-main "$@"
+# main is parsed whole before it runs and the script exits on the same line, so editing this
+# file during a run cannot change what the run does.
+main "$@"; exit $?
