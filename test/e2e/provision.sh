@@ -7,8 +7,8 @@
 #                    $CLEANIMG_TOOLS/<name>-<version>/, links to them in $CLEANIMG_TOOLS/bin
 #
 # The Pulumi step (CLI, Node.js language host, Kubernetes provider) runs only when named
-# (`provision.sh pulumi`): the Go module proxy reachable here does not serve the Node.js
-# language host module, so it cannot be had yet (see pulumi_tools).
+# (`provision.sh pulumi`) until a test needs it: its language host comes from an old sdk/v3
+# (see pulumi_tools) and whether it drives the current CLI is not proven yet.
 #
 # Usage: provision.sh [STEP...]   (default: every step but pulumi; see ALL_STEPS below)
 #
@@ -28,6 +28,10 @@ CRANE_VERSION=v0.22.1
 DISTRIBUTION_VERSION=v3.1.2
 KUBE_SCORE_VERSION=v1.20.0
 CHECKOV_VERSION=3.3.30
+PULUMI_VERSION=v3.248.0                # CLI; @pulumi/pulumi 3.248.0 is the last for Node 20
+PULUMI_LANGHOST_VERSION=v3.68.0        # newest sdk/v3 that still holds the Node.js language host
+PULUMI_K8S_VERSION=v4.34.2             # matches @pulumi/kubernetes 4.34.2
+PULUMI_K8S_MODULE=v4.0.0-20260115033456-f47bc2d6f199  # the provider module's served pseudo-version
 GO_MIN_MINOR=25              # the kubernetes tools module needs Go >= 1.25
 GO_FALLBACK_TOOLCHAIN=go1.26.8
 
@@ -209,26 +213,46 @@ smoke() {
   wants cosign-v3    && { smoke_one cosign-v3 "$COSIGN3_VERSION" "$b/cosign-v3" version || fail=1; }
   wants distribution && { smoke_one distribution-registry "$DISTRIBUTION_VERSION" "$b/distribution-registry" --version || fail=1; }
   wants checkov      && { smoke_one checkov "$CHECKOV_VERSION" "$b/checkov" --version || fail=1; }
+  wants pulumi       && { smoke_one pulumi "$PULUMI_VERSION" "$b/pulumi" version || fail=1; }
+  wants pulumi       && { smoke_one pulumi-resource-kubernetes "${PULUMI_K8S_VERSION#v}" "$b/pulumi-resource-kubernetes" --version || fail=1; }
   wants apt          && { smoke_one etcd "3." etcd --version || fail=1; }
   return $fail
 }
 
 # ---------------------------------------------------------------- Pulumi (last)
 pulumi_tools() {
-  # The CLI (github.com/pulumi/pulumi/pkg/v3) and the Kubernetes provider are served, but
-  # the language host module github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
-  # is refused (403, no version list, no pseudo-version of the release commits). Without it
-  # no TypeScript program runs, so this step fails until a source for it is found.
-  # Lead for the next session: sdk/v3 up to v3.68.0 (served) still holds the language host as
-  # package sdk/v3/nodejs/cmd/pulumi-language-nodejs (its go.mod has one replace, so it needs a
-  # tools module); whether a 2023 host drives CLI/SDK 3.248 (Handshake etc.) is untested.
-  if [ -x "$HERE/provision-pulumi.sh" ]; then
-    "$HERE/provision-pulumi.sh" && STATUS="built"
-  else
-    log "pulumi: the Node.js language host cannot be had from the Go module proxy here; not provisioned"
-    STATUS="missing"
-    return 1
+  # The Node.js language host's own module (sdk/nodejs/cmd/pulumi-language-nodejs/v3) is not
+  # served by the Go module proxy reachable here (403, no version list, no pseudo-version of
+  # the release commits). sdk/v3 up to v3.68.0 still holds it as a package: that one is built
+  # (test/tools/pulumi-language-nodejs). The CLI comes from test/tools/pulumi, the Kubernetes
+  # provider from its module (a pseudo-version: it has no provider tags), generated then built.
+  local built=0
+  go_build pulumi-language-nodejs "$PULUMI_LANGHOST_VERSION" pulumi-language-nodejs -- \
+    bash -c "cd '$TOOLS_SRC/pulumi-language-nodejs' && go install -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_LANGHOST_VERSION' tool" || return 1
+  [ "$STATUS" = built ] && built=1
+  go_build pulumi "$PULUMI_VERSION" pulumi -- \
+    bash -c "cd '$TOOLS_SRC/pulumi' && go install -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION' tool" || return 1
+  [ "$STATUS" = built ] && built=1
+  local pdir="$TOOLS/pulumi-resource-kubernetes-$PULUMI_K8S_VERSION"
+  if [ ! -x "$pdir/pulumi-resource-kubernetes" ]; then
+    local mod="github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_K8S_MODULE"
+    local src="$pdir.src.$$" tmp="$pdir.tmp.$$" dl
+    dl=$(go mod download -json "$mod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || return 1
+    [ -n "$dl" ] || { log "cannot download $mod"; return 1; }
+    rm -rf "$src" "$tmp"; cp -r "$dl" "$src"; chmod -R u+w "$src"; mkdir -p "$tmp"
+    (
+      cd "$src" &&
+      go mod edit -dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4 &&
+      cd cmd/pulumi-resource-kubernetes &&
+      VERSION="${PULUMI_K8S_VERSION#v}" nice -n 10 go run generate.go &&
+      nice -n 10 go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=${PULUMI_K8S_VERSION#v}" \
+        -o "$tmp/pulumi-resource-kubernetes" .
+    ) || { rm -rf "$src" "$tmp"; return 1; }
+    rm -rf "$src" "$pdir"; mv "$tmp" "$pdir"
+    built=1
   fi
+  link "$pdir/pulumi-resource-kubernetes"
+  if [ "$built" -eq 1 ]; then STATUS=built; else STATUS=cached; fi
 }
 
 main() {
