@@ -6,11 +6,11 @@
 #   CLEANIMG_TOOLS   cache root (default /root/.cache/cleanimg-tools); binaries go to
 #                    $CLEANIMG_TOOLS/<name>-<version>/, links to them in $CLEANIMG_TOOLS/bin
 #
-# The Pulumi step (CLI, Node.js language host, Kubernetes provider) runs only when named
-# (`provision.sh pulumi`) until a test needs it: its language host comes from an old sdk/v3
-# (see pulumi_tools) and whether it drives the current CLI is not proven yet.
+# The Pulumi step (CLI, Node.js language host, Kubernetes provider) runs by default once
+# package.json depends on @pulumi/pulumi (test/e2e/pulumi.e2e.test.ts is then mandatory), or
+# when named: `provision.sh pulumi`. Its language host comes from an old sdk/v3 (pulumi_tools).
 #
-# Usage: provision.sh [STEP...]   (default: every step but pulumi; see ALL_STEPS below)
+# Usage: provision.sh [STEP...]   (default: every step; pulumi only when package.json uses it)
 #
 # Exits non-zero when any tool cannot be had.
 set -euo pipefail
@@ -260,6 +260,8 @@ main() {
   # toolchain check always runs before a Go build).
   ALL_STEPS=(apt go kubernetes psa-check kube-score crane cosign-v2 cosign-v3 distribution checkov pulumi)
   DEFAULT_STEPS=(apt go kubernetes psa-check kube-score crane cosign-v2 cosign-v3 distribution checkov)
+  # The Pulumi engine is needed (and then mandatory) once the project depends on @pulumi/pulumi.
+  if grep -q '"@pulumi/pulumi"' "$HERE/../../package.json"; then DEFAULT_STEPS+=(pulumi); fi
   WANT=("$@")
   [ "${#WANT[@]}" -eq 0 ] && WANT=("${DEFAULT_STEPS[@]}")
   for w in "${WANT[@]}"; do
