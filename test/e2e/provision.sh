@@ -214,7 +214,10 @@ smoke() {
   wants distribution && { smoke_one distribution-registry "$DISTRIBUTION_VERSION" "$b/distribution-registry" --version || fail=1; }
   wants checkov      && { smoke_one checkov "$CHECKOV_VERSION" "$b/checkov" --version || fail=1; }
   wants pulumi       && { smoke_one pulumi "$PULUMI_VERSION" "$b/pulumi" version || fail=1; }
-  wants pulumi       && { smoke_one pulumi-resource-kubernetes "${PULUMI_K8S_VERSION#v}" "$b/pulumi-resource-kubernetes" --version || fail=1; }
+  # The provider has no version flag: it must run, and carry the version set by the linker.
+  wants pulumi       && { smoke_one pulumi-resource-kubernetes "Usage of" "$b/pulumi-resource-kubernetes" --help || fail=1; }
+  wants pulumi       && { grep -aqF "${PULUMI_K8S_VERSION#v}" "$b/pulumi-resource-kubernetes" || { log "pulumi-resource-kubernetes: no ${PULUMI_K8S_VERSION#v} inside"; fail=1; }; }
+  wants pulumi       && { smoke_one pulumi-language-nodejs "Usage of" "$b/pulumi-language-nodejs" --help || fail=1; }
   wants apt          && { smoke_one etcd "3." etcd --version || fail=1; }
   return $fail
 }
