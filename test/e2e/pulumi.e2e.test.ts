@@ -1,7 +1,7 @@
 // The real Pulumi engine (CLI, Node.js language host, Kubernetes provider, all built by
 // provision.sh) against the tier's API server: preview, up and destroy of a small program that
-// deploys the hand-written hardened Deployment, and a preview that Pod Security refuses
-// (pulumi preview is a server-side dry run, so admission runs). Mandatory (CI) once the project
+// deploys the hand-written hardened Deployment, and an insecure Pod that Pod Security refuses
+// (preview shows the refusal from its server-side dry run; up fails). Mandatory (CI) once the project
 // depends on @pulumi/pulumi; until then skipped with a note.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -92,20 +92,41 @@ describe.skipIf(skipPulumi())('the real Pulumi engine against the API server', (
 
     const destroy = await ws.pulumi(['destroy', '--yes'], p);
     expect(destroy.code, destroy.stdout + destroy.stderr).toBe(0);
-    const gone = await k.kubectl(['get', 'deployment', 'hardened-app', '-n', 'pulumi-e2e']);
-    expect(gone.code).not.toBe(0);
-    expect(gone.stderr).toContain('NotFound');
+    // The provider deletes in the foreground; with no garbage collector in this cluster the
+    // object stays, marked for deletion and held by the foregroundDeletion finalizer.
+    const gone = await k.kubectl(['get', 'deployment', 'hardened-app', '-n', 'pulumi-e2e', '-o', 'json']);
+    if (gone.code === 0) {
+      const meta = (JSON.parse(gone.stdout) as { metadata: { deletionTimestamp?: string; finalizers?: string[] } }).metadata;
+      expect(meta.deletionTimestamp).toBeDefined();
+      expect(meta.finalizers).toContain('foregroundDeletion');
+    } else {
+      expect(gone.stderr).toContain('NotFound');
+    }
+    const stack = await ws.pulumi(['stack', 'export'], p);
+    expect(stack.code, stack.stderr).toBe(0);
+    const resources = (JSON.parse(stack.stdout) as { deployment: { resources?: { type: string }[] } }).deployment.resources ?? [];
+    expect(resources.filter((r) => r.type.startsWith('kubernetes:'))).toEqual([]);
   });
 
-  it('preview fails when Pod Security refuses a Pod (the preview is a server-side dry run)', async () => {
+  it('Pod Security refuses an insecure Pod: preview shows it (server-side dry run), up fails', async () => {
     const pod = podFromTemplate(deployment, 'insecure-pod');
     // Not pulumi-e2e: a destroyed namespace stays Terminating (no namespace controller).
     pod.metadata!.namespace = 'default';
     delete (pod.spec as any).containers[0].securityContext.allowPrivilegeEscalation;
     const p = project('insecure', [pod]);
     expect((await ws.pulumi(['stack', 'init', 'e2e'], p)).code).toBe(0);
+    const reason = 'violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false';
+    // Found: the provider reports a refused dry run as a retryable create in preview, and
+    // preview still exits 0. Gate on `up` (or a policy pack), not on preview's exit code.
     const preview = await ws.pulumi(['preview'], p);
-    expect(preview.code).not.toBe(0);
-    expect(preview.stdout + preview.stderr).toContain('violates PodSecurity "restricted:latest"');
+    expect(preview.stdout + preview.stderr).toContain(reason);
+    expect(preview.code).toBe(0);
+    const up = await ws.pulumi(['up', '--yes'], p);
+    expect(up.code).not.toBe(0);
+    expect(up.stdout + up.stderr).toContain('was not successfully created by the Kubernetes API server');
+    expect(up.stdout + up.stderr).toContain(reason);
+    const stored = await k.kubectl(['get', 'pod', 'insecure-pod', '-n', 'default']);
+    expect(stored.code).not.toBe(0);
+    expect(stored.stderr).toContain('NotFound');
   });
 });
