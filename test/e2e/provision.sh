@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# Provision every tool the end-to-end tier uses. Idempotent: a Debian package is
+# installed only when missing, a Go tool is built only when its cached binary
+# for the pinned version is missing. Prints how long each step took and the total.
+#
+#   CLEANIMG_TOOLS   cache root (default /root/.cache/cleanimg-tools); binaries go to
+#                    $CLEANIMG_TOOLS/<name>-<version>/, links to them in $CLEANIMG_TOOLS/bin
+#
+# The Pulumi step (CLI, Node.js language host, Kubernetes provider) runs by default once
+# package.json depends on @pulumi/pulumi (test/e2e/pulumi.e2e.test.ts is then mandatory), or
+# when named: `provision.sh pulumi`. Its language host comes from an old sdk/v3 (pulumi_tools).
+#
+# Usage: provision.sh [STEP...]   (default: every step; pulumi only when package.json uses it)
+#
+# Exits non-zero when any tool cannot be had.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TOOLS_SRC="$(cd "$HERE/../tools" && pwd)"
+TOOLS="${CLEANIMG_TOOLS:-/root/.cache/cleanimg-tools}"
+
+# Pinned versions. Bump here; the cache is keyed by these.
+K8S_VERSION=v1.35.4          # kube-apiserver, kubectl; staging modules v0.35.4 (test/tools/kubernetes/go.mod)
+PSA_VERSION=v0.35.4          # k8s.io/pod-security-admission in test/tools/psa-check/go.mod
+COSIGN2_VERSION=v2.6.5
+COSIGN3_VERSION=v3.1.3
+CRANE_VERSION=v0.22.1
+DISTRIBUTION_VERSION=v3.1.2
+KUBE_SCORE_VERSION=v1.20.0
+CHECKOV_VERSION=3.3.30
+PULUMI_VERSION=v3.248.0                # CLI; @pulumi/pulumi 3.248.0 is the last for Node 20
+PULUMI_LANGHOST_VERSION=v3.68.0        # newest sdk/v3 that still holds the Node.js language host
+PULUMI_K8S_VERSION=v4.34.2             # matches @pulumi/kubernetes 4.34.2
+PULUMI_K8S_MODULE=v4.0.0-20260115033456-f47bc2d6f199  # the provider module's served pseudo-version
+GO_MIN_MINOR=25              # the kubernetes tools module needs Go >= 1.25
+GO_FALLBACK_TOOLCHAIN=go1.26.8
+
+mkdir -p "$TOOLS/bin"
+export GOMODCACHE="$TOOLS/gomod" GOCACHE="$TOOLS/gocache" GOFLAGS="-buildvcs=false" CGO_ENABLED=0
+export GOBIN= # set per build
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+T_ALL=$(now)
+SUMMARY=()
+log() { printf '[provision] %s\n' "$*" >&2; }
+die() { printf '[provision] FAILED: %s\n' "$*" >&2; exit 1; }
+
+# step NAME FUNCTION: runs FUNCTION, records its time and whether it built or was cached.
+STATUS=""
+step() {
+  local name="$1"; shift
+  local t0; t0=$(now)
+  STATUS="ok"
+  log "== $name"
+  "$@" || die "$name"
+  local dt; dt=$(secs "$t0" "$(now)")
+  SUMMARY+=("$(printf '%-34s %-8s %7ss' "$name" "$STATUS" "$dt")")
+  log "   $name: $STATUS in ${dt}s"
+}
+
+# link BIN_PATH [NAME]: expose a cached binary in $TOOLS/bin (atomic replace).
+link() {
+  local target="$1" name="${2:-$(basename "$1")}"
+  ln -sfn "$target" "$TOOLS/bin/.$name.tmp"
+  mv -Tf "$TOOLS/bin/.$name.tmp" "$TOOLS/bin/$name"
+}
+
+# ---------------------------------------------------------------- Debian packages
+APT_PACKAGES=(etcd-server docker-registry skopeo umoci apache2-utils openssl python3-venv python3-pip ca-certificates)
+apt_packages() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then STATUS="cached"; return 0; fi
+  [ "$(id -u)" -eq 0 ] || { log "missing packages ${missing[*]} and not root"; return 1; }
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Do not let the package start a system etcd on the default ports.
+  local prc=/usr/sbin/policy-rc.d created=""
+  if [ ! -e "$prc" ]; then printf '#!/bin/sh\nexit 101\n' > "$prc"; chmod +x "$prc"; created=1; fi
+  local rc=0
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || rc=$?
+  [ -n "$created" ] && rm -f "$prc"
+  STATUS="built"
+  return $rc
+}
+
+# ---------------------------------------------------------------- Go
+go_toolchain() {
+  command -v go >/dev/null 2>&1 || { log "go is not on PATH (install Go >= 1.21; newer toolchains then come from the Go module proxy)"; return 1; }
+  local v minor
+  v=$(go env GOVERSION)            # e.g. go1.26.8
+  minor=$(echo "$v" | sed -E 's/^go1\.([0-9]+).*/\1/')
+  if [ "$minor" -lt "$GO_MIN_MINOR" ]; then
+    export GOTOOLCHAIN="$GO_FALLBACK_TOOLCHAIN"
+    log "go $v is older than 1.$GO_MIN_MINOR: using GOTOOLCHAIN=$GOTOOLCHAIN"
+    go version >/dev/null || return 1
+  else
+    export GOTOOLCHAIN=local
+  fi
+  STATUS="$(go env GOVERSION)"
+}
+
+# go_build NAME VERSION BINARIES -- COMMAND...: runs COMMAND with GOBIN set to a temp dir,
+# checks that each of BINARIES was produced, then renames the dir to NAME-VERSION.
+go_build() {
+  local name="$1" version="$2"; shift 2
+  local bins=()
+  while [ "$1" != "--" ]; do bins+=("$1"); shift; done; shift
+  local dir="$TOOLS/$name-$version" ok=1
+  for b in "${bins[@]}"; do [ -x "$dir/$b" ] || ok=0; done
+  if [ "$ok" -eq 0 ]; then
+    local tmp="$dir.tmp.$$"
+    rm -rf "$tmp"; mkdir -p "$tmp"
+    ( export GOBIN="$tmp"; nice -n 10 "$@" ) || { rm -rf "$tmp"; return 1; }
+    for b in "${bins[@]}"; do [ -x "$tmp/$b" ] || { log "$name: $b was not produced"; rm -rf "$tmp"; return 1; }; done
+    rm -rf "$dir"; mv "$tmp" "$dir"
+    STATUS="built"
+  else
+    STATUS="cached"
+  fi
+  for b in "${bins[@]}"; do link "$dir/$b"; done
+}
+
+k8s_tools() {
+  local v="$K8S_VERSION" minor
+  minor=$(echo "$v" | cut -d. -f2)
+  local ld="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld="$ld -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  grep -qE "^[[:space:]]*(require[[:space:]]+)?k8s.io/kubernetes $v([[:space:]]|\$)" "$TOOLS_SRC/kubernetes/go.mod" \
+    || { log "test/tools/kubernetes/go.mod does not require k8s.io/kubernetes $v"; return 1; }
+  go_build kubernetes "$v" kube-apiserver kubectl -- \
+    bash -c "cd '$TOOLS_SRC/kubernetes' && go install -trimpath -ldflags '$ld' tool"
+}
+
+psa_check() {
+  # Keyed by the evaluator version and a hash of the checker's sources.
+  local h
+  h=$(cat "$TOOLS_SRC/psa-check/go.mod" "$TOOLS_SRC/psa-check/go.sum" "$TOOLS_SRC/psa-check/"*.go | sha256sum | cut -c1-12)
+  go_build psa-check "$PSA_VERSION-$h" psa-check -- \
+    bash -c "cd '$TOOLS_SRC/psa-check' && go install -trimpath -ldflags '-s -w' ."
+}
+
+cosign_tool() { # MAJOR VERSION
+  local major="$1" v="$2" dir="$TOOLS/cosign-$2"
+  go_build cosign "$v" cosign -- \
+    go install -trimpath -ldflags "-s -w -X sigs.k8s.io/release-utils/version.gitVersion=$v" \
+      "github.com/sigstore/cosign/$major/cmd/cosign@$v"
+  link "$dir/cosign" "cosign-$major"
+  rm -f "$TOOLS/bin/cosign"   # two majors: tests name cosign-v2 or cosign-v3
+}
+
+crane_tool() {
+  go_build crane "$CRANE_VERSION" crane -- \
+    go install -trimpath -ldflags "-s -w -X github.com/google/go-containerregistry/cmd/crane/cmd.Version=$CRANE_VERSION" \
+      "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION"
+}
+
+distribution_tool() {
+  local dir="$TOOLS/distribution-$DISTRIBUTION_VERSION"
+  go_build distribution "$DISTRIBUTION_VERSION" registry -- \
+    go install -trimpath -ldflags "-s -w -X github.com/distribution/distribution/v3/version.version=$DISTRIBUTION_VERSION" \
+      "github.com/distribution/distribution/v3/cmd/registry@$DISTRIBUTION_VERSION"
+  link "$dir/registry" distribution-registry
+  rm -f "$TOOLS/bin/registry"
+}
+
+kube_score_tool() {
+  go_build kube-score "$KUBE_SCORE_VERSION" kube-score -- \
+    go install -trimpath -ldflags "-s -w -X main.version=$KUBE_SCORE_VERSION" \
+      "github.com/zegl/kube-score/cmd/kube-score@$KUBE_SCORE_VERSION"
+}
+
+checkov_tool() {
+  local dir="$TOOLS/checkov-$CHECKOV_VERSION"
+  if [ -x "$dir/venv/bin/checkov" ] && [ -e "$dir/.complete" ]; then
+    STATUS="cached"
+  else
+    # A venv is not relocatable: build it at its final path and mark it complete last.
+    rm -rf "$dir"; mkdir -p "$dir"
+    python3 -m venv "$dir/venv" || return 1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 nice -n 10 "$dir/venv/bin/pip" install -q "checkov==$CHECKOV_VERSION" || { rm -rf "$dir"; return 1; }
+    touch "$dir/.complete"
+    STATUS="built"
+  fi
+  link "$dir/venv/bin/checkov"
+}
+
+# ---------------------------------------------------------------- smoke check
+# Every provisioned tool must run and name the pinned version: a truncated or foreign
+# binary in the cache fails here, not halfway through a test.
+smoke_one() { # NAME EXPECTED-SUBSTRING COMMAND...
+  local name="$1" want="$2"; shift 2
+  local out
+  out=$("$@" 2>&1) || true
+  if ! printf '%s' "$out" | grep -qF -- "$want"; then
+    log "$name: expected '$want' from '$*', got: $(printf '%s' "$out" | head -3)"
+    return 1
+  fi
+}
+smoke() {
+  local b="$TOOLS/bin" fail=0
+  wants kubernetes   && { smoke_one kube-apiserver "$K8S_VERSION" "$b/kube-apiserver" --version || fail=1; }
+  wants kubernetes   && { smoke_one kubectl "$K8S_VERSION" "$b/kubectl" version --client || fail=1; }
+  wants psa-check    && { smoke_one psa-check "usage: psa-check" "$b/psa-check" || fail=1; }
+  wants kube-score   && { smoke_one kube-score "${KUBE_SCORE_VERSION#v}" "$b/kube-score" version || fail=1; }
+  wants crane        && { smoke_one crane "$CRANE_VERSION" "$b/crane" version || fail=1; }
+  wants cosign-v2    && { smoke_one cosign-v2 "$COSIGN2_VERSION" "$b/cosign-v2" version || fail=1; }
+  wants cosign-v3    && { smoke_one cosign-v3 "$COSIGN3_VERSION" "$b/cosign-v3" version || fail=1; }
+  wants distribution && { smoke_one distribution-registry "$DISTRIBUTION_VERSION" "$b/distribution-registry" --version || fail=1; }
+  wants checkov      && { smoke_one checkov "$CHECKOV_VERSION" "$b/checkov" --version || fail=1; }
+  wants pulumi       && { smoke_one pulumi "$PULUMI_VERSION" "$b/pulumi" version || fail=1; }
+  # The provider has no version flag: it must run, and carry the version set by the linker.
+  wants pulumi       && { smoke_one pulumi-resource-kubernetes "Usage of" "$b/pulumi-resource-kubernetes" --help || fail=1; }
+  wants pulumi       && { grep -aqF "${PULUMI_K8S_VERSION#v}" "$b/pulumi-resource-kubernetes" || { log "pulumi-resource-kubernetes: no ${PULUMI_K8S_VERSION#v} inside"; fail=1; }; }
+  wants pulumi       && { smoke_one pulumi-language-nodejs "Usage of" "$b/pulumi-language-nodejs" --help || fail=1; }
+  wants apt          && { smoke_one etcd "3." etcd --version || fail=1; }
+  return $fail
+}
+
+# ---------------------------------------------------------------- Pulumi (last)
+pulumi_tools() {
+  # The Node.js language host's own module (sdk/nodejs/cmd/pulumi-language-nodejs/v3) is not
+  # served by the Go module proxy reachable here (403, no version list, no pseudo-version of
+  # the release commits). sdk/v3 up to v3.68.0 still holds it as a package: that one is built
+  # (test/tools/pulumi-language-nodejs). The CLI comes from test/tools/pulumi, the Kubernetes
+  # provider from its module (a pseudo-version: it has no provider tags), generated then built.
+  local built=0
+  go_build pulumi-language-nodejs "$PULUMI_LANGHOST_VERSION" pulumi-language-nodejs -- \
+    bash -c "cd '$TOOLS_SRC/pulumi-language-nodejs' && go install -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_LANGHOST_VERSION' tool" || return 1
+  [ "$STATUS" = built ] && built=1
+  go_build pulumi "$PULUMI_VERSION" pulumi -- \
+    bash -c "cd '$TOOLS_SRC/pulumi' && go install -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION' tool" || return 1
+  [ "$STATUS" = built ] && built=1
+  local pdir="$TOOLS/pulumi-resource-kubernetes-$PULUMI_K8S_VERSION"
+  if [ ! -x "$pdir/pulumi-resource-kubernetes" ]; then
+    local mod="github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_K8S_MODULE"
+    local src="$pdir.src.$$" tmp="$pdir.tmp.$$" dl
+    dl=$(go mod download -json "$mod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || return 1
+    [ -n "$dl" ] || { log "cannot download $mod"; return 1; }
+    rm -rf "$src" "$tmp"; cp -r "$dl" "$src"; chmod -R u+w "$src"; mkdir -p "$tmp"
+    (
+      cd "$src" &&
+      go mod edit -dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4 &&
+      cd cmd/pulumi-resource-kubernetes &&
+      VERSION="${PULUMI_K8S_VERSION#v}" nice -n 10 go run generate.go &&
+      nice -n 10 go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=${PULUMI_K8S_VERSION#v}" \
+        -o "$tmp/pulumi-resource-kubernetes" .
+    ) || { rm -rf "$src" "$tmp"; return 1; }
+    rm -rf "$src" "$pdir"; mv "$tmp" "$pdir"
+    built=1
+  fi
+  link "$pdir/pulumi-resource-kubernetes"
+  if [ "$built" -eq 1 ]; then STATUS=built; else STATUS=cached; fi
+}
+
+main() {
+  # Steps: id, label, function [args]. `provision.sh ID...` runs only those steps (the Go
+  # toolchain check always runs before a Go build).
+  ALL_STEPS=(apt go kubernetes psa-check kube-score crane cosign-v2 cosign-v3 distribution checkov pulumi)
+  DEFAULT_STEPS=(apt go kubernetes psa-check kube-score crane cosign-v2 cosign-v3 distribution checkov)
+  # The Pulumi engine is needed (and then mandatory) once the project depends on @pulumi/pulumi.
+  if grep -q '"@pulumi/pulumi"' "$HERE/../../package.json"; then DEFAULT_STEPS+=(pulumi); fi
+  WANT=("$@")
+  [ "${#WANT[@]}" -eq 0 ] && WANT=("${DEFAULT_STEPS[@]}")
+  for w in "${WANT[@]}"; do
+    case " ${ALL_STEPS[*]} " in *" $w "*) ;; *) die "unknown step '$w' (steps: ${ALL_STEPS[*]})";; esac
+  done
+  wants() { local w; for w in "${WANT[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
+  needs_go() { local w; for w in "${WANT[@]}"; do case "$w" in apt|checkov|pulumi) ;; *) return 0;; esac; done; return 1; }
+
+  wants apt          && step "debian packages" apt_packages
+  needs_go           && step "go toolchain" go_toolchain
+  wants kubernetes   && step "kube-apiserver+kubectl $K8S_VERSION" k8s_tools
+  wants psa-check    && step "psa-check ($PSA_VERSION)" psa_check
+  wants kube-score   && step "kube-score $KUBE_SCORE_VERSION" kube_score_tool
+  wants crane        && step "crane $CRANE_VERSION" crane_tool
+  wants cosign-v2    && step "cosign $COSIGN2_VERSION" cosign_tool v2 "$COSIGN2_VERSION"
+  wants cosign-v3    && step "cosign $COSIGN3_VERSION" cosign_tool v3 "$COSIGN3_VERSION"
+  wants distribution && step "distribution registry $DISTRIBUTION_VERSION" distribution_tool
+  wants checkov      && step "checkov $CHECKOV_VERSION" checkov_tool
+  wants pulumi       && step "pulumi" pulumi_tools
+  step "smoke check (each tool runs, right version)" smoke
+
+  log "summary (cache $TOOLS):"
+  for line in "${SUMMARY[@]}"; do log "  $line"; done
+  log "total $(secs "$T_ALL" "$(now)")s"
+}
+
+# main is parsed whole before it runs and the script exits on the same line, so editing this
+# file during a run cannot change what the run does.
+main "$@"; exit $?

@@ -1,0 +1,23 @@
+// The end-to-end tier: real kube-apiserver, etcd, registries, cosign and scanners.
+// Run `test/e2e/provision.sh` first; then `npm run test:e2e`. With CI=true a missing
+// tool fails the run; locally the suites that need it are skipped with a note.
+import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^cleanimg\/(.*)$/, replacement: fileURLToPath(new URL('./src/$1/index.ts', import.meta.url)) },
+      { find: /^cleanimg$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    ],
+  },
+  test: {
+    include: ['test/e2e/**/*.e2e.test.ts'],
+    exclude: ['node_modules/**', 'lib/**', 'dist/**'],
+    globalSetup: ['test/e2e/support/global-setup.ts'],
+    // Two shared cores: one file at a time, one API server for the whole run.
+    fileParallelism: false,
+    testTimeout: 180_000,
+    hookTimeout: 240_000,
+  },
+});
