@@ -70,6 +70,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--format <format>', 'manifest format: base (the base\'s own) or oci', 'base')
     .option('--base-layout <dir>', 'read the base from an OCI layout instead of its registry (offline)')
     .option('--source-date-epoch <seconds>', 'timestamp for files and history (default SOURCE_DATE_EPOCH, else 0)')
+    .option('--no-cache', 'build the layer even when the local layer cache has it, and do not store it (the digest is the same either way)')
+    .option('--cache-dir <dir>', 'layer cache folder (default $CLEANIMG_CACHE_DIR, else $XDG_CACHE_HOME/cleanimg/layers, else ~/.cache/cleanimg/layers)')
     .option('--allow-private-keys', 'DANGEROUS: allow private keys in the image (anyone who can pull it can read them; use EnvConfig secrets instead)')
     .option('--json', 'print a JSON report on stdout'))
     .addHelpText('after', `

@@ -3,6 +3,7 @@
  */
 import { CleanimgError } from '../../errors';
 import { buildOverlay, type BuildOverlayResult } from '../../customize/build';
+import { defaultCacheDir, LayerCache } from '../../customize/cache';
 import { pushOverlay, type PushOverlayResult } from '../../customize/push';
 import { loadSpec } from '../../customize/spec';
 import { LayoutImageSource } from '../../oci/layout';
@@ -24,6 +25,9 @@ export interface BuildFlags extends RegistryFlags {
   format?: 'base' | 'oci';
   baseLayout?: string;
   sourceDateEpoch?: string;
+  /** false with --no-cache. */
+  cache?: boolean;
+  cacheDir?: string;
 }
 
 function targetReference(tag: string): Reference {
@@ -59,6 +63,7 @@ function summary(b: BuildOverlayResult, pushed: PushOverlayResult | undefined, r
     config: b.configDescriptor.digest,
     manifestMediaType: b.manifestMediaType,
     specDigest: b.specDigest,
+    cache: b.cache,
     sourceDateEpoch: b.sourceDateEpoch,
     outputLayout: b.outputLayout ?? null,
     blobs: pushed?.blobs ?? [],
@@ -99,12 +104,13 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
       ...(f.allowPrivateKeys ? { allowPrivateKeys: true } : {}),
       ...(f.format ? { manifestFormat: f.format } : {}),
       ...(f.sourceDateEpoch !== undefined ? { sourceDateEpoch: Number(f.sourceDateEpoch) } : {}),
+      ...(f.cache === false ? {} : { cache: new LayerCache(f.cacheDir ?? defaultCacheDir()) }),
     });
     for (const w of built.warnings) io.err(`warning: ${w}`);
     if (!f.json) {
       const p = built.platformChosen;
       io.err(`base ${built.base.reference}: ${p.fromIndex ? `chose ${p.descriptor.digest} for ${[p.platform.os, p.platform.architecture, p.platform.variant].filter(Boolean).join('/')} from the index` : 'single-platform manifest'}`);
-      io.err(`layer ${built.layer.descriptor.digest} (${built.layer.entries} entries, ${built.layer.descriptor.size} bytes)`);
+      io.err(`layer ${built.layer.descriptor.digest} (${built.layer.entries.length} entries, ${built.layer.descriptor.size} bytes${built.cache === 'hit' ? ', from the layer cache' : ''})`);
     }
     let pushed: PushOverlayResult | undefined;
     if (f.push) {
