@@ -26,8 +26,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
-import { Deflate } from 'fflate';
-import * as tar from 'tar-stream';
+import type * as Fflate from 'fflate';
+import type * as tar from 'tar-stream';
 import { CleanimgError } from '../errors';
 import { MediaType } from './types';
 
@@ -73,6 +73,15 @@ export interface LayerOptions {
   /** Worker threads for compression; default defaultParallelism(); 0 compresses on this thread. Bytes are the same either way. */
   readonly parallelism?: number;
 }
+
+// fflate and tar-stream load on first use: a build whose layer comes from the cache never needs them
+// (start-up time counts in a re-push).
+let fflateMod: typeof Fflate | undefined;
+let tarMod: typeof tar | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const fflate = (): typeof Fflate => (fflateMod ??= require('fflate') as typeof Fflate);
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const tarStream = (): typeof tar => (tarMod ??= require('tar-stream') as typeof tar);
 
 /** Part of the format: changing any of these changes every digest. */
 export const GZIP_LEVEL = 6;
@@ -217,7 +226,7 @@ export function storeSegment(seg: Uint8Array): Uint8Array[] {
  */
 export function compressSegment(seg: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
-  const d = new Deflate({ level: GZIP_LEVEL }, (chunk) => {
+  const d = new (fflate().Deflate)({ level: GZIP_LEVEL }, (chunk) => {
     if (chunk.length) out.push(chunk);
   });
   d.push(seg, false);
@@ -509,7 +518,7 @@ export async function buildLayer(entries: readonly LayerEntry[], opts: LayerOpti
   const gz = new DeterministicGzipFile(fh, opts.parallelism ?? defaultParallelism(), opts.onData);
   const diff = createHash('sha256');
   let uncompressed = 0;
-  const pack = tar.pack();
+  const pack = tarStream().pack();
   let ok = false;
   try {
     await gz.start();

@@ -9,7 +9,7 @@ import { loadSpec } from '../../customize/spec';
 import { LayoutImageSource } from '../../oci/layout';
 import { parseReference, refName, type Reference } from '../../oci/reference';
 import { RegistryClient, RegistryImageSource } from '../../oci/registry';
-import { loadPrivateKeyFile, type SigningKey } from '../../oci/signing';
+import type { SigningKey } from '../../oci/signing';
 import type { ImageSource } from '../../oci/types';
 import { EXIT, type Io } from '../output';
 import { registryOptions, type RegistryFlags } from './registry-options';
@@ -80,7 +80,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
   }
   // Everything that can be refused is checked before anything is pushed: the key and its password first.
   let key: SigningKey | undefined;
-  if (f.signKey) key = await loadPrivateKeyFile(f.signKey, process.env.COSIGN_PASSWORD);
+  if (f.signKey) key = await (await import('../../oci/signing/index.js')).loadPrivateKeyFile(f.signKey, process.env.COSIGN_PASSWORD);
 
   const loaded = await loadSpec(f.spec);
   const baseRef = parseReference(loaded.spec.base_image.text);
