@@ -30,7 +30,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, type BigIntStats } from 'node:fs';
-import { link, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFLATE_CHUNK, GZIP_LEVEL, STORE_ENTROPY, type BuiltLayer, type LayerEntry } from '../oci/layer';
@@ -243,7 +243,6 @@ export class LayerCache {
       if (code !== 'EEXIST') {
         if (code !== 'EXDEV' && code !== 'EPERM') throw e;
         const tmp = path.join(this.tmpDir, `.blob.${randomBytes(6).toString('hex')}.tmp`);
-        const { copyFile } = await import('node:fs/promises');
         await copyFile(built.path, tmp);
         await rename(tmp, dest);
       }
