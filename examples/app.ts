@@ -6,6 +6,7 @@ import { runApp } from 'cleanimg/cdk8s';
 import { NginxChart } from './nginx/chart';
 import { GatewayChart, PRODUCTION, STAGING } from './per-env/chart';
 import { PostgresChart } from './postgres/chart';
+import { PostgresCustomImageChart } from './postgres/custom-image-chart';
 import { PythonAppChart } from './python-app/chart';
 
 runApp((app) => {
@@ -14,4 +15,6 @@ runApp((app) => {
   new GatewayChart(app, 'gateway-staging', STAGING);
   new GatewayChart(app, 'gateway-production', PRODUCTION);
   new PythonAppChart(app, 'python-app');
+  // Builds the customized image offline at synth (on the embedded base) into dist/images/.
+  new PostgresCustomImageChart(app, 'postgres-custom-image');
 });

@@ -1,7 +1,7 @@
 import { ApiObject, App, type AppProps } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { formatProblem } from '../errors';
-import { checkObjects, type KubeObject, type Violation } from '../rules';
+import { assertNoViolations, checkObjects, type KubeObject, type Violation } from '../rules';
 
 /** Every rule violation among the objects under `scope`, after JSON patches are applied. */
 export function violationsIn(scope: IConstruct): Violation[] {
@@ -14,14 +14,39 @@ export function violationsIn(scope: IConstruct): Violation[] {
  * written: plain ApiObjects written by hand, cdk8s-plus resources and `addJsonPatch` escapes included.
  */
 export function enforceHardening(scope: IConstruct): void {
-  scope.node.addValidation({ validate: () => violationsIn(scope).map((v) => `${v.object} ${formatProblem(v)}`) });
+  scope.node.addValidation({ validate: () => violationLines(violationsIn(scope)) });
 }
 
-/** A cdk8s App whose synth fails, writing nothing, when any object breaks a hardening rule. */
+/** Lines for an error: `Kind/ns/name HDxxx /path: message — fix`. */
+function violationLines(violations: readonly Violation[]): string[] {
+  return violations.map((v) => `${v.object} ${formatProblem(v)}`);
+}
+
+/**
+ * A cdk8s App whose synth fails, writing nothing, when any object breaks a hardening rule.
+ *
+ * It resolves each chart once: the rules run over exactly the objects that are then written (JSON
+ * patches applied), and cdk8s writes them without resolving again.
+ */
 export class HardenedApp extends App {
-  constructor(props?: AppProps) {
-    super(props);
-    enforceHardening(this);
+  override synth(): void {
+    this.withCheckedCharts(() => super.synth());
+  }
+
+  override synthYaml(): string {
+    return this.withCheckedCharts(() => super.synthYaml());
+  }
+
+  private withCheckedCharts<T>(write: () => T): T {
+    const charts = this.charts;
+    const resolved = charts.map((c) => c.toJson());
+    assertNoViolations(checkObjects(resolved.flat() as KubeObject[]), 'the app (nothing was written)');
+    charts.forEach((c, i) => Object.defineProperty(c, 'toJson', { value: () => resolved[i], configurable: true }));
+    try {
+      return write();
+    } finally {
+      for (const c of charts) delete (c as { toJson?: unknown }).toJson;
+    }
   }
 }
 

@@ -5,3 +5,4 @@ export { HardeningValidation, type HardeningValidationProperties } from './valid
 export { nonRootId, type NonRootId, type DigestRef, type ImageLike, type WritablePath, type ProbeProps, type SecretReference } from '../core';
 export { DockerfileImage, type DockerfileImageProps } from '../dockerfile/construct';
 export { HardenedNamespace, type HardenedNamespaceProps, type PeerLike, type WorkloadOptions } from './hardened-namespace';
+export { CustomizedImage, DEFAULT_BASE_REF, type CustomizedImageProps, type InlineCustomizeSpec } from './customized-image';

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { CleanimgError } from '../errors';
 import type { BuildFlags } from './commands/build';
 import type { VerifyFlags } from './commands/verify';
+import type { BaseFlags, PullFlags, PushLayoutFlags } from './commands/base';
 import { addRegistryOptions } from './commands/registry-options';
 import { EXIT, processIo, reportError, type Io } from './output';
 
@@ -21,7 +22,7 @@ async function loadRules(): Promise<readonly Rule[]> {
 }
 
 /** Commands that need neither the rules nor the Dockerfile generator. */
-const LIGHT_COMMANDS = new Set(['build', 'verify', 'generate-key-pair']);
+const LIGHT_COMMANDS = new Set(['build', 'verify', 'generate-key-pair', 'base', 'push', 'pull']);
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -83,7 +84,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, mods?: { r
     .option('--base-layout <dir>', 'read the base from an OCI layout instead of its registry (offline)')
     .option('--source-date-epoch <seconds>', 'timestamp for files and history (default SOURCE_DATE_EPOCH, else 0)')
     .option('--no-cache', 'build the layer even when the local layer cache has it, and do not store it (the digest is the same either way)')
-    .option('--cache-dir <dir>', 'layer cache folder (default $CLEANIMG_CACHE_DIR, else $XDG_CACHE_HOME/cleanimg/layers, else ~/.cache/cleanimg/layers)')
+    .option('--cache-dir <dir>', 'cache folder; layers go to its layers/ (default $CLEANIMG_CACHE_DIR/layers, else $XDG_CACHE_HOME/cleanimg/layers, else ~/.cache/cleanimg/layers)')
     .option('--allow-private-keys', 'DANGEROUS: allow private keys in the image (anyone who can pull it can read them; use EnvConfig secrets instead)')
     .option('--json', 'print a JSON report on stdout'))
     .addHelpText('after', `
@@ -100,6 +101,31 @@ Examples:
   cleanimg-customize build --spec postgres-spec.yaml --tag myregistry/postgres:15-custom --push
   COSIGN_PASSWORD=... cleanimg-customize build --spec s.yaml --tag reg/app:1 --push --sign-key cosign.key --json`)
     .action((opts: BuildFlags) => guarded(opts.json, async () => (await import('./commands/build.js')).runBuild(opts, io)));
+
+  program.command('base')
+    .description('The embedded default base cleanimg.dev/base/static:1 (shell-less, user 65532, built deterministically): print its pinned reference, or write it as an OCI layout for --base-layout.')
+    .option('--output-layout <dir>', 'write the base as an OCI layout (tags 1, 1-amd64, 1-arm64)')
+    .option('--cache', 'write it once into the content-addressed cache (.cache/cleanimg, or CLEANIMG_CACHE_DIR)')
+    .option('--cache-dir <dir>', 'the cache folder for --cache')
+    .option('--json', 'print a JSON report')
+    .action((opts: BaseFlags) => guarded(opts.json, async () => (await import('./commands/base.js')).runBase(opts, io)));
+
+  addRegistryOptions(program.command('push')
+    .description('Push an image from an OCI layout with its bytes unchanged (the digest synth pinned): blobs the registry lacks, manifests, then the tag.')
+    .requiredOption('--layout <dir[:tag]>', 'the OCI layout and the tag in it (default latest), e.g. dist/images/postgres:custom')
+    .requiredOption('--tag <ref>', 'where to publish, e.g. registry.example.com/postgres:15-custom')
+    .option('--expect-digest <digest>', 'refuse (before any upload) unless the layout image has this digest')
+    .option('--mount-from <repository>', 'try cross-repository mounts from this repository of the same registry')
+    .option('--json', 'print a JSON report'))
+    .action((opts: PushLayoutFlags) => guarded(opts.json, async () => (await import('./commands/base.js')).runPushLayout(opts, io)));
+
+  addRegistryOptions(program.command('pull')
+    .description('Copy a digest-pinned base image into the content-addressed cache (.cache/cleanimg/images/sha256-<hex>), once, so builds and cdk8s synth read it offline.')
+    .argument('<ref>', 'the base as the spec pins it: name[:tag]@sha256:<digest>')
+    .option('--cache-dir <dir>', 'the cache folder (default CLEANIMG_CACHE_DIR, else .cache/cleanimg)')
+    .option('--arch <arch>', 'for an index: only this architecture\'s image (repeatable; default all)', collect)
+    .option('--json', 'print a JSON report'))
+    .action((refText: string, opts: PullFlags) => guarded(opts.json, async () => (await import('./commands/base.js')).runPull(refText, opts, io)));
 
   addRegistryOptions(program.command('verify')
     .description('Check a pushed image: its cosign signature (with --key), no shell or busybox in any layer, not running as root. Exit 1 when a check fails.')

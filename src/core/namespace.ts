@@ -274,7 +274,7 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
     metadata: {
       name: policyName, labels: { ...labels },
       annotations: {
-        'cleanimg.dev/rules': checks.map((c) => c.id).join(','),
+        'cleanimg.dev/rules': [...new Set(checks.map((c) => c.id))].join(','),
         'cleanimg.dev/rules-not-checked-here': CEL_NOT_GENERATED.map((n) => n.id).join(','),
       },
     },

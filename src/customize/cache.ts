@@ -2,7 +2,8 @@
  * A local, content-addressed cache of built overlay layers, so that a repeat build of unchanged inputs
  * knows its layer digest without tarring and compressing again (and a repeat push is a few HEADs).
  *
- * Layout (default `$CLEANIMG_CACHE_DIR`, else `$XDG_CACHE_HOME/cleanimg/layers`, else `~/.cache/cleanimg/layers`):
+ * Layout (default `$CLEANIMG_CACHE_DIR/layers` — next to the image cache of `pull` — else
+ * `$XDG_CACHE_HOME/cleanimg/layers`, else `~/.cache/cleanimg/layers`):
  *   blobs/sha256/<hex>   compressed layer blobs, named by their digest
  *   layers/<key>.json    layer key -> { digest, diffId, size, uncompressedSize }
  *   files/<hash>.json    stat record of one source file -> sha256 of its contents
@@ -60,9 +61,9 @@ export interface LayerIdentity {
   readonly sources: readonly SourceState[];
 }
 
-/** The default cache folder: $CLEANIMG_CACHE_DIR, else $XDG_CACHE_HOME/cleanimg/layers, else ~/.cache/cleanimg/layers. */
+/** The default layer cache folder: $CLEANIMG_CACHE_DIR/layers, else $XDG_CACHE_HOME/cleanimg/layers, else ~/.cache/cleanimg/layers. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env['CLEANIMG_CACHE_DIR']) return path.resolve(env['CLEANIMG_CACHE_DIR']);
+  if (env['CLEANIMG_CACHE_DIR']) return path.join(path.resolve(env['CLEANIMG_CACHE_DIR']), 'layers');
   const xdg = env['XDG_CACHE_HOME'];
   const root = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache');
   return path.join(root, 'cleanimg', 'layers');

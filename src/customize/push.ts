@@ -27,6 +27,8 @@ export interface PushOverlayOptions {
   readonly baseRef: Reference;
   /** Client for the base's registry when it is not the target's. */
   readonly baseClient?: RegistryClient;
+  /** Where base layers come from when the target lacks them and cannot mount them (e.g. a local OCI layout); default the base's registry. */
+  readonly openBaseLayer?: (layer: Descriptor) => Promise<NodeJS.ReadableStream>;
   /** Sign the pushed digest with this key before the tag is moved. */
   readonly signingKey?: SigningKey;
   readonly onProgress?: PushProgress;
@@ -76,7 +78,8 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
   // the base's repository, never held in memory.
   const baseClient = opts.baseClient ?? target;
   for (const [i, layer] of build.baseLayers.entries()) {
-    await push(`base layer ${i + 1}/${build.baseLayers.length}`, layer, () => streamFrom(baseClient, opts.baseRef.repository, layer), sameRegistry ? opts.baseRef.repository : undefined);
+    const open = opts.openBaseLayer ? () => streamAwaited(opts.openBaseLayer!(layer)) : () => streamFrom(baseClient, opts.baseRef.repository, layer);
+    await push(`base layer ${i + 1}/${build.baseLayers.length}`, layer, open, sameRegistry && !opts.openBaseLayer ? opts.baseRef.repository : undefined);
   }
   await push('overlay layer', build.layer.descriptor, () => createReadStream(build.layer.path));
   await push('config', build.configDescriptor, streamOf(build.configBytes));
@@ -99,6 +102,10 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
 
   if (ref.tag) await target.putManifest(repo, ref.tag, build.manifestBytes, build.manifestMediaType);
   return { pinned: `${refName(ref)}@${digest}`, digest, ...(ref.tag ? { tag: ref.tag } : {}), blobs, bytesUploaded, ...(signature ? { signature } : {}) };
+}
+
+async function* streamAwaited(stream: Promise<NodeJS.ReadableStream>): AsyncIterable<Uint8Array> {
+  for await (const chunk of await stream) yield chunk as Uint8Array;
 }
 
 async function* streamFrom(client: RegistryClient, repo: string, desc: Descriptor): AsyncIterable<Uint8Array> {

@@ -229,3 +229,32 @@ export const POD_RULES: Rule[] = [
         .filter(Boolean) as Finding[]);
     }),
 ];
+
+const SELECTOR_KINDS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet']);
+const TEMPLATE_KINDS = new Set([...SELECTOR_KINDS, 'ReplicationController', 'Job', 'CronJob']);
+
+/** Rules about the workload object around the pod spec. */
+export const WORKLOAD_RULES: Rule[] = [
+  {
+    id: 'HD022',
+    title: 'workloads have a pod template, and a selector that matches its labels',
+    fix: 'put the pod spec under spec.template.spec, and set spec.selector.matchLabels to labels of spec.template.metadata.labels (HardenedDeployment does both)',
+    check(o, pod) {
+      const kind = o.kind ?? '';
+      if (!TEMPLATE_KINDS.has(kind)) return [];
+      if (!pod) {
+        const where = kind === 'CronJob' ? '/spec/jobTemplate/spec/template/spec' : '/spec/template/spec';
+        return [{ path: where, message: `${kind} has no pod template at ${where}, so the API server rejects it and no other rule can check its containers` }];
+      }
+      if (!SELECTOR_KINDS.has(kind)) return [];
+      const spec = (o as Json).spec ?? {};
+      const match = spec.selector?.matchLabels;
+      const exprs = spec.selector?.matchExpressions;
+      if ((!match || typeof match !== 'object' || Object.keys(match).length === 0) && !(Array.isArray(exprs) && exprs.length))
+        return [{ path: '/spec/selector', message: `${kind} has no selector (apps/v1 requires one)` }];
+      const labels = spec.template?.metadata?.labels ?? {};
+      const missing = Object.entries(match ?? {}).filter(([k, v]) => labels[k] !== v).map(([k, v]) => `${k}=${String(v)}`);
+      return missing.length ? [{ path: '/spec/template/metadata/labels', message: `the pod template lacks the selector's labels ${missing.join(', ')}, so the API server rejects it` }] : [];
+    },
+  },
+];

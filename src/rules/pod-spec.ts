@@ -36,8 +36,12 @@ export interface ContainerSite {
   readonly ephemeral: boolean;
 }
 
-/** Every container, init container and ephemeral container of a pod spec, with its path. */
+const containerCache = new WeakMap<PodSpecSite, ContainerSite[]>();
+
+/** Every container, init container and ephemeral container of a pod spec, with its path (computed once per site). */
 export function containersOf(pod: PodSpecSite): ContainerSite[] {
+  const cached = containerCache.get(pod);
+  if (cached) return cached;
   const out: ContainerSite[] = [];
   const lists: Array<[string, boolean, boolean]> = [
     ['initContainers', true, false],
@@ -51,6 +55,7 @@ export function containersOf(pod: PodSpecSite): ContainerSite[] {
       if (c && typeof c === 'object') out.push({ container: c, path: `${pod.path}/${field}/${i}`, init, ephemeral });
     });
   }
+  containerCache.set(pod, out);
   return out;
 }
 

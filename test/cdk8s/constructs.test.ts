@@ -80,7 +80,7 @@ describe('HardenedApp', () => {
       apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'raw' },
       spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'x', image: 'nginx:1.25' }] } } },
     });
-    expect(() => app.synth()).toThrow(/Deployment\/raw HD003 \/spec\/template\/spec\/containers\/0\/image/);
+    expect(() => app.synth()).toThrow(/HD003 Deployment\/raw \/spec\/template\/spec\/containers\/0\/image/);
     expect(readdirSync(dir)).toEqual([]);
   });
 

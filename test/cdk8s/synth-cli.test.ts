@@ -86,7 +86,7 @@ describe('cdk8s synth with the cleanimg validation plugin', () => {
     `);
     const r = synth(dir);
     expect(r.status).not.toBe(0);
-    expect(r.out).toMatch(/Deployment\/web HD009 \/spec\/template\/spec\/hostNetwork: hostNetwork is true/);
+    expect(r.out).toMatch(/HD009 Deployment\/web \/spec\/template\/spec\/hostNetwork: hostNetwork is true/);
     expect(r.out).not.toMatch(/at .*hardened-deployment/);
     expect(existsSync(join(dir, 'dist')) ? readdirSync(join(dir, 'dist')) : []).toEqual([]);
   }, 60_000);

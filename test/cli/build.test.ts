@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_BASE_REF, writeDefaultBase } from '../../src/customize/base-image';
 import { pushBaseImage, type PushedImage } from '../support/base-image';
 import { runCli } from '../support/cli';
 import { startRegistry, type TestRegistry } from '../support/registry';
@@ -125,7 +126,7 @@ describe('cleanimg-customize build --push', () => {
     expect(cold.digest).toBe(uncached.digest);
     expect(warm.digest).toBe(uncached.digest);
     expect(warm.layer).toEqual(uncached.layer);
-    expect(readFileSync(join(cacheDir, 'blobs/sha256', uncached.layer.digest.slice(7))).length).toBe(uncached.layer.size);
+    expect(readFileSync(join(cacheDir, 'layers/blobs/sha256', uncached.layer.digest.slice(7))).length).toBe(uncached.layer.size);
 
     writeFileSync(join(dir, 'config/custom.conf'), 'max_connections = 300\n');
     const changed = await build('--cache-dir', cacheDir);
@@ -241,5 +242,21 @@ describe('signing and verify', () => {
     const tag = `${reg.host}/pem/app:1`;
     expect((await runCli(['build', '--spec', join(specDir(base.ref), 'spec.yaml'), '--tag', tag, '--push', '--sign-key', join(dir, 'key.pem')])).code).toBe(0);
     expect((await runCli(['verify', tag, '--key', join(dir, 'key.pub')])).code).toBe(0);
+  });
+});
+
+describe('build --push from a local base layout', () => {
+  it('uploads the base layers from the layout when the target registry lacks them (the embedded base)', async () => {
+    const layout = join(work, 'embedded-base');
+    await writeDefaultBase(layout);
+    const dir = specDir(DEFAULT_BASE_REF);
+    const tag = `${reg.host}/from-layout/app:1`;
+    const r = await runCli(['build', '--spec', join(dir, 'spec.yaml'), '--tag', tag, '--push', '--base-layout', layout, '--json']);
+    expect(r.err).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out);
+    expect(out.blobs.filter((b: any) => b.what.startsWith('base layer')).map((b: any) => b.outcome)).toEqual(['uploaded']);
+    expect(skopeoRaw(tag).layers).toHaveLength(2);
+    expect(out.layer.entries).toBeGreaterThan(3);
   });
 });

@@ -14,8 +14,8 @@ import { cleanupTmp, makeBaseLayout, sha256, specYaml, tmp, write, writeSpec, ty
 afterAll(cleanupTmp);
 
 describe('defaultCacheDir', () => {
-  it('follows CLEANIMG_CACHE_DIR, then XDG_CACHE_HOME, then ~/.cache', () => {
-    expect(defaultCacheDir({ CLEANIMG_CACHE_DIR: '/x/y', XDG_CACHE_HOME: '/c' })).toBe('/x/y');
+  it('follows CLEANIMG_CACHE_DIR (its layers/), then XDG_CACHE_HOME, then ~/.cache', () => {
+    expect(defaultCacheDir({ CLEANIMG_CACHE_DIR: '/x/y', XDG_CACHE_HOME: '/c' })).toBe('/x/y/layers');
     expect(defaultCacheDir({ XDG_CACHE_HOME: '/c' })).toBe('/c/cleanimg/layers');
     expect(defaultCacheDir({ XDG_CACHE_HOME: 'relative' })).toMatch(/\.cache\/cleanimg\/layers$/);
     expect(layerFormatTag()).toMatch(/fflate=0\.8\.3 tar-stream=\d/);

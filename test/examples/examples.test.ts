@@ -1,4 +1,8 @@
 import { Testing } from 'cdk8s';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PostgresCustomImageChart } from '../../examples/postgres/custom-image-chart';
 import { describe, expect, it } from 'vitest';
 import { NginxChart } from '../../examples/nginx/chart';
 import { GatewayChart, PRODUCTION, STAGING } from '../../examples/per-env/chart';
@@ -29,8 +33,49 @@ describe.each(Object.entries(charts))('example %s', (_name, make) => {
   it('puts no secret value and no Secret object in the manifest', () => {
     const objects = make();
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
-    const text = JSON.stringify(objects);
+    // The admission policy names what it refuses (private keys, secretKeyRef): its CEL is not a value.
+    const text = JSON.stringify(objects.filter((o) => o.kind !== 'ValidatingAdmissionPolicy'));
+    expect(objects.some((o) => o.kind === 'ValidatingAdmissionPolicy')).toBe(true);
     expect(text).not.toMatch(/PRIVATE KEY|password@|secretKeyRef/);
+  });
+
+  it('runs its workloads in a HardenedNamespace, the guards emitted before them', () => {
+    const objects = make();
+    const index = (kind: string) => objects.findIndex((o) => o.kind === kind);
+    const ns = objects[0];
+    expect(ns.kind).toBe('Namespace');
+    expect(ns.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'v1.33' });
+    const binding = objects.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding');
+    expect(binding.spec).toMatchObject({ policyName: `cleanimg-hardening.${ns.metadata.name}`, validationActions: ['Deny'], matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns.metadata.name } } } });
+    for (const kind of ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) expect(index(kind)).toBeLessThan(index('Deployment'));
+    expect(index('ValidatingAdmissionPolicy')).toBeLessThan(index('ValidatingAdmissionPolicyBinding'));
+    if (index('ConfigMap') >= 0) expect(index('ValidatingAdmissionPolicyBinding')).toBeLessThan(index('ConfigMap'));
+    const deployment = objects.find((o) => o.kind === 'Deployment');
+    for (const o of objects.filter((x) => !['Namespace', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].includes(x.kind)))
+      expect({ kind: o.kind, namespace: o.metadata.namespace }).toEqual({ kind: o.kind, namespace: ns.metadata.name });
+    expect(objects.find((o) => o.kind === 'RoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: deployment.spec.template.spec.serviceAccountName, namespace: ns.metadata.name }]);
+    const allow = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === `allow-${deployment.metadata.name}`);
+    const declared = deployment.spec.template.spec.containers.flatMap((c: any) => c.ports.map((p: any) => p.containerPort));
+    expect(allow.spec.ingress.flatMap((i: any) => i.ports.map((p: any) => p.port))).toEqual(declared);
+    expect(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name)).toEqual(expect.arrayContaining(['default-deny', 'allow-dns']));
+  });
+});
+
+describe('traffic between the scenarios', () => {
+  const policy = (objs: any[], name: string) => objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === name).spec;
+
+  it('postgres admits only the python app, which may reach only postgres (and DNS)', () => {
+    const pg = policy(charts.postgres(), 'allow-postgres');
+    expect(pg.ingress).toEqual([{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'apps' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'python-app' } } }], ports: [{ port: 5432, protocol: 'TCP' }] }]);
+    const app = policy(charts['python-app'](), 'allow-python-app');
+    expect(app.egress).toEqual([{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'databases' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgres' } } }], ports: [{ port: 5432, protocol: 'TCP' }] }]);
+  });
+
+  it('each gateway environment is its own namespace, reaching its upstreams in it', () => {
+    for (const [env, objs] of [['staging', charts['gateway-staging']()], ['production', charts['gateway-production']()]] as const) {
+      expect(objs.find((o) => o.kind === 'Namespace').metadata.name).toBe(env);
+      expect(policy(objs, 'allow-gateway').egress).toEqual([{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': env } } }], ports: [{ port: 8000, protocol: 'TCP' }] }]);
+    }
   });
 });
 
@@ -76,5 +121,18 @@ describe('the guide, corrected', () => {
     expect(byMount['/var/lib/postgresql/data'].persistentVolumeClaim).toEqual({ claimName: 'postgres-data' });
     expect(byMount['/var/run/postgresql'].emptyDir.sizeLimit).toBe('16Mi');
     expect(byMount['/tmp'].emptyDir.sizeLimit).toBe('256Mi');
+  });
+});
+
+describe('example postgres-custom-image (CustomizedImage built at synth, offline, on the embedded base)', () => {
+  it('pins the Deployment to the digest of the layer it built, breaks no rule, and matches its snapshot', () => {
+    const app = Testing.app({ outdir: mkdtempSync(join(tmpdir(), 'cleanimg-example-')) });
+    const chart = new PostgresCustomImageChart(app, 'postgres-custom-image');
+    const objects = Testing.synth(chart);
+    expect(checkObjects(objects)).toEqual([]);
+    const d = objects.find((o) => o.kind === 'Deployment');
+    expect(d.spec.template.spec.containers[0].image).toBe(chart.image.imageRef);
+    expect(chart.image.imageRef).toMatch(/^registry\.example\.com\/db\/postgres@sha256:[0-9a-f]{64}$/);
+    expect(objects).toMatchSnapshot();
   });
 });

@@ -58,6 +58,8 @@ const cases: Array<[string, string, (d: any) => void, string?]> = [
   ['HD018', 'a URL with credentials', (d) => { c0(d).env = [{ name: 'DATABASE', value: 'postgresql://user:password@postgres:5432/mydb' }]; }],
   ['HD019', 'no readiness probe', (d) => { delete c0(d).readinessProbe; }],
   ['HD020', 'readOnlyRootFilesystem at pod level', (d) => { pod(d).securityContext.readOnlyRootFilesystem = true; }],
+  ['HD022', 'no selector', (d) => { delete d.spec.selector; }, '/spec/selector'],
+  ['HD022', 'template labels do not match the selector', (d) => { d.spec.template.metadata.labels = { app: 'other' }; }, '/spec/template/metadata/labels'],
   ['HD021', 'a ConfigMap mounted writable', (d) => {
     pod(d).volumes.push({ name: 'cfg', configMap: { name: 'c' } });
     c0(d).volumeMounts.push({ name: 'cfg', mountPath: '/etc/app' });
@@ -133,6 +135,6 @@ describe('effective values and other kinds', () => {
   it('ignores objects without pod specs and garbage', () => {
     expect(checkObject({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: {} })).toEqual([]);
     expect(checkObject(null as never)).toEqual([]);
-    expect(checkObject({ kind: 'Deployment' })).toEqual([]);
+    expect(checkObject({ kind: 'Deployment' }).map((v) => v.code)).toEqual(['HD022']);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * `cleanimg-customize build --spec FILE --tag REF [--push] [--output-layout DIR] [--sign-key KEY] [--json]`
  */
+import * as path from 'node:path';
 import { CleanimgError } from '../../errors';
 import { buildOverlay, type BuildOverlayResult } from '../../customize/build';
 import { defaultCacheDir, LayerCache } from '../../customize/cache';
@@ -59,7 +60,7 @@ function summary(b: BuildOverlayResult, pushed: PushOverlayResult | undefined, r
     pushed: !!pushed,
     base: b.base,
     platform: { ...b.platformChosen.platform, fromIndex: b.platformChosen.fromIndex, descriptor: b.platformChosen.descriptor.digest, available: b.platformChosen.available },
-    layer: { digest: b.layer.descriptor.digest, diffId: b.layer.diffId, size: b.layer.descriptor.size, mediaType: b.layer.descriptor.mediaType, entries: b.layer.entries },
+    layer: { digest: b.layer.descriptor.digest, diffId: b.layer.diffId, size: b.layer.descriptor.size, mediaType: b.layer.descriptor.mediaType, entries: b.layer.entries.length },
     config: b.configDescriptor.digest,
     manifestMediaType: b.manifestMediaType,
     specDigest: b.specDigest,
@@ -104,7 +105,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
       ...(f.allowPrivateKeys ? { allowPrivateKeys: true } : {}),
       ...(f.format ? { manifestFormat: f.format } : {}),
       ...(f.sourceDateEpoch !== undefined ? { sourceDateEpoch: Number(f.sourceDateEpoch) } : {}),
-      ...(f.cache === false ? {} : { cache: new LayerCache(f.cacheDir ?? defaultCacheDir()) }),
+      ...(f.cache === false ? {} : { cache: new LayerCache(f.cacheDir !== undefined ? path.join(path.resolve(f.cacheDir), 'layers') : defaultCacheDir()) }),
     });
     for (const w of built.warnings) io.err(`warning: ${w}`);
     if (!f.json) {
@@ -118,7 +119,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
         target: client(ref.registry),
         ref,
         baseRef,
-        ...(f.baseLayout ? {} : { baseClient: client(baseRef.registry) }),
+        ...(source instanceof LayoutImageSource ? { openBaseLayer: (d) => source.openBlob(d.digest) } : { baseClient: client(baseRef.registry) }),
         ...(key ? { signingKey: key } : {}),
         ...(f.json ? {} : { onProgress: progressPrinter(io) }),
       });

@@ -200,6 +200,11 @@ export const CEL_NOT_GENERATED: readonly NotGenerated[] = [
     enforcedBy: 'construct validation, cdk8s synth plugin, cleanimg-customize check; in the cluster, the API schema (kubectl --validate=strict)',
   },
   {
+    id: 'HD022',
+    reason: 'a workload without a pod template, without a selector or with a selector its template labels do not match is refused by the API server\'s own validation before admission runs, so a policy would never see one.',
+    enforcedBy: 'construct validation, cdk8s synth plugin, cleanimg-customize check; in the cluster, the API server\'s validation',
+  },
+  {
     id: 'HD030',
     reason: 'the rule is about manifests committed to Git; a Secret in the cluster carries its data by definition (External Secrets, Sealed Secrets and operators create exactly such Secrets).',
     enforcedBy: 'construct validation, cdk8s synth plugin, cleanimg-customize check',

@@ -1,0 +1,107 @@
+/**
+ * Benchmark: registering N HardenedDeployments + EnvConfigs with the Pulumi face, against the same
+ * N raw `@pulumi/kubernetes` Deployments + ConfigMaps (the same objects, written by hand), under
+ * `pulumi.runtime.setMocks` in one process. Runs are interleaved (face, raw, face, raw, ...) after a
+ * warm-up; prints the median CPU time of each and the ratio face/raw (target <= 1.2).
+ *
+ *   node --expose-gc --import tsx bench/pulumi-register.ts [N=200] [RUNS=7]
+ */
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { envConfig, hardenedDeployment, type DigestRef } from '../src/core';
+import { EnvConfig, HardenedDeployment } from '../src/pulumi';
+
+const N = Number(process.argv[2] ?? 200);
+const RUNS = Number(process.argv[3] ?? 7);
+const IMAGE: DigestRef = 'registry.example.com/app@sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9';
+
+/** A fresh mock engine per run, so that no run pays for the resources of earlier ones. */
+function freshMocks(): void {
+  pulumi.runtime.setMocks({
+    newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
+    call: (args) => args.inputs,
+  }, 'bench', 'bench', false);
+}
+
+const configProps = (i: number) => ({ name: `app-${i}`, namespace: 'bench', data: { 'app.conf': `id=${i}\nmode=fast\n` }, mountPath: '/etc/app' });
+const deploymentProps = (i: number) => ({
+  name: `app-${i}`, namespace: 'bench',
+  containers: [{ name: 'app', image: IMAGE, ports: [{ containerPort: 8080, name: 'http' }], writablePaths: [{ path: '/var/cache/app', sizeLimit: '64Mi' }] }],
+});
+
+async function settle(resources: pulumi.CustomResource[]): Promise<void> {
+  await Promise.all(resources.map((r) => new Promise<void>((resolve) => pulumi.all([r.urn, r.id]).apply(() => resolve()))));
+}
+
+async function face(run: string): Promise<number> {
+  freshMocks();
+  global.gc?.();
+  const t0 = cpuMs();
+  const all: pulumi.CustomResource[] = [];
+  for (let i = 0; i < N; i++) {
+    const cfg = new EnvConfig(`${run}-cfg-${i}`, configProps(i));
+    const d = new HardenedDeployment(`${run}-app-${i}`, { ...deploymentProps(i), containers: [{ ...deploymentProps(i).containers[0]!, config: [cfg] }] });
+    all.push(cfg.configMap!, d.deployment);
+  }
+  await settle(all);
+  return cpuMs() - t0;
+}
+
+// The raw baseline registers the very objects the face would (computed once, outside the timing:
+// a hand-written program has them as literals).
+const rawObjects = Array.from({ length: N }, (_, i) => {
+  const cfg = envConfig(configProps(i));
+  const d = hardenedDeployment({ ...deploymentProps(i), containers: [{ ...deploymentProps(i).containers[0]!, config: [cfg] }] } as never);
+  return { configMap: cfg.configMap as Record<string, any>, deployment: d.deployment as Record<string, any>, serviceAccount: d.serviceAccount as Record<string, any> };
+});
+
+/** The raw baseline; with `withServiceAccounts`, also the ServiceAccount each hardened Deployment runs as. */
+async function raw(run: string, withServiceAccounts = false): Promise<number> {
+  freshMocks();
+  global.gc?.();
+  const t0 = cpuMs();
+  const all: pulumi.CustomResource[] = [];
+  for (let i = 0; i < N; i++) {
+    const o = rawObjects[i]!;
+    all.push(new k8s.core.v1.ConfigMap(`${run}-cfg-${i}`, { metadata: o.configMap.metadata, immutable: true, data: o.configMap.data }));
+    if (withServiceAccounts) all.push(new k8s.core.v1.ServiceAccount(`${run}-app-${i}`, { metadata: o.serviceAccount.metadata, automountServiceAccountToken: false }));
+    all.push(new k8s.apps.v1.Deployment(`${run}-app-${i}`, { metadata: o.deployment.metadata, spec: o.deployment.spec }));
+  }
+  await settle(all);
+  return cpuMs() - t0;
+}
+
+/**
+ * CPU time (user + system) of this process, in ms. Everything here runs in this process (the mock
+ * engine is in-process), so CPU time measures the work without the noise of other jobs on the machine.
+ */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  await face('warm-face');
+  await raw('warm-raw');
+  await raw('warm-raw-sa', true);
+  const f: number[] = [];
+  const r: number[] = [];
+  const rs: number[] = [];
+  for (let k = 0; k < RUNS; k++) {
+    f.push(await face(`face-${k}`));
+    r.push(await raw(`raw-${k}`));
+    rs.push(await raw(`raw-sa-${k}`, true));
+  }
+  const [mf, mr, mrs] = [median(f), median(r), median(rs)];
+  const list = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ');
+  console.log(`pulumi-register: ${N} workloads, ${RUNS} interleaved runs after a warm-up (mocks; CPU ms of this process)`);
+  console.log(`  A cleanimg HardenedDeployment + EnvConfig (5 resources each: 2 components, Deployment, ServiceAccount, ConfigMap): median ${mf.toFixed(1)}  [${list(f)}]`);
+  console.log(`  B raw Deployment + ConfigMap (2 resources each):                     median ${mr.toFixed(1)}  [${list(r)}]`);
+  console.log(`  C raw Deployment + ConfigMap + ServiceAccount (the same objects as A): median ${mrs.toFixed(1)}  [${list(rs)}]`);
+  console.log(`  ratio A/B: ${(mf / mr).toFixed(2)} (the issue's target <= 1.2)`);
+  console.log(`  ratio A/C: ${(mf / mrs).toFixed(2)} (same Kubernetes objects; the difference is the two component resources)`);
+}
+
+main().catch((e) => { console.error(e); process.exitCode = 1; });

@@ -1,0 +1,38 @@
+/**
+ * The guide's Approach 1 end to end in cdk8s: the PostgreSQL config and corporate CA are added to a
+ * digest-pinned base as one reproducible layer (examples/postgres/image/spec.yaml) at synth time,
+ * offline, on the embedded shell-less base; the Deployment names that exact digest. A pipeline then
+ * publishes exactly what was pinned:
+ *
+ *   cleanimg-customize push --layout dist/images/<name>:15-custom --tag registry.example.com/db/postgres:15-custom --expect-digest <digest>
+ */
+import { join } from 'node:path';
+import { Chart } from 'cdk8s';
+import { CustomizedImage, EnvConfig, HardenedDeployment, HardenedNamespace } from 'cleanimg/cdk8s';
+import type { Construct } from 'constructs';
+import { IMAGE_REGISTRY } from '../images';
+import { credentialsProps, postgresProps } from './props';
+
+export const CUSTOM_IMAGE_NAMESPACE = 'databases-custom';
+
+export class PostgresCustomImageChart extends Chart {
+  readonly image: CustomizedImage;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id, { namespace: CUSTOM_IMAGE_NAMESPACE });
+    const ns = new HardenedNamespace(this, 'namespace', { name: CUSTOM_IMAGE_NAMESPACE, allowedRegistries: [IMAGE_REGISTRY] });
+    this.image = new CustomizedImage(this, 'image', {
+      spec: join(__dirname, 'image/spec.yaml'),
+      repository: `${IMAGE_REGISTRY}/db/postgres`,
+      tag: '15-custom',
+    });
+    const credentials = new EnvConfig(this, 'credentials', { ...credentialsProps, namespace: CUSTOM_IMAGE_NAMESPACE });
+    credentials.node.addDependency(ns);
+    const props = postgresProps(credentials);
+    ns.addDeployment(new HardenedDeployment(this, 'postgres', {
+      ...props,
+      namespace: CUSTOM_IMAGE_NAMESPACE,
+      containers: props.containers.map((c) => ({ ...c, image: this.image })),
+    }));
+  }
+}

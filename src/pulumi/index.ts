@@ -1,0 +1,9 @@
+/**
+ * The Pulumi face: the hardened core's objects as `@pulumi/kubernetes` resources inside
+ * ComponentResources, and the policy pack's policies (the same rule list).
+ */
+export { HardenedDeployment, HARDENED_DEPLOYMENT_TYPE, type HardenedDeploymentArgs, type HardenedContainerArgs, type ExposeOptions, type PulumiImageInput } from './hardened-deployment';
+export { EnvConfig, ENV_CONFIG_TYPE, SECRET_SOURCE_ANNOTATION, SECRET_SOURCE_PULUMI, type EnvConfigArgs, type ManagedSecretArgs, type PulumiAttachmentSource } from './env-config';
+export { nonRootId, type NonRootId, type DigestRef, type WritablePath, type ProbeProps, type SecretReference } from '../core';
+export { cleanimgPolicies, policyPackArgs, policyName, violationsOfResource, violationMessage, knownCopy, kindOfType, madeByEnvConfig, POLICY_PACK_NAME, type PolicyResourceLike } from './policy';
+export { HardenedNamespace, HARDENED_NAMESPACE_TYPE, type HardenedNamespaceArgs, type NamespaceDeployment, type DeclareDeployments, type PulumiPeerLike, type PulumiEgressAllow } from './hardened-namespace';

@@ -1,0 +1,135 @@
+/**
+ * The Pulumi policy pack's policies: the one rule list (src/rules) run over the inputs of every
+ * `kubernetes:*` resource of a stack, one policy per rule, enforcement `mandatory`. So `pulumi
+ * preview --policy-pack policy-pack` fails on a raw insecure `k8s.apps.v1.Deployment` written beside
+ * a HardenedDeployment, with the same rule ids, paths and fixes as every other guard.
+ *
+ * Exceptions, each narrow:
+ * - HD030 (no literal Secret data) exempts a Secret made by our EnvConfig component from Pulumi
+ *   secrets: its URN shows an EnvConfig parent AND it carries the secret-source annotation. Its data
+ *   is a Pulumi secret (encrypted in state, never written to Git). A Secret written by hand, with
+ *   `data` or `stringData`, is still refused.
+ * - `*Patch` resources (server-side apply patches) are partial: only fields they actually set are
+ *   judged (a patch that sets `privileged: true` fails; one that leaves `runAsNonRoot` out does not).
+ * - During preview, values not yet known (e.g. an image digest a build will produce) are skipped;
+ *   `pulumi up` runs the policies again with every value known.
+ *
+ * This module needs only the types of `@pulumi/policy`; policy-pack/index.js makes the PolicyPack.
+ */
+import type { EnforcementLevel, PolicyPackArgs, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
+import { checkObject, RULES, type KubeObject, type Rule, type Violation } from '../rules';
+import { ENV_CONFIG_TYPE, SECRET_SOURCE_ANNOTATION, SECRET_SOURCE_PULUMI } from './env-config';
+
+export const POLICY_PACK_NAME = 'cleanimg-hardening';
+
+/** The policy name of a rule: `cleanimg-hd003`. */
+export function policyName(rule: Rule): string {
+  return `cleanimg-${rule.id.toLowerCase()}`;
+}
+
+const pointerKey = (k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1');
+
+function isUnknownValueError(e: unknown): boolean {
+  // @pulumi/policy's UnknownValueError (thrown by its proxy when a value is unknown during preview).
+  return !!e && typeof e === 'object' && 'unknownTypeSentinel' in e;
+}
+
+/**
+ * A plain copy of resource props read through the policy framework's unknown-checking proxy:
+ * unknown values are left out and their JSON pointers collected.
+ */
+export function knownCopy(props: unknown, unknown: string[], path = ''): unknown {
+  if (props === null || typeof props !== 'object') return props;
+  const out: Record<string, unknown> | unknown[] = Array.isArray(props) ? [] : {};
+  for (const k of Object.keys(props)) {
+    let v: unknown;
+    try {
+      v = (props as Record<string, unknown>)[k];
+    } catch (e) {
+      if (!isUnknownValueError(e)) throw e;
+      unknown.push(`${path}/${pointerKey(k)}`);
+      continue;
+    }
+    (out as Record<string, unknown>)[k] = knownCopy(v, unknown, `${path}/${pointerKey(k)}`);
+  }
+  return out;
+}
+
+/** apiVersion and kind from a type token: `kubernetes:apps/v1:Deployment` gives `apps/v1`, `Deployment`. */
+export function kindOfType(type: string): { apiVersion?: string; kind?: string } {
+  const m = /^kubernetes:([^:]+):(.+)$/.exec(type);
+  if (!m) return {};
+  const [group, version] = m[1]!.includes('/') ? m[1]!.split('/') as [string, string] : ['core', m[1]!];
+  return { apiVersion: group === 'core' ? version : `${group}/${version}`, kind: m[2]!.replace(/Patch$/, '') };
+}
+
+function pointerValue(o: unknown, pointer: string): unknown {
+  let node = o;
+  for (const raw of pointer.split('/').slice(1)) {
+    const k = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[k];
+  }
+  return node;
+}
+
+const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
+
+/** True when the URN's type chain shows our EnvConfig component as the resource's parent. */
+export function madeByEnvConfig(urn: string): boolean {
+  const types = (urn.split('::')[2] ?? '').split('$');
+  return types.length >= 2 && types[types.length - 2] === ENV_CONFIG_TYPE;
+}
+
+/** A resource as the policy framework hands it over (the fields we use). */
+export type PolicyResourceLike = Pick<ResourceValidationArgs, 'type' | 'props' | 'urn' | 'name'>;
+
+/**
+ * Runs `rules` over one resource's inputs and returns the violations that apply, after the
+ * exceptions described at the top of this file.
+ */
+export function violationsOfResource(r: PolicyResourceLike, rules: readonly Rule[] = RULES): Violation[] {
+  if (!r.type.startsWith('kubernetes:') || r.type.startsWith('pulumi:providers:')) return [];
+  const fromType = kindOfType(r.type);
+  if (!fromType.kind) return [];
+  const unknown: string[] = [];
+  const props = knownCopy(r.props, unknown) as KubeObject;
+  const object: KubeObject = { ...props, apiVersion: props.apiVersion ?? fromType.apiVersion, kind: props.kind ?? fromType.kind };
+  if (!object.metadata?.name && r.name) object.metadata = { ...object.metadata, name: r.name };
+  const isPatch = r.type.endsWith('Patch');
+  const exemptSecret = object.kind === 'Secret' && madeByEnvConfig(r.urn)
+    && (object.metadata?.annotations as Record<string, unknown> | undefined)?.[SECRET_SOURCE_ANNOTATION] === SECRET_SOURCE_PULUMI
+    && (object as Record<string, unknown>).stringData === undefined;
+  return checkObject(object, rules).filter((v) =>
+    !unknown.some((u) => under(v.path, u) || under(u, v.path))
+    && !(isPatch && pointerValue(object, v.path) === undefined)
+    && !(exemptSecret && v.code === 'HD030'));
+}
+
+/** Formats a violation for `reportViolation`: object, rule, path, what is wrong and the fix. */
+export function violationMessage(v: Violation): string {
+  return `${v.object} ${v.code} ${v.path}: ${v.message} — ${v.fix}`;
+}
+
+/** One policy per rule, each running that rule over every Kubernetes resource's inputs. */
+export function cleanimgPolicies(enforcementLevel: EnforcementLevel = 'mandatory', rules: readonly Rule[] = RULES): ResourceValidationPolicy[] {
+  return rules.map((rule) => ({
+    name: policyName(rule),
+    description: `${rule.id}: ${rule.title}`,
+    enforcementLevel,
+    severity: 'high',
+    remediationSteps: rule.fix,
+    validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+      for (const v of violationsOfResource(args, [rule])) report(violationMessage(v));
+    },
+  }));
+}
+
+/** The arguments of the cleanimg PolicyPack (see policy-pack/index.js). */
+export function policyPackArgs(enforcementLevel: EnforcementLevel = 'mandatory'): PolicyPackArgs {
+  return {
+    description: 'cleanimg hardening rules for Kubernetes resources (the same rule list as the cdk8s face, the CLI and admission)',
+    enforcementLevel,
+    policies: cleanimgPolicies(enforcementLevel),
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * The policy pack, run as the Pulumi CLI runs it (a process serving the Analyzer gRPC service) and
+ * fed resources the way the engine feeds them during `pulumi preview`: the objects of our
+ * components pass, a raw insecure Deployment written beside them fails with mandatory violations
+ * naming the same rule ids as every other guard.
+ */
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployExamples } from '../../examples/pulumi/program';
+import { EnvConfig, HardenedDeployment, SECRET_SOURCE_ANNOTATION } from '../../src/pulumi';
+import { RULES } from '../../src/rules';
+import { installMocks, settle } from './harness';
+import { startPack, type AnalyzedResource, type Diagnostic, type PackClient } from './policy-pack-client';
+
+const recorder = installMocks();
+const MANDATORY = 1;
+const UNKNOWN = '04da6b54-80e4-46f7-96ec-b56ff0331ba9';
+const SECRET = (value: unknown) => ({ '4dabf18193072939515e22adb298388d': '1b47061264138c4ac30d75fd1eb44270', value });
+const urn = (type: string, name: string, parentType?: string) => `urn:pulumi:test::cleanimg-test::${parentType ? `${parentType}$` : ''}${type}::${name}`;
+const ruleIds = (ds: Diagnostic[]) => [...new Set(ds.map((d) => d.policyName.replace('cleanimg-', '').toUpperCase()))].sort();
+
+let pack: PackClient;
+beforeAll(async () => { pack = await startPack(); }, 120_000);
+afterAll(() => pack?.stop());
+
+/** A resource our program registered, as the engine would hand it to the analyzer. */
+async function asAnalyzed(r: pulumi.CustomResource | undefined): Promise<AnalyzedResource> {
+  if (!r) throw new Error('resource missing');
+  const [u] = await settle(r);
+  const [type, name] = [u!.split('::')[2]!.split('$').pop()!, u!.split('::')[3]!];
+  return { type, name, urn: u!, props: recorder.inputsOf(type, name) };
+}
+
+const INSECURE_DEPLOYMENT = {
+  apiVersion: 'apps/v1', kind: 'Deployment',
+  metadata: { name: 'legacy', namespace: 'apps' },
+  spec: {
+    selector: { matchLabels: { app: 'legacy' } },
+    template: { metadata: { labels: { app: 'legacy' } }, spec: { containers: [{ name: 'web', image: 'nginx:latest', ports: [{ containerPort: 80 }] }] } },
+  },
+};
+
+describe('cleanimg policy pack', () => {
+  it('loads like the CLI loads it, with one mandatory policy per rule', async () => {
+    const info = await pack.info();
+    expect(info.name).toBe('cleanimg-hardening');
+    expect(info.policies.map((p) => p.name).sort()).toEqual(RULES.map((r) => `cleanimg-${r.id.toLowerCase()}`).sort());
+    expect(info.policies.every((p) => p.enforcementLevel === MANDATORY)).toBe(true);
+  });
+
+  it('passes every object the Pulumi face registers for the examples, and a Pulumi-made Secret', async () => {
+    const stack = deployExamples();
+    const withSecret = new EnvConfig('policy-secret', { name: 'policy-secret', managedSecret: { mountPath: '/var/run/secrets/x', data: { token: pulumi.secret('abc123-very-secret') } } });
+    const resources = [
+      ...Object.values(stack.deployments).flatMap((d) => [d.deployment, d.serviceAccount, d.service]),
+      ...Object.values(stack.configs).flatMap((c) => [c.configMap, c.secret]),
+      withSecret.secret,
+    ].filter((r) => !!r) as pulumi.CustomResource[];
+    expect(resources.length).toBeGreaterThan(15);
+    for (const r of resources) {
+      const a = await asAnalyzed(r);
+      expect(await pack.analyze(a), `${a.type} ${a.name}`).toEqual([]);
+    }
+    const secret = await asAnalyzed(withSecret.secret);
+    expect(secret.urn).toContain('cleanimg:index:EnvConfig$kubernetes:core/v1:Secret');
+    expect(JSON.stringify(secret.props)).toContain('1b47061264138c4ac30d75fd1eb44270'); // sent as a secret
+  });
+
+  it('fails a raw insecure k8s.apps.v1.Deployment written beside ours, with mandatory violations naming rule, path and fix', async () => {
+    const raw = new k8s.apps.v1.Deployment('legacy', INSECURE_DEPLOYMENT as k8s.apps.v1.DeploymentArgs);
+    const a = await asAnalyzed(raw);
+    const ds = await pack.analyze(a);
+    expect(ds.length).toBeGreaterThan(5);
+    expect(ds.every((d) => d.enforcementLevel === MANDATORY)).toBe(true);
+    expect(ruleIds(ds)).toEqual(expect.arrayContaining(['HD001', 'HD002', 'HD003', 'HD004', 'HD005', 'HD008', 'HD014']));
+    const hd003 = ds.find((d) => d.policyName === 'cleanimg-hd003')!;
+    expect(hd003.message).toContain('Deployment/apps/legacy HD003 /spec/template/spec/containers/0/image: image "nginx:latest" is not pinned by digest');
+    expect(hd003.message).toContain('— use nginx:latest@sha256:<digest> or a CustomizedImage');
+    expect(hd003.message.startsWith('HD003: images are pinned by digest')).toBe(true);
+  });
+
+  it('fails our own Deployment when a Pulumi transformation weakens it after construction', async () => {
+    const weakened = new HardenedDeployment('weakened', {
+      containers: [{ name: 'a', image: 'registry.example.com/app@sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9', ports: [{ containerPort: 8080 }] }],
+    }, {
+      transformations: [(t) => {
+        if (t.type !== 'kubernetes:apps/v1:Deployment') return undefined;
+        const props = structuredClone(t.props) as any;
+        props.spec.template.spec.containers[0].securityContext.privileged = true;
+        props.spec.template.spec.hostNetwork = true;
+        return { props, opts: t.opts };
+      }],
+    });
+    const ds = await pack.analyze(await asAnalyzed(weakened.deployment));
+    expect(ruleIds(ds)).toEqual(['HD006', 'HD009']);
+    expect(ds.every((d) => d.enforcementLevel === MANDATORY)).toBe(true);
+  });
+
+  it('fails a hand-written Secret with literal data, even with our annotation or under an EnvConfig with stringData', async () => {
+    const handWritten = new k8s.core.v1.Secret('db-password', { metadata: { name: 'db-password' }, stringData: { password: 'hunter2' } });
+    expect(ruleIds(await pack.analyze(await asAnalyzed(handWritten)))).toEqual(['HD030']);
+    const props = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', annotations: { [SECRET_SOURCE_ANNOTATION]: 'pulumi-secret' } }, data: SECRET({ k: 'dg==' }) };
+    const disguised = { type: 'kubernetes:core/v1:Secret', name: 's', urn: urn('kubernetes:core/v1:Secret', 's'), props };
+    expect(ruleIds(await pack.analyze(disguised))).toEqual(['HD030']);
+    const inEnvConfig = { ...disguised, urn: urn('kubernetes:core/v1:Secret', 's', 'cleanimg:index:EnvConfig'), props: { ...props, stringData: SECRET({ k: 'v' }) } };
+    expect(ruleIds(await pack.analyze(inEnvConfig))).toEqual(['HD030']);
+    // ... while the same Secret under an EnvConfig, with data only, is the documented exception.
+    expect(await pack.analyze({ ...disguised, urn: inEnvConfig.urn })).toEqual([]);
+  });
+
+  it('skips only the values unknown during preview and still judges the rest', async () => {
+    const hardened = (await asAnalyzed(deployExamples({}).deployments.postgres?.deployment)).props as any;
+    const pod = hardened.spec.template.spec;
+    const unknownImage = { ...hardened, spec: { ...hardened.spec, template: { ...hardened.spec.template, spec: { ...pod, containers: [{ ...pod.containers[0], image: UNKNOWN }] } } } };
+    const r = { type: 'kubernetes:apps/v1:Deployment', name: 'pg', urn: urn('kubernetes:apps/v1:Deployment', 'pg') };
+    expect(await pack.analyze({ ...r, props: unknownImage })).toEqual([]);
+    const privileged = structuredClone(unknownImage);
+    privileged.spec.template.spec.containers[0].securityContext.privileged = true;
+    expect(ruleIds(await pack.analyze({ ...r, props: privileged }))).toEqual(['HD006']);
+    expect(await pack.analyze({ ...r, props: { ...hardened, spec: UNKNOWN } })).toEqual([]);
+  });
+
+  it('judges only the fields a *Patch resource sets', async () => {
+    const r = { type: 'kubernetes:apps/v1:DeploymentPatch', name: 'scale', urn: urn('kubernetes:apps/v1:DeploymentPatch', 'scale') };
+    expect(await pack.analyze({ ...r, props: { metadata: { name: 'web' }, spec: { replicas: 5 } } })).toEqual([]);
+    const escalate = { metadata: { name: 'web' }, spec: { template: { spec: { containers: [{ name: 'web', securityContext: { privileged: true, runAsUser: 0 } }] } } } };
+    expect(ruleIds(await pack.analyze({ ...r, props: escalate }))).toEqual(['HD002', 'HD006']);
+  });
+
+  it('ignores resources that are not Kubernetes objects', async () => {
+    const props = { bucket: 'x', acl: 'public-read', image: 'nginx:latest' };
+    expect(await pack.analyze({ type: 'aws:s3/bucket:Bucket', name: 'b', urn: urn('aws:s3/bucket:Bucket', 'b'), props })).toEqual([]);
+    expect(await pack.analyze({ type: 'cleanimg:index:HardenedDeployment', name: 'c', urn: urn('cleanimg:index:HardenedDeployment', 'c'), props: {} })).toEqual([]);
+  });
+
+  it('runs with the enforcement level the environment asks for (advisory for a dry run)', async () => {
+    const advisory = await startPack({ CLEANIMG_POLICY_ENFORCEMENT: 'advisory' });
+    try {
+      const ds = await advisory.analyze({ type: 'kubernetes:apps/v1:Deployment', name: 'legacy', urn: urn('kubernetes:apps/v1:Deployment', 'legacy'), props: INSECURE_DEPLOYMENT });
+      expect(ds.length).toBeGreaterThan(5);
+      expect(ds.every((d) => d.enforcementLevel === 0)).toBe(true);
+    } finally {
+      advisory.stop();
+    }
+  }, 120_000);
+});
