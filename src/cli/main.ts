@@ -4,27 +4,38 @@
  * manifests against the hardening rules.
  */
 import { Command, CommanderError } from 'commander';
-import { DOCKERFILE_RULES } from '../dockerfile';
-import { RULES } from '../rules';
-import { runCheck } from './commands/check';
 import { CleanimgError } from '../errors';
-import { writeKeyPair } from '../oci/signing';
-import { runBase, runPull, runPushLayout, type BaseFlags, type PullFlags, type PushLayoutFlags } from './commands/base';
-import { runBuild, type BuildFlags } from './commands/build';
-import { addDockerfileCommand } from './commands/dockerfile';
+import type { BuildFlags } from './commands/build';
+import type { VerifyFlags } from './commands/verify';
+import type { BaseFlags, PullFlags, PushLayoutFlags } from './commands/base';
 import { addRegistryOptions } from './commands/registry-options';
-import { runVerify, type VerifyFlags } from './commands/verify';
 import { EXIT, processIo, reportError, type Io } from './output';
 
+// Each command loads its modules when it runs (start-up time counts in a re-push): `build` does not
+// load the Dockerfile parser or the rules, `--version` loads nothing but commander.
+
+type Rule = { id: string; title: string; fix: string };
 /** Kubernetes and Dockerfile rules, as `rules` and `check --help` list them. */
-const ALL_RULES: ReadonlyArray<{ id: string; title: string; fix: string }> = [...RULES, ...DOCKERFILE_RULES];
+async function loadRules(): Promise<readonly Rule[]> {
+  const [{ RULES }, { DOCKERFILE_RULES }] = await Promise.all([import('../rules/index.js'), import('../dockerfile/index.js')]);
+  return [...RULES, ...DOCKERFILE_RULES];
+}
+
+/** Commands that need neither the rules nor the Dockerfile generator. */
+const LIGHT_COMMANDS = new Set(['build', 'verify', 'generate-key-pair', 'base', 'push', 'pull']);
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../../package.json') as { version: string };
 
-export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+/**
+ * The program. `mods` holds the modules loaded up front for help texts (the rules list and the
+ * Dockerfile command); without them those parts are left out (see main(), which loads them unless a
+ * command that needs neither runs).
+ */
+export function buildProgram(io: Io, setExit: (code: number) => void, mods?: { rules: readonly Rule[]; dockerfile: typeof import('./commands/dockerfile') }): Command {
+  const ALL_RULES = mods?.rules ?? [];
   const program = new Command('cleanimg-customize')
     .description('Customize shell-less images at build time (one reproducible, signed overlay layer), and check manifests against the hardening rules.')
     .version(version)
@@ -40,8 +51,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--non-root-base <prefix>', 'Dockerfiles: bases known to run as non-root, so no USER is needed (repeatable; default cleanstart/)', collect)
     .option('--context <dir>', 'Dockerfiles: the build context, to look into copied files for private keys')
     .addHelpText('after', `\nRules:\n${ALL_RULES.map((r) => `  ${r.id}  ${r.title}`).join('\n')}\n\nExample:\n  cleanimg-customize check dist/ k8s/legacy.yaml Dockerfile`)
-    .action((paths: string[], opts: { json?: boolean; allowedBase?: string[]; nonRootBase?: string[]; context?: string }) => {
+    .action(async (paths: string[], opts: { json?: boolean; allowedBase?: string[]; nonRootBase?: string[]; context?: string }) => {
       try {
+        const { runCheck } = await import('./commands/check.js');
         setExit(runCheck(paths, { json: opts.json, allowedBases: opts.allowedBase, nonRootBases: opts.nonRootBase, context: opts.context }, io));
       } catch (e) {
         setExit(reportError(io, e, !!opts.json));
@@ -57,7 +69,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       setExit(EXIT.ok);
     });
 
-  addDockerfileCommand(program, io, setExit);
+  mods?.dockerfile.addDockerfileCommand(program, io, setExit);
 
   const guarded = (json: boolean | undefined, run: () => Promise<number>) => run().then(setExit, (e) => setExit(reportError(io, e, !!json)));
 
@@ -71,6 +83,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--format <format>', 'manifest format: base (the base\'s own) or oci', 'base')
     .option('--base-layout <dir>', 'read the base from an OCI layout instead of its registry (offline)')
     .option('--source-date-epoch <seconds>', 'timestamp for files and history (default SOURCE_DATE_EPOCH, else 0)')
+    .option('--no-cache', 'build the layer even when the local layer cache has it, and do not store it (the digest is the same either way)')
+    .option('--cache-dir <dir>', 'cache folder; layers go to its layers/ (default $CLEANIMG_CACHE_DIR/layers, else $XDG_CACHE_HOME/cleanimg/layers, else ~/.cache/cleanimg/layers)')
     .option('--allow-private-keys', 'DANGEROUS: allow private keys in the image (anyone who can pull it can read them; use EnvConfig secrets instead)')
     .option('--json', 'print a JSON report on stdout'))
     .addHelpText('after', `
@@ -86,7 +100,7 @@ Spec (paths relative to the spec's folder):
 Examples:
   cleanimg-customize build --spec postgres-spec.yaml --tag myregistry/postgres:15-custom --push
   COSIGN_PASSWORD=... cleanimg-customize build --spec s.yaml --tag reg/app:1 --push --sign-key cosign.key --json`)
-    .action((opts: BuildFlags) => guarded(opts.json, () => runBuild(opts, io)));
+    .action((opts: BuildFlags) => guarded(opts.json, async () => (await import('./commands/build.js')).runBuild(opts, io)));
 
   program.command('base')
     .description('The embedded default base cleanimg.dev/base/static:1 (shell-less, user 65532, built deterministically): print its pinned reference, or write it as an OCI layout for --base-layout.')
@@ -94,7 +108,7 @@ Examples:
     .option('--cache', 'write it once into the content-addressed cache (.cache/cleanimg, or CLEANIMG_CACHE_DIR)')
     .option('--cache-dir <dir>', 'the cache folder for --cache')
     .option('--json', 'print a JSON report')
-    .action((opts: BaseFlags) => guarded(opts.json, () => runBase(opts, io)));
+    .action((opts: BaseFlags) => guarded(opts.json, async () => (await import('./commands/base.js')).runBase(opts, io)));
 
   addRegistryOptions(program.command('push')
     .description('Push an image from an OCI layout with its bytes unchanged (the digest synth pinned): blobs the registry lacks, manifests, then the tag.')
@@ -103,7 +117,7 @@ Examples:
     .option('--expect-digest <digest>', 'refuse (before any upload) unless the layout image has this digest')
     .option('--mount-from <repository>', 'try cross-repository mounts from this repository of the same registry')
     .option('--json', 'print a JSON report'))
-    .action((opts: PushLayoutFlags) => guarded(opts.json, () => runPushLayout(opts, io)));
+    .action((opts: PushLayoutFlags) => guarded(opts.json, async () => (await import('./commands/base.js')).runPushLayout(opts, io)));
 
   addRegistryOptions(program.command('pull')
     .description('Copy a digest-pinned base image into the content-addressed cache (.cache/cleanimg/images/sha256-<hex>), once, so builds and cdk8s synth read it offline.')
@@ -111,7 +125,7 @@ Examples:
     .option('--cache-dir <dir>', 'the cache folder (default CLEANIMG_CACHE_DIR, else .cache/cleanimg)')
     .option('--arch <arch>', 'for an index: only this architecture\'s image (repeatable; default all)', collect)
     .option('--json', 'print a JSON report'))
-    .action((refText: string, opts: PullFlags) => guarded(opts.json, () => runPull(refText, opts, io)));
+    .action((refText: string, opts: PullFlags) => guarded(opts.json, async () => (await import('./commands/base.js')).runPull(refText, opts, io)));
 
   addRegistryOptions(program.command('verify')
     .description('Check a pushed image: its cosign signature (with --key), no shell or busybox in any layer, not running as root. Exit 1 when a check fails.')
@@ -119,7 +133,7 @@ Examples:
     .option('--key <file>', 'cosign public key (PEM)')
     .option('--arch <arch>', 'for a multi-platform image: the platform to inspect', 'amd64')
     .option('--json', 'print a JSON report'))
-    .action((refText: string, opts: VerifyFlags) => guarded(opts.json, () => runVerify(refText, opts, io)));
+    .action((refText: string, opts: VerifyFlags) => guarded(opts.json, async () => (await import('./commands/verify.js')).runVerify(refText, opts, io)));
 
   program.command('generate-key-pair')
     .description('Write cosign.key (encrypted with COSIGN_PASSWORD) and cosign.pub, compatible with cosign.')
@@ -128,6 +142,7 @@ Examples:
     .action((opts: { outputPrefix: string; dir: string }) => guarded(false, async () => {
       const password = process.env.COSIGN_PASSWORD;
       if (password === undefined) throw new CleanimgError('no password for the key', [{ code: 'SIG005', path: 'COSIGN_PASSWORD', message: 'COSIGN_PASSWORD is not set', fix: 'export COSIGN_PASSWORD (an empty value makes an unencrypted-password key, as cosign does)' }]);
+      const { writeKeyPair } = await import('../oci/signing/index.js');
       const { keyPath, pubPath } = await writeKeyPair(opts.dir, password, opts.outputPrefix);
       io.out(`wrote ${keyPath} and ${pubPath}`);
       return EXIT.ok;
@@ -139,7 +154,10 @@ Examples:
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   let code: number = EXIT.ok;
-  const program = buildProgram(io, (c) => { code = c; });
+  const first = argv[0];
+  const light = first !== undefined && (LIGHT_COMMANDS.has(first) || first === '--version' || first === '-V') && !argv.includes('--help') && !argv.includes('-h');
+  const mods = light ? undefined : { rules: await loadRules(), dockerfile: await import('./commands/dockerfile.js') };
+  const program = buildProgram(io, (c) => { code = c; }, mods);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (e) {

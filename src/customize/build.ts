@@ -20,10 +20,11 @@ import * as path from 'node:path';
 import { unlink } from 'node:fs/promises';
 import { CleanimgError } from '../errors';
 import { appendLayer, manifestFamily, sha256Digest, type AppendResult, type ManifestFamily } from '../oci/image';
-import { buildLayer, resolveSourceDateEpoch, type BuiltLayer } from '../oci/layer';
+import { buildLayer, normalizeEntries, resolveSourceDateEpoch, type BuiltLayer } from '../oci/layer';
 import { isStreamingSource, isValidRefName, LayoutImageSource, LayoutWriter } from '../oci/layout';
 import { formatPlatform, isIndexMediaType, selectPlatform } from '../oci/platform';
-import type { Descriptor, FetchedManifest, ImageConfig, ImageIndex, ImageManifest, ImageSource, Platform } from '../oci/types';
+import { MediaType, type Descriptor, type FetchedManifest, type ImageConfig, type ImageIndex, type ImageManifest, type ImageSource, type Platform } from '../oci/types';
+import type { LayerCache } from './cache';
 import { resolveInputs } from './inputs';
 import { isCpuVariant, loadSpec, specDigest, type CustomizeSpec, type LoadedSpec } from './spec';
 
@@ -58,6 +59,12 @@ export interface BuildOverlayOptions {
    * never made silently).
    */
   readonly manifestFormat?: 'base' | 'oci' | 'docker';
+  /**
+   * A local layer cache (see cache.ts): an unchanged layer is taken from it instead of being built
+   * again, and a fresh one is stored in it. Default: none (the CLI uses one unless --no-cache).
+   * The digest is the same with or without it.
+   */
+  readonly cache?: LayerCache;
 }
 
 export interface PlatformChosen {
@@ -92,6 +99,8 @@ export interface BuildOverlayResult {
   readonly implicitDirectories: readonly string[];
   readonly sourceDateEpoch: number;
   readonly outputLayout?: { readonly dir: string; readonly tag: string };
+  /** Whether the layer came from the cache (`hit`), was built and stored (`stored`), or no cache was used. */
+  readonly cache: 'hit' | 'stored' | 'miss' | 'off';
   /** Remove the layer's temp file (a no-op when it was moved into the output layout). */
   dispose(): Promise<void>;
 }
@@ -226,9 +235,34 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
   warnings.push(...flavourWarnings(spec));
   if (spec.allow_private_keys || opts.allowPrivateKeys) warnings.push('private keys are allowed by override (allow_private_keys): anyone who can pull this image can read them');
 
-  const layer = await buildLayer(inputs.entries, { sourceDateEpoch: epoch, tmpDir: opts.tmpDir ?? os.tmpdir() });
+  // The layer: from the cache when its key (entries, content hashes, timestamp) is known, else built.
+  const entries = normalizeEntries(inputs.entries);
+  const cache = opts.cache;
+  let cacheState: BuildOverlayResult['cache'] = cache ? 'miss' : 'off';
+  let layer: BuiltLayer | undefined;
+  /** False when the blob lives in the cache: it must then be neither moved nor deleted. */
+  let owned = true;
+  const id = cache ? await cache.identify(entries, epoch) : undefined;
+  if (cache && id) {
+    const hit = await cache.lookup(id.key);
+    if (hit && (opts.outputLayout === undefined || (await cache.verify(id.key, hit)))) {
+      layer = { ...hit, mediaType: MediaType.OciLayerGzip, entries };
+      owned = false;
+      cacheState = 'hit';
+    }
+  }
+  if (!layer) {
+    layer = await buildLayer(entries, { sourceDateEpoch: epoch, tmpDir: opts.tmpDir ?? cache?.tmpDir ?? os.tmpdir() });
+    if (cache && id) {
+      const built = layer;
+      if (await cache.store(id, built).catch(async (e: unknown) => {
+        await unlink(built.path).catch(() => undefined);
+        throw e;
+      })) cacheState = 'stored';
+    }
+  }
   let layerPath = layer.path;
-  let moved = false;
+  let moved = !owned;
   const dispose = async () => {
     if (!moved) await unlink(layerPath).catch(() => undefined);
   };
@@ -262,7 +296,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
           else await writer.putBytes(await opts.source.getBlob(d.digest), d.digest);
         }
         await writer.putBytes(img.configBytes, img.configDescriptor.digest);
-        layerPath = await writer.putFile(layer.path, layer.digest, { move: true });
+        layerPath = await writer.putFile(layer.path, layer.digest, { move: owned });
         moved = true;
         await writer.putBytes(img.manifestBytes, img.manifestDigest);
         const platform: Platform = { ...base.chosen.platform };
@@ -300,6 +334,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
       implicitDirectories: inputs.implicitDirectories,
       sourceDateEpoch: epoch,
       ...(outputLayout ? { outputLayout } : {}),
+      cache: cacheState,
       dispose,
     };
   } catch (e) {

@@ -9,7 +9,7 @@ import { CleanimgError } from '../errors';
 import { refName, type Reference } from '../oci/reference';
 import type { PushBlobResult, RegistryClient } from '../oci/registry';
 import { RegistryImageSource } from '../oci/registry';
-import { prepareSignature, type SigningKey } from '../oci/signing';
+import type { SigningKey } from '../oci/signing';
 import type { Descriptor } from '../oci/types';
 import type { BuildOverlayResult } from './build';
 
@@ -91,6 +91,7 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
 
   let signature: PushOverlayResult['signature'];
   if (opts.signingKey) {
+    const { prepareSignature } = await import('../oci/signing/index.js'); // loaded only to sign (start-up time)
     const sig = await prepareSignature(new RegistryImageSource(target, repo), { imageDigest: digest, repository: refName(ref), key: opts.signingKey });
     if (sig.appended) {
       for (const b of sig.blobs) await push('signature', b.descriptor, streamOf(b.bytes));

@@ -15,7 +15,7 @@
  *   CPU features that zlib's fast paths pick). The gzip wrapper is written here: no file name, mtime 0,
  *   XFL 0, OS 3 (Unix); the CRC-32 comes from node:zlib's crc32, a pure function of the bytes.
  *   GZIP_LEVEL, DEFLATE_CHUNK, STORE_ENTROPY and the fflate version are part of the format: changing
- *   any of them changes every digest. Independent segments are compressed on worker threads
+ *   any of them changes every digest. Independent segments are checked and compressed on worker threads
  *   (LayerOptions.parallelism) and written in order, so the bytes never depend on the worker count.
  * - The compressed blob goes to a temp file while the compressed digest, the diffID (sha256 of the
  *   tar) and the sizes are computed in the same pass.
@@ -26,8 +26,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
-import { Deflate } from 'fflate';
-import * as tar from 'tar-stream';
+import type * as Fflate from 'fflate';
+import type * as tar from 'tar-stream';
 import { CleanimgError } from '../errors';
 import { MediaType } from './types';
 
@@ -73,6 +73,15 @@ export interface LayerOptions {
   /** Worker threads for compression; default defaultParallelism(); 0 compresses on this thread. Bytes are the same either way. */
   readonly parallelism?: number;
 }
+
+// fflate and tar-stream load on first use: a build whose layer comes from the cache never needs them
+// (start-up time counts in a re-push).
+let fflateMod: typeof Fflate | undefined;
+let tarMod: typeof tar | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const fflate = (): typeof Fflate => (fflateMod ??= require('fflate') as typeof Fflate);
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const tarStream = (): typeof tar => (tarMod ??= require('tar-stream') as typeof tar);
 
 /** Part of the format: changing any of these changes every digest. */
 export const GZIP_LEVEL = 6;
@@ -217,7 +226,7 @@ export function storeSegment(seg: Uint8Array): Uint8Array[] {
  */
 export function compressSegment(seg: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
-  const d = new Deflate({ level: GZIP_LEVEL }, (chunk) => {
+  const d = new (fflate().Deflate)({ level: GZIP_LEVEL }, (chunk) => {
     if (chunk.length) out.push(chunk);
   });
   d.push(seg, false);
@@ -239,15 +248,43 @@ export function deflateSegment(seg: Uint8Array): Uint8Array[] {
   return byteEntropy(seg) > STORE_ENTROPY ? storeSegment(seg) : compressSegment(seg);
 }
 
-/** compressSegment for a worker thread, in plain JavaScript (the worker is started from this text). */
+/**
+ * deflateSegment for a worker thread, in plain JavaScript (the worker is started from this text): with
+ * `auto`, the worker measures the entropy and stores high-entropy segments itself, so that work is off
+ * the main thread too; without it, it always compresses (compressSegment). A test checks the worker and
+ * deflateSegment/compressSegment give the same bytes.
+ */
 function workerSource(fflatePath: string): string {
   return `
 const { parentPort } = require('node:worker_threads');
 const { Deflate } = require(${JSON.stringify(fflatePath)});
-parentPort.on('message', (m) => {
+function entropy(b) {
+  if (b.length === 0) return 0;
+  const counts = new Uint32Array(256);
+  for (let i = 0; i < b.length; i++) counts[b[i]]++;
+  let h = 0;
+  for (let i = 0; i < 256; i++) {
+    const c = counts[i];
+    if (c) { const p = c / b.length; h -= p * Math.log2(p); }
+  }
+  return h;
+}
+function store(seg) {
+  const blocks = Math.ceil(seg.length / 65535);
+  const res = new Uint8Array(seg.length + 5 * blocks);
+  let o = 0;
+  for (let off = 0; off < seg.length; off += 65535) {
+    const n = Math.min(65535, seg.length - off);
+    res[o] = 0; res[o + 1] = n & 255; res[o + 2] = n >> 8; res[o + 3] = ~n & 255; res[o + 4] = (~n >> 8) & 255;
+    res.set(seg.subarray(off, off + n), o + 5);
+    o += 5 + n;
+  }
+  return res;
+}
+function compress(seg, level) {
   const out = [];
-  const d = new Deflate({ level: m.level }, (c) => { if (c.length) out.push(c); });
-  d.push(new Uint8Array(m.buf), false);
+  const d = new Deflate({ level }, (c) => { if (c.length) out.push(c); });
+  d.push(seg, false);
   d.flush(false);
   const r = d.s.r || 0;
   const bits = r & 7;
@@ -258,6 +295,11 @@ parentPort.on('message', (m) => {
   const res = new Uint8Array(n);
   let o = 0;
   for (const c of out) { res.set(c, o); o += c.length; }
+  return res;
+}
+parentPort.on('message', (m) => {
+  const seg = new Uint8Array(m.buf);
+  const res = m.auto && entropy(seg) > m.storeEntropy ? store(seg) : compress(seg, m.level);
   parentPort.postMessage({ id: m.id, buf: res.buffer }, [res.buffer]);
 });
 `;
@@ -274,7 +316,7 @@ export class SegmentPool {
   constructor(readonly size: number) {
     const src = workerSource(require.resolve('fflate'));
     for (let i = 0; i < size; i++) {
-      const w = new Worker(src, { eval: true });
+      const w = new Worker(src, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       w.on('message', (m: { id: number; buf: ArrayBuffer }) => {
         const p = this.waiting.get(m.id);
         this.waiting.delete(m.id);
@@ -293,13 +335,23 @@ export class SegmentPool {
     }
   }
 
+  /** compressSegment on a worker. */
   compress(seg: Uint8Array): Promise<Uint8Array> {
+    return this.send(seg, false);
+  }
+
+  /** deflateSegment on a worker: the entropy check runs there too. */
+  deflate(seg: Uint8Array): Promise<Uint8Array> {
+    return this.send(seg, true);
+  }
+
+  private send(seg: Uint8Array, auto: boolean): Promise<Uint8Array> {
     if (this.failed) return Promise.reject(this.failed);
     const copy = new Uint8Array(seg); // a copy with its own ArrayBuffer (Buffer#slice would be a view)
     const id = this.seq++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.workers[id % this.workers.length]!.postMessage({ id, buf: copy.buffer, level: GZIP_LEVEL }, [copy.buffer]);
+      this.workers[id % this.workers.length]!.postMessage({ id, buf: copy.buffer, level: GZIP_LEVEL, auto, storeEntropy: STORE_ENTROPY }, [copy.buffer]);
     });
   }
 
@@ -311,8 +363,15 @@ export class SegmentPool {
   }
 }
 
-/** Worker threads used by default: one less than the cores (the main thread builds the tar), at most 4. */
-export function defaultParallelism(): number {
+/**
+ * Worker threads used by default: one less than the cores (the main thread reads, tars, hashes and
+ * writes), at most 4; `CLEANIMG_COMPRESS_WORKERS` overrides it (0 compresses on the main thread). The
+ * bytes never depend on it. Measured on a loaded 2-core machine (bench/overlay.ts, BENCHMARKS.md), one
+ * worker was not faster than none; on an idle machine it overlaps compression with reading and hashing.
+ */
+export function defaultParallelism(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env['CLEANIMG_COMPRESS_WORKERS'];
+  if (v !== undefined && /^[0-9]+$/.test(v)) return Math.min(16, Number(v));
   return Math.min(4, Math.max(0, os.availableParallelism() - 1));
 }
 
@@ -360,18 +419,17 @@ class DeterministicGzipFile {
   /** Queue one segment (copied: `pending` is reused) and write out what is ready, keeping order. */
   private async segment(seg: Buffer, more: boolean): Promise<void> {
     if (seg.length) {
-      if (byteEntropy(seg) > STORE_ENTROPY) {
+      // Start workers only once a layer has a full segment (small layers stay in-thread). On a worker,
+      // the entropy check and storing run there as well; the bytes are the same as deflateSegment's.
+      if (!this.pool && more && this.parallelism > 0) this.pool = new SegmentPool(this.parallelism);
+      if (this.pool) {
+        const p = this.pool.deflate(seg).then((b) => [b]);
+        p.catch(() => undefined); // awaited in order below; this only marks an early failure as handled
+        this.queue.push(p);
+      } else if (byteEntropy(seg) > STORE_ENTROPY) {
         this.queue.push(Promise.resolve(storeSegment(Buffer.from(seg))));
       } else {
-        // Start workers only once a layer has a full segment to compress (small layers stay in-thread).
-        if (!this.pool && more && this.parallelism > 0) this.pool = new SegmentPool(this.parallelism);
-        if (this.pool) {
-          const p = this.pool.compress(seg).then((b) => [b]);
-          p.catch(() => undefined); // awaited in order below; this only marks an early failure as handled
-          this.queue.push(p);
-        } else {
-          this.queue.push(Promise.resolve(compressSegment(seg)));
-        }
+        this.queue.push(Promise.resolve(compressSegment(seg)));
       }
     }
     const limit = more ? Math.max(1, 2 * (this.pool?.size ?? 0)) : 0;
@@ -460,7 +518,7 @@ export async function buildLayer(entries: readonly LayerEntry[], opts: LayerOpti
   const gz = new DeterministicGzipFile(fh, opts.parallelism ?? defaultParallelism(), opts.onData);
   const diff = createHash('sha256');
   let uncompressed = 0;
-  const pack = tar.pack();
+  const pack = tarStream().pack();
   let ok = false;
   try {
     await gz.start();

@@ -51,11 +51,14 @@ const skopeoRaw = (ref: string, config = false) =>
   JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', '--raw', ...(config ? ['--config'] : []), `docker://${ref}`], { encoding: 'utf8' }));
 
 beforeAll(async () => {
+  // The CLI's layer cache goes to a temp folder, never the user's ~/.cache.
+  process.env.CLEANIMG_CACHE_DIR = join(work, 'layer-cache');
   reg = await startRegistry();
   base = await pushBaseImage(reg, 'cleanstart/postgresql', '15-prod');
   shellBase = await pushBaseImage(reg, 'legacy/with-shell', '1', { files: { '/bin/busybox': { content: 'not really busybox', mode: 0o755 }, '/etc/os-release': 'ID=x\n' }, user: '' });
 });
 afterAll(async () => {
+  delete process.env.CLEANIMG_CACHE_DIR;
   await reg?.stop();
   rmSync(work, { recursive: true, force: true });
 });
@@ -102,6 +105,38 @@ describe('cleanimg-customize build --push', () => {
     expect(second.digest).toBe(first.digest);
     expect(second.bytesUploaded).toBe(0);
     expect(second.blobs.every((b: any) => b.outcome === 'exists')).toBe(true);
+    expect(first.cache).toBe('stored');
+    expect(second.cache).toBe('hit');
+  });
+
+  it('gives the same digest with --no-cache, from the layer cache, and a new one after a content change', async () => {
+    const dir = specDir(base.ref);
+    const tag = `${reg.host}/cached/app:1`;
+    const build = async (...extra: string[]) => {
+      const r = await runCli(['build', '--spec', join(dir, 'spec.yaml'), '--tag', tag, '--push', '--json', ...extra]);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.out);
+    };
+    const uncached = await build('--no-cache');
+    expect(uncached.cache).toBe('off');
+    const cacheDir = join(work, 'own-cache');
+    const cold = await build('--cache-dir', cacheDir);
+    const warm = await build('--cache-dir', cacheDir);
+    expect([cold.cache, warm.cache]).toEqual(['stored', 'hit']);
+    expect(cold.digest).toBe(uncached.digest);
+    expect(warm.digest).toBe(uncached.digest);
+    expect(warm.layer).toEqual(uncached.layer);
+    expect(readFileSync(join(cacheDir, 'layers/blobs/sha256', uncached.layer.digest.slice(7))).length).toBe(uncached.layer.size);
+
+    writeFileSync(join(dir, 'config/custom.conf'), 'max_connections = 300\n');
+    const changed = await build('--cache-dir', cacheDir);
+    const changedFresh = await build('--no-cache');
+    expect(changed.cache).toBe('stored');
+    expect(changed.digest).not.toBe(uncached.digest);
+    expect(changed.digest).toBe(changedFresh.digest);
+    expect(changed.bytesUploaded).toBeGreaterThan(0);
+    // skopeo sees the image the tag now names: the changed one.
+    expect(JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${tag}`], { encoding: 'utf8' })).Digest).toBe(changed.digest);
   });
 
   it('builds without pushing (a dry run prints the digest a push would give)', async () => {

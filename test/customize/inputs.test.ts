@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { CleanimgError, type Problem } from '../../src/errors';
@@ -220,6 +220,25 @@ describe('resolveInputs: private keys', () => {
     }
     expect(await detectPrivateKey(path.join(dir, 'public.pem'))).toBeNull();
     expect(await detectPrivateKey(path.join(dir, 'der-like.bin'))).toBeNull();
+  });
+
+  it('finds a key marker deep in a large file, also across a 1 MiB read boundary', async () => {
+    const filler = Buffer.alloc(3 << 20, 'a');
+    const cases: [string, number, RegExp | null][] = [
+      ['-----BEGIN EC PRIVATE KEY-----', (1 << 20) - 12, /EC PRIVATE KEY/],
+      ['-----BEGIN PRIVATE KEY-----', (2 << 20) - 5, /PEM "PRIVATE KEY"/],
+      ['b3BlbnNzaC1rZXktdjE', (1 << 20) - 9, /OpenSSH/],
+      ['PRIVATE KEY but no PEM header', (1 << 20) - 3, null],
+    ];
+    for (const [marker, at, re] of cases) {
+      const f = path.join(dir, 'large-with-marker.bin');
+      const b = Buffer.from(filler);
+      b.write(marker, at, 'latin1');
+      writeFileSync(f, b);
+      const got = await detectPrivateKey(f);
+      if (re) expect(got, marker).toMatch(re);
+      else expect(got, marker).toBeNull();
+    }
   });
 
   it('refuses them with the Secret/EnvConfig fix, one problem per key, through a folder source too', async () => {

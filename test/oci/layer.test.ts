@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { CleanimgError } from '../../src/errors';
 import { buildLayer, byteEntropy, compressSegment, deflateSegment, DEFLATE_CHUNK, normalizeEntries, SegmentPool, resolveSourceDateEpoch, type LayerEntry } from '../../src/oci/layer';
@@ -181,6 +181,24 @@ describe('buildLayer', () => {
       for (const seg of [text.subarray(0, DEFLATE_CHUNK), text.subarray(5, 70_000), Buffer.from('x'), Buffer.concat([Buffer.alloc(3000, 7), Buffer.from('tail')])]) {
         expect(Buffer.from(await pool.compress(seg)).equals(Buffer.concat(compressSegment(seg)))).toBe(true);
       }
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('checks entropy and stores on the workers exactly as deflateSegment does, for any worker count', async () => {
+    const rnd = randomBytes(3 * DEFLATE_CHUNK + 12345);
+    write(path.join(src, 'random.bin'), rnd);
+    const entries = [{ path: '/opt/random.bin', kind: 'file' as const, source: path.join(src, 'random.bin'), mode: 0o644, uid: 0, gid: 0 }];
+    const results = [];
+    for (const parallelism of [0, 1, 2]) results.push(await buildLayer(entries, { tmpDir: out, parallelism }));
+    expect(new Set(results.map((r) => r.digest)).size).toBe(1);
+    expect(results[0]!.size).toBeGreaterThan(rnd.length); // stored, not compressed
+    const pool = new SegmentPool(2);
+    try {
+      const text = Buffer.from('max_connections = 200\n'.repeat(50_000));
+      const segs = [rnd.subarray(0, DEFLATE_CHUNK), rnd.subarray(1, 65535 + 1), rnd.subarray(0, 65536), rnd.subarray(7, 131071), text.subarray(0, DEFLATE_CHUNK), Buffer.concat([rnd.subarray(0, 600_000), text.subarray(0, 400_000)]), Buffer.from('x')];
+      for (const seg of segs) expect(Buffer.from(await pool.deflate(seg)).equals(Buffer.concat(deflateSegment(seg)))).toBe(true);
     } finally {
       await pool.close();
     }

@@ -1,14 +1,16 @@
 /**
  * `cleanimg-customize build --spec FILE --tag REF [--push] [--output-layout DIR] [--sign-key KEY] [--json]`
  */
+import * as path from 'node:path';
 import { CleanimgError } from '../../errors';
 import { buildOverlay, type BuildOverlayResult } from '../../customize/build';
+import { defaultCacheDir, LayerCache } from '../../customize/cache';
 import { pushOverlay, type PushOverlayResult } from '../../customize/push';
 import { loadSpec } from '../../customize/spec';
 import { LayoutImageSource } from '../../oci/layout';
 import { parseReference, refName, type Reference } from '../../oci/reference';
 import { RegistryClient, RegistryImageSource } from '../../oci/registry';
-import { loadPrivateKeyFile, type SigningKey } from '../../oci/signing';
+import type { SigningKey } from '../../oci/signing';
 import type { ImageSource } from '../../oci/types';
 import { EXIT, type Io } from '../output';
 import { registryOptions, type RegistryFlags } from './registry-options';
@@ -24,6 +26,9 @@ export interface BuildFlags extends RegistryFlags {
   format?: 'base' | 'oci';
   baseLayout?: string;
   sourceDateEpoch?: string;
+  /** false with --no-cache. */
+  cache?: boolean;
+  cacheDir?: string;
 }
 
 function targetReference(tag: string): Reference {
@@ -59,6 +64,7 @@ function summary(b: BuildOverlayResult, pushed: PushOverlayResult | undefined, r
     config: b.configDescriptor.digest,
     manifestMediaType: b.manifestMediaType,
     specDigest: b.specDigest,
+    cache: b.cache,
     sourceDateEpoch: b.sourceDateEpoch,
     outputLayout: b.outputLayout ?? null,
     blobs: pushed?.blobs ?? [],
@@ -75,7 +81,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
   }
   // Everything that can be refused is checked before anything is pushed: the key and its password first.
   let key: SigningKey | undefined;
-  if (f.signKey) key = await loadPrivateKeyFile(f.signKey, process.env.COSIGN_PASSWORD);
+  if (f.signKey) key = await (await import('../../oci/signing/index.js')).loadPrivateKeyFile(f.signKey, process.env.COSIGN_PASSWORD);
 
   const loaded = await loadSpec(f.spec);
   const baseRef = parseReference(loaded.spec.base_image.text);
@@ -99,12 +105,13 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
       ...(f.allowPrivateKeys ? { allowPrivateKeys: true } : {}),
       ...(f.format ? { manifestFormat: f.format } : {}),
       ...(f.sourceDateEpoch !== undefined ? { sourceDateEpoch: Number(f.sourceDateEpoch) } : {}),
+      ...(f.cache === false ? {} : { cache: new LayerCache(f.cacheDir !== undefined ? path.join(path.resolve(f.cacheDir), 'layers') : defaultCacheDir()) }),
     });
     for (const w of built.warnings) io.err(`warning: ${w}`);
     if (!f.json) {
       const p = built.platformChosen;
       io.err(`base ${built.base.reference}: ${p.fromIndex ? `chose ${p.descriptor.digest} for ${[p.platform.os, p.platform.architecture, p.platform.variant].filter(Boolean).join('/')} from the index` : 'single-platform manifest'}`);
-      io.err(`layer ${built.layer.descriptor.digest} (${built.layer.entries.length} entries, ${built.layer.descriptor.size} bytes)`);
+      io.err(`layer ${built.layer.descriptor.digest} (${built.layer.entries.length} entries, ${built.layer.descriptor.size} bytes${built.cache === 'hit' ? ', from the layer cache' : ''})`);
     }
     let pushed: PushOverlayResult | undefined;
     if (f.push) {

@@ -1,0 +1,255 @@
+/**
+ * A local, content-addressed cache of built overlay layers, so that a repeat build of unchanged inputs
+ * knows its layer digest without tarring and compressing again (and a repeat push is a few HEADs).
+ *
+ * Layout (default `$CLEANIMG_CACHE_DIR/layers` — next to the image cache of `pull` — else
+ * `$XDG_CACHE_HOME/cleanimg/layers`, else `~/.cache/cleanimg/layers`):
+ *   blobs/sha256/<hex>   compressed layer blobs, named by their digest
+ *   layers/<key>.json    layer key -> { digest, diffId, size, uncompressedSize }
+ *   files/<hash>.json    stat record of one source file -> sha256 of its contents
+ *   tmp/                 temp files (layers are built here, so a hard link puts them in the cache)
+ *
+ * The key (decision): sha256 over everything the layer's bytes depend on and nothing else: a format
+ * tag (GZIP_LEVEL, DEFLATE_CHUNK, STORE_ENTROPY and the fflate and tar-stream versions, which are part
+ * of the byte format), the timestamp (SOURCE_DATE_EPOCH), and every normalised entry (path, kind, mode,
+ * uid, gid) with, for files, the size and the sha256 of the contents. So the cache never changes the
+ * output: the same key means the same tar and gzip input, whatever the spec file looks like.
+ *
+ * Content identity without hashing every time (what git does for its index): the sha256 of a source
+ * is remembered with the file's stat (device, inode, size, mtime and ctime in nanoseconds). The record
+ * is trusted only when every field matches and the file's mtime and ctime are more than RACY_MS older
+ * than the moment the record was written ("racy git": a write in the same clock tick as the hashing
+ * would not change the times). ctime cannot be set by a user (`touch -d` and utimes() update it), so
+ * putting old times back does not fool it. Otherwise the file is hashed again (streamed, ~0.1 s per
+ * 50 MiB) and the record renewed; after `touch` the key is the same, after a content change it is not.
+ * After a fresh build the sources are stat'ed again, and the layer is stored only if none changed.
+ *
+ * The cached blob itself is trusted by name and size; a push hashes it as it uploads (a corrupt cache
+ * file fails before the upload is committed), and writing an OCI layout re-hashes it first (a mismatch
+ * evicts it and the layer is built again). Every file is written to a temp name and renamed. Nothing
+ * is evicted automatically: delete the folder to reclaim space, or pass --no-cache.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, type BigIntStats } from 'node:fs';
+import { copyFile, link, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DEFLATE_CHUNK, GZIP_LEVEL, STORE_ENTROPY, type BuiltLayer, type LayerEntry } from '../oci/layer';
+
+/** Records of files changed less than this long before they were hashed are not trusted. */
+export const RACY_MS = 2000;
+
+export interface CachedLayer {
+  readonly path: string;
+  readonly digest: string;
+  readonly diffId: string;
+  readonly size: number;
+  readonly uncompressedSize: number;
+}
+
+interface SourceState {
+  readonly source: string;
+  readonly st: BigIntStats;
+  readonly sha256: string;
+}
+
+export interface LayerIdentity {
+  /** The cache key (hex). */
+  readonly key: string;
+  /** How many sources were hashed (the others were known by their stat record). */
+  readonly hashed: number;
+  readonly sources: readonly SourceState[];
+}
+
+/** The default layer cache folder: $CLEANIMG_CACHE_DIR/layers, else $XDG_CACHE_HOME/cleanimg/layers, else ~/.cache/cleanimg/layers. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env['CLEANIMG_CACHE_DIR']) return path.join(path.resolve(env['CLEANIMG_CACHE_DIR']), 'layers');
+  const xdg = env['XDG_CACHE_HOME'];
+  const root = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache');
+  return path.join(root, 'cleanimg', 'layers');
+}
+
+/** A dependency's version, from the package.json next to its entry point (some packages do not export it). */
+function pkgVersion(name: string): string {
+  try {
+    let d = path.dirname(require.resolve(name));
+    for (let i = 0; i < 4; i++) {
+      const f = path.join(d, 'package.json');
+      if (existsSync(f)) {
+        const pkg = JSON.parse(readFileSync(f, 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === name && pkg.version) return pkg.version;
+      }
+      d = path.dirname(d);
+    }
+  } catch {
+    /* fall through */
+  }
+  return 'unknown';
+}
+
+let formatTag: string | undefined;
+/** Everything besides the entries that the layer's bytes depend on. */
+export function layerFormatTag(): string {
+  formatTag ??= `cleanimg-layer/1 gzip=${GZIP_LEVEL} chunk=${DEFLATE_CHUNK} store=${STORE_ENTROPY} fflate=${pkgVersion('fflate')} tar-stream=${pkgVersion('tar-stream')}`;
+  return formatTag;
+}
+
+function sameStat(a: BigIntStats, b: BigIntStats): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+}
+
+async function hashFile(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+interface StatRecord {
+  source: string;
+  dev: string;
+  ino: string;
+  size: string;
+  mtimeNs: string;
+  ctimeNs: string;
+  recordedAtMs: number;
+  sha256: string;
+}
+
+export class LayerCache {
+  /** Records of files changed less than `racyMs` before they were hashed are not trusted (default RACY_MS). */
+  readonly racyMs: number;
+
+  constructor(readonly dir: string = defaultCacheDir(), opts: { racyMs?: number } = {}) {
+    this.racyMs = opts.racyMs ?? RACY_MS;
+  }
+
+  /** Folder for temp files, on the cache's filesystem (build layers here so they can be linked in). */
+  get tmpDir(): string {
+    return path.join(this.dir, 'tmp');
+  }
+
+  blobPath(digest: string): string {
+    return path.join(this.dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
+  }
+
+  private async ensureDirs(): Promise<void> {
+    for (const d of ['blobs/sha256', 'layers', 'files', 'tmp']) await mkdir(path.join(this.dir, d), { recursive: true });
+  }
+
+  private recordPath(source: string): string {
+    return path.join(this.dir, 'files', `${createHash('sha256').update(source).digest('hex')}.json`);
+  }
+
+  private async writeAtomic(file: string, text: string): Promise<void> {
+    const tmp = path.join(this.tmpDir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+    await writeFile(tmp, text, { mode: 0o644 });
+    try {
+      await rename(tmp, file);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** The sha256 of a source's contents: from its stat record when that can be trusted, else hashed. */
+  private async contentOf(source: string): Promise<{ state: SourceState; hashed: boolean }> {
+    const st = await stat(source, { bigint: true });
+    const recPath = this.recordPath(source);
+    try {
+      const rec = JSON.parse(await readFile(recPath, 'utf8')) as StatRecord;
+      const changedMs = Number((st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs) / 1_000_000n);
+      if (
+        rec.source === source &&
+        rec.dev === String(st.dev) && rec.ino === String(st.ino) && rec.size === String(st.size) &&
+        rec.mtimeNs === String(st.mtimeNs) && rec.ctimeNs === String(st.ctimeNs) &&
+        changedMs < rec.recordedAtMs - this.racyMs &&
+        /^[0-9a-f]{64}$/.test(rec.sha256)
+      ) {
+        return { state: { source, st, sha256: rec.sha256 }, hashed: false };
+      }
+    } catch {
+      /* no record, or unreadable: hash */
+    }
+    const recordedAtMs = Date.now();
+    const sha256 = await hashFile(source);
+    const after = await stat(source, { bigint: true });
+    if (sameStat(st, after)) {
+      const rec: StatRecord = {
+        source, dev: String(st.dev), ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), recordedAtMs, sha256,
+      };
+      await this.writeAtomic(recPath, JSON.stringify(rec)).catch(() => undefined);
+    }
+    return { state: { source, st, sha256 }, hashed: true };
+  }
+
+  /** The cache key of a layer: normalised entries (parents included, sorted) and the timestamp. */
+  async identify(entries: readonly LayerEntry[], sourceDateEpoch: number): Promise<LayerIdentity> {
+    await this.ensureDirs();
+    const sources: SourceState[] = [];
+    let hashed = 0;
+    const parts: unknown[] = [];
+    for (const e of entries) {
+      if (e.kind === 'file') {
+        const c = await this.contentOf(path.resolve(e.source!));
+        if (c.hashed) hashed++;
+        sources.push(c.state);
+        parts.push([e.path, e.kind, e.mode, e.uid, e.gid, String(c.state.st.size), c.state.sha256]);
+      } else {
+        parts.push([e.path, e.kind, e.mode, e.uid, e.gid]);
+      }
+    }
+    const key = createHash('sha256').update(JSON.stringify({ format: layerFormatTag(), epoch: sourceDateEpoch, entries: parts })).digest('hex');
+    return { key, hashed, sources };
+  }
+
+  /** The cached layer for a key, if its blob is present with the recorded size. */
+  async lookup(key: string): Promise<CachedLayer | undefined> {
+    try {
+      const rec = JSON.parse(await readFile(path.join(this.dir, 'layers', `${key}.json`), 'utf8')) as Omit<CachedLayer, 'path'>;
+      if (!/^sha256:[0-9a-f]{64}$/.test(rec.digest) || !/^sha256:[0-9a-f]{64}$/.test(rec.diffId)) return undefined;
+      const p = this.blobPath(rec.digest);
+      const st = await stat(p);
+      if (!st.isFile() || st.size !== rec.size) return undefined;
+      return { path: p, digest: rec.digest, diffId: rec.diffId, size: rec.size, uncompressedSize: rec.uncompressedSize };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Re-hash a cached blob; on a mismatch remove it (and its key) and return false. */
+  async verify(key: string, layer: CachedLayer): Promise<boolean> {
+    const got = `sha256:${await hashFile(layer.path)}`;
+    if (got === layer.digest) return true;
+    await unlink(layer.path).catch(() => undefined);
+    await unlink(path.join(this.dir, 'layers', `${key}.json`)).catch(() => undefined);
+    return false;
+  }
+
+  /**
+   * Store a freshly built layer under its key, if none of the sources changed since they were
+   * identified. The blob is hard-linked (copied across filesystems) into the cache; `built.path` stays
+   * where it is. Returns false when nothing was stored.
+   */
+  async store(id: LayerIdentity, built: BuiltLayer): Promise<boolean> {
+    for (const s of id.sources) {
+      const now = await stat(s.source, { bigint: true }).catch(() => undefined);
+      if (!now || !sameStat(now, s.st)) return false;
+    }
+    await this.ensureDirs();
+    const dest = this.blobPath(built.digest);
+    try {
+      await link(built.path, dest);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') {
+        if (code !== 'EXDEV' && code !== 'EPERM') throw e;
+        const tmp = path.join(this.tmpDir, `.blob.${randomBytes(6).toString('hex')}.tmp`);
+        await copyFile(built.path, tmp);
+        await rename(tmp, dest);
+      }
+    }
+    const rec: Omit<CachedLayer, 'path'> = { digest: built.digest, diffId: built.diffId, size: built.size, uncompressedSize: built.uncompressedSize };
+    await this.writeAtomic(path.join(this.dir, 'layers', `${id.key}.json`), JSON.stringify(rec));
+    return true;
+  }
+}
