@@ -15,9 +15,9 @@
  * it and registries that validate the schema strictly may refuse it. So for a Docker base the base
  * name/digest and the spec's annotations are written as config labels instead, and a warning says so.
  */
-import { createHash } from 'node:crypto';
 import { CleanimgError } from '../errors';
 import { MediaType, type Descriptor, type HistoryEntry, type ImageConfig, type ImageManifest } from './types';
+import { sha256Digest } from './digest';
 
 export type ManifestFamily = 'oci' | 'docker';
 
@@ -25,10 +25,7 @@ export const ANNOTATION_BASE_DIGEST = 'org.opencontainers.image.base.digest';
 export const ANNOTATION_BASE_NAME = 'org.opencontainers.image.base.name';
 export const CREATED_BY = 'cleanimg-customize build';
 
-/** `sha256:<hex>` of some bytes. */
-export function sha256Digest(bytes: Uint8Array | string): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
+export { sha256Digest };
 
 /** JSON with object keys sorted at every level and no insignificant whitespace. */
 export function canonicalJson(value: unknown): string {

@@ -18,6 +18,7 @@ import { CleanimgError } from '../../errors';
 import { MediaType, type Descriptor, type ImageSource } from '../types';
 import { GO_ZERO_TIME, goConfigFile, goManifest, goObject, goString, goValue } from './gojson';
 import type { SigningKey } from './keys';
+import { sha256Digest } from '../digest';
 
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
@@ -112,9 +113,7 @@ export function verifyPayloadSignature(payload: Uint8Array, b64sig: string, publ
   }
 }
 
-export function sha256Digest(bytes: Uint8Array): string {
-  return `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
-}
+export { sha256Digest };
 
 export interface Blob {
   descriptor: Descriptor;
