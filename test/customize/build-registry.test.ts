@@ -6,26 +6,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { buildOverlay } from '../../src/customize/build';
 import { LayoutImageSource } from '../../src/oci/layout';
 import { cleanupTmp, makeBaseLayout, makeCert, run, specYaml, tmp, write, writeSpec } from './fixtures';
+import { freePort } from '../support/registry';
 
 let registry: ChildProcess | undefined;
 let port = 0;
 let root: string;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function waitFor(url: string): Promise<void> {
   for (let i = 0; i < 100; i++) {

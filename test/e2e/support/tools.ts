@@ -1,8 +1,10 @@
 // Finding and running the real tools of the end-to-end tier.
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { freePort } from '../../support/registry';
+
+export { freePort };
 
 /** Where test/e2e/provision.sh caches the tools (it links them into `<dir>/bin`). */
 export function toolsDir(): string {
@@ -112,21 +114,5 @@ export async function runOk(cmd: string, args: readonly string[], opts: RunOptio
 }
 
 /** A TCP port that was free on 127.0.0.1 a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr && typeof addr === 'object') {
-        const port = addr.port;
-        srv.close(() => resolve(port));
-      } else {
-        srv.close(() => reject(new Error('no port')));
-      }
-    });
-  });
-}
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

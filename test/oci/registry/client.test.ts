@@ -17,22 +17,13 @@ import { MediaType, type ImageIndex } from '../../../src/oci/types';
 import { pushBaseImage, pushMultiArchBase, buildBaseImage, type PushedImage, type PushedMultiArch } from '../../support/base-image';
 import { startRegistry, type TestRegistry } from '../../support/registry';
 import { blobOf, makeImage } from './fixtures';
+import { failure } from '../../support/expect-error';
 
 const run = promisify(execFile);
 
 function codeOf(e: unknown): string {
   expect(e).toBeInstanceOf(CleanimgError);
   return (e as CleanimgError).problems[0]!.code;
-}
-
-async function failure(p: Promise<unknown>): Promise<CleanimgError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(CleanimgError);
-    return e as CleanimgError;
-  }
-  throw new Error('expected a CleanimgError');
 }
 
 let reg: TestRegistry;

@@ -7,11 +7,12 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { CleanimgError } from '../../../src/errors';
 import { RegistryClient, parseRetryAfter, type RegistryClientOptions } from '../../../src/oci/registry';
 import { pushBaseImage, type PushedImage } from '../../support/base-image';
 import { startRegistry, type TestRegistry } from '../../support/registry';
 import { blobOf } from './fixtures';
+import { failure } from '../../support/expect-error';
+import { withRegistryClient } from '../../support/registry-client';
 
 type Action = 'proxy' | 'reset' | 'hang' | 'tamper' | { status: number; headers?: Record<string, string> } | { redirect: string };
 type Rule = (req: IncomingMessage, hit: number) => Action;
@@ -87,23 +88,8 @@ beforeEach(() => {
   hits = [];
 });
 
-async function withClient<T>(opts: RegistryClientOptions, f: (c: RegistryClient) => Promise<T>): Promise<T> {
-  const c = new RegistryClient(proxyHost, { retryBaseMs: 10, env: { PATH: process.env.PATH }, ...opts });
-  try {
-    return await f(c);
-  } finally {
-    await c.close();
-  }
-}
-
-async function failure(p: Promise<unknown>): Promise<CleanimgError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(CleanimgError);
-    return e as CleanimgError;
-  }
-  throw new Error('expected a CleanimgError');
+function withClient<T>(opts: RegistryClientOptions, f: (c: RegistryClient) => Promise<T>): Promise<T> {
+  return withRegistryClient(proxyHost, { retryBaseMs: 10, env: { PATH: process.env.PATH }, ...opts }, f);
 }
 
 const count = (method: string, pred: (p: string) => boolean): number => hits.filter((h) => h.method === method && pred(h.path)).length;

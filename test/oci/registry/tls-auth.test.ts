@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CleanimgError } from '../../../src/errors';
 import { RegistryClient, type RegistryClientOptions } from '../../../src/oci/registry';
 import { pushBaseImage, type PushedImage } from '../../support/base-image';
 import { generateCa, startRegistry, type TestRegistry } from '../../support/registry';
 import { makeImage } from './fixtures';
+import { failure } from '../../support/expect-error';
+import { withRegistryClient } from '../../support/registry-client';
 
 let reg: TestRegistry;
 let base: PushedImage;
@@ -27,23 +28,8 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-async function withClient<T>(opts: RegistryClientOptions, f: (c: RegistryClient) => Promise<T>): Promise<T> {
-  const c = new RegistryClient(reg.host, { env: noEnv, retries: 0, ...opts });
-  try {
-    return await f(c);
-  } finally {
-    await c.close();
-  }
-}
-
-async function failure(p: Promise<unknown>): Promise<CleanimgError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(CleanimgError);
-    return e as CleanimgError;
-  }
-  throw new Error('expected a CleanimgError');
+function withClient<T>(opts: RegistryClientOptions, f: (c: RegistryClient) => Promise<T>): Promise<T> {
+  return withRegistryClient(reg.host, { env: noEnv, retries: 0, ...opts }, f);
 }
 
 describe('TLS', () => {

@@ -11,11 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { CleanimgError } from '../../../src/errors';
 import { RegistryClient, parseChallenge, type RegistryClientOptions } from '../../../src/oci/registry';
 import { pushBaseImage, type PushedImage } from '../../support/base-image';
 import { generateCa, startRegistry, type TestRegistry } from '../../support/registry';
 import { blobOf, makeImage } from './fixtures';
+import { failure } from '../../support/expect-error';
+import { withRegistryClient } from '../../support/registry-client';
 
 const SERVICE = 'cleanimg-test-registry';
 const ISSUER = 'cleanimg-test-issuer';
@@ -110,23 +111,8 @@ beforeEach(() => {
   requests = [];
 });
 
-async function withClient<T>(opts: RegistryClientOptions, f: (c: RegistryClient) => Promise<T>): Promise<T> {
-  const c = new RegistryClient(reg.host, { env: { PATH: process.env.PATH, HOME: tmp }, retries: 0, ...opts });
-  try {
-    return await f(c);
-  } finally {
-    await c.close();
-  }
-}
-
-async function failure(p: Promise<unknown>): Promise<CleanimgError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(CleanimgError);
-    return e as CleanimgError;
-  }
-  throw new Error('expected a CleanimgError');
+function withClient<T>(opts: RegistryClientOptions, f: (c: RegistryClient) => Promise<T>): Promise<T> {
+  return withRegistryClient(reg.host, { env: { PATH: process.env.PATH, HOME: tmp }, retries: 0, ...opts }, f);
 }
 
 describe('bearer token auth', () => {

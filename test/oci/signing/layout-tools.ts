@@ -11,6 +11,9 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { CleanimgError } from '../../../src/errors';
 import type { Descriptor, FetchedManifest, ImageSource } from '../../../src/oci/types';
+import { freePort } from '../../support/registry';
+
+export { freePort };
 
 const sha = (b: Uint8Array) => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`;
 
@@ -72,16 +75,6 @@ export function haveTool(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 /** Start Debian's docker-registry on 127.0.0.1:<free port> with storage in `dir`. */
 export async function startRegistry(dir: string): Promise<{ addr: string; proc: ChildProcess; stop: () => Promise<void> }> {

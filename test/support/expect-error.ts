@@ -1,0 +1,13 @@
+import { expect } from 'vitest';
+import { CleanimgError } from '../../src/errors';
+
+/** Awaits `p`, which must reject with a CleanimgError, and returns that error for further checks. */
+export async function failure(p: Promise<unknown>): Promise<CleanimgError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(CleanimgError);
+    return e as CleanimgError;
+  }
+  throw new Error('expected a CleanimgError');
+}
