@@ -2,15 +2,10 @@
 // Run `test/e2e/provision.sh` first; then `npm run test:e2e`. With CI=true a missing
 // tool fails the run; locally the suites that need it are skipped with a note.
 import { defineConfig } from 'vitest/config';
-import { fileURLToPath } from 'node:url';
+import unit from './vitest.config.mts';
 
 export default defineConfig({
-  resolve: {
-    alias: [
-      { find: /^cleanimg\/(.*)$/, replacement: fileURLToPath(new URL('./src/$1/index.ts', import.meta.url)) },
-      { find: /^cleanimg$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
-    ],
-  },
+  resolve: unit.resolve,
   test: {
     include: ['test/e2e/**/*.e2e.test.ts'],
     exclude: ['node_modules/**', 'lib/**', 'dist/**'],

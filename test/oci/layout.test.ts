@@ -7,18 +7,9 @@ import { buildLayer } from '../../src/oci/layer';
 import { LayoutImageSource, LayoutWriter, REF_NAME_ANNOTATION } from '../../src/oci/layout';
 import { MediaType, type ImageConfig, type ImageManifest } from '../../src/oci/types';
 import { cleanupTmp, makeBaseLayout, run, sha256, tmp, write, type BaseImage } from '../customize/fixtures';
+import { failureCode } from '../support/expect-error';
 
 afterAll(cleanupTmp);
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(CleanimgError);
-    return (e as CleanimgError).problems[0]!.code;
-  }
-  throw new Error('expected a CleanimgError');
-}
 
 describe('LayoutImageSource', () => {
   let root: string;
@@ -46,7 +37,7 @@ describe('LayoutImageSource', () => {
   });
 
   it('refuses a folder that is not a layout, an unknown tag or digest, and a corrupt blob', async () => {
-    expect(await code(LayoutImageSource.open(root))).toBe('LAYOUT001');
+    expect(await failureCode(LayoutImageSource.open(root))).toBe('LAYOUT001');
     const src = await LayoutImageSource.open(base.layout);
     try {
       await src.getManifest('nope');
@@ -54,12 +45,12 @@ describe('LayoutImageSource', () => {
     } catch (e) {
       expect((e as CleanimgError).problems[0]).toMatchObject({ code: 'LAYOUT003', fix: 'use one of: base' });
     }
-    expect(await code(src.getManifest(`sha256:${'0'.repeat(64)}`))).toBe('LAYOUT003');
+    expect(await failureCode(src.getManifest(`sha256:${'0'.repeat(64)}`))).toBe('LAYOUT003');
     const copy = path.join(root, 'corrupt');
     cpSync(base.layout, copy, { recursive: true });
     const blob = path.join(copy, 'blobs/sha256', base.manifest.config.digest.slice(7));
     writeFileSync(blob, '{"tampered":true}');
-    expect(await code((await LayoutImageSource.open(copy)).getBlob(base.manifest.config.digest))).toBe('LAYOUT005');
+    expect(await failureCode((await LayoutImageSource.open(copy)).getBlob(base.manifest.config.digest))).toBe('LAYOUT005');
   });
 });
 
@@ -124,9 +115,9 @@ describe('LayoutWriter', () => {
   it('refuses a non-empty folder that is not a layout, and a file, without touching them', async () => {
     const busy = path.join(root, 'busy');
     write(path.join(busy, 'notes.txt'), 'mine\n');
-    expect(await code(LayoutWriter.open(busy))).toBe('LAYOUT001');
+    expect(await failureCode(LayoutWriter.open(busy))).toBe('LAYOUT001');
     expect(readdirSync(busy)).toEqual(['notes.txt']);
-    expect(await code(LayoutWriter.open(path.join(busy, 'notes.txt')))).toBe('LAYOUT001');
+    expect(await failureCode(LayoutWriter.open(path.join(busy, 'notes.txt')))).toBe('LAYOUT001');
     expect(readdirSync(root).filter((f) => f.startsWith('busy'))).toEqual(['busy']);
   });
 
@@ -145,9 +136,9 @@ describe('LayoutWriter', () => {
 
   it('refuses a bad tag and a blob whose bytes do not match', async () => {
     const w = await LayoutWriter.open(path.join(root, 'bad'));
-    expect(await code(w.putBytes(Buffer.from('x'), `sha256:${'1'.repeat(64)}`))).toBe('LAYOUT005');
+    expect(await failureCode(w.putBytes(Buffer.from('x'), `sha256:${'1'.repeat(64)}`))).toBe('LAYOUT005');
     const m = await w.putBytes(Buffer.from('{}'));
-    expect(await code(w.commit({ mediaType: MediaType.OciManifest, ...m }, 'bad tag!'))).toBe('LAYOUT001');
+    expect(await failureCode(w.commit({ mediaType: MediaType.OciManifest, ...m }, 'bad tag!'))).toBe('LAYOUT001');
     await w.abort();
   });
 });

@@ -11,3 +11,8 @@ export async function failure(p: Promise<unknown>): Promise<CleanimgError> {
   }
   throw new Error('expected a CleanimgError');
 }
+
+/** Awaits `p`, which must reject with a CleanimgError, and returns its first problem's code. */
+export async function failureCode(p: Promise<unknown>): Promise<string> {
+  return (await failure(p)).problems[0]!.code;
+}

@@ -16,7 +16,7 @@
 import * as crypto from 'node:crypto';
 import { CleanimgError } from '../../errors';
 import { MediaType, type Descriptor, type ImageSource } from '../types';
-import { GO_ZERO_TIME, goConfigFile, goManifest, goObject, goString, goValue } from './gojson';
+import { GO_ZERO_TIME, goConfigFile, goManifest, goObject, goString, goValue, type GoManifestFields } from './gojson';
 import type { SigningKey } from './keys';
 import { sha256Digest } from '../digest';
 
@@ -160,12 +160,12 @@ function emptyConfig(): Record<string, unknown> {
   return { architecture: '', created: GO_ZERO_TIME, os: '', rootfs: { type: 'layers', diff_ids: [] }, config: {} };
 }
 
-function parseExisting(existing: ExistingSignatureImage): { manifest: ManifestShape; config: Record<string, unknown> } {
+function parseExisting(existing: ExistingSignatureImage): { manifest: GoManifestFields; config: Record<string, unknown> } {
   const where = 'signature image';
-  let manifest: ManifestShape;
+  let manifest: GoManifestFields;
   let config: Record<string, unknown>;
   try {
-    manifest = JSON.parse(Buffer.from(existing.manifest).toString('utf8')) as ManifestShape;
+    manifest = JSON.parse(Buffer.from(existing.manifest).toString('utf8')) as GoManifestFields;
     config = JSON.parse(Buffer.from(existing.config).toString('utf8')) as Record<string, unknown>;
   } catch {
     throw sigError('SIG012', where, 'the existing signature manifest or config is not JSON', 'delete the broken `sha256-<hex>.sig` tag, then sign again');
@@ -183,16 +183,6 @@ function parseExisting(existing: ExistingSignatureImage): { manifest: ManifestSh
   return { manifest, config };
 }
 
-interface ManifestShape {
-  schemaVersion: number;
-  mediaType?: string;
-  config: Descriptor;
-  layers: Descriptor[];
-  annotations?: Record<string, string>;
-  subject?: Descriptor;
-  artifactType?: string;
-}
-
 /**
  * Sign an image digest and build the `.sig` image cosign would push: a fresh one, or `existing` with one
  * more layer. Bad input throws a CleanimgError and returns nothing.
@@ -203,7 +193,7 @@ export function signImage(opts: SignImageOptions): SignatureImage {
   const payload = simpleSigningPayload(ref, opts.imageDigest, opts.annotations);
   const payloadDigest = sha256Digest(payload);
 
-  let base: { manifest: ManifestShape; config: Record<string, unknown> };
+  let base: { manifest: GoManifestFields; config: Record<string, unknown> };
   if (opts.existing) {
     base = parseExisting(opts.existing);
     // cosign's dupe detector: same payload, same media type, no new annotations, and a signature our key verifies.

@@ -59,8 +59,8 @@ function goPlatform(p: Record<string, unknown>): string {
   ]);
 }
 
-/** go-containerregistry v1.Manifest. */
-export function goManifest(m: {
+/** The manifest fields go-containerregistry's v1.Manifest serializes. */
+export interface GoManifestFields {
   schemaVersion: number;
   mediaType?: string;
   config: Descriptor;
@@ -68,7 +68,10 @@ export function goManifest(m: {
   annotations?: Record<string, string>;
   subject?: Descriptor;
   artifactType?: string;
-}): string {
+}
+
+/** go-containerregistry v1.Manifest. */
+export function goManifest(m: GoManifestFields): string {
   return goObject([
     ['schemaVersion', JSON.stringify(m.schemaVersion)],
     ['mediaType', nonEmptyString(m.mediaType)],

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { CleanimgError } from '../../../src/errors';
 import { dockerConfigPath, resolveCredentials } from '../../../src/oci/registry';
+import { failureCode } from '../../support/expect-error';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cleanimg-creds-test-'));
 const bin = join(tmp, 'bin');
@@ -43,16 +44,6 @@ function configDir(cfg: unknown): string {
 }
 const baseEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ PATH: `${bin}:${process.env.PATH}`, HOME: join(tmp, 'nohome'), ...extra });
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(CleanimgError);
-    return (e as CleanimgError).problems[0]!.code;
-  }
-  throw new Error('expected an error');
-}
 
 describe('docker config', () => {
   test('DOCKER_CONFIG is honoured, else ~/.docker', () => {
@@ -90,7 +81,7 @@ describe('docker config', () => {
     expect(await resolveCredentials('docker.io', { env })).toMatchObject({ username: 'hub-user', password: 'hub-secret' });
     expect(await resolveCredentials('token.example.com', { env })).toMatchObject({ identityToken: true, password: 'refresh-me' });
     expect(await resolveCredentials('none.example.com', { env })).toBeUndefined();
-    expect(await code(resolveCredentials('broken.example.com', { env }))).toBe('REG013');
+    expect(await failureCode(resolveCredentials('broken.example.com', { env }))).toBe('REG013');
     expect(readFileSync(log, 'utf8').split('\n').filter(Boolean)).toEqual([
       'reg.example.com',
       'https://index.docker.io/v1/',
@@ -117,10 +108,10 @@ describe('docker config', () => {
   });
 
   test('malformed config files are REG014', async () => {
-    expect(await code(resolveCredentials('x.io', { env: baseEnv({ DOCKER_CONFIG: configDir('{not json') }) }))).toBe('REG014');
-    expect(await code(resolveCredentials('x.io', { env: baseEnv({ DOCKER_CONFIG: configDir([]) }) }))).toBe('REG014');
-    expect(await code(resolveCredentials('x.io', { env: baseEnv({ DOCKER_CONFIG: configDir({ auths: [] }) }) }))).toBe('REG014');
-    expect(await code(resolveCredentials('x.io', { env: baseEnv({ DOCKER_CONFIG: configDir({ auths: { 'x.io': { auth: b64('nocolon') } } }) }) }))).toBe('REG014');
+    expect(await failureCode(resolveCredentials('x.io', { env: baseEnv({ DOCKER_CONFIG: configDir('{not json') }) }))).toBe('REG014');
+    expect(await failureCode(resolveCredentials('x.io', { env: baseEnv({ DOCKER_CONFIG: configDir([]) }) }))).toBe('REG014');
+    expect(await failureCode(resolveCredentials('x.io', { env: baseEnv({ DOCKER_CONFIG: configDir({ auths: [] }) }) }))).toBe('REG014');
+    expect(await failureCode(resolveCredentials('x.io', { env: baseEnv({ DOCKER_CONFIG: configDir({ auths: { 'x.io': { auth: b64('nocolon') } } }) }) }))).toBe('REG014');
   });
 });
 
@@ -135,8 +126,8 @@ describe('precedence', () => {
   });
 
   test('half-given credentials are an error, not a silent anonymous pull', async () => {
-    expect(await code(resolveCredentials('r.io', { env: baseEnv(), username: 'u' }))).toBe('REG001');
-    expect(await code(resolveCredentials('r.io', { env: baseEnv({ CLEANIMG_REGISTRY_USERNAME: 'u' }) }))).toBe('REG001');
+    expect(await failureCode(resolveCredentials('r.io', { env: baseEnv(), username: 'u' }))).toBe('REG001');
+    expect(await failureCode(resolveCredentials('r.io', { env: baseEnv({ CLEANIMG_REGISTRY_USERNAME: 'u' }) }))).toBe('REG001');
   });
 
   test('nothing configured: anonymous', async () => {
