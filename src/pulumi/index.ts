@@ -7,3 +7,7 @@ export { EnvConfig, ENV_CONFIG_TYPE, SECRET_SOURCE_ANNOTATION, SECRET_SOURCE_PUL
 export { nonRootId, type NonRootId, type DigestRef, type WritablePath, type ProbeProps, type SecretReference } from '../core';
 export { cleanimgPolicies, policyPackArgs, policyName, violationsOfResource, violationMessage, knownCopy, kindOfType, madeByEnvConfig, POLICY_PACK_NAME, type PolicyResourceLike } from './policy';
 export { HardenedNamespace, HARDENED_NAMESPACE_TYPE, type HardenedNamespaceArgs, type NamespaceDeployment, type DeclareDeployments, type PulumiPeerLike, type PulumiEgressAllow } from './hardened-namespace';
+export { CustomizedImage, CUSTOMIZED_IMAGE_TYPE, type CustomizedImageArgs, type InlineCustomizeSpec } from './customized-image';
+export { CustomizedImageBuild, customizedImageProvider, IMAGE_BUILD_TYPE, IMAGE_ENGINE } from './image-provider';
+export { sourceHashOf, diffImage, type ImageBuildInputs, type ImageBuildOutputs, type ImageDiff } from './image-engine';
+export { DEFAULT_BASE_REF } from '../customize/base-image';

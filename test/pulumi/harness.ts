@@ -20,12 +20,16 @@ export interface Recorder {
   inputsOf(type: string, name: string): Record<string, any>;
 }
 
-export function installMocks(project = 'cleanimg-test', stack = 'test'): Recorder {
+/** Extra output state a mocked resource reports besides its inputs (e.g. a build's digest). */
+export type MockOutputs = (r: Registered) => Record<string, unknown> | undefined;
+
+export function installMocks(project = 'cleanimg-test', stack = 'test', outputs?: MockOutputs): Recorder {
   const resources: Registered[] = [];
   pulumi.runtime.setMocks({
     newResource(args) {
-      resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-      return { id: `${args.name}-id`, state: args.inputs };
+      const r = { type: args.type, name: args.name, inputs: args.inputs };
+      resources.push(r);
+      return { id: `${args.name}-id`, state: { ...args.inputs, ...(outputs?.(r) ?? {}) } };
     },
     call(args) {
       return args.inputs;
