@@ -26,7 +26,14 @@ import { installMocks, secretValue, settle } from './harness';
 
 const run = promisify(execFile);
 const recorder = installMocks();
-const provider = customizedImageProvider as Required<typeof customizedImageProvider>;
+/** The provider object's functions, as the engine calls them (outs are always returned). */
+const p = customizedImageProvider as Required<typeof customizedImageProvider>;
+const provider = {
+  create: async (i: ImageBuildInputs) => { const r = await p.create(i); return { id: r.id, outs: r.outs! }; },
+  update: async (id: string, olds: ImageBuildOutputs, news: ImageBuildInputs) => ({ outs: (await p.update(id, olds, news)).outs! }),
+  diff: (id: string, olds: ImageBuildOutputs, news: ImageBuildInputs) => p.diff(id, olds, news),
+  delete: (id: string, props: ImageBuildOutputs) => p.delete(id, props),
+};
 
 let reg: TestRegistry;
 let base: PushedImage;

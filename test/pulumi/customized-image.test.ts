@@ -1,0 +1,170 @@
+/**
+ * CustomizedImage's wiring under mocks: the child dynamic resource (type, parent, inputs), the
+ * outputs, HardenedDeployment taking the component as its image, and bad input failing at
+ * construction with nothing registered. The mocked build reports a digest computed here from its
+ * inputs, so a test cannot pass with a constant.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseSpec, specDigest } from '../../src/customize/spec';
+import { CleanimgError } from '../../src/errors';
+import { CustomizedImage, CUSTOMIZED_IMAGE_TYPE, DEFAULT_BASE_REF, HardenedDeployment, IMAGE_BUILD_TYPE, sourceHashOf } from '../../src/pulumi';
+import { installMocks, secretValue, settle, valueOf } from './harness';
+
+const fakeDigest = (inputs: Record<string, unknown>) => `sha256:${createHash('sha256').update(`${inputs.specDigest} ${secretValue(inputs.sourceHash).value}`).digest('hex')}`;
+const recorder = installMocks('cleanimg-test', 'test', (r) => {
+  if (r.type !== IMAGE_BUILD_TYPE) return undefined;
+  const digest = fakeDigest(r.inputs);
+  return { digest, ref: `${r.inputs.repository}@${digest}`, baseDigest: DEFAULT_BASE_REF.split('@')[1], platform: 'linux/amd64', signed: r.inputs.signingKey !== undefined };
+});
+
+const root = mkdtempSync(path.join(tmpdir(), 'cleanimg-pulumi-ci-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let n = 0;
+function specFolder(content = 'listen 8080;\n', extra = ''): { dir: string; spec: string } {
+  const dir = mkdtempSync(path.join(root, 'spec-'));
+  writeFileSync(path.join(dir, 'app.conf'), content);
+  const spec = path.join(dir, 'spec.yaml');
+  writeFileSync(spec, `base_image: "${DEFAULT_BASE_REF}"\narch: amd64\ncopy_files:\n  - {source: app.conf, destination: /etc/app/app.conf, mode: "0644"}\n${extra}`);
+  return { dir, spec };
+}
+
+function errorOf(fn: () => unknown): CleanimgError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(CleanimgError);
+    return e as CleanimgError;
+  }
+  throw new Error('expected a CleanimgError');
+}
+
+describe('CustomizedImage (Pulumi) under mocks', () => {
+  it('registers one dynamic build resource parented to the component, with the spec digest and the sources hash as inputs', async () => {
+    const { dir, spec } = specFolder();
+    const img = new CustomizedImage('web-image', { spec, repository: 'registry.example.com/team/web', tag: '1.0' });
+    const [compUrn, buildUrn] = await settle(img, img.build);
+    expect(compUrn).toMatch(/::cleanimg:index:CustomizedImage::web-image$/);
+    expect(buildUrn).toMatch(/::cleanimg:index:CustomizedImage\$pulumi-nodejs:dynamic\/cleanimg:CustomizedImageBuild::web-image-build$/);
+    expect(CUSTOMIZED_IMAGE_TYPE).toBe('cleanimg:index:CustomizedImage');
+    const inputs = recorder.inputsOf(IMAGE_BUILD_TYPE, 'web-image-build');
+    const parsed = parseSpec(await import('node:fs').then((fs) => fs.readFileSync(spec, 'utf8')), 'spec.yaml');
+    expect(inputs).toMatchObject({
+      specDigest: specDigest(parsed),
+      sourceHash: await sourceHashOf(parsed, dir),
+      specPath: spec,
+      specDir: dir,
+      specName: 'spec.yaml',
+      repository: 'registry.example.com/team/web',
+      tag: '1.0',
+      sourceDateEpoch: 0,
+      manifestFormat: 'oci',
+    });
+    expect(typeof inputs.__provider).toBe('string');
+    expect(inputs.__provider).toContain('image-engine');
+    expect(img.specDigest).toBe(specDigest(parsed));
+
+    // Outputs: ref/imageRef/digest come from the build resource.
+    const digest = fakeDigest(inputs);
+    expect(await valueOf(img.digest)).toBe(digest);
+    expect(await valueOf(img.ref)).toBe(`registry.example.com/team/web@${digest}`);
+    expect(await valueOf(img.imageRef)).toBe(`registry.example.com/team/web@${digest}`);
+    expect(await valueOf(img.platform)).toBe('linux/amd64');
+    expect(await valueOf(img.baseDigest)).toBe(DEFAULT_BASE_REF.split('@')[1]);
+  });
+
+  it('HardenedDeployment takes the image object and pins its digest; the Deployment depends on the build', async () => {
+    const { spec } = specFolder('server { listen 8080; }\n');
+    const img = new CustomizedImage('nginx-image', { spec, repository: 'registry.example.com/web/nginx' });
+    const d = new HardenedDeployment('nginx', { containers: [{ name: 'nginx', image: img, ports: [{ containerPort: 8080 }] }] });
+    await settle(d.deployment);
+    const inputs = recorder.inputsOf(IMAGE_BUILD_TYPE, 'nginx-image-build');
+    expect(inputs.tag).toBe('custom');
+    const dep = recorder.inputsOf('kubernetes:apps/v1:Deployment', 'nginx');
+    expect(dep.spec.template.spec.containers[0].image).toBe(`registry.example.com/web/nginx@${fakeDigest(inputs)}`);
+    // Its ref (an Output) works the same way.
+    const d2 = new HardenedDeployment('nginx-ref', { containers: [{ name: 'nginx', image: img.ref, ports: [{ containerPort: 8080 }] }] });
+    await settle(d2.deployment);
+    expect(recorder.inputsOf('kubernetes:apps/v1:Deployment', 'nginx-ref').spec.template.spec.containers[0].image).toBe(`registry.example.com/web/nginx@${fakeDigest(inputs)}`);
+  });
+
+  it('the sources hash follows contents, modes and owners, not where the folder is', async () => {
+    const a = specFolder('x = 1\n');
+    const parsed = parseSpec(await import('node:fs').then((fs) => fs.readFileSync(a.spec, 'utf8')), 'spec.yaml');
+    const h1 = await sourceHashOf(parsed, a.dir);
+    const moved = path.join(root, `moved-${++n}`);
+    renameSync(a.dir, moved);
+    expect(await sourceHashOf(parsed, moved)).toBe(h1);
+    writeFileSync(path.join(moved, 'app.conf'), 'x = 2\n');
+    expect(await sourceHashOf(parsed, moved)).not.toBe(h1);
+    writeFileSync(path.join(moved, 'app.conf'), 'x = 1\n');
+    expect(await sourceHashOf(parsed, moved)).toBe(h1);
+    const mode = parseSpec(`base_image: "${DEFAULT_BASE_REF}"\narch: amd64\ncopy_files: [{source: app.conf, destination: /etc/app/app.conf, mode: "0600"}]\n`);
+    expect(await sourceHashOf(mode, moved)).not.toBe(h1);
+    const owner = parseSpec(`base_image: "${DEFAULT_BASE_REF}"\narch: amd64\ncopy_files: [{source: app.conf, destination: /etc/app/app.conf, mode: "0644", owner: "0:65532"}]\n`);
+    expect(await sourceHashOf(owner, moved)).not.toBe(h1);
+  });
+
+  it('marks the registry password and the signing key and its password secret; they never become outputs', async () => {
+    const { spec } = specFolder();
+    const img = new CustomizedImage('signed-image', {
+      spec,
+      repository: 'registry.example.com/team/signed',
+      username: 'robot',
+      password: 'plain-password-given',
+      signingKey: '-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nabc\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n',
+      signingKeyPassword: 'key-password',
+      caFile: 'certs/ca.pem',
+    });
+    await settle(img.build);
+    const inputs = recorder.inputsOf(IMAGE_BUILD_TYPE, 'signed-image-build');
+    for (const k of ['password', 'signingKey', 'signingKeyPassword']) expect(secretValue(inputs[k]).secret, k).toBe(true);
+    expect(secretValue(inputs.username).secret).toBe(false);
+    expect(inputs.caFiles).toEqual([path.resolve('certs/ca.pem')]);
+    expect(inputs.__provider).not.toContain('key-password');
+  });
+
+  it('an inline spec is passed as fields with its folder and named "inline"', async () => {
+    const { dir } = specFolder();
+    const fields = { base_image: DEFAULT_BASE_REF, arch: 'amd64', copy_files: [{ source: 'app.conf', destination: '/etc/app/app.conf', mode: 0o644 }] };
+    const img = new CustomizedImage('inline-image', { spec: { fields, dir }, repository: 'registry.example.com/team/inline' });
+    await settle(img.build);
+    const inputs = recorder.inputsOf(IMAGE_BUILD_TYPE, 'inline-image-build');
+    expect(inputs).toMatchObject({ spec: fields, specDir: dir, specName: 'inline' });
+    expect(inputs.specPath).toBeUndefined();
+  });
+
+  it('bad input fails at construction with the CLI codes, and registers nothing', async () => {
+    const before = recorder.resources.length;
+    const { spec, dir } = specFolder();
+    expect(errorOf(() => new CustomizedImage('bad-repo', { spec, repository: 'registry.example.com/team/app:1.0' })).problems[0]).toMatchObject({ code: 'CI002', path: 'CustomizedImage bad-repo/repository' });
+    expect(errorOf(() => new CustomizedImage('bad-tag', { spec, repository: 'registry.example.com/team/app', tag: '-x' })).problems[0]).toMatchObject({ code: 'CI002' });
+    expect(errorOf(() => new CustomizedImage('no-spec', { spec: path.join(dir, 'missing.yaml'), repository: 'r.example.com/a' })).problems[0]).toMatchObject({ code: 'SPEC001' });
+    const typo = errorOf(() => new CustomizedImage('typo', { spec: { fields: { base_image: DEFAULT_BASE_REF, arch: 'amd64', copy_files: [{ source: 'app.conf', destinaton: '/etc/x' }] }, dir }, repository: 'r.example.com/a' }));
+    expect(typo.message).toMatch(/^CustomizedImage typo: /);
+    expect(typo.problems.map((p) => p.code)).toContain('SPEC003');
+    expect(typo.problems.find((p) => p.code === 'SPEC003')!.fix).toContain('did you mean "destination"');
+    const unpinned = errorOf(() => new CustomizedImage('unpinned', { spec: { fields: { base_image: 'nginx:1.25', arch: 'amd64', copy_files: [{ source: 'app.conf', destination: '/etc/x' }] }, dir }, repository: 'r.example.com/a' }));
+    expect(unpinned.problems[0]).toMatchObject({ code: 'SPEC004', path: 'base_image' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(recorder.resources.length).toBe(before);
+  });
+
+  it('a bad source (a private key) fails the program when it hashes the sources, with the input check\'s code and fix', () => {
+    const dir = mkdtempSync(path.join(root, 'leak-'));
+    const fixture = path.join(__dirname, 'fixtures', 'image-error.ts');
+    const runIt = (which: string) => spawnSync(process.execPath, ['--import', 'tsx', fixture, which, dir], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8', timeout: 120_000 });
+    const bad = runIt('private-key');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('CustomizedImage leaky: the spec\'s inputs have 1 problem');
+    expect(bad.stderr).toMatch(/INPUT007 copy_files\[0\]\.source: app\.conf .*PRIVATE KEY.* — keep secrets out of images/);
+    const good = runIt('good');
+    expect(good.stderr).toBe('');
+    expect(good.status).toBe(0);
+  }, 300_000);
+});
