@@ -11,3 +11,4 @@ export { CustomizedImage, CUSTOMIZED_IMAGE_TYPE, type CustomizedImageArgs, type 
 export { CustomizedImageBuild, customizedImageProvider, IMAGE_BUILD_TYPE, IMAGE_ENGINE } from './image-provider';
 export { sourceHashOf, diffImage, type ImageBuildInputs, type ImageBuildOutputs, type ImageDiff } from './image-engine';
 export { DEFAULT_BASE_REF } from '../customize/base-image';
+export { DockerfileImage, DOCKERFILE_IMAGE_TYPE, type DockerfileImageArgs, type DockerfileImageRegistry } from './dockerfile-image';
