@@ -5,7 +5,7 @@ import type { DigestRef } from '../core/image-ref';
 import type { EnvConfigAttachment, HardenedContainerProps, HardenedDeploymentProps } from '../core/props';
 import type { KubeObject } from '../rules';
 import type { PulumiAttachmentSource } from './env-config';
-import { asOutput, mapKnown, resolveWith, type Known } from './resolve';
+import { asOutput, lateContainerImages, mapKnown, resolveWithLate, type Known } from './resolve';
 
 /** The type token of the HardenedDeployment component. */
 export const HARDENED_DEPLOYMENT_TYPE = 'cleanimg:index:HardenedDeployment';
@@ -118,14 +118,14 @@ export class HardenedDeployment extends pulumi.ComponentResource {
     };
     // Validate before registering anything: plain args that break a rule throw here, and the
     // program stops with nothing registered.
-    const known = resolveWith(coreInput, (p) => hardenedDeployment(p as unknown as HardenedDeploymentProps));
+    const known = resolveWithLate(coreInput, (p) => hardenedDeployment(p as unknown as HardenedDeploymentProps), lateContainerImages);
     const serviceOptions = service ? (service === true ? {} : service) : undefined;
     const serviceObject = serviceOptions ? mapKnown(known, (r) => serviceFor(r, serviceOptions)) : undefined;
     super(HARDENED_DEPLOYMENT_TYPE, resourceName, {}, opts);
     this.resourceName = resourceName;
     this.name = name;
     this.known = known;
-    if (this.known.plain) this.resultValue = this.known.value;
+    if (this.known.plain && !this.known.late) this.resultValue = this.known.value;
 
     const dependsOn = [...args.containers, ...(args.initContainers ?? [])]
       .flatMap((c) => c.config ?? []).filter((a): a is PulumiAttachmentSource & pulumi.Resource => pulumi.Resource.isInstance(a));

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import * as pulumi from '@pulumi/pulumi';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSpec, specDigest } from '../../src/customize/spec';
 import { CleanimgError } from '../../src/errors';
@@ -91,6 +92,21 @@ describe('CustomizedImage (Pulumi) under mocks', () => {
     const d2 = new HardenedDeployment('nginx-ref', { containers: [{ name: 'nginx', image: img.ref, ports: [{ containerPort: 8080 }] }] });
     await settle(d2.deployment);
     expect(recorder.inputsOf('kubernetes:apps/v1:Deployment', 'nginx-ref').spec.template.spec.containers[0].image).toBe(`registry.example.com/web/nginx@${fakeDigest(inputs)}`);
+  });
+
+  it('while the image digest is unknown (preview of a new build), only the Deployment\'s image is unknown, the rest stays known', async () => {
+    // An unknown Output, as the engine gives for the build's outputs before it runs.
+    const unknown = new (pulumi.Output as unknown as new (...a: unknown[]) => pulumi.Output<string>)(new Set(), Promise.resolve(undefined), Promise.resolve(false), Promise.resolve(false), Promise.resolve(new Set()));
+    const d = new HardenedDeployment('late', { containers: [{ name: 'app', image: { imageRef: unknown }, ports: [{ containerPort: 8080 }] }] });
+    await settle(d.deployment, d.serviceAccount);
+    const dep = recorder.inputsOf('kubernetes:apps/v1:Deployment', 'late');
+    expect(dep.metadata).toEqual({ name: 'late', labels: { 'app.kubernetes.io/managed-by': 'cleanimg', 'app.kubernetes.io/name': 'late' } });
+    const c = dep.spec.template.spec.containers[0];
+    expect(c.name).toBe('app');
+    expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true });
+    expect(c.image).toBeUndefined(); // unknown: dropped by the mock runtime, shown as [unknown] by preview
+    expect(recorder.inputsOf('kubernetes:core/v1:ServiceAccount', 'late').metadata.name).toBe('late');
+    expect(d.resultValue).toBeUndefined();
   });
 
   it('the sources hash follows contents, modes and owners, not where the folder is', async () => {
