@@ -6,7 +6,7 @@
 // (`pulumi stack export`) holds the key and its password only encrypted; destroy leaves the image.
 // The dynamic provider runs in its own process (pulumi-resource-pulumi-nodejs, from @pulumi/pulumi).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -187,12 +187,24 @@ describe.skipIf(skipSuite())('CustomizedImage under the real Pulumi engine', () 
     expect(await registryDigest(before.ref!)).toBe(before.digest);
   });
 
-  it('destroy leaves the pushed image and its tag in the registry', async () => {
+  it('destroy deletes the build resource and leaves the pushed image and its tag in the registry', async () => {
     const { ref, digest } = await outputs();
-    const destroy = await pulumi(['destroy', '--yes']);
-    expect(destroy.code, destroy.all).toBe(0);
+    // This cluster has no controllers: a deleted ServiceAccount or Deployment keeps its
+    // foregroundDeletion finalizer forever, and the Kubernetes provider waits for a ServiceAccount
+    // to go even with pulumi.com/skipAwait. So the two Kubernetes objects leave the state first; the
+    // destroy then runs the dynamic provider's delete under the real engine.
+    const prefix = 'urn:pulumi:e2e::image::cleanimg:index:HardenedDeployment$kubernetes:';
+    for (const urn of [`${prefix}apps/v1:Deployment::app`, `${prefix}core/v1:ServiceAccount::app`]) {
+      const del = await pulumi(['state', 'delete', urn, '--yes']);
+      expect(del.code, del.all).toBe(0);
+    }
+    const destroy = await run(tool('pulumi'), ['destroy', '--yes', '--non-interactive'], { cwd: proj, env: ws.env, timeoutMs: 150_000 });
+    expect(destroy.code, destroy.stdout + destroy.stderr).toBe(0);
+    expect(destroy.stdout).toMatch(/CustomizedImageBuild app-image-build deleted/);
+    const state = JSON.parse((await runOk(tool('pulumi'), ['stack', 'export', '--non-interactive'], { cwd: proj, env: ws.env })).stdout) as { deployment: { resources?: unknown[] } };
+    expect(state.deployment.resources ?? []).toEqual([]);
     expect(await registryDigest(ref!)).toBe(digest);
     expect(await registryDigest(`${reg.host}/e2e/app:v1`)).toBe(digest);
-    expect(existsSync(join(specDir, 'app.conf'))).toBe(true);
+    expect(await registryDigest(`${reg.host}/e2e/app:sha256-${digest!.slice(7)}.sig`)).toMatch(/^sha256:/);
   });
 });
