@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseSpec, specDigest } from '../../src/customize/spec';
 import { CleanimgError } from '../../src/errors';
 import { CustomizedImage, CUSTOMIZED_IMAGE_TYPE, DEFAULT_BASE_REF, HardenedDeployment, IMAGE_BUILD_TYPE, sourceHashOf } from '../../src/pulumi';
+import { CUSTOM_IMAGE_NAMESPACE, deployCustomizedPostgres } from '../../examples/pulumi/customized-image';
 import { installMocks, secretValue, settle, valueOf } from './harness';
 
 const fakeDigest = (inputs: Record<string, unknown>) => `sha256:${createHash('sha256').update(`${inputs.specDigest} ${secretValue(inputs.sourceHash).value}`).digest('hex')}`;
@@ -153,6 +154,17 @@ describe('CustomizedImage (Pulumi) under mocks', () => {
     const inputs = recorder.inputsOf(IMAGE_BUILD_TYPE, 'inline-image-build');
     expect(inputs).toMatchObject({ spec: fields, specDir: dir, specName: 'inline' });
     expect(inputs.specPath).toBeUndefined();
+  });
+
+  it('the example program (examples/pulumi/customized-image.ts) pins the pushed digest in the postgres Deployment', async () => {
+    const { image, deployment } = deployCustomizedPostgres();
+    await settle(image.build, deployment.deployment);
+    const inputs = recorder.inputsOf(IMAGE_BUILD_TYPE, 'postgres-custom-image-build');
+    expect(inputs).toMatchObject({ repository: 'registry.example.com/db/postgres', tag: '15-custom', specName: 'spec.yaml' });
+    expect(inputs.signingKey).toBeUndefined();
+    const dep = recorder.inputsOf('kubernetes:apps/v1:Deployment', 'postgres-custom');
+    expect(dep.metadata.namespace).toBe(CUSTOM_IMAGE_NAMESPACE);
+    expect(dep.spec.template.spec.containers[0].image).toBe(`registry.example.com/db/postgres@${fakeDigest(inputs)}`);
   });
 
   it('bad input fails at construction with the CLI codes, and registers nothing', async () => {

@@ -15,7 +15,9 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { register as registerCjs } from 'tsx/cjs/api';
 import { register as registerEsm } from 'tsx/esm/api';
+import { Testing } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CustomizedImage as Cdk8sCustomizedImage } from '../../src/cdk8s';
 import { buildOverlay } from '../../src/customize/build';
 import { RegistryClient, RegistryImageSource } from '../../src/oci/registry';
 import { generateKeyPair } from '../../src/oci/signing';
@@ -218,4 +220,18 @@ describe('the CustomizedImage provider against a real registry', () => {
     expect(a.digest).toBe(b.digest);
     expect(await skopeoDigest(`${reg.host}/team/app:inline`)).toBe(a.digest);
   });
+
+  it('the example spec (embedded base, layers uploaded from its layout) gives the digest the cdk8s CustomizedImage writes', async () => {
+    const spec = path.join(__dirname, '..', '..', 'examples', 'postgres', 'image', 'spec.yaml');
+    const cacheDir = path.join(root, 'cache');
+    const inputs = await declare({ spec, repository: `${reg.host}/db/postgres`, tag: '15-custom', cacheDir });
+    const { outs } = await provider.create(inputs);
+    expect(await skopeoDigest(`${reg.host}/db/postgres:15-custom`)).toBe(outs.digest);
+    const chart = Testing.chart();
+    const cdk8s = new Cdk8sCustomizedImage(chart, 'pg', { spec, repository: `${reg.host}/db/postgres`, tag: '15-custom', cacheDir, outputDir: path.join(root, 'cdk8s-layout') });
+    expect(outs.digest).toBe(cdk8s.digest);
+    expect(outs.ref).toBe(cdk8s.imageRef);
+    // The registry holds every blob (the base's layers came from the embedded layout): skopeo copies it whole.
+    await run('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${outs.ref}`, `oci:${path.join(root, 'copied')}:x`]);
+  }, 120_000);
 });
