@@ -78,7 +78,7 @@ function fillLate(v: unknown, late: ReadonlyMap<string, unknown>, hits: Map<stri
  * whole field, this is `resolveWith`.
  */
 export function resolveWithLate<I, O>(input: I, fn: (value: pulumi.Unwrap<I>) => O, lateValues: (input: I, late: (v: unknown) => unknown) => I): Known<O> {
-  if (isPlain(input)) return resolveWith(input, fn);
+  if (isPlain(input)) return { plain: true, value: fn(input as pulumi.Unwrap<I>) };
   const late = new Map<string, unknown>();
   const substituted = lateValues(input, (v) => {
     if (isPlain(v)) return v;
