@@ -5,7 +5,8 @@
  * `lineWidth: 0`, `keepUndefined`), which first builds a full document tree and then prints it; on a
  * big app that is most of the synth time. Manifests are mostly block maps and sequences of short,
  * plain strings, integers and booleans, and for those the printed form is fixed: `key: value`, two
- * spaces per level, sequences indented under their key, `- ` before each item. This writer prints
+ * spaces per level, sequences indented under their key, `- ` before each item, multi-line values as
+ * literal blocks (`|`, `|-`). This writer prints
  * exactly that, directly, and only that: for any document that holds anything else (a string that
  * `yaml` would quote or print as a block, a float, `undefined`, an empty map inside a sequence, a
  * nested sequence, an object used twice, a class instance, ...) it returns `undefined` and the
@@ -43,6 +44,18 @@ function isPlainString(s: string): boolean {
     && !/^(%|---|\.\.\.)/.test(s) && !NON_STRING_TAGS.some((t) => t.test!.test(s));
   if (plainCache.size < 100_000) plainCache.set(s, ok);
   return ok;
+}
+
+/**
+ * A multi-line map value as `yaml` writes it (a literal block, `|` when it ends with one newline,
+ * `|-` when it ends with none), for values that start and end with a visible character: leading
+ * spaces, trailing spaces or blank lines, tabs and control characters change the header or the
+ * style, and are left to cdk8s's writer.
+ */
+function literalBlock(v: string, indent: string): string {
+  const body = v.endsWith('\n') ? v.slice(0, -1) : v;
+  if (!/^[^\s]/.test(body) || !/[^\s]$/.test(body) || body.includes('\t') || CONTROL.test(body)) throw UNSUPPORTED;
+  return `|${body === v ? '-' : ''}\n${indent}${body.replace(/\n+/g, `$&${indent}`)}`;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => {
@@ -113,6 +126,8 @@ class Writer {
       }
       this.out += '\n';
       this.map(v, `${indent}  `, `${indent}  `);
+    } else if (typeof v === 'string' && v.includes('\n')) {
+      this.out += ` ${literalBlock(v, `${indent}  `)}\n`;
     } else {
       this.out += ` ${this.scalar(v)}\n`;
     }

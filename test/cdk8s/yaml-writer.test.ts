@@ -60,6 +60,10 @@ describe('the fast YAML writer', () => {
     const deployments = docs.filter((d) => d.kind === 'Deployment');
     expect(deployments.length).toBeGreaterThan(0);
     for (const d of deployments) expect(fastYamlDocument(d)).toBe(stock.call(Yaml, d));
+    // Config files (multi-line values) are written as literal blocks by the fast writer too.
+    const multiLine = docs.filter((d) => d.kind === 'ConfigMap' && Object.values(d.data ?? {}).some((v) => String(v).includes('\n')));
+    expect(multiLine.length).toBeGreaterThan(0);
+    for (const d of multiLine) expect(fastYamlDocument(d)).toBe(stock.call(Yaml, d));
   });
 
   it('writes the same manifest through HardenedApp.synthYaml and synth as cdk8s\'s writer, and puts the writer back', () => {
@@ -120,6 +124,10 @@ describe('the fast YAML writer', () => {
       { a: undefined }, { a: [[1]] }, { a: [{}] }, { a: [[]] }, { a: [, 1] }, { a: new Date(0) }, { a: new Map() }, { a: 10n },
       (() => { const s = { x: 1 }; return { a: s, b: s }; })(), (() => { const s = ['x']; return { a: s, b: s }; })(),
       Object.assign(Object.create(null), { a: 1 }), {},
+      // multi-line values: literal blocks at every depth, and the forms left to cdk8s
+      { a: 'x\ny\n' }, { a: 'x\ny' }, { a: '---\nx\n' }, { a: { b: 'x\n\ny' } }, { a: [{ b: 'l1\nl2', c: { d: 'p\nq\n' } }] },
+      { a: 'a: b\n#c\n- d\n' }, { a: 'x\n  y\n' }, { a: 'x\n \ny' }, { a: 'x\u2028y\nz' }, { a: 'é\n🙂\n' },
+      { a: ' x\ny' }, { a: 'x\ny \n' }, { a: 'x\n\n' }, { a: '\nx' }, { a: 'x\r\ny' }, { a: 'x\n\ty' }, { a: 'x\n' }, { a: ['x\ny'] }, { 'k\ney': 1 },
     ];
     const fast = compare(cases);
     expect(fast).toBeGreaterThanOrEqual(3);
@@ -132,11 +140,11 @@ describe('the fast YAML writer', () => {
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
     const alphabet = 'abcXYZ019-_./:@#!&*?|>%`\'" \t\n{}[],~=+é';
     const words = ['app', 'yes', 'No', 'ON', 'off', 'true', 'False', 'null', 'Null', '~', '', '0', '007', '1.0', '1e5', '-1', '+1', '0o17', '0b101',
-      '12:30', '12:30:45', '2024-01-01', '2024-01-01T00:00:00Z', '.inf', '.NaN', '100m', '64Mi', 'ALL', 'RuntimeDefault', '/etc/app',
+      '12:30', '12:30:45', 'l1\nl2\n', 'a\n\nb', 'x\n', 'x\n  y', ' x\ny', 'x\ny\n\n', '---\na', 'a\n...\n', '2024-01-01', '2024-01-01T00:00:00Z', '.inf', '.NaN', '100m', '64Mi', 'ALL', 'RuntimeDefault', '/etc/app',
       'registry.example.com/a@sha256:' + 'ab'.repeat(32), 'k8s.io/name', 'a: b', '- a', '? x', 'x #y', 'x#y', '---', '...x', 'y', 'n', 'Y'];
     const str = (): string => (rnd() < 0.6 ? pick(words) : Array.from({ length: Math.floor(rnd() * 8) }, () => pick([...alphabet])).join(''));
     // Wild documents mix every kind of value; tame ones hold the plain words, integers and booleans of manifests.
-    const tame = ['app', 'x', 'ALL', '100m', '64Mi', 'RuntimeDefault', '/etc/app', 'k8s.io/name', 'x:y', 'x#y', 'a-b_c.d', 'registry.example.com/a@sha256:' + 'ab'.repeat(32)];
+    const tame = ['app', 'x', 'INDEX=1\nLOG_LEVEL=info\n', 'line\n  more', 'ALL', '100m', '64Mi', 'RuntimeDefault', '/etc/app', 'k8s.io/name', 'x:y', 'x#y', 'a-b_c.d', 'registry.example.com/a@sha256:' + 'ab'.repeat(32)];
     let wild = true;
     const value = (depth: number): unknown => {
       const r = rnd();
