@@ -13,7 +13,8 @@
  * times, medians and the ratio. Needs the tools of test/e2e/provision.sh ($CLEANIMG_TOOLS).
  */
 import * as pulumi from '@pulumi/pulumi';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { buildSync } from 'esbuild';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deployExamples } from '../examples/pulumi/program';
@@ -41,28 +42,33 @@ async function recordFaceResources(): Promise<Registered[]> {
   return out;
 }
 
-const runtime = `runtime:\n  name: nodejs\n  options:\n    typescript: false\n    nodeargs: --import tsx\n`;
-
+/**
+ * A JavaScript project: the repository's packages, and `cleanimg` itself (its compiled lib/), are
+ * linked into its node_modules, so that both programs load the same @pulumi/pulumi.
+ */
 function project(dir: string, name: string, program: string): string {
   const p = join(dir, name);
-  mkdirSync(p);
-  symlinkSync(join(REPO, 'node_modules'), join(p, 'node_modules'));
-  writeFileSync(join(p, 'Pulumi.yaml'), `name: ${name}\n${runtime}main: index.ts\n`);
+  mkdirSync(join(p, 'node_modules'), { recursive: true });
+  for (const entry of readdirSync(join(REPO, 'node_modules'))) {
+    if (!entry.startsWith('.')) symlinkSync(join(REPO, 'node_modules', entry), join(p, 'node_modules', entry));
+  }
+  symlinkSync(REPO, join(p, 'node_modules', 'cleanimg'));
+  writeFileSync(join(p, 'Pulumi.yaml'), `name: ${name}\nruntime: nodejs\nmain: index.js\n`);
   writeFileSync(join(p, 'package.json'), JSON.stringify({ name, private: true }));
-  writeFileSync(join(p, 'index.ts'), program);
+  writeFileSync(join(p, 'index.js'), program);
   return p;
 }
 
 /** A program registering each recorded resource with its typed class (e.g. kubernetes:apps/v1:Deployment -> k8s.apps.v1.Deployment). */
 function rawProgram(resources: Registered[]): string {
-  return `import * as k8s from '@pulumi/kubernetes';
-const resources: { type: string; name: string; inputs: any }[] = ${JSON.stringify(resources)};
+  return `const k8s = require('@pulumi/kubernetes');
+const resources = ${JSON.stringify(resources)};
 for (const r of resources) {
   const [, path, kind] = r.type.split(':');
-  const [group, version] = path!.split('/');
-  const mod = (k8s as any)[group!.split('.')[0]!][version!];
+  const [group, version] = path.split('/');
+  const mod = k8s[group.split('.')[0]][version];
   const { apiVersion, kind: _k, ...args } = r.inputs;
-  new mod[kind!](r.name, args);
+  new mod[kind](r.name, args);
 }
 `;
 }
@@ -75,7 +81,12 @@ async function main(): Promise<void> {
   const cluster = await startCluster();
   const ws = pulumiWorkspace(cluster.kubeconfig);
   try {
-    const face = project(dir, 'face', `import { deployExamples } from ${JSON.stringify(join(REPO, 'examples', 'pulumi', 'program'))};\ndeployExamples();\n`);
+    // The example program (TypeScript) bundled to one JavaScript file; cleanimg and Pulumi stay packages.
+    const bundled = buildSync({
+      entryPoints: [join(REPO, 'examples', 'pulumi', 'program.ts')], bundle: true, platform: 'node', format: 'cjs', write: false,
+      external: ['cleanimg', 'cleanimg/*', '@pulumi/*'], logLevel: 'error',
+    }).outputFiles[0]!.text;
+    const face = project(dir, 'face', `${bundled}\nmodule.exports.deployExamples();\n`);
     const raw = project(dir, 'raw', rawProgram(resources));
     const times: Record<'face' | 'raw', number[]> = { face: [], raw: [] };
     const previewOnce = async (which: 'face' | 'raw', k: number) => {
