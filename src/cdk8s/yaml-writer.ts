@@ -14,7 +14,11 @@
  * writers over every example object and thousands of generated documents.
  */
 import { Yaml } from 'cdk8s';
-import { Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document as YamlDocument } from 'yaml';
+
+/** The `yaml` package cdk8s itself writes with (its own copy when it has one), for its schema. */
+const { Document } = createRequire(require.resolve('cdk8s'))('yaml') as { Document: typeof YamlDocument };
 
 type Tag = { readonly default?: unknown; readonly tag: string; readonly test?: RegExp };
 
