@@ -128,6 +128,7 @@ describe('the fast YAML writer', () => {
       { a: 'x\ny\n' }, { a: 'x\ny' }, { a: '---\nx\n' }, { a: { b: 'x\n\ny' } }, { a: [{ b: 'l1\nl2', c: { d: 'p\nq\n' } }] },
       { a: 'a: b\n#c\n- d\n' }, { a: 'x\n  y\n' }, { a: 'x\n \ny' }, { a: 'x\u2028y\nz' }, { a: 'é\n🙂\n' },
       { a: ' x\ny' }, { a: 'x\ny \n' }, { a: 'x\n\n' }, { a: '\nx' }, { a: 'x\r\ny' }, { a: 'x\n\ty' }, { a: 'x\n' }, { a: ['x\ny'] }, { 'k\ney': 1 },
+      { a: 'x\u2028y' }, { a: '\ufeffx' }, { a: 'x\u00a0' }, { '': 1 }, { a: { '~': 1 } }, { a: [{ 'b c': 'd' }] }, { a: 'x\ny\n', b: { c: '\u00a0x\ny' } },
     ];
     const fast = compare(cases);
     expect(fast).toBeGreaterThanOrEqual(3);
