@@ -6,8 +6,8 @@
  * big app that is most of the synth time. Manifests are mostly block maps and sequences of short,
  * plain strings, integers and booleans, and for those the printed form is fixed: `key: value`, two
  * spaces per level, sequences indented under their key, `- ` before each item, multi-line values as
- * literal blocks (`|`, `|-`). This writer prints
- * exactly that, directly, and only that: for any document that holds anything else (a string that
+ * literal blocks (`|`, `|-`). This writer prints exactly that, directly, and only that: for any
+ * document that holds anything else (a string that
  * `yaml` would quote or print as a block, a float, `undefined`, an empty map inside a sequence, a
  * nested sequence, an object used twice, a class instance, ...) it returns `undefined` and the
  * caller uses cdk8s's own writer for that document. test/cdk8s/yaml-writer.test.ts compares both
