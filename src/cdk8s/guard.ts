@@ -2,6 +2,7 @@ import { ApiObject, App, type AppProps } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { formatProblem } from '../errors';
 import { assertNoViolations, checkObjects, type KubeObject, type Violation } from '../rules';
+import { withFastYaml } from './yaml-writer';
 
 /** Every rule violation among the objects under `scope`, after JSON patches are applied. */
 export function violationsIn(scope: IConstruct): Violation[] {
@@ -22,6 +23,15 @@ function violationLines(violations: readonly Violation[]): string[] {
   return violations.map((v) => `${v.object} ${formatProblem(v)}`);
 }
 
+export interface HardenedAppProps extends AppProps {
+  /**
+   * Which YAML writer writes the manifests: `fast` prints common documents directly, byte for byte
+   * what cdk8s's writer prints (and hands every other document to cdk8s's writer); `cdk8s` uses
+   * cdk8s's writer for every document. @default 'fast'
+   */
+  readonly yamlWriter?: 'fast' | 'cdk8s';
+}
+
 /**
  * A cdk8s App whose synth fails, writing nothing, when any object breaks a hardening rule.
  *
@@ -29,6 +39,14 @@ function violationLines(violations: readonly Violation[]): string[] {
  * patches applied), and cdk8s writes them without resolving again.
  */
 export class HardenedApp extends App {
+  private readonly yamlWriter: 'fast' | 'cdk8s';
+
+  constructor(props: HardenedAppProps = {}) {
+    const { yamlWriter, ...appProps } = props;
+    super(appProps);
+    this.yamlWriter = yamlWriter ?? 'fast';
+  }
+
   override synth(): void {
     this.withCheckedCharts(() => super.synth());
   }
@@ -43,7 +61,7 @@ export class HardenedApp extends App {
     assertNoViolations(checkObjects(resolved.flat() as KubeObject[]), 'the app (nothing was written)');
     charts.forEach((c, i) => Object.defineProperty(c, 'toJson', { value: () => resolved[i], configurable: true }));
     try {
-      return write();
+      return this.yamlWriter === 'fast' ? withFastYaml(write) : write();
     } finally {
       for (const c of charts) delete (c as { toJson?: unknown }).toJson;
     }
@@ -54,7 +72,7 @@ export class HardenedApp extends App {
  * Builds and synthesizes a HardenedApp; on any error prints the message (every broken rule, no
  * stack trace unless CLEANIMG_DEBUG is set) and exits with status 1, having written no manifest.
  */
-export function runApp(build: (app: HardenedApp) => void, props?: AppProps): void {
+export function runApp(build: (app: HardenedApp) => void, props?: HardenedAppProps): void {
   try {
     const app = new HardenedApp(props);
     build(app);

@@ -1,6 +1,6 @@
 export { HardenedDeployment, type HardenedDeploymentProps, type ExposeOptions } from './hardened-deployment';
 export { EnvConfig, type EnvConfigProps } from './env-config';
-export { HardenedApp, enforceHardening, runApp, violationsIn } from './guard';
+export { HardenedApp, enforceHardening, runApp, violationsIn, type HardenedAppProps } from './guard';
 export { HardeningValidation, type HardeningValidationProperties } from './validation-plugin';
 export { nonRootId, type NonRootId, type DigestRef, type ImageLike, type WritablePath, type ProbeProps, type SecretReference } from '../core';
 export { DockerfileImage, type DockerfileImageProps } from '../dockerfile/construct';

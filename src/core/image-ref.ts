@@ -19,12 +19,21 @@ export type ImageInput = DigestRef | ImageLike;
 /** True when `ref` is a well-formed reference (as docker and crane parse them) pinned by a sha256 digest. */
 export function isDigestPinned(ref: unknown): ref is DigestRef {
   if (typeof ref !== 'string') return false;
+  // The props check, the construct-time rules and the app-wide rules all ask about each image.
+  const known = pinnedCache.get(ref);
+  if (known !== undefined) return known;
+  let pinned: boolean;
   try {
-    return parseReference(ref).digest !== undefined;
+    pinned = parseReference(ref).digest !== undefined;
   } catch {
-    return false;
+    pinned = false;
   }
+  if (pinnedCache.size >= 10_000) pinnedCache.clear();
+  pinnedCache.set(ref, pinned);
+  return pinned;
 }
+
+const pinnedCache = new Map<string, boolean>();
 
 /** The string form of an image input (the ref itself, or an ImageLike's `imageRef`). */
 export function imageRefOf(image: ImageInput | unknown): string {

@@ -1,0 +1,174 @@
+import { App, Chart, JsonPatch, Testing, Yaml } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { NginxChart } from '../../examples/nginx/chart';
+import { GatewayChart, PRODUCTION, STAGING } from '../../examples/per-env/chart';
+import { PostgresChart } from '../../examples/postgres/chart';
+import { PythonAppChart } from '../../examples/python-app/chart';
+import { EnvConfig, HardenedApp, HardenedDeployment } from '../../src/cdk8s';
+import { fastYamlDocument, stringifyDocuments, withFastYaml } from '../../src/cdk8s/yaml-writer';
+
+const stock = Yaml.stringify;
+const digest = `sha256:${'ab'.repeat(32)}` as const;
+
+/** Every document written both ways; returns how many the fast writer wrote itself. */
+function compare(docs: readonly unknown[]): number {
+  for (const d of docs) expect(stringifyDocuments(stock, [d])).toBe(stock.call(Yaml, d));
+  expect(stringifyDocuments(stock, docs)).toBe(stock.call(Yaml, ...docs));
+  return docs.filter((d) => fastYamlDocument(d) !== undefined).length;
+}
+
+function examples(app: App): void {
+  new PostgresChart(app, 'postgres');
+  new NginxChart(app, 'nginx');
+  new GatewayChart(app, 'gateway-staging', STAGING);
+  new GatewayChart(app, 'gateway-production', PRODUCTION);
+  new PythonAppChart(app, 'python-app');
+}
+
+function mixed(app: App): void {
+  examples(app);
+  const chart = new Chart(app, 'bench', { labels: { team: 'a' } });
+  for (let i = 0; i < 3; i++) {
+    const cfg = new EnvConfig(chart, `cfg${i}`, { data: { 'app.env': `INDEX=${i}\n`, 'one-line': 'x' }, mountPath: '/etc/app' });
+    new HardenedDeployment(chart, `app${i}`, { containers: [{ name: 'app', image: `registry.example.com/app${i}@${digest}`, ports: [{ containerPort: 8080 }], config: [cfg] }] });
+  }
+}
+
+/** cdk8s-plus objects (which break the hardening rules, so they go in a plain App). */
+function plus(app: App): void {
+  const chart = new Chart(app, 'plus');
+  for (let i = 0; i < 3; i++) {
+    const cm = new kplus.ConfigMap(chart, `plus-cfg${i}`, { data: { a: 'b' } });
+    const d = new kplus.Deployment(chart, `plus${i}`, { containers: [{ image: `registry.example.com/plus${i}@${digest}`, portNumber: 8080 }] });
+    d.containers[0]!.mount('/etc/app', kplus.Volume.fromConfigMap(chart, `vol${i}`, cm));
+  }
+}
+
+describe('the fast YAML writer', () => {
+  it('writes every object of the example scenarios as cdk8s does, most of them itself', () => {
+    const app = Testing.app();
+    examples(app);
+    const docs = app.charts.flatMap((c) => c.toJson());
+    const fast = compare(docs);
+    expect(docs.length).toBeGreaterThan(30);
+    // Deployments, ServiceAccounts, NetworkPolicies, ... are simple enough; multi-line config is not.
+    expect(fast).toBeGreaterThan(docs.length / 2);
+    const deployments = docs.filter((d) => d.kind === 'Deployment');
+    expect(deployments.length).toBeGreaterThan(0);
+    for (const d of deployments) expect(fastYamlDocument(d)).toBe(stock.call(Yaml, d));
+    // Config files (multi-line values) are written as literal blocks by the fast writer too.
+    const multiLine = docs.filter((d) => d.kind === 'ConfigMap' && Object.values(d.data ?? {}).some((v) => String(v).includes('\n')));
+    expect(multiLine.length).toBeGreaterThan(0);
+    for (const d of multiLine) expect(fastYamlDocument(d)).toBe(stock.call(Yaml, d));
+  });
+
+  it('writes the same manifest through HardenedApp.synthYaml and synth as cdk8s\'s writer, and puts the writer back', () => {
+    const fastApp = new HardenedApp({ outdir: mkdtempSync(join(tmpdir(), 'yaml-fast-')) });
+    const stockApp = new HardenedApp({ outdir: mkdtempSync(join(tmpdir(), 'yaml-stock-')), yamlWriter: 'cdk8s' });
+    const plainApp = new App({ outdir: mkdtempSync(join(tmpdir(), 'yaml-plain-')) });
+    try {
+      mixed(fastApp);
+      mixed(stockApp);
+      mixed(plainApp);
+      const text = fastApp.synthYaml();
+      expect(Yaml.stringify).toBe(stock);
+      expect(text).toBe(stockApp.synthYaml());
+      expect(text).toBe(plainApp.synthYaml());
+      expect(text.length).toBeGreaterThan(20_000);
+      fastApp.synth();
+      stockApp.synth();
+      expect(Yaml.stringify).toBe(stock);
+      const files = readdirSync(fastApp.outdir).sort();
+      expect(files.length).toBe(app_charts(fastApp));
+      expect(readdirSync(stockApp.outdir).sort()).toEqual(files);
+      for (const f of files) expect(readFileSync(join(fastApp.outdir, f), 'utf8')).toBe(readFileSync(join(stockApp.outdir, f), 'utf8'));
+    } finally {
+      for (const a of [fastApp, stockApp, plainApp]) rmSync(a.outdir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes cdk8s-plus objects as cdk8s does', () => {
+    const app = Testing.app();
+    plus(app);
+    const docs = app.charts.flatMap((c) => c.toJson());
+    expect(compare(docs)).toBeGreaterThan(0);
+    expect(withFastYaml(() => app.synthYaml())).toBe(app.synthYaml());
+  });
+
+  it('puts cdk8s\'s writer back when synth fails', () => {
+    const app = new HardenedApp({ outdir: '/nonexistent-not-written' });
+    const chart = new Chart(app, 'c');
+    const d = new HardenedDeployment(chart, 'd', { containers: [{ name: 'app', image: `registry.example.com/a@${digest}`, ports: [{ containerPort: 8080 }] }] });
+    d.deployment.addJsonPatch(JsonPatch.replace('/spec/template/spec/containers/0/securityContext/privileged', true));
+    expect(() => app.synthYaml()).toThrow(/HD0/);
+    expect(Yaml.stringify).toBe(stock);
+    expect(() => withFastYaml(() => { throw new Error('boom'); })).toThrow('boom');
+    expect(Yaml.stringify).toBe(stock);
+  });
+
+  it('writes the cases it handles exactly as cdk8s, and hands every other one to cdk8s', () => {
+    const cases: unknown[] = [
+      { a: {}, b: [], c: null, d: true, e: false, f: 0, g: -7, h: 65532 },
+      { a: [{ b: 1, c: [{ d: 'x' }, 'y'] }, 'z', 1, null, true] },
+      { a: { b: { c: { d: ['e'] } } } },
+      // quoted or block strings, other numbers, undefined, nested or sparse sequences, aliases, class instances
+      { a: 'yes' }, { a: 'on' }, { a: 'y' }, { a: 'N' }, { a: '~' }, { a: 'null' }, { a: '' }, { a: '0755' }, { a: '1:20' },
+      { a: '0x1F' }, { a: '1_000' }, { a: '.5' }, { a: '1e3' }, { a: '2001-12-14' }, { a: '---x' }, { a: '...' }, { a: '%x' },
+      { a: '@x' }, { a: '-' }, { a: '- x' }, { a: 'a: b' }, { a: 'a #b' }, { a: ' x' }, { a: 'x ' }, { a: 'x:' }, { a: 'line\nnext' },
+      { a: 'tab\there' }, { a: 'bell\u0007' }, { a: '\u0085' }, { a: 'é ü 漢字 🙂' }, { a: '"q"' }, { a: "'q'" }, { a: 'x: y' }, { a: 'x:y' },
+      { '8080': 'x' }, { 'a b': 'c' }, { ['k'.repeat(1100)]: 1 }, { a: 1.5 }, { a: -0 }, { a: 2 ** 60 }, { a: NaN }, { a: Infinity },
+      { a: undefined }, { a: [[1]] }, { a: [{}] }, { a: [[]] }, { a: [, 1] }, { a: new Date(0) }, { a: new Map() }, { a: 10n },
+      (() => { const s = { x: 1 }; return { a: s, b: s }; })(), (() => { const s = ['x']; return { a: s, b: s }; })(),
+      Object.assign(Object.create(null), { a: 1 }), {},
+      // multi-line values: literal blocks at every depth, and the forms left to cdk8s
+      { a: 'x\ny\n' }, { a: 'x\ny' }, { a: '---\nx\n' }, { a: { b: 'x\n\ny' } }, { a: [{ b: 'l1\nl2', c: { d: 'p\nq\n' } }] },
+      { a: 'a: b\n#c\n- d\n' }, { a: 'x\n  y\n' }, { a: 'x\n \ny' }, { a: 'x\u2028y\nz' }, { a: 'é\n🙂\n' },
+      { a: ' x\ny' }, { a: 'x\ny \n' }, { a: 'x\n\n' }, { a: '\nx' }, { a: 'x\r\ny' }, { a: 'x\n\ty' }, { a: 'x\n' }, { a: ['x\ny'] }, { 'k\ney': 1 },
+      { a: 'x\u2028y' }, { a: '\ufeffx' }, { a: 'x\u00a0' }, { '': 1 }, { a: { '~': 1 } }, { a: [{ 'b c': 'd' }] }, { a: 'x\ny\n', b: { c: '\u00a0x\ny' } },
+    ];
+    const fast = compare(cases);
+    expect(fast).toBeGreaterThanOrEqual(3);
+    expect(fast).toBeLessThan(cases.length);
+  });
+
+  it('agrees with cdk8s on thousands of generated documents', () => {
+    let seed = 42;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const alphabet = 'abcXYZ019-_./:@#!&*?|>%`\'" \t\n{}[],~=+é';
+    const words = ['app', 'yes', 'No', 'ON', 'off', 'true', 'False', 'null', 'Null', '~', '', '0', '007', '1.0', '1e5', '-1', '+1', '0o17', '0b101',
+      '12:30', '12:30:45', 'l1\nl2\n', 'a\n\nb', 'x\n', 'x\n  y', ' x\ny', 'x\ny\n\n', '---\na', 'a\n...\n', '2024-01-01', '2024-01-01T00:00:00Z', '.inf', '.NaN', '100m', '64Mi', 'ALL', 'RuntimeDefault', '/etc/app',
+      'registry.example.com/a@sha256:' + 'ab'.repeat(32), 'k8s.io/name', 'a: b', '- a', '? x', 'x #y', 'x#y', '---', '...x', 'y', 'n', 'Y'];
+    const str = (): string => (rnd() < 0.6 ? pick(words) : Array.from({ length: Math.floor(rnd() * 8) }, () => pick([...alphabet])).join(''));
+    // Wild documents mix every kind of value; tame ones hold the plain words, integers and booleans of manifests.
+    const tame = ['app', 'x', 'INDEX=1\nLOG_LEVEL=info\n', 'line\n  more', 'ALL', '100m', '64Mi', 'RuntimeDefault', '/etc/app', 'k8s.io/name', 'x:y', 'x#y', 'a-b_c.d', 'registry.example.com/a@sha256:' + 'ab'.repeat(32)];
+    let wild = true;
+    const value = (depth: number): unknown => {
+      const r = rnd();
+      if (depth > 3 || r < 0.45) {
+        return wild
+          ? pick([() => str(), () => Math.floor(rnd() * 70000) - 100, () => rnd() < 0.5, () => null, () => rnd() * 10, () => undefined])()
+          : pick([() => pick(tame), () => Math.floor(rnd() * 70000) - 100, () => rnd() < 0.5, () => null])();
+      }
+      if (r < 0.75) return Object.fromEntries(Array.from({ length: Math.floor(rnd() * 4) }, () => [wild ? str() : pick(tame), value(depth + 1)]));
+      return Array.from({ length: Math.floor(rnd() * 4) }, () => value(depth + 1));
+    };
+    const docs = Array.from({ length: 4000 }, (_, i) => {
+      wild = i % 2 === 0;
+      return Object.fromEntries(Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => [wild ? str() : pick(tame), value(0)]));
+    });
+    const fast = compare(docs);
+    expect(fast).toBeGreaterThan(300);
+    expect(fast).toBeLessThan(docs.length);
+  });
+});
+
+function app_charts(app: App): number {
+  return app.charts.length;
+}
+
+afterAll(() => expect(Yaml.stringify).toBe(stock));
