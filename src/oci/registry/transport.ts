@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import { isLocalRegistry } from '../reference';
 import { isCertificateError, isRetryableNetworkError, netErrorCode, networkError, registryError, statusError } from './errors';
 
@@ -50,6 +50,17 @@ export interface SendRequest {
 
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
 
+// Only undici's Agent and its request API are loaded: its entry point also loads fetch, WebSocket,
+// EventSource, the mock agents and every interceptor (0.08-0.3 s of start-up, measured in
+// BENCHMARKS.md), and a repeat push is mostly start-up. These are plain CommonJS files of the pinned
+// undici 7 (its package has no "exports" map, so the paths are public to require); the types are
+// the package's own.
+type RequestFn = (this: Dispatcher, opts: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
+/* eslint-disable @typescript-eslint/no-require-imports */
+const Agent = require('undici/lib/dispatcher/agent') as typeof UndiciAgent;
+const undiciRequest = require('undici/lib/api/api-request') as RequestFn;
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 export function header(res: Pick<Response, 'headers'>, name: string): string | undefined {
   const v = res.headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;
@@ -84,7 +95,7 @@ export async function readBody(res: Response, limit: number, what: string): Prom
 export class Transport {
   readonly registry: string;
   readonly local: boolean;
-  private readonly agent: Agent;
+  private readonly agent: UndiciAgent;
   private readonly opts: Required<Pick<TransportOptions, 'timeoutMs' | 'retries' | 'retryBaseMs' | 'retryMaxDelayMs'>> & TransportOptions;
   private basePromise: Promise<{ base: string; challenge?: string }> | undefined;
   /** Requests sent (attempts included): for tests and diagnostics. */
@@ -199,11 +210,13 @@ export class Transport {
       this.attempts++;
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(req.url, {
+        const u = new URL(req.url);
+        res = await undiciRequest.call(this.agent, {
+          origin: u.origin,
+          path: `${u.pathname}${u.search}`,
           method: req.method,
           headers,
           ...(req.body !== undefined ? { body: req.body } : {}),
-          dispatcher: this.agent,
           headersTimeout: this.opts.timeoutMs,
           bodyTimeout: this.opts.timeoutMs,
         });
