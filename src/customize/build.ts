@@ -24,7 +24,7 @@ import { buildLayer, normalizeEntries, resolveSourceDateEpoch, type BuiltLayer }
 import { isStreamingSource, isValidRefName, LayoutImageSource, LayoutWriter } from '../oci/layout';
 import { formatPlatform, isIndexMediaType, selectPlatform } from '../oci/platform';
 import { MediaType, type Descriptor, type FetchedManifest, type ImageConfig, type ImageIndex, type ImageManifest, type ImageSource, type Platform } from '../oci/types';
-import type { LayerCache } from './cache';
+import type { Inspected, LayerCache } from './cache';
 import { resolveInputs } from './inputs';
 import { isCpuVariant, loadSpec, specDigest, type CustomizeSpec, type LoadedSpec } from './spec';
 
@@ -214,9 +214,14 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
   }
   const { spec } = loaded;
   const epoch = resolveSourceDateEpoch(opts.sourceDateEpoch);
+  // With a cache, the private-key scan shares one read per file with the content hash of the cache
+  // key, and an unchanged file (trusted stat record) is not read at all.
+  const cache = opts.cache;
+  const inspected = new Map<string, Inspected>();
   const inputs = await resolveInputs(spec, loaded.specDir, {
     ...(opts.allowPrivateKeys !== undefined ? { allowPrivateKeys: opts.allowPrivateKeys } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    ...(cache ? { scanPrivateKey: async (f: string) => { const r = await cache.inspect(f); inspected.set(f, r); return r.privateKey; } } : {}),
   });
   const base = await readBase(opts.source, spec);
   const baseFamily = manifestFamily(base.manifestMediaType);
@@ -237,12 +242,11 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
 
   // The layer: from the cache when its key (entries, content hashes, timestamp) is known, else built.
   const entries = normalizeEntries(inputs.entries);
-  const cache = opts.cache;
   let cacheState: BuildOverlayResult['cache'] = cache ? 'miss' : 'off';
   let layer: BuiltLayer | undefined;
   /** False when the blob lives in the cache: it must then be neither moved nor deleted. */
   let owned = true;
-  const id = cache ? await cache.identify(entries, epoch) : undefined;
+  const id = cache ? await cache.identify(entries, epoch, inspected) : undefined;
   if (cache && id) {
     const hit = await cache.lookup(id.key);
     if (hit && (opts.outputLayout === undefined || (await cache.verify(id.key, hit)))) {

@@ -67,6 +67,7 @@ function summary(b: BuildOverlayResult, pushed: PushOverlayResult | undefined, r
     cache: b.cache,
     sourceDateEpoch: b.sourceDateEpoch,
     outputLayout: b.outputLayout ?? null,
+    upToDate: pushed?.upToDate ?? false,
     blobs: pushed?.blobs ?? [],
     bytesUploaded: pushed?.bytesUploaded ?? 0,
     signature: pushed?.signature ?? null,
