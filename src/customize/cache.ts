@@ -24,6 +24,12 @@
  * 50 MiB) and the record renewed; after `touch` the key is the same, after a content change it is not.
  * After a fresh build the sources are stat'ed again, and the layer is stored only if none changed.
  *
+ * The private-key scan (inputs.ts) is a pure function of a file's contents, so its result is kept in
+ * the same record (with PRIVATE_KEY_SCAN_VERSION): one read gives both the sha256 and the scan, and an
+ * unchanged file is not read at all on a repeat build. A record without the scanner's current version
+ * is not trusted. The scan still runs to the end before anything is pushed: a refused key stops the
+ * build before the layer is built.
+ *
  * The cached blob itself is trusted by name and size; a push hashes it as it uploads (a corrupt cache
  * file fails before the upload is committed), and writing an OCI layout re-hashes it first (a mismatch
  * evicts it and the layer is built again). Every file is written to a temp name and renamed. Nothing
