@@ -7,9 +7,10 @@
  * the client restarts the whole upload session instead.
  */
 import { readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type * as https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
-import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import { isLocalRegistry } from '../reference';
 import { isCertificateError, isRetryableNetworkError, netErrorCode, networkError, registryError, statusError } from './errors';
 
@@ -31,10 +32,13 @@ export interface TransportOptions {
   scheme?: 'https' | 'http';
 }
 
+/** A response body: a readable stream of the bytes, plus `dump()` to discard the rest (the connection stays usable). */
+export type ResponseBody = Readable & { dump(): Promise<void> };
+
 export interface Response {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData['body'];
+  body: ResponseBody;
   url: string;
 }
 
@@ -50,16 +54,64 @@ export interface SendRequest {
 
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
 
-// Only undici's Agent and its request API are loaded: its entry point also loads fetch, WebSocket,
-// EventSource, the mock agents and every interceptor (0.08-0.3 s of start-up, measured in
-// BENCHMARKS.md), and a repeat push is mostly start-up. These are plain CommonJS files of the pinned
-// undici 7 (its package has no "exports" map, so the paths are public to require); the types are
-// the package's own.
-type RequestFn = (this: Dispatcher, opts: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
-/* eslint-disable @typescript-eslint/no-require-imports */
-const Agent = require('undici/lib/dispatcher/agent') as typeof UndiciAgent;
-const undiciRequest = require('undici/lib/api/api-request') as RequestFn;
-/* eslint-enable @typescript-eslint/no-require-imports */
+/**
+ * HTTP on Node's own http/https modules, with keep-alive agents. (This used undici; loading it cost
+ * 0.05-0.3 s, and its first connection compiles a WebAssembly HTTP parser, another ~0.03 s: most of a
+ * repeat push, which is mostly start-up. Node's http parser is built in.) `timeoutMs` is the socket's
+ * idle timeout: it covers connecting, waiting for the response headers, and the gaps between body
+ * chunks, like undici's connect/headers/body timeouts; a timeout fails the request with ETIMEDOUT.
+ */
+function sendHttp(
+  agent: http.Agent,
+  secure: boolean,
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer | Readable | undefined,
+  timeoutMs: number,
+): Promise<{ statusCode: number; headers: http.IncomingHttpHeaders; body: ResponseBody }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod: typeof http | typeof https = secure ? (require('node:https') as typeof https) : http;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let response: http.IncomingMessage | undefined;
+    const fail = (e: Error) => {
+      if (!settled) {
+        settled = true;
+        reject(e);
+      }
+    };
+    const req = mod.request(url, { method, headers, agent, timeout: timeoutMs });
+    req.on('timeout', () => {
+      const e = Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+      if (response) response.destroy(e);
+      req.destroy(e);
+    });
+    req.on('error', (e) => {
+      if (body !== undefined && !Buffer.isBuffer(body) && !body.destroyed) body.destroy();
+      fail(e);
+    });
+    req.on('response', (res) => {
+      response = res;
+      settled = true;
+      const dump = (): Promise<void> =>
+        new Promise<void>((done, failed) => {
+          if (res.complete || res.readableEnded || res.destroyed) return done();
+          res.once('end', () => done());
+          res.once('close', () => done());
+          res.once('error', failed);
+          res.resume();
+        });
+      resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: Object.assign(res, { dump }) });
+    });
+    if (body === undefined) req.end();
+    else if (Buffer.isBuffer(body)) req.end(body);
+    else {
+      body.once('error', (e) => req.destroy(e));
+      body.pipe(req);
+    }
+  });
+}
 
 export function header(res: Pick<Response, 'headers'>, name: string): string | undefined {
   const v = res.headers[name.toLowerCase()];
@@ -95,7 +147,9 @@ export async function readBody(res: Response, limit: number, what: string): Prom
 export class Transport {
   readonly registry: string;
   readonly local: boolean;
-  private readonly agent: UndiciAgent;
+  private readonly httpAgent: http.Agent;
+  private readonly httpsOptions: https.AgentOptions;
+  private httpsAgent: https.Agent | undefined;
   private readonly opts: Required<Pick<TransportOptions, 'timeoutMs' | 'retries' | 'retryBaseMs' | 'retryMaxDelayMs'>> & TransportOptions;
   private basePromise: Promise<{ base: string; challenge?: string }> | undefined;
   /** Requests sent (attempts included): for tests and diagnostics. */
@@ -121,11 +175,8 @@ export class Transport {
         ca.push(pem);
       }
     }
-    this.agent = new Agent({
-      connect: { timeout: this.opts.timeoutMs, ...(ca ? { ca } : {}), ...(opts.insecure ? { rejectUnauthorized: false } : {}) },
-      headersTimeout: this.opts.timeoutMs,
-      bodyTimeout: this.opts.timeoutMs,
-    });
+    this.httpAgent = new http.Agent({ keepAlive: true });
+    this.httpsOptions = { keepAlive: true, ...(ca ? { ca } : {}), ...(opts.insecure ? { rejectUnauthorized: false } : {}) };
   }
 
   get hasCaFile(): boolean {
@@ -208,18 +259,13 @@ export class Transport {
     const headers: Record<string, string> = { 'user-agent': this.opts.userAgent ?? 'cleanimg', ...req.headers };
     for (let attempt = 0; ; attempt++) {
       this.attempts++;
-      let res: Dispatcher.ResponseData;
+      let res: Awaited<ReturnType<typeof sendHttp>>;
       try {
         const u = new URL(req.url);
-        res = await undiciRequest.call(this.agent, {
-          origin: u.origin,
-          path: `${u.pathname}${u.search}`,
-          method: req.method,
-          headers,
-          ...(req.body !== undefined ? { body: req.body } : {}),
-          headersTimeout: this.opts.timeoutMs,
-          bodyTimeout: this.opts.timeoutMs,
-        });
+        const secure = u.protocol === 'https:';
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const agent = secure ? (this.httpsAgent ??= new (require('node:https') as typeof https).Agent(this.httpsOptions)) : this.httpAgent;
+        res = await sendHttp(agent, secure, u, req.method, headers, req.body, this.opts.timeoutMs);
       } catch (e) {
         if (attempt < retries && isRetryableNetworkError(e)) {
           await sleep(this.backoff(attempt));
@@ -240,6 +286,7 @@ export class Transport {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    this.httpAgent.destroy();
+    this.httpsAgent?.destroy();
   }
 }
