@@ -65,6 +65,11 @@ export interface BuildOverlayOptions {
    * The digest is the same with or without it.
    */
   readonly cache?: LayerCache;
+  /**
+   * Called with each piece of the compressed layer, in order, while it is built (not when it comes from
+   * the cache): lets a pusher upload it during the build (see streamLayerUpload in push.ts). Awaited.
+   */
+  readonly onLayerData?: (chunk: Uint8Array) => Promise<void> | void;
 }
 
 export interface PlatformChosen {
@@ -256,7 +261,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
     }
   }
   if (!layer) {
-    layer = await buildLayer(entries, { sourceDateEpoch: epoch, tmpDir: opts.tmpDir ?? cache?.tmpDir ?? os.tmpdir() });
+    layer = await buildLayer(entries, { sourceDateEpoch: epoch, tmpDir: opts.tmpDir ?? cache?.tmpDir ?? os.tmpdir(), ...(opts.onLayerData ? { onData: opts.onLayerData } : {}) });
     if (cache && id) {
       const built = layer;
       if (await cache.store(id, built).catch(async (e: unknown) => {

@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { CleanimgError } from '../errors';
 import { refName, type Reference } from '../oci/reference';
-import type { PushBlobResult, RegistryClient } from '../oci/registry';
+import type { PushBlobResult, RegistryClient, StreamingUpload } from '../oci/registry';
 import { RegistryImageSource } from '../oci/registry';
 import type { SigningKey } from '../oci/signing';
 import type { Descriptor } from '../oci/types';
@@ -32,6 +32,8 @@ export interface PushOverlayOptions {
   /** Sign the pushed digest with this key before the tag is moved. */
   readonly signingKey?: SigningKey;
   readonly onProgress?: PushProgress;
+  /** The overlay layer, already uploaded while it was built (LayerStreamer.commit returned true). */
+  readonly streamedLayer?: { readonly digest: string };
 }
 
 export interface BlobOutcome {
@@ -55,6 +57,45 @@ export interface PushOverlayResult {
   /** Bytes actually uploaded (blobs the registry already had or mounted are not counted). */
   readonly bytesUploaded: number;
   readonly signature?: { readonly tag: string; readonly digest: string; readonly appended: boolean };
+}
+
+/**
+ * Uploads the overlay layer while buildOverlay builds it (a cold build: the layer is not in the cache).
+ * Pass `onData` as buildOverlay's `onLayerData`; after the build, `commit(build)` closes the upload
+ * (true: the registry has the layer; pass `streamedLayer` to pushOverlay), or `abort()` when the build
+ * failed. Nothing is referenced by a manifest or tag until pushOverlay runs, so a build refused after
+ * its layer was streamed leaves at most an unreferenced blob in the registry (garbage collection
+ * removes it), never a tag. Costs: the upload session starts before the digest is known, so a
+ * registry that already has this layer (pushed from another machine) receives it again; with a warm
+ * cache the layer is HEADed first, as before.
+ */
+export class LayerStreamer {
+  private upload: Promise<StreamingUpload> | undefined;
+
+  constructor(
+    private readonly target: RegistryClient,
+    private readonly repository: string,
+  ) {}
+
+  readonly onData = async (chunk: Uint8Array): Promise<void> => {
+    this.upload ??= this.target.startStreamingUpload(this.repository);
+    await (await this.upload).write(chunk);
+  };
+
+  /** Whether any bytes were streamed (the layer was built, not taken from the cache). */
+  get started(): boolean {
+    return this.upload !== undefined;
+  }
+
+  /** Commits the streamed layer under its digest; false when nothing was streamed or the upload failed. */
+  async commit(build: BuildOverlayResult): Promise<boolean> {
+    if (!this.upload) return false;
+    return (await this.upload).commit(build.layer.descriptor.digest, build.layer.descriptor.size);
+  }
+
+  async abort(): Promise<void> {
+    if (this.upload) await (await this.upload).cancel();
+  }
 }
 
 function streamOf(bytes: Buffer): () => Readable {
@@ -98,9 +139,16 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
   }
   work.push({ what: 'overlay layer', desc: build.layer.descriptor, open: () => createReadStream(build.layer.path) });
   work.push({ what: 'config', desc: build.configDescriptor, open: streamOf(build.configBytes) });
+  const streamed = (w: (typeof work)[number]) => w.what === 'overlay layer' && opts.streamedLayer?.digest === w.desc.digest;
   const blobs: BlobOutcome[] = upToDate
     ? work.map((w) => ({ what: w.what, digest: w.desc.digest, size: w.desc.size, outcome: 'exists' as const }))
-    : await Promise.all(work.map((w) => push(w.what, w.desc, w.open, w.from)));
+    : await Promise.all(
+        work.map(async (w) => {
+          if (!streamed(w)) return push(w.what, w.desc, w.open, w.from);
+          bytesUploaded += w.desc.size; // sent while it was built
+          return { what: w.what, digest: w.desc.digest, size: w.desc.size, outcome: 'uploaded' as const };
+        }),
+      );
 
   const digest = upToDate ? build.manifestDigest : await target.putManifest(repo, build.manifestDigest, build.manifestBytes, build.manifestMediaType);
   if (digest !== build.manifestDigest) {

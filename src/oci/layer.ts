@@ -187,16 +187,37 @@ const FINAL_BLOCK = Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]);
 /** Segments whose byte entropy is above this (bits per byte) are stored, not compressed. */
 export const STORE_ENTROPY = 7.5;
 
-/** Shannon entropy of the byte histogram, in bits per byte. */
+/**
+ * Shannon entropy of the byte histogram, in bits per byte. The histogram is counted in four tables
+ * (a word at a time when aligned), which is faster than one table and gives the same integer counts;
+ * the sum runs in the same order, so the result is the same double, and so are the layer bytes.
+ */
 export function byteEntropy(b: Uint8Array): number {
-  if (b.length === 0) return 0;
-  const counts = new Uint32Array(256);
-  for (let i = 0; i < b.length; i++) counts[b[i]!]!++;
+  const n = b.length;
+  if (n === 0) return 0;
+  const c0 = new Uint32Array(256);
+  const c1 = new Uint32Array(256);
+  const c2 = new Uint32Array(256);
+  const c3 = new Uint32Array(256);
+  const end4 = n - (n & 3);
+  let i = 0;
+  if ((b.byteOffset & 3) === 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset, end4 >>> 2);
+    for (let k = 0; k < w.length; k++) {
+      const v = w[k]!;
+      c0[v & 255]!++;
+      c1[(v >>> 8) & 255]!++;
+      c2[(v >>> 16) & 255]!++;
+      c3[v >>> 24]!++;
+    }
+    i = end4;
+  }
+  for (; i < n; i++) c0[b[i]!]!++;
   let h = 0;
-  for (let i = 0; i < 256; i++) {
-    const c = counts[i]!;
+  for (let j = 0; j < 256; j++) {
+    const c = c0[j]! + c1[j]! + c2[j]! + c3[j]!;
     if (c) {
-      const p = c / b.length;
+      const p = c / n;
       h -= p * Math.log2(p);
     }
   }
@@ -259,13 +280,21 @@ function workerSource(fflatePath: string): string {
 const { parentPort } = require('node:worker_threads');
 const { Deflate } = require(${JSON.stringify(fflatePath)});
 function entropy(b) {
-  if (b.length === 0) return 0;
-  const counts = new Uint32Array(256);
-  for (let i = 0; i < b.length; i++) counts[b[i]]++;
+  const n = b.length;
+  if (n === 0) return 0;
+  const c0 = new Uint32Array(256), c1 = new Uint32Array(256), c2 = new Uint32Array(256), c3 = new Uint32Array(256);
+  const end4 = n - (n & 3);
+  let i = 0;
+  if ((b.byteOffset & 3) === 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset, end4 >>> 2);
+    for (let k = 0; k < w.length; k++) { const v = w[k]; c0[v & 255]++; c1[(v >>> 8) & 255]++; c2[(v >>> 16) & 255]++; c3[v >>> 24]++; }
+    i = end4;
+  }
+  for (; i < n; i++) c0[b[i]]++;
   let h = 0;
-  for (let i = 0; i < 256; i++) {
-    const c = counts[i];
-    if (c) { const p = c / b.length; h -= p * Math.log2(p); }
+  for (let j = 0; j < 256; j++) {
+    const c = c0[j] + c1[j] + c2[j] + c3[j];
+    if (c) { const p = c / n; h -= p * Math.log2(p); }
   }
   return h;
 }

@@ -121,6 +121,29 @@ describe('buildLayer', () => {
     expect((await buildLayer(entriesFor(src2), { tmpDir: out })).digest).not.toBe(base.digest);
   });
 
+  it('byteEntropy gives exactly the one-table histogram result, aligned or not, any length', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const reference = (b: Uint8Array): number => {
+      if (b.length === 0) return 0;
+      const counts = new Uint32Array(256);
+      for (let i = 0; i < b.length; i++) counts[b[i]!]!++;
+      let h = 0;
+      for (let i = 0; i < 256; i++) {
+        const c = counts[i]!;
+        if (c) {
+          const p = c / b.length;
+          h -= p * Math.log2(p);
+        }
+      }
+      return h;
+    };
+    const pool = Buffer.concat([randomBytes(70_000), Buffer.from('threads = 4\n'.repeat(6000)), Buffer.alloc(5000)]);
+    for (const [off, len] of [[0, 0], [0, 1], [1, 3], [2, 7], [3, 4096], [0, pool.length], [5, 100_001], [70_000 - 9, 20_000]] as const) {
+      const b = pool.subarray(off, off + len);
+      expect(byteEntropy(b), `${off}+${len}`).toBe(reference(b));
+    }
+  });
+
   it('stores already-compressed data and compresses the rest; the stream is valid for gzip and node:zlib', async () => {
     const { randomBytes } = await import('node:crypto');
     const { gunzipSync, inflateRawSync } = await import('node:zlib');

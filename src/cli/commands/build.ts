@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { CleanimgError } from '../../errors';
 import { buildOverlay, type BuildOverlayResult } from '../../customize/build';
 import { defaultCacheDir, LayerCache } from '../../customize/cache';
-import { pushOverlay, type PushOverlayResult } from '../../customize/push';
+import { LayerStreamer, pushOverlay, type PushOverlayResult } from '../../customize/push';
 import { loadSpec } from '../../customize/spec';
 import { LayoutImageSource } from '../../oci/layout';
 import { parseReference, refName, type Reference } from '../../oci/reference';
@@ -95,6 +95,8 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
   };
   const source: ImageSource = f.baseLayout ? await LayoutImageSource.open(f.baseLayout) : new RegistryImageSource(client(baseRef.registry), baseRef.repository);
   let built: BuildOverlayResult | undefined;
+  // With --push, a layer that has to be built is uploaded while it is built (see LayerStreamer).
+  const streamer = f.push ? new LayerStreamer(client(ref.registry), ref.repository) : undefined;
   try {
     built = await buildOverlay({
       specPath: loaded.specPath,
@@ -107,6 +109,10 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
       ...(f.format ? { manifestFormat: f.format } : {}),
       ...(f.sourceDateEpoch !== undefined ? { sourceDateEpoch: Number(f.sourceDateEpoch) } : {}),
       ...(f.cache === false ? {} : { cache: new LayerCache(f.cacheDir !== undefined ? path.join(path.resolve(f.cacheDir), 'layers') : defaultCacheDir()) }),
+      ...(streamer ? { onLayerData: streamer.onData } : {}),
+    }).catch(async (e: unknown) => {
+      await streamer?.abort();
+      throw e;
     });
     for (const w of built.warnings) io.err(`warning: ${w}`);
     if (!f.json) {
@@ -116,12 +122,14 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
     }
     let pushed: PushOverlayResult | undefined;
     if (f.push) {
+      const streamed = streamer && (await streamer.commit(built));
       pushed = await pushOverlay(built, {
         target: client(ref.registry),
         ref,
         baseRef,
         ...(source instanceof LayoutImageSource ? { openBaseLayer: (d) => source.openBlob(d.digest) } : { baseClient: client(baseRef.registry) }),
         ...(key ? { signingKey: key } : {}),
+        ...(streamed ? { streamedLayer: { digest: built.layer.descriptor.digest } } : {}),
         ...(f.json ? {} : { onProgress: progressPrinter(io) }),
       });
     }

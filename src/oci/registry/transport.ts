@@ -106,8 +106,13 @@ function sendHttp(
     });
     if (body === undefined) req.end();
     else if (Buffer.isBuffer(body)) req.end(body);
+    else if (body.destroyed) req.destroy(Object.assign(new Error('the request body was closed before it was sent'), { code: 'ECONNABORTED' }));
     else {
       body.once('error', (e) => req.destroy(e));
+      // A body destroyed before its end would leave the request waiting for the rest.
+      body.once('close', () => {
+        if (!body.readableEnded) req.destroy(Object.assign(new Error('the request body was closed before its end'), { code: 'ECONNABORTED' }));
+      });
       body.pipe(req);
     }
   });
