@@ -27,7 +27,8 @@
  * After each run the new blobs are unlinked from every repository (DELETE), so nothing can be mounted
  * from an earlier run.
  *
- * Measured: wall time (spawn to exit); bytes sent = the size of the blobs the run added to its
+ * Measured: wall time (spawn to exit); CPU time (user + system of the process tree, /usr/bin/time):
+ * on a shared machine it is inflated much less than wall time by other jobs; bytes sent = the size of the blobs the run added to its
  * repository (read from the registry's storage; base layers were there before), plus for skopeo + umoci
  * the base bytes it downloaded; peak RSS (/usr/bin/time %M; the largest step of a pipeline).
  * Also: start-up (`--version`, `build --help`) and a big file (--big-mib, default 2048) for memory.
@@ -59,19 +60,21 @@ const median = (xs: number[]) => {
 
 interface Sample {
   s: number;
+  /** CPU seconds (user + system) of the command and its children: less sensitive to other load than wall time. */
+  cpu: number;
   rssMiB: number;
   out: string;
 }
 
-/** Runs a command under /usr/bin/time; wall time measured here, peak RSS from time's %M. */
+/** Runs a command under /usr/bin/time; wall time measured here, peak RSS (%M) and CPU time (%U + %S) from time. */
 function timed(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Sample {
   const rssFile = join(work, 'rss');
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', rssFile, cmd, ...argv], { encoding: 'utf8', env, maxBuffer: 1 << 28 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, cmd, ...argv], { encoding: 'utf8', env, maxBuffer: 1 << 28 });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const rss = Number(execFileSync('cat', [rssFile], { encoding: 'utf8' }).trim().split('\n').at(-1)) / 1024;
-  return { s, rssMiB: rss, out: r.stdout };
+  const [m, u, sys] = execFileSync('cat', [rssFile], { encoding: 'utf8' }).trim().split('\n').at(-1)!.split(' ').map(Number);
+  return { s, cpu: u! + sys!, rssMiB: m! / 1024, out: r.stdout };
 }
 
 /** A deterministic pseudo-random generator (xorshift32), for compressible content with some variety. */
@@ -215,15 +218,17 @@ interface Ctx {
 /** Several timed steps as one sample: times add up, RSS is the largest. */
 function chain(steps: (() => Sample)[]): Sample {
   let s = 0;
+  let cpu = 0;
   let rss = 0;
   let out = '';
   for (const step of steps) {
     const r = step();
     s += r.s;
+    cpu += r.cpu;
     rss = Math.max(rss, r.rssMiB);
     out = r.out;
   }
-  return { s, rssMiB: rss, out };
+  return { s, cpu, rssMiB: rss, out };
 }
 
 const node = process.execPath;
@@ -260,6 +265,8 @@ const TOOLS: Tool[] = [
 interface Cell {
   cold: number[];
   repeat: number[];
+  coldCpu: number[];
+  repeatCpu: number[];
   bytes: number[];
   rss: number[];
   notes: Set<string>;
@@ -307,6 +314,7 @@ async function main(): Promise<void> {
       const dir = join(work, 'p1g');
       mkdirSync(dir);
       await writeRandomFile(join(dir, 'big.bin'), 1024);
+      await new Promise((r) => setTimeout(r, 2500)); // past the cache's racy window, see below
       payloads.push(stage({ key: '1g', label: '1 GiB random', dir, files: ['big.bin'], runs: 1 }));
     }
 
@@ -323,10 +331,10 @@ async function main(): Promise<void> {
     const cells = new Map<string, Cell>();
     const cell = (k: string): Cell => {
       let c = cells.get(k);
-      if (!c) cells.set(k, (c = { cold: [], repeat: [], bytes: [], rss: [], notes: new Set() }));
+      if (!c) cells.set(k, (c = { cold: [], repeat: [], coldCpu: [], repeatCpu: [], bytes: [], rss: [], notes: new Set() }));
       return c;
     };
-    const startup: { version: number[]; help: number[]; node: number[] } = { version: [], help: [], node: [] };
+    const startup: { version: number[]; help: number[]; node: number[]; versionCpu: number[]; nodeCpu: number[] } = { version: [], help: [], node: [], versionCpu: [], nodeCpu: [] };
     let seq = 0;
     for (let r = 0; r < runs; r++) {
       for (const p of payloads) {
@@ -360,6 +368,8 @@ async function main(): Promise<void> {
             const c = cell(`${p.key}/${bname}/${tool.name}`);
             c.cold.push(cold.s);
             c.repeat.push(repeat.s);
+            c.coldCpu.push(cold.cpu);
+            c.repeatCpu.push(repeat.cpu);
             c.bytes.push(bytes);
             c.rss.push(cold.rssMiB);
             if (tool.name === 'ours') {
@@ -374,8 +384,12 @@ async function main(): Promise<void> {
           for (const d of added) for (const repo of repos) await registryFetch(reg, 'DELETE', `/v2/${repo}/blobs/${d}`);
         }
       }
-      startup.node.push(timed(node, ['-e', '0']).s);
-      startup.version.push(timed(node, [cli, '--version']).s);
+      const n0 = timed(node, ['-e', '0']);
+      const v0 = timed(node, [cli, '--version']);
+      startup.node.push(n0.s);
+      startup.nodeCpu.push(n0.cpu);
+      startup.version.push(v0.s);
+      startup.versionCpu.push(v0.cpu);
       startup.help.push(timed(node, [cli, 'build', '--help']).s);
     }
 
@@ -387,13 +401,26 @@ async function main(): Promise<void> {
     log('');
     log('| payload | base | ours cold | skopeo copy | crane append | skopeo+umoci | ours/skopeo | ours/crane | ours/umoci | ours repeat | skopeo repeat | crane repeat |');
     log('|---|---|---|---|---|---|---|---|---|---|---|---|');
-    const med = (k: string, what: keyof Pick<Cell, 'cold' | 'repeat' | 'bytes' | 'rss'>) => median(cells.get(k)![what]);
+    const med = (k: string, what: keyof Pick<Cell, 'cold' | 'repeat' | 'coldCpu' | 'repeatCpu' | 'bytes' | 'rss'>) => median(cells.get(k)![what]);
     for (const p of payloads) {
       for (const bname of Object.keys(bases)) {
         const k = (t: string) => `${p.key}/${bname}/${t}`;
         if (!cells.has(k('ours'))) continue;
         const o = med(k('ours'), 'cold');
         log(`| ${p.label} | ${bname.replace('MiB', ' MiB')} | ${f(o)} | ${f(med(k('skopeo copy'), 'cold'))} | ${f(med(k('crane append'), 'cold'))} | ${f(med(k('skopeo+umoci'), 'cold'))} | ${f(o / med(k('skopeo copy'), 'cold'))} | ${f(o / med(k('crane append'), 'cold'))} | ${f(o / med(k('skopeo+umoci'), 'cold'))} | ${f(med(k('ours'), 'repeat'))} | ${f(med(k('skopeo copy'), 'repeat'))} | ${f(med(k('crane append'), 'repeat'))} |`);
+      }
+    }
+    log('');
+    log('CPU time (user + system, seconds; the same runs): less inflated by other load than wall time.');
+    log('');
+    log('| payload | base | ours cold | skopeo copy | crane append | skopeo+umoci | ours/skopeo | ours/crane | ours/umoci | ours repeat | skopeo repeat | crane repeat |');
+    log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const p of payloads) {
+      for (const bname of Object.keys(bases)) {
+        const k = (t: string) => `${p.key}/${bname}/${t}`;
+        if (!cells.has(k('ours'))) continue;
+        const o = med(k('ours'), 'coldCpu');
+        log(`| ${p.label} | ${bname.replace('MiB', ' MiB')} | ${f(o)} | ${f(med(k('skopeo copy'), 'coldCpu'))} | ${f(med(k('crane append'), 'coldCpu'))} | ${f(med(k('skopeo+umoci'), 'coldCpu'))} | ${f(o / med(k('skopeo copy'), 'coldCpu'))} | ${f(o / med(k('crane append'), 'coldCpu'))} | ${f(o / med(k('skopeo+umoci'), 'coldCpu'))} | ${f(med(k('ours'), 'repeatCpu'))} | ${f(med(k('skopeo copy'), 'repeatCpu'))} | ${f(med(k('crane append'), 'repeatCpu'))} |`);
       }
     }
     log('');
@@ -408,13 +435,16 @@ async function main(): Promise<void> {
     }
     for (const [k, c] of cells) if (c.notes.size) log(`  note ${k}: ${[...c.notes].join('; ')}`);
     log('');
-    log(`Start-up: \`node lib/cli/main.js --version\` ${f(median(startup.version))} s; \`build --help\` ${f(median(startup.help))} s; \`node -e 0\` ${f(median(startup.node))} s (medians).`);
+    log(`Start-up: \`node lib/cli/main.js --version\` ${f(median(startup.version))} s (CPU ${f(median(startup.versionCpu))} s); \`build --help\` ${f(median(startup.help))} s; \`node -e 0\` ${f(median(startup.node))} s (CPU ${f(median(startup.nodeCpu))} s) (medians).`);
 
     if (!skipBig) {
       const dir = join(work, 'big');
       mkdirSync(dir);
       console.error(`set-up: a ${bigMiB} MiB random file ...`);
       await writeRandom(join(dir, 'big.bin'), bigMiB);
+      // Let the file age past the layer cache's racy window (2 s), as inputs usually have: a file
+      // hashed within 2 s of its last change is hashed again on the next build (cache.ts).
+      await new Promise((r) => setTimeout(r, 2500));
       const p: Payload = { key: 'big', label: `${bigMiB} MiB`, dir, files: ['big.bin'], tar: '', runs: 1 };
       const sp = specFile(p, bases['5MiB']!, '5MiB');
       const a = [cli, 'build', '--spec', sp, '--tag', `${reg.host}/bench/big:1`, '--push', '--json', '--cache-dir', join(work, 'cache-big')];
@@ -422,7 +452,7 @@ async function main(): Promise<void> {
       const j = JSON.parse(s.out);
       const again = timed(node, a);
       log('');
-      log(`Big file: ${bigMiB} MiB random, build --push: ${f(s.s)} s, peak RSS ${s.rssMiB.toFixed(0)} MiB, uploaded ${(j.bytesUploaded / 2 ** 20).toFixed(0)} MiB; repeat (cache ${JSON.parse(again.out).cache}): ${f(again.s)} s, peak RSS ${again.rssMiB.toFixed(0)} MiB.`);
+      log(`Big file: ${bigMiB} MiB random, build --push: ${f(s.s)} s (CPU ${f(s.cpu)} s), peak RSS ${s.rssMiB.toFixed(0)} MiB, uploaded ${(j.bytesUploaded / 2 ** 20).toFixed(0)} MiB; repeat (cache ${JSON.parse(again.out).cache}): ${f(again.s)} s, peak RSS ${again.rssMiB.toFixed(0)} MiB.`);
     }
   } finally {
     await reg.stop();

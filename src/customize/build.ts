@@ -26,7 +26,8 @@ import { formatPlatform, isIndexMediaType, selectPlatform } from '../oci/platfor
 import { MediaType, type Descriptor, type FetchedManifest, type ImageConfig, type ImageIndex, type ImageManifest, type ImageSource, type Platform } from '../oci/types';
 import type { Inspected, LayerCache } from './cache';
 import { resolveInputs } from './inputs';
-import { isCpuVariant, loadSpec, specDigest, type CustomizeSpec, type LoadedSpec } from './spec';
+import type { CustomizeSpec, LoadedSpec } from './spec';
+import { isCpuVariant, specDigest } from './spec-core';
 
 export interface BuildOverlayOptions {
   /**
@@ -215,7 +216,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
     }
     loaded = { spec: opts.spec, specPath: path.resolve(opts.specDir, opts.specPath), specDir: path.resolve(opts.specDir), specDigest: specDigest(opts.spec) };
   } else {
-    loaded = await loadSpec(opts.specPath);
+    loaded = await (await import('./spec.js')).loadSpec(opts.specPath); // loaded here only: YAML and zod cost start-up
   }
   const { spec } = loaded;
   const epoch = resolveSourceDateEpoch(opts.sourceDateEpoch);

@@ -39,7 +39,8 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { CleanimgError, type Problem } from '../errors';
 import type { LayerEntry } from '../oci/layer';
 import { defaultDirMode, normalizeEntries } from '../oci/layer';
-import { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, type CustomizeSpec, type Owner } from './spec';
+import type { CustomizeSpec, Owner } from './spec';
+import { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE } from './spec-core';
 
 export interface InputOptions {
   /** Same as `allow_private_keys: true` in the spec. */

@@ -6,7 +6,7 @@ import { CleanimgError } from '../../errors';
 import { buildOverlay, type BuildOverlayResult } from '../../customize/build';
 import { defaultCacheDir, LayerCache } from '../../customize/cache';
 import { LayerStreamer, pushOverlay, type PushOverlayResult } from '../../customize/push';
-import { loadSpec } from '../../customize/spec';
+import { loadSpecCached } from '../../customize/spec-cache';
 import { LayoutImageSource } from '../../oci/layout';
 import { parseReference, refName, type Reference } from '../../oci/reference';
 import { RegistryClient, RegistryImageSource } from '../../oci/registry';
@@ -84,7 +84,9 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
   let key: SigningKey | undefined;
   if (f.signKey) key = await (await import('../../oci/signing/index.js')).loadPrivateKeyFile(f.signKey, process.env.COSIGN_PASSWORD);
 
-  const loaded = await loadSpec(f.spec);
+  // With the cache on, a validated spec is remembered by its bytes (spec-cache.ts).
+  const cache = f.cache === false ? undefined : new LayerCache(f.cacheDir !== undefined ? path.join(path.resolve(f.cacheDir), 'layers') : defaultCacheDir());
+  const loaded = await loadSpecCached(f.spec, cache ? path.join(cache.dir, 'specs') : undefined);
   const baseRef = parseReference(loaded.spec.base_image.text);
   const regOpts = await registryOptions(f);
   const clients = new Map<string, RegistryClient>();
@@ -108,7 +110,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
       ...(f.allowPrivateKeys ? { allowPrivateKeys: true } : {}),
       ...(f.format ? { manifestFormat: f.format } : {}),
       ...(f.sourceDateEpoch !== undefined ? { sourceDateEpoch: Number(f.sourceDateEpoch) } : {}),
-      ...(f.cache === false ? {} : { cache: new LayerCache(f.cacheDir !== undefined ? path.join(path.resolve(f.cacheDir), 'layers') : defaultCacheDir()) }),
+      ...(cache ? { cache } : {}),
       ...(streamer ? { onLayerData: streamer.onData } : {}),
     }).catch(async (e: unknown) => {
       await streamer?.abort();
