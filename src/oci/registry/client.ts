@@ -1,5 +1,5 @@
 /**
- * A client for the OCI distribution API of one registry host, on undici.
+ * A client for the OCI distribution API of one registry host, on Node's http/https (see transport.ts).
  *
  *     const client = new RegistryClient('127.0.0.1:5000', { caFile, username, password });
  *     const m = await client.getManifest('team/app', 'sha256:…');          // verified against the digest
