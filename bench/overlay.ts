@@ -393,7 +393,7 @@ async function main(): Promise<void> {
       startup.help.push(timed(node, [cli, 'build', '--help']).s);
     }
 
-    const f = (x: number) => x.toFixed(2);
+    const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
     const mib = (b: number) => (b / 2 ** 20 < 0.1 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
     log(`Machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}; load average at start ${loadStart}, at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     log(`Node ${process.version}; ${execFileSync('skopeo', ['--version'], { encoding: 'utf8' }).trim()}; crane ${execFileSync(crane, ['version'], { encoding: 'utf8' }).trim()}; ${execFileSync('umoci', ['--version'], { encoding: 'utf8' }).trim()}`);
