@@ -69,7 +69,7 @@ function sendHttp(
   headers: Record<string, string>,
   body: Buffer | Readable | undefined,
   timeoutMs: number,
-): Promise<{ statusCode: number; headers: http.IncomingHttpHeaders; body: ResponseBody }> {
+): Promise<{ statusCode: number; headers: Record<string, string | string[]>; body: ResponseBody }> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod: typeof http | typeof https = secure ? (require('node:https') as typeof https) : http;
   return new Promise((resolve, reject) => {
@@ -102,7 +102,11 @@ function sendHttp(
           res.once('error', failed);
           res.resume();
         });
-      resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: Object.assign(res, { dump }) });
+      // Repeated headers stay separate values (Node joins most of them with ", ", which would merge
+      // two WWW-Authenticate challenges into one): one value as a string, several as an array.
+      const headers: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(res.headersDistinct)) if (v) headers[k] = v.length === 1 ? v[0]! : v;
+      resolve({ statusCode: res.statusCode ?? 0, headers, body: Object.assign(res, { dump }) });
     });
     if (body === undefined) req.end();
     else if (Buffer.isBuffer(body)) req.end(body);
