@@ -1,35 +1,54 @@
 /**
- * Overlay benchmark: `cleanimg-customize build --push` (the real CLI, a child process) against
- * `skopeo copy` pushing the same image from an OCI layout, on a real registry (Debian's docker-registry
- * on 127.0.0.1). Runs are interleaved (ours, skopeo, ours, ...) and medians printed with ratios.
+ * Overlay benchmark: `cleanimg-customize build --push` (the real CLI, a child process) against three
+ * anchors, on a real registry (Debian's docker-registry on 127.0.0.1, plain HTTP). Runs are
+ * interleaved (the order of the tools rotates every run); medians and ratios are printed.
  *
- *   npm run build && npx tsx bench/overlay.ts [runs=5] [--big-mib=2048] [--skip-big]
+ *   npm run build && npx tsx bench/overlay.ts [runs=3] [--gib] [--big-mib=2048] [--skip-big] [--large-base-mib=500] [--only=1k,50r,50c]
  *
- * Cases: 50 MiB of added files (10 x 5 MiB), random (incompressible) or compressible (text- and
- * binary-like), on a 5 MiB and a 500 MiB base.
- * - cold: a fresh repository that already holds the base layers (mounted into it, untimed) and an empty
- *   layer cache, so the layer is built and its bytes uploaded. Anchor: `skopeo copy --dest-tls-verify=false
- *   oci:LAYOUT:TAG docker://...` of our own --output-layout result into such a repository (only the new
- *   layer and the config go up). After each run the new layer is unlinked from every repository
- *   (DELETE), so no tool can mount it from an earlier run.
- * - repeat: the same command again (warm cache for us; skopeo's own re-push).
- * - `node lib/cli/main.js --version` against `node -e 0`: start-up cost.
- * - big: one file of --big-mib MiB (random), build --push; peak RSS of the CLI child (/usr/bin/time).
- * Wall time, bytes uploaded (the CLI's --json `bytesUploaded`) and peak RSS (/usr/bin/time %M) per run.
+ * Payloads: 1 KiB (one text file), 50 MiB random (10 x 5 MiB, incompressible: stored), 50 MiB
+ * compressible (text- and machine-code-like), and with --gib 1 GiB random (one run, it is slow); each
+ * onto a 5 MiB and a --large-base-mib (500) MiB base, added under /opt/payload.
+ *
+ * Tools, each into a fresh repository that already holds the base layers (mounted in, untimed), so
+ * that every tool only has to send the new layer, its config and manifest:
+ * - ours: `build --push --json` with an empty layer cache (cold: inputs checked and hashed, layer built,
+ *   uploaded while built), then the same command again (repeat: warm cache, one manifest HEAD).
+ * - skopeo copy: `skopeo copy oci:LAYOUT:1 docker://…` of our own --output-layout result: it only
+ *   uploads an already-built layer (no tar, no compression): the issue's "skopeo pushing the same new
+ *   layer". Repeat: the same copy again.
+ * - crane append: `crane append -b BASE@digest -f payload.tar -t …` (go-containerregistry v0.22.1; it
+ *   gzips the tar at level 1, computing the digest before the upload). The tar is made beforehand
+ *   (untimed: `tar --sort=name --mtime=@0 --owner=0 --group=0`). Repeat: the same command again.
+ * - skopeo + umoci: the daemonless pipeline without our tool: `skopeo copy docker://BASE@digest
+ *   oci:DIR:base` (downloads the base's layers), `umoci insert --rootless` of the payload folder (umoci
+ *   builds and gzips the layer), `skopeo copy oci:DIR:base docker://…`; the sum is timed. umoci insert
+ *   rather than unpack + repack: repack needs the whole base unpacked first, which only adds base-size
+ *   dependent time to the anchor. Repeat: the last skopeo copy again.
+ * After each run the new blobs are unlinked from every repository (DELETE), so nothing can be mounted
+ * from an earlier run.
+ *
+ * Measured: wall time (spawn to exit); CPU time (user + system of the process tree, /usr/bin/time):
+ * on a shared machine it is inflated much less than wall time by other jobs; bytes sent = the size of the blobs the run added to its
+ * repository (read from the registry's storage; base layers were there before), plus for skopeo + umoci
+ * the base bytes it downloaded; peak RSS (/usr/bin/time %M; the largest step of a pipeline).
+ * Also: start-up (`--version`, `build --help`) and a big file (--big-mib, default 2048) for memory.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pushBaseImage, type PushedImage } from '../test/support/base-image';
 import { startRegistry, type TestRegistry } from '../test/support/registry';
 
 const args = process.argv.slice(2);
-const runs = Number(args.find((a) => /^\d+$/.test(a)) ?? 5);
+const runs = Number(args.find((a) => /^\d+$/.test(a)) ?? 3);
+const withGiB = args.includes('--gib');
 const bigMiB = Number(args.find((a) => a.startsWith('--big-mib='))?.split('=')[1] ?? 2048);
 const skipBig = args.includes('--skip-big');
 const largeBaseMiB = Number(args.find((a) => a.startsWith('--large-base-mib='))?.split('=')[1] ?? 500);
+const only = args.find((a) => a.startsWith('--only='))?.split('=')[1]?.split(',');
+const crane = process.env['CRANE'] ?? '/root/.cache/cleanimg-tools/crane-v0.22.1/crane';
 const cli = join(__dirname, '..', 'lib', 'cli', 'main.js');
 const work = mkdtempSync(join(tmpdir(), 'cleanimg-bench-overlay-'));
 
@@ -41,19 +60,21 @@ const median = (xs: number[]) => {
 
 interface Sample {
   s: number;
+  /** CPU seconds (user + system) of the command and its children: less sensitive to other load than wall time. */
+  cpu: number;
   rssMiB: number;
   out: string;
 }
 
-/** Runs a command under /usr/bin/time; wall time measured here, peak RSS from time's %M. */
+/** Runs a command under /usr/bin/time; wall time measured here, peak RSS (%M) and CPU time (%U + %S) from time. */
 function timed(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Sample {
   const rssFile = join(work, 'rss');
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', rssFile, cmd, ...argv], { encoding: 'utf8', env, maxBuffer: 1 << 28 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, cmd, ...argv], { encoding: 'utf8', env, maxBuffer: 1 << 28 });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const rss = Number(execFileSync('cat', [rssFile], { encoding: 'utf8' }).trim().split('\n').at(-1)) / 1024;
-  return { s, rssMiB: rss, out: r.stdout };
+  const [m, u, sys] = execFileSync('cat', [rssFile], { encoding: 'utf8' }).trim().split('\n').at(-1)!.split(' ').map(Number);
+  return { s, cpu: u! + sys!, rssMiB: m! / 1024, out: r.stdout };
 }
 
 /** A deterministic pseudo-random generator (xorshift32), for compressible content with some variety. */
@@ -115,28 +136,47 @@ async function writeRandom(file: string, mib: number): Promise<void> {
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
 }
 
-function spec(dir: string, name: string, base: PushedImage, files: string[]): string {
-  const p = join(dir, name);
-  writeFileSync(p, [`base_image: "${base.ref}"`, 'arch: amd64', 'variant: prod', 'copy_files:', ...files.flatMap((f) => [`  - source: ${f}`, `    destination: /opt/payload/${f}`])].join('\n') + '\n');
-  return p;
+async function writeRandomFile(file: string, mib: number): Promise<void> {
+  await writeRandom(file, mib);
 }
 
-async function registryFetch(reg: TestRegistry, method: string, path: string): Promise<Response> {
+interface Payload {
+  key: string;
+  label: string;
+  dir: string;
+  files: string[];
+  /** A tar of the files under opt/payload/ for crane. */
+  tar: string;
+  runs: number;
+}
+
+function stage(p: Omit<Payload, 'tar'>): Payload {
+  // crane appends a tarball: the same files under opt/payload/, made with GNU tar's reproducible flags.
+  const st = join(work, 'stage', p.key, 'opt', 'payload');
+  mkdirSync(st, { recursive: true });
+  for (const f of p.files) linkSync(join(p.dir, f), join(st, f));
+  const tar = join(work, `${p.key}.tar`);
+  execFileSync('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-C', join(work, 'stage', p.key), '-cf', tar, 'opt']);
+  return { ...p, tar };
+}
+
+function specFile(p: Payload, base: PushedImage, bname: string): string {
+  const f = join(p.dir, `spec-${bname}.yaml`);
+  writeFileSync(f, [`base_image: "${base.ref}"`, 'arch: amd64', 'variant: prod', 'copy_files:', ...p.files.flatMap((x) => [`  - source: ${x}`, `    destination: /opt/payload/${x}`])].join('\n') + '\n');
+  return f;
+}
+
+async function registryFetch(reg: TestRegistry, method: string, path: string): Promise<{ status: number; text: string }> {
   const res = await fetch(`${reg.url}${path}`, { method });
-  (res as Response & { text_?: string }).text_ = await res.text();
-  return res;
+  return { status: res.status, text: await res.text() };
 }
 
-/** Mount the base's layers into `repo` (untimed set-up: "a repository that already holds the base layers"). */
+/** Mount the base's layers into `repo` (untimed set-up). */
 async function seedBase(reg: TestRegistry, base: PushedImage, layers: string[], repo: string): Promise<void> {
   for (const d of layers) {
     const res = await registryFetch(reg, 'POST', `/v2/${repo}/blobs/uploads/?mount=${d}&from=${base.repository}`);
-    if (res.status !== 201) throw new Error(`mount of ${d} from ${base.repository} into ${repo}: ${res.status} ${(res as Response & { text_?: string }).text_}`);
+    if (res.status !== 201) throw new Error(`mount of ${d} from ${base.repository} into ${repo}: ${res.status} ${res.text}`);
   }
-}
-
-async function unlink(reg: TestRegistry, repos: string[], digest: string): Promise<void> {
-  for (const repo of repos) await registryFetch(reg, 'DELETE', `/v2/${repo}/blobs/${digest}`);
 }
 
 function baseLayers(reg: TestRegistry, base: PushedImage): string[] {
@@ -144,8 +184,95 @@ function baseLayers(reg: TestRegistry, base: PushedImage): string[] {
   return m.layers.map((l: { digest: string }) => l.digest);
 }
 
+/** Blobs linked into a repository, from the registry's storage: digest -> size. */
+function linked(reg: TestRegistry, repo: string): Map<string, number> {
+  const root = join(reg.dir, 'data', 'docker', 'registry', 'v2');
+  const dir = join(root, 'repositories', repo, '_layers', 'sha256');
+  const out = new Map<string, number>();
+  if (!existsSync(dir)) return out;
+  for (const hex of readdirSync(dir)) {
+    const data = join(root, 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+    out.set(`sha256:${hex}`, existsSync(data) ? statSync(data).size : 0);
+  }
+  return out;
+}
+
+interface Tool {
+  name: string;
+  /** Set up (untimed), then return the timed cold and repeat steps. */
+  cold: (c: Ctx) => Sample;
+  repeat: (c: Ctx) => Sample;
+}
+
+interface Ctx {
+  reg: TestRegistry;
+  payload: Payload;
+  base: PushedImage;
+  bname: string;
+  repo: string;
+  run: number;
+  scratch: string;
+  layout: string;
+}
+
+/** Several timed steps as one sample: times add up, RSS is the largest. */
+function chain(steps: (() => Sample)[]): Sample {
+  let s = 0;
+  let cpu = 0;
+  let rss = 0;
+  let out = '';
+  for (const step of steps) {
+    const r = step();
+    s += r.s;
+    cpu += r.cpu;
+    rss = Math.max(rss, r.rssMiB);
+    out = r.out;
+  }
+  return { s, cpu, rssMiB: rss, out };
+}
+
+const node = process.execPath;
+const TOOLS: Tool[] = [
+  {
+    name: 'ours',
+    cold: (c) => timed(node, [cli, 'build', '--spec', specFile(c.payload, c.base, c.bname), '--tag', `${c.reg.host}/${c.repo}:1`, '--push', '--json', '--cache-dir', join(c.scratch, 'cache')]),
+    repeat: (c) => timed(node, [cli, 'build', '--spec', specFile(c.payload, c.base, c.bname), '--tag', `${c.reg.host}/${c.repo}:1`, '--push', '--json', '--cache-dir', join(c.scratch, 'cache')]),
+  },
+  {
+    name: 'skopeo copy',
+    cold: (c) => timed('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${c.layout}:1`, `docker://${c.reg.host}/${c.repo}:1`]),
+    repeat: (c) => timed('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${c.layout}:1`, `docker://${c.reg.host}/${c.repo}:1`]),
+  },
+  {
+    name: 'crane append',
+    cold: (c) => timed(crane, ['append', '--insecure', '-b', `${c.reg.host}/${c.base.repository}@${c.base.digest}`, '-f', c.payload.tar, '-t', `${c.reg.host}/${c.repo}:1`]),
+    repeat: (c) => timed(crane, ['append', '--insecure', '-b', `${c.reg.host}/${c.base.repository}@${c.base.digest}`, '-f', c.payload.tar, '-t', `${c.reg.host}/${c.repo}:1`]),
+  },
+  {
+    name: 'skopeo+umoci',
+    cold: (c) => {
+      const l = join(c.scratch, 'umoci-layout');
+      return chain([
+        () => timed('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${c.reg.host}/${c.base.repository}@${c.base.digest}`, `oci:${l}:base`]),
+        () => timed('umoci', ['insert', '--rootless', '--image', `${l}:base`, c.payload.dir, '/opt/payload']),
+        () => timed('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${l}:base`, `docker://${c.reg.host}/${c.repo}:1`]),
+      ]);
+    },
+    repeat: (c) => timed('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${join(c.scratch, 'umoci-layout')}:base`, `docker://${c.reg.host}/${c.repo}:1`]),
+  },
+];
+
+interface Cell {
+  cold: number[];
+  repeat: number[];
+  coldCpu: number[];
+  repeatCpu: number[];
+  bytes: number[];
+  rss: number[];
+  notes: Set<string>;
+}
+
 async function main(): Promise<void> {
-  const node = process.execPath;
   const loadStart = loadavg().map((x) => x.toFixed(1)).join(' ');
   const reg = await startRegistry();
   const out: string[] = [];
@@ -155,108 +282,177 @@ async function main(): Promise<void> {
   };
   try {
     console.error(`set-up: bases of 5 and ${largeBaseMiB} MiB (umoci + skopeo), payloads ...`);
-    const bases = { '5 MiB': await pushBaseImage(reg, 'bench/base5', '1', { largeFileMiB: 5 }), [`${largeBaseMiB} MiB`]: await pushBaseImage(reg, `bench/base${largeBaseMiB}`, '1', { largeFileMiB: largeBaseMiB }) } as Record<string, PushedImage>;
+    const bases: Record<string, PushedImage> = {
+      '5MiB': await pushBaseImage(reg, 'bench/base5', '1', { largeFileMiB: 5 }),
+      [`${largeBaseMiB}MiB`]: await pushBaseImage(reg, `bench/base${largeBaseMiB}`, '1', { largeFileMiB: largeBaseMiB }),
+    };
     const layersOf = Object.fromEntries(Object.entries(bases).map(([k, b]) => [k, baseLayers(reg, b)]));
+    const baseBytes = Object.fromEntries(Object.entries(bases).map(([k, b]) => [k, [...linked(reg, b.repository).values()].reduce((a, x) => a + x, 0)]));
 
-    const payloads: Record<string, string> = {};
+    const payloads: Payload[] = [];
+    const want = (k: string) => !only || only.includes(k);
+    if (want('1k')) {
+      const dir = join(work, 'p1k');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'app.conf'), textLike(1024, 7));
+      payloads.push(stage({ key: '1k', label: '1 KiB', dir, files: ['app.conf'], runs }));
+    }
     for (const kind of ['random', 'compressible'] as const) {
-      const dir = join(work, kind);
+      const key = kind === 'random' ? '50r' : '50c';
+      if (!want(key)) continue;
+      const dir = join(work, `p${key}`);
       mkdirSync(dir);
       const files: string[] = [];
       for (let i = 0; i < 10; i++) {
         const f = `f${i}.bin`;
-        const content = kind === 'random' ? randomBytes(5 << 20) : i % 2 ? binaryLike(5 << 20, i + 1) : textLike(5 << 20, i + 1);
-        writeFileSync(join(dir, f), content);
+        writeFileSync(join(dir, f), kind === 'random' ? randomBytes(5 << 20) : i % 2 ? binaryLike(5 << 20, i + 1) : textLike(5 << 20, i + 1));
         files.push(f);
       }
-      payloads[kind] = dir;
-      for (const [bname, b] of Object.entries(bases)) spec(dir, `spec-${bname.replace(' ', '')}.yaml`, b, files);
+      payloads.push(stage({ key, label: `50 MiB ${kind}`, dir, files, runs }));
+    }
+    if (withGiB) {
+      const dir = join(work, 'p1g');
+      mkdirSync(dir);
+      await writeRandomFile(join(dir, 'big.bin'), 1024);
+      await new Promise((r) => setTimeout(r, 2500)); // past the cache's racy window, see below
+      payloads.push(stage({ key: '1g', label: '1 GiB random', dir, files: ['big.bin'], runs: 1 }));
     }
 
-    // Layouts for the skopeo anchor: our own --output-layout result (base layers included).
+    // Layouts for the skopeo-copy anchor: our own --output-layout result (untimed).
     const layouts: Record<string, string> = {};
-    for (const kind of Object.keys(payloads)) {
-      for (const bname of Object.keys(bases)) {
-        const key = `${kind}/${bname}`;
-        const l = join(work, 'layouts', kind, bname.replace(' ', ''));
-        execFileSync(node, [cli, 'build', '--spec', join(payloads[kind]!, `spec-${bname.replace(' ', '')}.yaml`), '--tag', `${reg.host}/bench/layout:1`, '--output-layout', l, '--no-cache', '--json'], { encoding: 'utf8' });
-        layouts[key] = l;
+    for (const p of payloads) {
+      for (const [bname, base] of Object.entries(bases)) {
+        const l = join(work, 'layouts', p.key, bname);
+        execFileSync(node, [cli, 'build', '--spec', specFile(p, base, bname), '--tag', `${reg.host}/bench/layout:1`, '--output-layout', l, '--no-cache', '--json'], { encoding: 'utf8' });
+        layouts[`${p.key}/${bname}`] = l;
       }
     }
 
-    type Row = { ours: Sample[]; oursRepeat: Sample[]; skopeo: Sample[]; skopeoRepeat: Sample[]; bytes: number[]; cacheStates: string[] };
-    const rows: Record<string, Row> = {};
-    const startup: { ours: number[]; node: number[] } = { ours: [], node: [] };
+    const cells = new Map<string, Cell>();
+    const cell = (k: string): Cell => {
+      let c = cells.get(k);
+      if (!c) cells.set(k, (c = { cold: [], repeat: [], coldCpu: [], repeatCpu: [], bytes: [], rss: [], notes: new Set() }));
+      return c;
+    };
+    const startup: { version: number[]; help: number[]; node: number[]; versionCpu: number[]; nodeCpu: number[] } = { version: [], help: [], node: [], versionCpu: [], nodeCpu: [] };
+    let seq = 0;
     for (let r = 0; r < runs; r++) {
-      for (const kind of Object.keys(payloads)) {
+      for (const p of payloads) {
+        if (r >= p.runs) continue;
         for (const [bname, base] of Object.entries(bases)) {
-          const key = `${kind}/${bname}`;
-          const row = (rows[key] ??= { ours: [], oursRepeat: [], skopeo: [], skopeoRepeat: [], bytes: [], cacheStates: [] });
-          const tagBase = `bench/${kind}-${bname.replace(' ', '').toLowerCase()}-${r}`;
-          const oursRepo = `${tagBase}-ours`;
-          const skRepo = `${tagBase}-skopeo`;
-          await seedBase(reg, base, layersOf[bname]!, oursRepo);
-          await seedBase(reg, base, layersOf[bname]!, skRepo);
-          const cacheDir = join(work, `cache-${r}-${kind}-${bname.replace(' ', '')}`);
-          const ourArgs = [cli, 'build', '--spec', join(payloads[kind]!, `spec-${bname.replace(' ', '')}.yaml`), '--tag', `${reg.host}/${oursRepo}:1`, '--push', '--json', '--cache-dir', cacheDir];
-          const skArgs = ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layouts[key]}:1`, `docker://${reg.host}/${skRepo}:1`];
-          // Alternate who goes first, so neither always runs on a warmer page cache.
-          const pair = (first: () => void, second: () => void) => (r % 2 ? (second(), first()) : (first(), second()));
-          let layerDigest = '';
-          pair(
-            () => {
-              const s = timed(node, ourArgs);
-              const j = JSON.parse(s.out);
-              row.ours.push(s);
-              row.bytes.push(j.bytesUploaded);
-              layerDigest = j.layer.digest;
-            },
-            () => row.skopeo.push(timed('skopeo', skArgs)),
-          );
-          pair(
-            () => {
-              const s = timed(node, ourArgs);
-              row.oursRepeat.push(s);
-              row.cacheStates.push(JSON.parse(s.out).cache);
-            },
-            () => row.skopeoRepeat.push(timed('skopeo', skArgs)),
-          );
-          await unlink(reg, [oursRepo, skRepo], layerDigest);
-          rmSync(cacheDir, { recursive: true, force: true });
+          const order = TOOLS.map((_, i) => TOOLS[(i + r + seq) % TOOLS.length]!);
+          seq++;
+          const repos: string[] = [];
+          const added = new Set<string>();
+          for (const tool of order) {
+            const slug = tool.name.replace(/[^a-z]+/g, '-');
+            const repo = `bench/${p.key}-${bname.toLowerCase()}-${r}-${slug}`;
+            repos.push(repo);
+            await seedBase(reg, base, layersOf[bname]!, repo);
+            const scratch = join(work, 'scratch', `${p.key}-${bname}-${r}-${slug}`);
+            mkdirSync(scratch, { recursive: true });
+            const ctx: Ctx = { reg, payload: p, base, bname, repo, run: r, scratch, layout: layouts[`${p.key}/${bname}`]! };
+            const before = linked(reg, repo);
+            console.error(`run ${r + 1}/${runs} ${p.label} on ${bname}: ${tool.name} ...`);
+            const cold = tool.cold(ctx);
+            const after = linked(reg, repo);
+            let bytes = 0;
+            for (const [d, size] of after) {
+              if (!before.has(d)) {
+                bytes += size;
+                added.add(d);
+              }
+            }
+            if (tool.name === 'skopeo+umoci') bytes += baseBytes[bname]!; // it downloads the base first
+            const repeat = tool.repeat(ctx);
+            const c = cell(`${p.key}/${bname}/${tool.name}`);
+            c.cold.push(cold.s);
+            c.repeat.push(repeat.s);
+            c.coldCpu.push(cold.cpu);
+            c.repeatCpu.push(repeat.cpu);
+            c.bytes.push(bytes);
+            c.rss.push(cold.rssMiB);
+            if (tool.name === 'ours') {
+              const j = JSON.parse(cold.out);
+              if (j.bytesUploaded !== bytes - 0 && Math.abs(j.bytesUploaded - bytes) > 4096) c.notes.add(`bytesUploaded ${j.bytesUploaded} vs registry ${bytes}`);
+              const jr = JSON.parse(repeat.out);
+              if (jr.cache !== 'hit' || !jr.upToDate) c.notes.add(`repeat: cache ${jr.cache}, upToDate ${jr.upToDate}`);
+            }
+            rmSync(scratch, { recursive: true, force: true });
+          }
+          // Unlink this run's new blobs everywhere, so no later run can mount them.
+          for (const d of added) for (const repo of repos) await registryFetch(reg, 'DELETE', `/v2/${repo}/blobs/${d}`);
         }
       }
-      startup.node.push(timed(node, ['-e', '0']).s);
-      startup.ours.push(timed(node, [cli, '--version']).s);
+      const n0 = timed(node, ['-e', '0']);
+      const v0 = timed(node, [cli, '--version']);
+      startup.node.push(n0.s);
+      startup.nodeCpu.push(n0.cpu);
+      startup.version.push(v0.s);
+      startup.versionCpu.push(v0.cpu);
+      startup.help.push(timed(node, [cli, 'build', '--help']).s);
     }
 
-    const f = (x: number) => x.toFixed(2);
+    const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+    const mib = (b: number) => (b / 2 ** 20 < 0.1 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
     log(`Machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}; load average at start ${loadStart}, at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-    log(`Overlay push: 50 MiB of added files (10 x 5 MiB), median of ${runs} interleaved runs; node ${process.version}; ${execFileSync('skopeo', ['--version'], { encoding: 'utf8' }).trim()}`);
+    log(`Node ${process.version}; ${execFileSync('skopeo', ['--version'], { encoding: 'utf8' }).trim()}; crane ${execFileSync(crane, ['version'], { encoding: 'utf8' }).trim()}; ${execFileSync('umoci', ['--version'], { encoding: 'utf8' }).trim()}`);
+    log(`Medians of ${runs} interleaved runs (1 GiB: 1 run). Times in seconds; ratio = ours / anchor (below 1: we are faster).`);
     log('');
-    log('| content | base | ours cold (s) | skopeo cold (s) | ratio | ours repeat (s) | skopeo repeat (s) | layer size (MiB) | bytes uploaded (MiB) | peak RSS ours / skopeo (MiB) |');
-    log('|---|---|---|---|---|---|---|---|---|---|');
-    for (const [key, row] of Object.entries(rows)) {
-      const [kind, bname] = key.split('/');
-      const oc = median(row.ours.map((x) => x.s));
-      const sc = median(row.skopeo.map((x) => x.s));
-      const layerMiB = JSON.parse(row.ours[0]!.out).layer.size / 2 ** 20;
-      log(`| ${kind} | ${bname} | ${f(oc)} | ${f(sc)} | ${f(oc / sc)} | ${f(median(row.oursRepeat.map((x) => x.s)))} | ${f(median(row.skopeoRepeat.map((x) => x.s)))} | ${layerMiB.toFixed(1)} | ${(median(row.bytes) / 2 ** 20).toFixed(1)} | ${median(row.ours.map((x) => x.rssMiB)).toFixed(0)} / ${median(row.skopeo.map((x) => x.rssMiB)).toFixed(0)} |`);
-      if (row.cacheStates.some((c) => c !== 'hit')) log(`  (warning: repeat runs of ${key} were not cache hits: ${row.cacheStates.join(',')})`);
+    log('| payload | base | ours cold | skopeo copy | crane append | skopeo+umoci | ours/skopeo | ours/crane | ours/umoci | ours repeat | skopeo repeat | crane repeat |');
+    log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    const med = (k: string, what: keyof Pick<Cell, 'cold' | 'repeat' | 'coldCpu' | 'repeatCpu' | 'bytes' | 'rss'>) => median(cells.get(k)![what]);
+    for (const p of payloads) {
+      for (const bname of Object.keys(bases)) {
+        const k = (t: string) => `${p.key}/${bname}/${t}`;
+        if (!cells.has(k('ours'))) continue;
+        const o = med(k('ours'), 'cold');
+        log(`| ${p.label} | ${bname.replace('MiB', ' MiB')} | ${f(o)} | ${f(med(k('skopeo copy'), 'cold'))} | ${f(med(k('crane append'), 'cold'))} | ${f(med(k('skopeo+umoci'), 'cold'))} | ${f(o / med(k('skopeo copy'), 'cold'))} | ${f(o / med(k('crane append'), 'cold'))} | ${f(o / med(k('skopeo+umoci'), 'cold'))} | ${f(med(k('ours'), 'repeat'))} | ${f(med(k('skopeo copy'), 'repeat'))} | ${f(med(k('crane append'), 'repeat'))} |`);
+      }
     }
     log('');
-    log(`Start-up: \`node lib/cli/main.js --version\` ${f(median(startup.ours))} s; \`node -e 0\` ${f(median(startup.node))} s (medians).`);
+    log('CPU time (user + system, seconds; the same runs): less inflated by other load than wall time.');
+    log('');
+    log('| payload | base | ours cold | skopeo copy | crane append | skopeo+umoci | ours/skopeo | ours/crane | ours/umoci | ours repeat | skopeo repeat | crane repeat |');
+    log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const p of payloads) {
+      for (const bname of Object.keys(bases)) {
+        const k = (t: string) => `${p.key}/${bname}/${t}`;
+        if (!cells.has(k('ours'))) continue;
+        const o = med(k('ours'), 'coldCpu');
+        log(`| ${p.label} | ${bname.replace('MiB', ' MiB')} | ${f(o)} | ${f(med(k('skopeo copy'), 'coldCpu'))} | ${f(med(k('crane append'), 'coldCpu'))} | ${f(med(k('skopeo+umoci'), 'coldCpu'))} | ${f(o / med(k('skopeo copy'), 'coldCpu'))} | ${f(o / med(k('crane append'), 'coldCpu'))} | ${f(o / med(k('skopeo+umoci'), 'coldCpu'))} | ${f(med(k('ours'), 'repeatCpu'))} | ${f(med(k('skopeo copy'), 'repeatCpu'))} | ${f(med(k('crane append'), 'repeatCpu'))} |`);
+      }
+    }
+    log('');
+    log('| payload | base | bytes sent: ours / skopeo copy / crane / skopeo+umoci (incl. base download) | peak RSS MiB: ours / skopeo copy / crane / skopeo+umoci |');
+    log('|---|---|---|---|');
+    for (const p of payloads) {
+      for (const bname of Object.keys(bases)) {
+        const k = (t: string) => `${p.key}/${bname}/${t}`;
+        if (!cells.has(k('ours'))) continue;
+        log(`| ${p.label} | ${bname.replace('MiB', ' MiB')} | ${TOOLS.map((t) => mib(med(k(t.name), 'bytes'))).join(' / ')} | ${TOOLS.map((t) => med(k(t.name), 'rss').toFixed(0)).join(' / ')} |`);
+      }
+    }
+    for (const [k, c] of cells) if (c.notes.size) log(`  note ${k}: ${[...c.notes].join('; ')}`);
+    log('');
+    log(`Start-up: \`node lib/cli/main.js --version\` ${f(median(startup.version))} s (CPU ${f(median(startup.versionCpu))} s); \`build --help\` ${f(median(startup.help))} s; \`node -e 0\` ${f(median(startup.node))} s (CPU ${f(median(startup.nodeCpu))} s) (medians).`);
 
     if (!skipBig) {
       const dir = join(work, 'big');
       mkdirSync(dir);
       console.error(`set-up: a ${bigMiB} MiB random file ...`);
       await writeRandom(join(dir, 'big.bin'), bigMiB);
-      const sp = spec(dir, 'spec.yaml', bases['5 MiB']!, ['big.bin']);
-      const s = timed(node, [cli, 'build', '--spec', sp, '--tag', `${reg.host}/bench/big:1`, '--push', '--json', '--cache-dir', join(work, 'cache-big')]);
+      // Let the file age past the layer cache's racy window (2 s), as inputs usually have: a file
+      // hashed within 2 s of its last change is hashed again on the next build (cache.ts).
+      await new Promise((r) => setTimeout(r, 2500));
+      const p: Payload = { key: 'big', label: `${bigMiB} MiB`, dir, files: ['big.bin'], tar: '', runs: 1 };
+      const sp = specFile(p, bases['5MiB']!, '5MiB');
+      const a = [cli, 'build', '--spec', sp, '--tag', `${reg.host}/bench/big:1`, '--push', '--json', '--cache-dir', join(work, 'cache-big')];
+      const s = timed(node, a);
       const j = JSON.parse(s.out);
-      const again = timed(node, [cli, 'build', '--spec', sp, '--tag', `${reg.host}/bench/big:1`, '--push', '--json', '--cache-dir', join(work, 'cache-big')]);
+      const again = timed(node, a);
       log('');
-      log(`Big file: ${bigMiB} MiB random, build --push: ${f(s.s)} s, peak RSS ${s.rssMiB.toFixed(0)} MiB, uploaded ${(j.bytesUploaded / 2 ** 20).toFixed(0)} MiB; repeat (cache ${JSON.parse(again.out).cache}): ${f(again.s)} s, peak RSS ${again.rssMiB.toFixed(0)} MiB.`);
+      log(`Big file: ${bigMiB} MiB random, build --push: ${f(s.s)} s (CPU ${f(s.cpu)} s), peak RSS ${s.rssMiB.toFixed(0)} MiB, uploaded ${(j.bytesUploaded / 2 ** 20).toFixed(0)} MiB; repeat (cache ${JSON.parse(again.out).cache}): ${f(again.s)} s, peak RSS ${again.rssMiB.toFixed(0)} MiB.`);
     }
   } finally {
     await reg.stop();

@@ -95,7 +95,9 @@ async function buildBase(tmpDir: string): Promise<BuiltBase> {
     entries.push({ path: f.path, kind: 'file', source: src, mode: f.mode, uid: 0, gid: 0 });
   }
   for (const d of DIRS) entries.push({ path: d.path, kind: 'dir', mode: d.mode, uid: d.uid, gid: d.uid });
-  const layer = await buildLayer(entries, { sourceDateEpoch: 0, tmpDir, parallelism: 0, mediaType: MediaType.OciLayerGzip });
+  // Level 6, the level it was published with: its digest is pinned in specs and examples, so it must
+  // not move when the overlay's default level does (overlay layers use GZIP_LEVEL, now 1).
+  const layer = await buildLayer(entries, { sourceDateEpoch: 0, tmpDir, parallelism: 0, mediaType: MediaType.OciLayerGzip, gzipLevel: 6 });
   const created = epochToRfc3339(0);
   const blobs: Buffer[] = [];
   const manifests: { arch: string; descriptor: Descriptor }[] = [];

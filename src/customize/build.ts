@@ -24,9 +24,10 @@ import { buildLayer, normalizeEntries, resolveSourceDateEpoch, type BuiltLayer }
 import { isStreamingSource, isValidRefName, LayoutImageSource, LayoutWriter } from '../oci/layout';
 import { formatPlatform, isIndexMediaType, selectPlatform } from '../oci/platform';
 import { MediaType, type Descriptor, type FetchedManifest, type ImageConfig, type ImageIndex, type ImageManifest, type ImageSource, type Platform } from '../oci/types';
-import type { LayerCache } from './cache';
+import type { Inspected, LayerCache } from './cache';
 import { resolveInputs } from './inputs';
-import { isCpuVariant, loadSpec, specDigest, type CustomizeSpec, type LoadedSpec } from './spec';
+import type { CustomizeSpec, LoadedSpec } from './spec';
+import { isCpuVariant, specDigest } from './spec-core';
 
 export interface BuildOverlayOptions {
   /**
@@ -65,6 +66,11 @@ export interface BuildOverlayOptions {
    * The digest is the same with or without it.
    */
   readonly cache?: LayerCache;
+  /**
+   * Called with each piece of the compressed layer, in order, while it is built (not when it comes from
+   * the cache): lets a pusher upload it during the build (see streamLayerUpload in push.ts). Awaited.
+   */
+  readonly onLayerData?: (chunk: Uint8Array) => Promise<void> | void;
 }
 
 export interface PlatformChosen {
@@ -210,13 +216,18 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
     }
     loaded = { spec: opts.spec, specPath: path.resolve(opts.specDir, opts.specPath), specDir: path.resolve(opts.specDir), specDigest: specDigest(opts.spec) };
   } else {
-    loaded = await loadSpec(opts.specPath);
+    loaded = await (await import('./spec.js')).loadSpec(opts.specPath); // loaded here only: YAML and zod cost start-up
   }
   const { spec } = loaded;
   const epoch = resolveSourceDateEpoch(opts.sourceDateEpoch);
+  // With a cache, the private-key scan shares one read per file with the content hash of the cache
+  // key, and an unchanged file (trusted stat record) is not read at all.
+  const cache = opts.cache;
+  const inspected = new Map<string, Inspected>();
   const inputs = await resolveInputs(spec, loaded.specDir, {
     ...(opts.allowPrivateKeys !== undefined ? { allowPrivateKeys: opts.allowPrivateKeys } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    ...(cache ? { scanPrivateKey: async (f: string) => { const r = await cache.inspect(f); inspected.set(f, r); return r.privateKey; } } : {}),
   });
   const base = await readBase(opts.source, spec);
   const baseFamily = manifestFamily(base.manifestMediaType);
@@ -237,12 +248,11 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
 
   // The layer: from the cache when its key (entries, content hashes, timestamp) is known, else built.
   const entries = normalizeEntries(inputs.entries);
-  const cache = opts.cache;
   let cacheState: BuildOverlayResult['cache'] = cache ? 'miss' : 'off';
   let layer: BuiltLayer | undefined;
   /** False when the blob lives in the cache: it must then be neither moved nor deleted. */
   let owned = true;
-  const id = cache ? await cache.identify(entries, epoch) : undefined;
+  const id = cache ? await cache.identify(entries, epoch, inspected) : undefined;
   if (cache && id) {
     const hit = await cache.lookup(id.key);
     if (hit && (opts.outputLayout === undefined || (await cache.verify(id.key, hit)))) {
@@ -252,7 +262,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
     }
   }
   if (!layer) {
-    layer = await buildLayer(entries, { sourceDateEpoch: epoch, tmpDir: opts.tmpDir ?? cache?.tmpDir ?? os.tmpdir() });
+    layer = await buildLayer(entries, { sourceDateEpoch: epoch, tmpDir: opts.tmpDir ?? cache?.tmpDir ?? os.tmpdir(), ...(opts.onLayerData ? { onData: opts.onLayerData } : {}) });
     if (cache && id) {
       const built = layer;
       if (await cache.store(id, built).catch(async (e: unknown) => {

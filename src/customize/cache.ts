@@ -24,6 +24,12 @@
  * 50 MiB) and the record renewed; after `touch` the key is the same, after a content change it is not.
  * After a fresh build the sources are stat'ed again, and the layer is stored only if none changed.
  *
+ * The private-key scan (inputs.ts) is a pure function of a file's contents, so its result is kept in
+ * the same record (with PRIVATE_KEY_SCAN_VERSION): one read gives both the sha256 and the scan, and an
+ * unchanged file is not read at all on a repeat build. A record without the scanner's current version
+ * is not trusted. The scan still runs to the end before anything is pushed: a refused key stops the
+ * build before the layer is built.
+ *
  * The cached blob itself is trusted by name and size; a push hashes it as it uploads (a corrupt cache
  * file fails before the upload is committed), and writing an OCI layout re-hashes it first (a mismatch
  * evicts it and the layer is built again). Every file is written to a temp name and renamed. Nothing
@@ -35,6 +41,7 @@ import { copyFile, link, mkdir, readFile, rename, stat, unlink, writeFile } from
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFLATE_CHUNK, GZIP_LEVEL, STORE_ENTROPY, type BuiltLayer, type LayerEntry } from '../oci/layer';
+import { PRIVATE_KEY_SCAN_VERSION, PrivateKeyScanner } from './inputs';
 
 /** Records of files changed less than this long before they were hashed are not trusted. */
 export const RACY_MS = 2000;
@@ -104,6 +111,17 @@ async function hashFile(file: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** One read of a file: its sha256 and the private-key scan together. */
+async function hashAndScan(file: string): Promise<{ sha256: string; privateKey: string | null }> {
+  const h = createHash('sha256');
+  const scanner = new PrivateKeyScanner();
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    h.update(chunk as Buffer);
+    scanner.update(chunk as Buffer);
+  }
+  return { sha256: h.digest('hex'), privateKey: scanner.finish() };
+}
+
 interface StatRecord {
   source: string;
   dev: string;
@@ -113,6 +131,14 @@ interface StatRecord {
   ctimeNs: string;
   recordedAtMs: number;
   sha256: string;
+  /** The private-key scan of these contents (inputs.ts), with the scanner's version. */
+  keyScan?: { version: number; result: string | null };
+}
+
+export interface Inspected {
+  readonly state: SourceState;
+  readonly hashed: boolean;
+  readonly privateKey: string | null;
 }
 
 export class LayerCache {
@@ -151,8 +177,11 @@ export class LayerCache {
     }
   }
 
-  /** The sha256 of a source's contents: from its stat record when that can be trusted, else hashed. */
-  private async contentOf(source: string): Promise<{ state: SourceState; hashed: boolean }> {
+  /**
+   * The sha256 of a source's contents and its private-key scan: from this process's memory or the
+   * file's stat record when that can be trusted, else from one read of the file (which renews the record).
+   */
+  async inspect(source: string): Promise<Inspected> {
     const st = await stat(source, { bigint: true });
     const recPath = this.recordPath(source);
     try {
@@ -163,34 +192,49 @@ export class LayerCache {
         rec.dev === String(st.dev) && rec.ino === String(st.ino) && rec.size === String(st.size) &&
         rec.mtimeNs === String(st.mtimeNs) && rec.ctimeNs === String(st.ctimeNs) &&
         changedMs < rec.recordedAtMs - this.racyMs &&
-        /^[0-9a-f]{64}$/.test(rec.sha256)
+        /^[0-9a-f]{64}$/.test(rec.sha256) &&
+        rec.keyScan?.version === PRIVATE_KEY_SCAN_VERSION
       ) {
-        return { state: { source, st, sha256: rec.sha256 }, hashed: false };
+        return { state: { source, st, sha256: rec.sha256 }, hashed: false, privateKey: rec.keyScan.result };
       }
     } catch {
-      /* no record, or unreadable: hash */
+      /* no record, or unreadable: read the file */
     }
+    await this.ensureDirs();
     const recordedAtMs = Date.now();
-    const sha256 = await hashFile(source);
+    const { sha256, privateKey } = await hashAndScan(source);
     const after = await stat(source, { bigint: true });
     if (sameStat(st, after)) {
       const rec: StatRecord = {
         source, dev: String(st.dev), ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), recordedAtMs, sha256,
+        keyScan: { version: PRIVATE_KEY_SCAN_VERSION, result: privateKey },
       };
       await this.writeAtomic(recPath, JSON.stringify(rec)).catch(() => undefined);
     }
-    return { state: { source, st, sha256 }, hashed: true };
+    return { state: { source, st, sha256 }, hashed: true, privateKey };
   }
 
-  /** The cache key of a layer: normalised entries (parents included, sorted) and the timestamp. */
-  async identify(entries: readonly LayerEntry[], sourceDateEpoch: number): Promise<LayerIdentity> {
+  /** The private-key scan of a source (inputs.ts), shared with its content hash: for resolveInputs. */
+  async scanPrivateKey(source: string): Promise<string | null> {
+    return (await this.inspect(source)).privateKey;
+  }
+
+  /**
+   * The cache key of a layer: normalised entries (parents included, sorted) and the timestamp. `known`:
+   * sources this build already inspected (the private-key scan, see build.ts), used while their stat is
+   * unchanged, so each input is read at most once before the layer is built.
+   */
+  async identify(entries: readonly LayerEntry[], sourceDateEpoch: number, known?: ReadonlyMap<string, Inspected>): Promise<LayerIdentity> {
     await this.ensureDirs();
     const sources: SourceState[] = [];
     let hashed = 0;
     const parts: unknown[] = [];
     for (const e of entries) {
       if (e.kind === 'file') {
-        const c = await this.contentOf(path.resolve(e.source!));
+        const src = path.resolve(e.source!);
+        const k = known?.get(src);
+        const now = k ? await stat(src, { bigint: true }) : undefined;
+        const c = k && now && sameStat(k.state.st, now) ? { ...k, hashed: false } : await this.inspect(src);
         if (c.hashed) hashed++;
         sources.push(c.state);
         parts.push([e.path, e.kind, e.mode, e.uid, e.gid, String(c.state.st.size), c.state.sha256]);

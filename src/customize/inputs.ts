@@ -39,13 +39,19 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { CleanimgError, type Problem } from '../errors';
 import type { LayerEntry } from '../oci/layer';
 import { defaultDirMode, normalizeEntries } from '../oci/layer';
-import { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, type CustomizeSpec, type Owner } from './spec';
+import type { CustomizeSpec, Owner } from './spec';
+import { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE } from './spec-core';
 
 export interface InputOptions {
   /** Same as `allow_private_keys: true` in the spec. */
   readonly allowPrivateKeys?: boolean;
   /** The time certificates are checked against; default now. */
   readonly now?: Date;
+  /**
+   * The private-key scan of one source file (default detectPrivateKey). The build passes the layer
+   * cache's, which remembers the result with the file's content hash and reads each file once for both.
+   */
+  readonly scanPrivateKey?: (file: string) => Promise<string | null>;
 }
 
 export interface ResolvedInputs {
@@ -117,41 +123,66 @@ const PUTTY_RE = /^PuTTY-User-Key-File-[0-9]+:/;
 const PRIVATE_KEY_BYTES = Buffer.from('PRIVATE KEY', 'latin1');
 const OPENSSH_B64_BYTES = Buffer.from(OPENSSH_B64, 'latin1');
 
+/** Part of what a cached scan result depends on: change it whenever the detection below changes. */
+export const PRIVATE_KEY_SCAN_VERSION = 1;
+
 /**
- * Look for private key material. Streams the whole file (with overlap) for PEM/OpenSSH markers; small
- * files that start like DER are also tried as PKCS#8 / SEC1 / PKCS#1 keys. Returns the kind found, or null.
+ * Looks for private key material in a stream of one file's bytes, chunk by chunk (so the scan can share
+ * a read with hashing): PEM/OpenSSH markers anywhere (with overlap between chunks); a file that starts
+ * like an OpenSSH blob, a PuTTY key, or (up to 64 KiB) DER that parses as PKCS#8 / SEC1 / PKCS#1.
+ * `finish()` returns the kind found, or null.
  */
-export async function detectPrivateKey(file: string): Promise<string | null> {
-  const fh = await open(file, 'r');
-  try {
-    const st = await fh.stat();
-    const chunk = Buffer.allocUnsafe(1 << 20);
-    let carry = Buffer.alloc(0);
-    let first: Buffer | null = null;
-    for (;;) {
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
-      if (bytesRead === 0) break;
-      const part = chunk.subarray(0, bytesRead);
-      if (!first) first = Buffer.from(part.subarray(0, Math.min(bytesRead, 64 << 10)));
-      // Byte searches first (memchr-fast); the regular expression runs only on a window that holds
-      // "PRIVATE KEY", which every match of PEM_KEY_RE contains. Same result, without turning every
-      // megabyte into a string (that was most of a repeat build's time for large inputs).
-      const win = carry.length ? Buffer.concat([carry, part]) : part;
-      if (win.includes(PRIVATE_KEY_BYTES)) {
-        const m = PEM_KEY_RE.exec(win.toString('latin1'));
-        if (m) return m[1] === 'OPENSSH ' ? 'an OpenSSH private key' : `a PEM "${m[1] ?? ''}PRIVATE KEY${m[2] ?? ''}" block`;
-      }
-      if (win.includes(OPENSSH_B64_BYTES)) return 'an OpenSSH private key (openssh-key-v1)';
-      carry = Buffer.from(win.subarray(Math.max(0, win.length - 64)));
+export class PrivateKeyScanner {
+  private carry = Buffer.alloc(0);
+  private head: Buffer[] = [];
+  private headSize = 0;
+  private size = 0;
+  private found: string | null = null;
+
+  /** True once a key was found: the rest of the file need not be scanned. */
+  get done(): boolean {
+    return this.found !== null;
+  }
+
+  update(part: Buffer): void {
+    this.size += part.length;
+    if (this.headSize < 64 << 10) {
+      const take = part.subarray(0, Math.min(part.length, (64 << 10) - this.headSize));
+      this.head.push(Buffer.from(take));
+      this.headSize += take.length;
     }
-    if (!first) return null;
+    if (this.found) return;
+    // Byte searches first (memchr-fast) on the chunk and on the seam with the previous one; the regular
+    // expression runs only on a window that holds "PRIVATE KEY", which every match of PEM_KEY_RE
+    // contains. Same result as searching the whole file as one string, without copying every
+    // megabyte (a whole-file copy was most of the scan's time).
+    const seam = this.carry.length ? Buffer.concat([this.carry, part.subarray(0, 128)]) : undefined;
+    const has = (needle: Buffer) => part.includes(needle) || (seam !== undefined && seam.includes(needle));
+    if (has(PRIVATE_KEY_BYTES)) {
+      const win = this.carry.length ? Buffer.concat([this.carry, part]) : part;
+      const m = PEM_KEY_RE.exec(win.toString('latin1'));
+      if (m) {
+        this.found = m[1] === 'OPENSSH ' ? 'an OpenSSH private key' : `a PEM "${m[1] ?? ''}PRIVATE KEY${m[2] ?? ''}" block`;
+        return;
+      }
+    }
+    if (has(OPENSSH_B64_BYTES)) {
+      this.found = 'an OpenSSH private key (openssh-key-v1)';
+      return;
+    }
+    this.carry = Buffer.from(part.length >= 128 ? part.subarray(part.length - 128) : Buffer.concat([this.carry, part]).subarray(-128));
+  }
+
+  finish(): string | null {
+    if (this.found) return this.found;
+    if (this.size === 0) return null;
+    const first = Buffer.concat(this.head);
     if (first.subarray(0, OPENSSH_MAGIC.length).equals(OPENSSH_MAGIC)) return 'an OpenSSH private key (openssh-key-v1)';
     if (PUTTY_RE.test(first.subarray(0, 64).toString('latin1'))) return 'a PuTTY private key';
-    if (first[0] === 0x30 && st.size <= 64 << 10) {
-      const der = await readFile(file);
+    if (first[0] === 0x30 && this.size <= 64 << 10) {
       for (const type of ['pkcs8', 'sec1', 'pkcs1'] as const) {
         try {
-          createPrivateKey({ key: der, format: 'der', type });
+          createPrivateKey({ key: first, format: 'der', type });
           return type === 'pkcs8' ? 'a PKCS#8 DER private key' : `a ${type.toUpperCase()} DER private key`;
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code === 'ERR_MISSING_PASSPHRASE') return 'an encrypted PKCS#8 DER private key';
@@ -159,6 +190,22 @@ export async function detectPrivateKey(file: string): Promise<string | null> {
       }
     }
     return null;
+  }
+}
+
+/** Look for private key material in a file (see PrivateKeyScanner). Returns the kind found, or null. */
+export async function detectPrivateKey(file: string): Promise<string | null> {
+  const fh = await open(file, 'r');
+  try {
+    const scanner = new PrivateKeyScanner();
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      scanner.update(chunk.subarray(0, bytesRead));
+      if (scanner.done) break;
+    }
+    return scanner.finish();
   } finally {
     await fh.close();
   }
@@ -206,6 +253,7 @@ export async function resolveInputs(spec: CustomizeSpec, specDir: string, opts: 
   const warnings: string[] = [];
   const allowKeys = opts.allowPrivateKeys === true || spec.allow_private_keys;
   const now = opts.now ?? new Date();
+  const scan = opts.scanPrivateKey ?? detectPrivateKey;
   let root: string;
   try {
     root = await realpath(specDir);
@@ -275,7 +323,7 @@ export async function resolveInputs(spec: CustomizeSpec, specDir: string, opts: 
   };
 
   const checkFile = async (w: Walked) => {
-    const key = await detectPrivateKey(w.real);
+    const key = await scan(w.real);
     if (key && !allowKeys) {
       problems.push({
         code: 'INPUT007',

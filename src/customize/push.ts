@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { CleanimgError } from '../errors';
 import { refName, type Reference } from '../oci/reference';
-import type { PushBlobResult, RegistryClient } from '../oci/registry';
+import type { PushBlobResult, RegistryClient, StreamingUpload } from '../oci/registry';
 import { RegistryImageSource } from '../oci/registry';
 import type { SigningKey } from '../oci/signing';
 import type { Descriptor } from '../oci/types';
@@ -32,6 +32,8 @@ export interface PushOverlayOptions {
   /** Sign the pushed digest with this key before the tag is moved. */
   readonly signingKey?: SigningKey;
   readonly onProgress?: PushProgress;
+  /** The overlay layer, already uploaded while it was built (LayerStreamer.commit returned true). */
+  readonly streamedLayer?: { readonly digest: string };
 }
 
 export interface BlobOutcome {
@@ -47,9 +49,53 @@ export interface PushOverlayResult {
   readonly digest: string;
   readonly tag?: string;
   readonly blobs: readonly BlobOutcome[];
+  /**
+   * True when the tag already named this manifest: nothing was sent (the blobs are reported as
+   * `exists`, known from the manifest, not HEADed one by one).
+   */
+  readonly upToDate: boolean;
   /** Bytes actually uploaded (blobs the registry already had or mounted are not counted). */
   readonly bytesUploaded: number;
   readonly signature?: { readonly tag: string; readonly digest: string; readonly appended: boolean };
+}
+
+/**
+ * Uploads the overlay layer while buildOverlay builds it (a cold build: the layer is not in the cache).
+ * Pass `onData` as buildOverlay's `onLayerData`; after the build, `commit(build)` closes the upload
+ * (true: the registry has the layer; pass `streamedLayer` to pushOverlay), or `abort()` when the build
+ * failed. Nothing is referenced by a manifest or tag until pushOverlay runs, so a build refused after
+ * its layer was streamed leaves at most an unreferenced blob in the registry (garbage collection
+ * removes it), never a tag. Costs: the upload session starts before the digest is known, so a
+ * registry that already has this layer (pushed from another machine) receives it again; with a warm
+ * cache the layer is HEADed first, as before.
+ */
+export class LayerStreamer {
+  private upload: Promise<StreamingUpload> | undefined;
+
+  constructor(
+    private readonly target: RegistryClient,
+    private readonly repository: string,
+  ) {}
+
+  readonly onData = async (chunk: Uint8Array): Promise<void> => {
+    this.upload ??= this.target.startStreamingUpload(this.repository);
+    await (await this.upload).write(chunk);
+  };
+
+  /** Whether any bytes were streamed (the layer was built, not taken from the cache). */
+  get started(): boolean {
+    return this.upload !== undefined;
+  }
+
+  /** Commits the streamed layer under its digest; false when nothing was streamed or the upload failed. */
+  async commit(build: BuildOverlayResult): Promise<boolean> {
+    if (!this.upload) return false;
+    return (await this.upload).commit(build.layer.descriptor.digest, build.layer.descriptor.size);
+  }
+
+  async abort(): Promise<void> {
+    if (this.upload) await (await this.upload).cancel();
+  }
 }
 
 function streamOf(bytes: Buffer): () => Readable {
@@ -61,30 +107,50 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
   const { target, ref } = opts;
   const repo = ref.repository;
   const sameRegistry = !opts.baseClient || opts.baseClient === target || opts.baseClient.registry === target.registry;
-  const blobs: BlobOutcome[] = [];
   let bytesUploaded = 0;
 
-  const push = async (what: string, desc: Pick<Descriptor, 'digest' | 'size'>, open: () => Readable | AsyncIterable<Uint8Array>, from?: string) => {
+  const push = async (what: string, desc: Pick<Descriptor, 'digest' | 'size'>, open: () => Readable | AsyncIterable<Uint8Array>, from?: string): Promise<BlobOutcome> => {
     const outcome = await target.pushBlob(repo, desc, open, {
       ...(from ? { from } : {}),
       ...(opts.onProgress ? { onProgress: (sent: number, total: number) => opts.onProgress!({ what, digest: desc.digest, sent, total }) } : {}),
     });
     if (outcome === 'uploaded') bytesUploaded += desc.size;
-    blobs.push({ what, digest: desc.digest, size: desc.size, outcome });
+    return { what, digest: desc.digest, size: desc.size, outcome };
   };
+
+  // Up to date already? When the tag names exactly this manifest, the registry holds it and every blob
+  // it references (a registry accepts a manifest only when its blobs are present, and keeps them while
+  // it is referenced), so one HEAD replaces the blob HEADs and both manifest PUTs, as
+  // go-containerregistry's remote.Write does. A registry without the tag, or with another digest under
+  // it, gets the full push below.
+  // A failing HEAD (some registries answer 401/403 for a repository that does not exist yet) only
+  // means "push everything": the real errors surface there.
+  const current = ref.tag ? await target.headManifest(repo, ref.tag).catch(() => undefined) : undefined;
+  const upToDate = current?.digest === build.manifestDigest;
 
   // Base layers: the registry usually has them (same repository) or mounts them (same registry).
   // Only when it can do neither (another registry, or a refused mount) are they streamed across from
-  // the base's repository, never held in memory.
+  // the base's repository, never held in memory. All blobs are checked (and sent) concurrently.
   const baseClient = opts.baseClient ?? target;
+  const work: { what: string; desc: Pick<Descriptor, 'digest' | 'size'>; open: () => Readable | AsyncIterable<Uint8Array>; from?: string }[] = [];
   for (const [i, layer] of build.baseLayers.entries()) {
     const open = opts.openBaseLayer ? () => streamAwaited(opts.openBaseLayer!(layer)) : () => streamFrom(baseClient, opts.baseRef.repository, layer);
-    await push(`base layer ${i + 1}/${build.baseLayers.length}`, layer, open, sameRegistry && !opts.openBaseLayer ? opts.baseRef.repository : undefined);
+    work.push({ what: `base layer ${i + 1}/${build.baseLayers.length}`, desc: layer, open, ...(sameRegistry && !opts.openBaseLayer ? { from: opts.baseRef.repository } : {}) });
   }
-  await push('overlay layer', build.layer.descriptor, () => createReadStream(build.layer.path));
-  await push('config', build.configDescriptor, streamOf(build.configBytes));
+  work.push({ what: 'overlay layer', desc: build.layer.descriptor, open: () => createReadStream(build.layer.path) });
+  work.push({ what: 'config', desc: build.configDescriptor, open: streamOf(build.configBytes) });
+  const streamed = (w: (typeof work)[number]) => w.what === 'overlay layer' && opts.streamedLayer?.digest === w.desc.digest;
+  const blobs: BlobOutcome[] = upToDate
+    ? work.map((w) => ({ what: w.what, digest: w.desc.digest, size: w.desc.size, outcome: 'exists' as const }))
+    : await Promise.all(
+        work.map(async (w) => {
+          if (!streamed(w)) return push(w.what, w.desc, w.open, w.from);
+          bytesUploaded += w.desc.size; // sent while it was built
+          return { what: w.what, digest: w.desc.digest, size: w.desc.size, outcome: 'uploaded' as const };
+        }),
+      );
 
-  const digest = await target.putManifest(repo, build.manifestDigest, build.manifestBytes, build.manifestMediaType);
+  const digest = upToDate ? build.manifestDigest : await target.putManifest(repo, build.manifestDigest, build.manifestBytes, build.manifestMediaType);
   if (digest !== build.manifestDigest) {
     throw new CleanimgError('the registry stored a different manifest', [{ code: 'PUSH002', path: refName(ref), message: `pushed ${build.manifestDigest}, registry answered ${digest}`, fix: 'the registry rewrote the manifest; do not use it for signed images' }]);
   }
@@ -94,14 +160,14 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
     const { prepareSignature } = await import('../oci/signing/index.js'); // loaded only to sign (start-up time)
     const sig = await prepareSignature(new RegistryImageSource(target, repo), { imageDigest: digest, repository: refName(ref), key: opts.signingKey });
     if (sig.appended) {
-      for (const b of sig.blobs) await push('signature', b.descriptor, streamOf(b.bytes));
+      for (const b of sig.blobs) blobs.push(await push('signature', b.descriptor, streamOf(b.bytes)));
       await target.putManifest(repo, sig.tag, sig.manifest, sig.mediaType);
     }
     signature = { tag: sig.tag, digest: sig.digest, appended: sig.appended };
   }
 
-  if (ref.tag) await target.putManifest(repo, ref.tag, build.manifestBytes, build.manifestMediaType);
-  return { pinned: `${refName(ref)}@${digest}`, digest, ...(ref.tag ? { tag: ref.tag } : {}), blobs, bytesUploaded, ...(signature ? { signature } : {}) };
+  if (ref.tag && !upToDate) await target.putManifest(repo, ref.tag, build.manifestBytes, build.manifestMediaType);
+  return { pinned: `${refName(ref)}@${digest}`, digest, ...(ref.tag ? { tag: ref.tag } : {}), upToDate, blobs, bytesUploaded, ...(signature ? { signature } : {}) };
 }
 
 async function* streamAwaited(stream: Promise<NodeJS.ReadableStream>): AsyncIterable<Uint8Array> {

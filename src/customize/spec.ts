@@ -38,10 +38,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
 import * as YAML from 'yaml';
 import { z } from 'zod';
 import { CleanimgError, type Problem } from '../errors';
+import { specDigest } from './spec-core';
 
 /** A parsed, digest-pinned image reference: `name[:tag]@sha256:<hex>`. */
 export interface PinnedReference {
@@ -84,8 +84,8 @@ export interface CustomizeSpec {
   readonly allow_private_keys: boolean;
 }
 
-export const DEFAULT_FILE_MODE = 0o644;
-export const DEFAULT_DIR_MODE = 0o755;
+// Defaults, specDigest and isCpuVariant live in spec-core.ts (no YAML/zod needed to use them).
+export { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, isCpuVariant, specDigest } from './spec-core';
 /** Largest uid/gid an ustar header holds (7 octal digits). */
 export const MAX_ID = 0o7777777;
 
@@ -95,7 +95,6 @@ const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?`;
 const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const NAME_RE = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
-const CPU_VARIANT_RE = /^v[0-9]+$/;
 
 const ARCHES = ['amd64', 'arm64', 'arm', '386', 'ppc64le', 's390x', 'riscv64', 'mips64le', 'loong64'];
 const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64', i386: '386', armhf: 'arm', armel: 'arm' };
@@ -417,28 +416,4 @@ export async function loadSpec(specPath: string): Promise<LoadedSpec> {
   }
   const spec = parseSpec(text, path.basename(abs));
   return { spec, specPath: abs, specDir: path.dirname(abs), specDigest: specDigest(spec) };
-}
-
-/** A digest of the spec's meaning (not its formatting), used in the history comment. */
-export function specDigest(spec: CustomizeSpec): string {
-  const h = createHash('sha256');
-  h.update(stableStringify(spec));
-  return `sha256:${h.digest('hex')}`;
-}
-
-function stableStringify(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stableStringify((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
-/** True when `variant` names a CPU variant (v7, v8, ...) rather than an image flavour (prod, dev). */
-export function isCpuVariant(variant: string | undefined): variant is string {
-  return variant !== undefined && CPU_VARIANT_RE.test(variant);
 }

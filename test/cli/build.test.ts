@@ -107,6 +107,31 @@ describe('cleanimg-customize build --push', () => {
     expect(second.blobs.every((b: any) => b.outcome === 'exists')).toBe(true);
     expect(first.cache).toBe('stored');
     expect(second.cache).toBe('hit');
+    // The tag already named the digest: one manifest HEAD, no blob HEADs, no manifest PUT.
+    expect(first.upToDate).toBe(false);
+    expect(second.upToDate).toBe(true);
+  });
+
+  it('moves a tag back to an image whose blobs are all there: not up to date, nothing uploaded, tag moved', async () => {
+    const dir = specDir(base.ref);
+    const tag = `${reg.host}/retag/app:1`;
+    const build = async () => {
+      const r = await runCli(['build', '--spec', join(dir, 'spec.yaml'), '--tag', tag, '--push', '--json']);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.out);
+    };
+    const original = readFileSync(join(dir, 'config/custom.conf'));
+    const a = await build();
+    writeFileSync(join(dir, 'config/custom.conf'), 'max_connections = 7\n');
+    const b = await build();
+    expect(b.digest).not.toBe(a.digest);
+    expect(b.upToDate).toBe(false);
+    writeFileSync(join(dir, 'config/custom.conf'), original);
+    const again = await build();
+    expect(again.digest).toBe(a.digest);
+    expect(again.upToDate).toBe(false);
+    expect(again.bytesUploaded).toBe(0);
+    expect(JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${tag}`], { encoding: 'utf8' })).Digest).toBe(a.digest);
   });
 
   it('gives the same digest with --no-cache, from the layer cache, and a new one after a content change', async () => {

@@ -182,3 +182,55 @@ describe('buildOverlay with a layer cache', () => {
     expect(readdirSync(cache.tmpDir).filter((n) => !n.startsWith('.'))).toEqual([]);
   });
 });
+
+describe('LayerCache.inspect: the private-key scan shares the content hash', () => {
+  it('reads a file once for both, remembers the scan in the stat record, and scans again after a change', async () => {
+    const dir = tmp();
+    const cache = new LayerCache(path.join(dir, 'cache'), { racyMs: 0 });
+    const key = write(path.join(dir, 'k.pem'), '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n');
+    const plain = write(path.join(dir, 'p.txt'), 'nothing secret\n');
+    await new Promise((r) => setTimeout(r, 20));
+    const k1 = await cache.inspect(key);
+    expect(k1.hashed).toBe(true);
+    expect(k1.privateKey).toMatch(/EC PRIVATE KEY/);
+    expect(k1.state.sha256).toBe(sha256(readFileSync(key)).slice(7));
+    const k2 = await cache.inspect(key);
+    expect(k2.hashed).toBe(false); // from the stat record: the file was not read
+    expect(k2.privateKey).toBe(k1.privateKey);
+    expect((await cache.inspect(plain)).privateKey).toBeNull();
+    // The record names the scanner's version; a record without one is not trusted for the scan.
+    const recDir = path.join(dir, 'cache', 'files');
+    for (const f of readdirSync(recDir)) {
+      const rec = JSON.parse(readFileSync(path.join(recDir, f), 'utf8'));
+      expect(rec.keyScan.version).toBe(1);
+      delete rec.keyScan;
+      writeFileSync(path.join(recDir, f), JSON.stringify(rec));
+    }
+    expect((await cache.inspect(key)).hashed).toBe(true);
+    // New contents: scanned again (a key now), and the key file overwritten with the same size: no longer a key.
+    writeFileSync(plain, '-----BEGIN PRIVATE KEY-----\n');
+    expect((await cache.inspect(plain)).privateKey).toMatch(/PRIVATE KEY/);
+    writeFileSync(key, 'x'.repeat(readFileSync(key).length));
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await cache.inspect(key)).privateKey).toBeNull();
+  });
+
+  it('a build with a cache refuses a private key on a warm cache too, and pushes nothing', async () => {
+    const root = tmp();
+    const base = makeBaseLayout(root);
+    const specDir = path.join(root, 'spec');
+    write(path.join(specDir, 'id_ecdsa'), '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA\n-----END OPENSSH PRIVATE KEY-----\n');
+    const specPath = writeSpec(specDir, specYaml(`cleanstart/app:1@${base.digest}`, [{ source: 'id_ecdsa', destination: '/etc/app/id' }]));
+    const source = await LayoutImageSource.open(base.layout);
+    const cache = new LayerCache(path.join(root, 'cache'), { racyMs: 0 });
+    await new Promise((r) => setTimeout(r, 20));
+    await expect(buildOverlay({ specPath, source, cache })).rejects.toThrow(/OpenSSH private key/);
+    const [rec] = readdirSync(path.join(root, 'cache', 'files'));
+    const before = statSync(path.join(root, 'cache', 'files', rec!), { bigint: true }).mtimeNs;
+    await new Promise((r) => setTimeout(r, 20));
+    await expect(buildOverlay({ specPath, source, cache })).rejects.toThrow(/OpenSSH private key/);
+    // The second run refused from the remembered scan: the record was trusted, not rewritten.
+    expect(statSync(path.join(root, 'cache', 'files', rec!), { bigint: true }).mtimeNs).toBe(before);
+    expect(readdirSync(path.join(root, 'cache', 'blobs', 'sha256'))).toEqual([]);
+  });
+});

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { CleanimgError, type Problem } from '../../src/errors';
-import { checkCertificates, detectPrivateKey, isShellPath, resolveInputs } from '../../src/customize/inputs';
+import { PrivateKeyScanner, checkCertificates, detectPrivateKey, isShellPath, resolveInputs } from '../../src/customize/inputs';
 import { parseSpec } from '../../src/customize/spec';
 import { cleanupTmp, FAKE_DIGEST, makeCert, makePrivateKeys, specYaml, tmp, write } from './fixtures';
 
@@ -238,6 +238,19 @@ describe('resolveInputs: private keys', () => {
       const got = await detectPrivateKey(f);
       if (re) expect(got, marker).toMatch(re);
       else expect(got, marker).toBeNull();
+    }
+  });
+
+  it('gives the same answer fed in any chunk sizes (the scan shares its read with hashing)', async () => {
+    const names = [...Object.keys(keys), '../public.pem', '../der-like.bin'];
+    for (const name of names) {
+      const bytes = readFileSync(path.join(dir, 'keys', name));
+      const whole = await detectPrivateKey(path.join(dir, 'keys', name));
+      for (const size of [1, 7, 64, 1000]) {
+        const s = new PrivateKeyScanner();
+        for (let off = 0; off < bytes.length; off += size) s.update(bytes.subarray(off, off + size));
+        expect(s.finish(), `${name} in ${size}-byte chunks`).toBe(whole);
+      }
     }
   });
 

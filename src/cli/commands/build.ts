@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import { CleanimgError } from '../../errors';
 import { buildOverlay, type BuildOverlayResult } from '../../customize/build';
 import { defaultCacheDir, LayerCache } from '../../customize/cache';
-import { pushOverlay, type PushOverlayResult } from '../../customize/push';
-import { loadSpec } from '../../customize/spec';
+import { LayerStreamer, pushOverlay, type PushOverlayResult } from '../../customize/push';
+import { loadSpecCached } from '../../customize/spec-cache';
 import { LayoutImageSource } from '../../oci/layout';
 import { parseReference, refName, type Reference } from '../../oci/reference';
 import { RegistryClient, RegistryImageSource } from '../../oci/registry';
@@ -67,6 +67,7 @@ function summary(b: BuildOverlayResult, pushed: PushOverlayResult | undefined, r
     cache: b.cache,
     sourceDateEpoch: b.sourceDateEpoch,
     outputLayout: b.outputLayout ?? null,
+    upToDate: pushed?.upToDate ?? false,
     blobs: pushed?.blobs ?? [],
     bytesUploaded: pushed?.bytesUploaded ?? 0,
     signature: pushed?.signature ?? null,
@@ -83,7 +84,9 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
   let key: SigningKey | undefined;
   if (f.signKey) key = await (await import('../../oci/signing/index.js')).loadPrivateKeyFile(f.signKey, process.env.COSIGN_PASSWORD);
 
-  const loaded = await loadSpec(f.spec);
+  // With the cache on, a validated spec is remembered by its bytes (spec-cache.ts).
+  const cache = f.cache === false ? undefined : new LayerCache(f.cacheDir !== undefined ? path.join(path.resolve(f.cacheDir), 'layers') : defaultCacheDir());
+  const loaded = await loadSpecCached(f.spec, cache ? path.join(cache.dir, 'specs') : undefined);
   const baseRef = parseReference(loaded.spec.base_image.text);
   const regOpts = await registryOptions(f);
   const clients = new Map<string, RegistryClient>();
@@ -94,6 +97,8 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
   };
   const source: ImageSource = f.baseLayout ? await LayoutImageSource.open(f.baseLayout) : new RegistryImageSource(client(baseRef.registry), baseRef.repository);
   let built: BuildOverlayResult | undefined;
+  // With --push, a layer that has to be built is uploaded while it is built (see LayerStreamer).
+  const streamer = f.push ? new LayerStreamer(client(ref.registry), ref.repository) : undefined;
   try {
     built = await buildOverlay({
       specPath: loaded.specPath,
@@ -105,7 +110,11 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
       ...(f.allowPrivateKeys ? { allowPrivateKeys: true } : {}),
       ...(f.format ? { manifestFormat: f.format } : {}),
       ...(f.sourceDateEpoch !== undefined ? { sourceDateEpoch: Number(f.sourceDateEpoch) } : {}),
-      ...(f.cache === false ? {} : { cache: new LayerCache(f.cacheDir !== undefined ? path.join(path.resolve(f.cacheDir), 'layers') : defaultCacheDir()) }),
+      ...(cache ? { cache } : {}),
+      ...(streamer ? { onLayerData: streamer.onData } : {}),
+    }).catch(async (e: unknown) => {
+      await streamer?.abort();
+      throw e;
     });
     for (const w of built.warnings) io.err(`warning: ${w}`);
     if (!f.json) {
@@ -115,12 +124,14 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
     }
     let pushed: PushOverlayResult | undefined;
     if (f.push) {
+      const streamed = streamer && (await streamer.commit(built));
       pushed = await pushOverlay(built, {
         target: client(ref.registry),
         ref,
         baseRef,
         ...(source instanceof LayoutImageSource ? { openBaseLayer: (d) => source.openBlob(d.digest) } : { baseClient: client(baseRef.registry) }),
         ...(key ? { signingKey: key } : {}),
+        ...(streamed ? { streamedLayer: { digest: built.layer.descriptor.digest } } : {}),
         ...(f.json ? {} : { onProgress: progressPrinter(io) }),
       });
     }

@@ -1,5 +1,5 @@
 /**
- * A client for the OCI distribution API of one registry host, on undici.
+ * A client for the OCI distribution API of one registry host, on Node's http/https (see transport.ts).
  *
  *     const client = new RegistryClient('127.0.0.1:5000', { caFile, username, password });
  *     const m = await client.getManifest('team/app', 'sha256:…');          // verified against the digest
@@ -9,7 +9,7 @@
  *
  * Auth, TLS and retries live in ./auth and ./transport. Every failure is a CleanimgError with a REG/DIG code.
  */
-import { Readable, pipeline } from 'node:stream';
+import { PassThrough, Readable, pipeline } from 'node:stream';
 import { MANIFEST_ACCEPT, type Descriptor, type FetchedManifest } from '../types';
 import { Digester, VerifyingStream, isSha256Digest, sha256Digest, verifyDigest } from '../digest';
 import { checkDigest, parseReference, registryApiHost, type Reference } from '../reference';
@@ -39,6 +39,26 @@ export interface PushBlobOptions {
 }
 
 export type PushBlobResult = 'exists' | 'mounted' | 'uploaded';
+
+/**
+ * An upload whose digest is known only at the end (a layer being built): the bytes go up in one
+ * streamed PATCH (chunked transfer encoding) while they are produced, and `commit` closes it with
+ * `PUT ?digest=`, as go-containerregistry does for streaming layers. It never throws: a failure
+ * (refused session, broken connection, a digest the registry computes differently) makes `commit`
+ * return false after cancelling the session, and the caller uploads the blob the ordinary way.
+ */
+export interface StreamingUpload {
+  /** Sends a chunk; resolves when the next may follow (backpressure). After a failure, returns at once. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Ends the body and commits the blob; true when the registry now holds `digest` (of `size` bytes). */
+  commit(digest: string, size: number): Promise<boolean>;
+  /** Abandons the upload (the session is cancelled; nothing is committed). */
+  cancel(): Promise<void>;
+  /** Bytes handed to `write`. */
+  readonly sent: number;
+  /** Why the upload stopped, if it did. */
+  readonly failure: Error | undefined;
+}
 
 const REPO = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 const SCHEMA1 = new Set(['application/vnd.docker.distribution.manifest.v1+prettyjws', 'application/vnd.docker.distribution.manifest.v1+json']);
@@ -378,6 +398,84 @@ export class RegistryClient {
         throw e;
       }
     }
+  }
+
+  /** Starts a streaming upload to `repo` (see StreamingUpload). */
+  async startStreamingUpload(repo: string): Promise<StreamingUpload> {
+    checkRepo(repo);
+    const scopes = [repoScope(repo, 'pull,push')];
+    let failure: Error | undefined;
+    let sent = 0;
+    let location: string | undefined;
+    try {
+      location = await this.startUpload(repo);
+    } catch (e) {
+      failure = e as Error;
+    }
+    const body = new PassThrough({ highWaterMark: 4 << 20 });
+    body.on('error', () => undefined); // a cancel destroys it with an error; the request reports it
+    const patched: Promise<string | undefined> = location === undefined
+      ? Promise.resolve(undefined)
+      : this.request({ method: 'PATCH', url: location, headers: { 'content-type': 'application/octet-stream' }, body, scopes, retries: 0 }).then(
+          async (res) => {
+            if (res.status !== 202 && res.status !== 204) {
+              const text = await readBody(res, 1 << 20, 'upload').catch(() => undefined);
+              failure ??= statusError(res.status, 'PATCH', `/v2/${repo}/blobs/uploads/`, text, { registry: this.registry, what: `streamed blob upload to ${repo}` });
+              return undefined;
+            }
+            await res.body.dump().catch(() => undefined);
+            const next = header(res, 'location');
+            return next ? new URL(next, res.url).toString() : location;
+          },
+          (e: unknown) => {
+            failure ??= e as Error;
+            return undefined;
+          },
+        );
+    const cancel = async (): Promise<void> => {
+      if (!body.writableEnded) body.destroy(new Error('upload cancelled'));
+      const loc = (await patched) ?? location;
+      if (loc) await this.cancelUpload(loc, repo);
+    };
+    return {
+      get sent() {
+        return sent;
+      },
+      get failure() {
+        return failure;
+      },
+      write: async (chunk: Uint8Array): Promise<void> => {
+        if (failure || location === undefined) return;
+        sent += chunk.length;
+        if (!body.write(chunk)) await Promise.race([new Promise<void>((r) => body.once('drain', () => r())), patched]);
+      },
+      commit: async (digest: string, size: number): Promise<boolean> => {
+        if (failure || location === undefined) {
+          await cancel();
+          return false;
+        }
+        body.end();
+        const loc = await patched;
+        if (!loc || failure || sent !== size) {
+          failure ??= new Error(`streamed ${sent} bytes, the blob has ${size}`);
+          await cancel();
+          return false;
+        }
+        try {
+          const url = new URL(loc);
+          url.searchParams.set('digest', digest);
+          const res = await this.request({ method: 'PUT', url: url.toString(), headers: { 'content-length': '0' }, body: Buffer.alloc(0), scopes, retries: 0 });
+          await res.body.dump().catch(() => undefined);
+          if (res.status === 201) return true;
+          failure = new Error(`the registry answered ${res.status} to the closing PUT`);
+        } catch (e) {
+          failure = e as Error;
+        }
+        await this.cancelUpload(loc, repo);
+        return false;
+      },
+      cancel,
+    };
   }
 
   private async startUpload(repo: string): Promise<string> {

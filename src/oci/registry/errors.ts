@@ -156,7 +156,7 @@ const CERT_UNTRUSTED = new Set([
   'CERT_NOT_YET_VALID',
 ]);
 
-/** The error code of a Node/undici network error, looking through `cause`. */
+/** The error code of a Node network error, looking through `cause`. */
 export function netErrorCode(err: unknown): string | undefined {
   let e: unknown = err;
   for (let i = 0; i < 5 && e && typeof e === 'object'; i++) {

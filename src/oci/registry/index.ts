@@ -1,4 +1,4 @@
-export { RegistryClient, type RegistryClientOptions, type PushBlobOptions, type PushBlobResult } from './client';
+export { RegistryClient, type RegistryClientOptions, type PushBlobOptions, type PushBlobResult, type StreamingUpload } from './client';
 export { RegistryImageSource } from './source';
 export { Transport, parseRetryAfter, type TransportOptions } from './transport';
 export { Authenticator, parseChallenge, repoScope, type Challenge } from './auth';

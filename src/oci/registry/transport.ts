@@ -7,9 +7,10 @@
  * the client restarts the whole upload session instead.
  */
 import { readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type * as https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
 import { isLocalRegistry } from '../reference';
 import { isCertificateError, isRetryableNetworkError, netErrorCode, networkError, registryError, statusError } from './errors';
 
@@ -31,10 +32,13 @@ export interface TransportOptions {
   scheme?: 'https' | 'http';
 }
 
+/** A response body: a readable stream of the bytes, plus `dump()` to discard the rest (the connection stays usable). */
+export type ResponseBody = Readable & { dump(): Promise<void> };
+
 export interface Response {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData['body'];
+  body: ResponseBody;
   url: string;
 }
 
@@ -49,6 +53,74 @@ export interface SendRequest {
 }
 
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
+
+/**
+ * HTTP on Node's own http/https modules, with keep-alive agents. (This used undici; loading it cost
+ * 0.05-0.3 s, and its first connection compiles a WebAssembly HTTP parser, another ~0.03 s: most of a
+ * repeat push, which is mostly start-up. Node's http parser is built in.) `timeoutMs` is the socket's
+ * idle timeout: it covers connecting, waiting for the response headers, and the gaps between body
+ * chunks, like undici's connect/headers/body timeouts; a timeout fails the request with ETIMEDOUT.
+ */
+function sendHttp(
+  agent: http.Agent,
+  secure: boolean,
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer | Readable | undefined,
+  timeoutMs: number,
+): Promise<{ statusCode: number; headers: Record<string, string | string[]>; body: ResponseBody }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod: typeof http | typeof https = secure ? (require('node:https') as typeof https) : http;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let response: http.IncomingMessage | undefined;
+    const fail = (e: Error) => {
+      if (!settled) {
+        settled = true;
+        reject(e);
+      }
+    };
+    const req = mod.request(url, { method, headers, agent, timeout: timeoutMs });
+    req.on('timeout', () => {
+      const e = Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+      if (response) response.destroy(e);
+      req.destroy(e);
+    });
+    req.on('error', (e) => {
+      if (body !== undefined && !Buffer.isBuffer(body) && !body.destroyed) body.destroy();
+      fail(e);
+    });
+    req.on('response', (res) => {
+      response = res;
+      settled = true;
+      const dump = (): Promise<void> =>
+        new Promise<void>((done, failed) => {
+          if (res.complete || res.readableEnded || res.destroyed) return done();
+          res.once('end', () => done());
+          res.once('close', () => done());
+          res.once('error', failed);
+          res.resume();
+        });
+      // Repeated headers stay separate values (Node joins most of them with ", ", which would merge
+      // two WWW-Authenticate challenges into one): one value as a string, several as an array.
+      const headers: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(res.headersDistinct)) if (v) headers[k] = v.length === 1 ? v[0]! : v;
+      resolve({ statusCode: res.statusCode ?? 0, headers, body: Object.assign(res, { dump }) });
+    });
+    if (body === undefined) req.end();
+    else if (Buffer.isBuffer(body)) req.end(body);
+    else if (body.destroyed) req.destroy(Object.assign(new Error('the request body was closed before it was sent'), { code: 'ECONNABORTED' }));
+    else {
+      body.once('error', (e) => req.destroy(e));
+      // A body destroyed before its end would leave the request waiting for the rest.
+      body.once('close', () => {
+        if (!body.readableEnded) req.destroy(Object.assign(new Error('the request body was closed before its end'), { code: 'ECONNABORTED' }));
+      });
+      body.pipe(req);
+    }
+  });
+}
 
 export function header(res: Pick<Response, 'headers'>, name: string): string | undefined {
   const v = res.headers[name.toLowerCase()];
@@ -84,7 +156,9 @@ export async function readBody(res: Response, limit: number, what: string): Prom
 export class Transport {
   readonly registry: string;
   readonly local: boolean;
-  private readonly agent: Agent;
+  private readonly httpAgent: http.Agent;
+  private readonly httpsOptions: https.AgentOptions;
+  private httpsAgent: https.Agent | undefined;
   private readonly opts: Required<Pick<TransportOptions, 'timeoutMs' | 'retries' | 'retryBaseMs' | 'retryMaxDelayMs'>> & TransportOptions;
   private basePromise: Promise<{ base: string; challenge?: string }> | undefined;
   /** Requests sent (attempts included): for tests and diagnostics. */
@@ -110,11 +184,8 @@ export class Transport {
         ca.push(pem);
       }
     }
-    this.agent = new Agent({
-      connect: { timeout: this.opts.timeoutMs, ...(ca ? { ca } : {}), ...(opts.insecure ? { rejectUnauthorized: false } : {}) },
-      headersTimeout: this.opts.timeoutMs,
-      bodyTimeout: this.opts.timeoutMs,
-    });
+    this.httpAgent = new http.Agent({ keepAlive: true });
+    this.httpsOptions = { keepAlive: true, ...(ca ? { ca } : {}), ...(opts.insecure ? { rejectUnauthorized: false } : {}) };
   }
 
   get hasCaFile(): boolean {
@@ -197,16 +268,13 @@ export class Transport {
     const headers: Record<string, string> = { 'user-agent': this.opts.userAgent ?? 'cleanimg', ...req.headers };
     for (let attempt = 0; ; attempt++) {
       this.attempts++;
-      let res: Dispatcher.ResponseData;
+      let res: Awaited<ReturnType<typeof sendHttp>>;
       try {
-        res = await request(req.url, {
-          method: req.method,
-          headers,
-          ...(req.body !== undefined ? { body: req.body } : {}),
-          dispatcher: this.agent,
-          headersTimeout: this.opts.timeoutMs,
-          bodyTimeout: this.opts.timeoutMs,
-        });
+        const u = new URL(req.url);
+        const secure = u.protocol === 'https:';
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const agent = secure ? (this.httpsAgent ??= new (require('node:https') as typeof https).Agent(this.httpsOptions)) : this.httpAgent;
+        res = await sendHttp(agent, secure, u, req.method, headers, req.body, this.opts.timeoutMs);
       } catch (e) {
         if (attempt < retries && isRetryableNetworkError(e)) {
           await sleep(this.backoff(attempt));
@@ -227,6 +295,7 @@ export class Transport {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    this.httpAgent.destroy();
+    this.httpsAgent?.destroy();
   }
 }

@@ -15,7 +15,7 @@ import { sha256Digest } from '../../../src/oci/digest';
 import { RegistryClient, RegistryImageSource } from '../../../src/oci/registry';
 import { MediaType, type ImageIndex } from '../../../src/oci/types';
 import { pushBaseImage, pushMultiArchBase, buildBaseImage, type PushedImage, type PushedMultiArch } from '../../support/base-image';
-import { startRegistry, type TestRegistry } from '../../support/registry';
+import { freePort, startRegistry, type TestRegistry } from '../../support/registry';
 import { blobOf, makeImage } from './fixtures';
 import { failure } from '../../support/expect-error';
 
@@ -218,6 +218,48 @@ describe('blobs', () => {
       }
     } finally {
       await chunked.close();
+    }
+  });
+
+  test('streaming upload (digest known at the end): one chunked PATCH, committed under the digest; a wrong digest, a short count or a cancel commit nothing', async () => {
+    const data = randomBytes(9 << 20);
+    const desc = blobOf(data);
+    const before = client.transport.attempts;
+    const up = await client.startStreamingUpload('app/streamed');
+    for (let i = 0; i < data.length; i += 333_333) await up.write(data.subarray(i, i + 333_333));
+    expect(up.sent).toBe(data.length);
+    expect(await up.commit(desc.digest, desc.size)).toBe(true);
+    expect(up.failure).toBeUndefined();
+    expect(client.transport.attempts - before).toBe(3); // POST, PATCH, PUT ?digest=
+    expect((await client.getBlob('app/streamed', desc.digest)).equals(data)).toBe(true);
+
+    const other = randomBytes(100_000);
+    const wrong = await client.startStreamingUpload('app/streamed-bad');
+    await wrong.write(other);
+    expect(await wrong.commit(blobOf(Buffer.from('not these bytes')).digest, other.length)).toBe(false);
+    expect(wrong.failure).toBeDefined();
+    expect(await client.hasBlob('app/streamed-bad', blobOf(other).digest)).toBe(false);
+
+    const short = await client.startStreamingUpload('app/streamed-bad');
+    await short.write(other.subarray(0, 50_000));
+    expect(await short.commit(blobOf(other).digest, other.length)).toBe(false);
+    expect(await client.hasBlob('app/streamed-bad', blobOf(other).digest)).toBe(false);
+
+    const cancelled = await client.startStreamingUpload('app/streamed-bad');
+    await cancelled.write(other);
+    await cancelled.cancel();
+    expect(await client.hasBlob('app/streamed-bad', blobOf(other).digest)).toBe(false);
+  });
+
+  test('a streaming upload the registry refuses never throws: commit is false, the failure says why', async () => {
+    const nowhere = new RegistryClient(`127.0.0.1:${await freePort()}`, { retries: 0, timeoutMs: 2000 });
+    try {
+      const up = await nowhere.startStreamingUpload('app/x');
+      await up.write(Buffer.from('abc'));
+      expect(await up.commit(blobOf(Buffer.from('abc')).digest, 3)).toBe(false);
+      expect(up.failure).toBeDefined();
+    } finally {
+      await nowhere.close();
     }
   });
 

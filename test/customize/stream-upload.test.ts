@@ -1,0 +1,107 @@
+/**
+ * The layer is uploaded while it is built (LayerStreamer): against the real registry, through a small
+ * proxy of our own that counts requests and can refuse streamed (chunked) PATCHes. A refused stream
+ * falls back to the ordinary upload; either way the registry ends up with the image we computed.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildOverlay } from '../../src/customize/build';
+import { LayerCache } from '../../src/customize/cache';
+import { LayerStreamer, pushOverlay } from '../../src/customize/push';
+import { parseReference } from '../../src/oci/reference';
+import { RegistryClient, RegistryImageSource } from '../../src/oci/registry';
+import { pushBaseImage, type PushedImage } from '../support/base-image';
+import { startRegistry, type TestRegistry } from '../support/registry';
+import { cleanupTmp, specYaml, tmp, write, writeSpec } from './fixtures';
+
+let reg: TestRegistry;
+let base: PushedImage;
+let proxy: Server;
+let proxyHost: string;
+let refuseStreams = false;
+const seen: { method: string; chunked: boolean }[] = [];
+
+beforeAll(async () => {
+  reg = await startRegistry();
+  base = await pushBaseImage(reg, 'base/stream', '1');
+  const [host, port] = reg.host.split(':');
+  proxy = createServer((req, res) => {
+    const chunked = req.headers['transfer-encoding'] === 'chunked';
+    seen.push({ method: req.method ?? '', chunked });
+    if (refuseStreams && req.method === 'PATCH' && chunked) {
+      req.resume();
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"errors":[{"code":"UNSUPPORTED","message":"no streamed uploads here"}]}');
+      return;
+    }
+    const up = httpRequest({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+  proxyHost = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((r) => proxy.close(() => r()));
+  await reg.stop();
+  cleanupTmp();
+});
+
+async function buildAndPush(repo: string) {
+  const dir = tmp();
+  write(path.join(dir, 'data.bin'), randomBytes(3 << 20));
+  write(path.join(dir, 'app.conf'), 'threads = 4\n'.repeat(50_000));
+  const specPath = writeSpec(dir, specYaml(base.ref.replace(reg.host, proxyHost), [
+    { source: 'data.bin', destination: '/opt/app/data.bin' },
+    { source: 'app.conf', destination: '/etc/app/app.conf' },
+  ]));
+  const client = new RegistryClient(proxyHost);
+  const ref = parseReference(`${proxyHost}/${repo}:1`);
+  const streamer = new LayerStreamer(client, ref.repository);
+  try {
+    const built = await buildOverlay({ specPath, source: new RegistryImageSource(client, base.repository), cache: new LayerCache(path.join(dir, 'cache')), onLayerData: streamer.onData });
+    const streamed = await streamer.commit(built);
+    const pushed = await pushOverlay(built, { target: client, ref, baseRef: parseReference(base.ref.replace(reg.host, proxyHost)), ...(streamed ? { streamedLayer: { digest: built.layer.descriptor.digest } } : {}) });
+    await built.dispose();
+    return { built, pushed, streamed };
+  } finally {
+    await client.close();
+  }
+}
+
+describe('uploading the layer while it is built', () => {
+  it('streams it in one chunked PATCH; the registry serves the image we computed', async () => {
+    refuseStreams = false;
+    seen.length = 0;
+    const { built, pushed, streamed } = await buildAndPush('stream/ok');
+    expect(streamed).toBe(true);
+    expect(seen.filter((s) => s.method === 'PATCH' && s.chunked)).toHaveLength(1);
+    expect(pushed.blobs.find((b) => b.what === 'overlay layer')!.outcome).toBe('uploaded');
+    expect(pushed.bytesUploaded).toBeGreaterThanOrEqual(built.layer.descriptor.size);
+    const inspect = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/stream/ok:1`], { encoding: 'utf8' }));
+    expect(inspect.Digest).toBe(built.manifestDigest);
+    expect(inspect.Layers).toContain(built.layer.descriptor.digest);
+    // The blob the registry holds hashes to the digest (skopeo copy verifies every blob it reads).
+    execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reg.host}/stream/ok:1`, `oci:${path.join(tmp(), 'copy')}:x`]);
+  });
+
+  it('falls back to the ordinary upload when the registry refuses the stream', async () => {
+    refuseStreams = true;
+    seen.length = 0;
+    const { built, pushed, streamed } = await buildAndPush('stream/refused');
+    expect(streamed).toBe(false);
+    expect(seen.some((s) => s.method === 'PATCH' && s.chunked)).toBe(true);
+    expect(pushed.blobs.find((b) => b.what === 'overlay layer')!.outcome).toBe('uploaded');
+    const inspect = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/stream/refused:1`], { encoding: 'utf8' }));
+    expect(inspect.Digest).toBe(built.manifestDigest);
+    execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reg.host}/stream/refused:1`, `oci:${path.join(tmp(), 'copy')}:x`]);
+  });
+});
