@@ -1,8 +1,13 @@
 // pulumi-policy-langhost sits in front of the Pulumi Node.js language host that the end-to-end
-// tier can build (sdk/v3 v3.68.0, see ../pulumi-language-nodejs), and adds the one RPC that host
-// lacks: LanguageRuntime.RunPlugin, which the Pulumi CLI (3.248) uses to start a Node.js policy
-// pack (`pulumi preview --policy-pack DIR`). Every other call is forwarded, byte for byte, to the
-// real language host.
+// tier can build (sdk/v3 v3.68.0, see ../pulumi-language-nodejs) and makes up for two things that
+// old host lacks against the Pulumi CLI 3.248:
+//   - LanguageRuntime.RunPlugin, which the CLI uses to start a Node.js policy pack
+//     (`pulumi preview --policy-pack DIR`): implemented here;
+//   - runtime options sent in the request (ProgramInfo.options: `typescript`, `nodeargs`,
+//     `tsconfig` from Pulumi.yaml): the old host only reads them as flags when it starts. A Run
+//     call is therefore sent to a real host started with those options as flags.
+//
+// Every other call is forwarded, byte for byte, to the real language host.
 //
 // Installed as `pulumi-language-nodejs`; the real host is `pulumi-language-nodejs-real` in the
 // same directory (or $PULUMI_LANGUAGE_NODEJS_REAL). Usage is the real host's: the engine starts
@@ -76,9 +81,9 @@ func realHost() string {
 	return filepath.Join(filepath.Dir(os.Args[0]), "pulumi-language-nodejs-real")
 }
 
-// startReal starts the real language host with our arguments and returns its address.
-func startReal() (*exec.Cmd, string, error) {
-	cmd := exec.Command(realHost(), os.Args[1:]...)
+// startReal starts the real language host with extra flags and our arguments, and returns its address.
+func startReal(flags ...string) (*exec.Cmd, string, error) {
+	cmd := exec.Command(realHost(), append(flags, os.Args[1:]...)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -96,9 +101,59 @@ func startReal() (*exec.Cmd, string, error) {
 	return cmd, "127.0.0.1:" + strings.TrimSpace(line), nil
 }
 
-type proxy struct{ backend *grpc.ClientConn }
+const runMethod = "/pulumirpc.LanguageRuntime/Run"
 
-// handle forwards a call of any kind (unary or streaming) to the real host, except RunPlugin.
+type proxy struct {
+	backend *grpc.ClientConn
+	mu      sync.Mutex
+	hosts   map[string]*grpc.ClientConn // real hosts started with runtime options, by flags
+	procs   []*exec.Cmd
+}
+
+func dial(addr string) (*grpc.ClientConn, error) {
+	return grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(400*1024*1024), grpc.MaxCallSendMsgSize(400*1024*1024)))
+}
+
+// runBackend returns a real host started with the runtime options of a Run request as flags.
+func (p *proxy) runBackend(first []byte) (*grpc.ClientConn, error) {
+	req := &pulumirpc.RunRequest{}
+	if err := proto.Unmarshal(first, req); err != nil {
+		return nil, err
+	}
+	var flags []string
+	opts := req.GetInfo().GetOptions().AsMap()
+	if v, ok := opts["typescript"].(bool); ok {
+		flags = append(flags, fmt.Sprintf("-typescript=%t", v))
+	}
+	for _, k := range []string{"nodeargs", "tsconfig"} {
+		if v, ok := opts[k].(string); ok && v != "" {
+			flags = append(flags, fmt.Sprintf("-%s=%s", k, v))
+		}
+	}
+	if len(flags) == 0 {
+		return p.backend, nil
+	}
+	key := strings.Join(flags, "\x00")
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.hosts[key]; ok {
+		return c, nil
+	}
+	cmd, addr, err := startReal(flags...)
+	if err != nil {
+		return nil, err
+	}
+	p.procs = append(p.procs, cmd)
+	c, err := dial(addr)
+	if err != nil {
+		return nil, err
+	}
+	p.hosts[key] = c
+	return c, nil
+}
+
+// handle forwards a call of any kind (unary or streaming) to a real host, except RunPlugin.
 func (p *proxy) handle(_ any, ss grpc.ServerStream) error {
 	method, ok := grpc.MethodFromServerStream(ss)
 	if !ok {
@@ -107,11 +162,26 @@ func (p *proxy) handle(_ any, ss grpc.ServerStream) error {
 	if method == runPluginMethod {
 		return runPlugin(ss)
 	}
+	first := &frame{}
+	if err := ss.RecvMsg(first); err != nil {
+		return err
+	}
+	backend := p.backend
+	if method == runMethod {
+		b, err := p.runBackend(first.data)
+		if err != nil {
+			return status.Errorf(codes.Internal, "starting the language host with the runtime options: %v", err)
+		}
+		backend = b
+	}
 	md, _ := metadata.FromIncomingContext(ss.Context())
 	ctx, cancel := context.WithCancel(metadata.NewOutgoingContext(ss.Context(), md))
 	defer cancel()
-	cs, err := p.backend.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodec(rawCodec{}))
+	cs, err := backend.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodec(rawCodec{}))
 	if err != nil {
+		return err
+	}
+	if err := cs.SendMsg(first); err != nil {
 		return err
 	}
 	up := make(chan error, 1)
@@ -250,8 +320,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "pulumi-policy-langhost: %v\n", err)
 		os.Exit(1)
 	}
-	backend, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(400*1024*1024), grpc.MaxCallSendMsgSize(400*1024*1024)))
+	backend, err := dial(addr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pulumi-policy-langhost: %v\n", err)
 		os.Exit(1)
@@ -261,7 +330,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "pulumi-policy-langhost: %v\n", err)
 		os.Exit(1)
 	}
-	p := &proxy{backend: backend}
+	p := &proxy{backend: backend, hosts: map[string]*grpc.ClientConn{}}
 	srv := grpc.NewServer(grpc.UnknownServiceHandler(p.handle), grpc.ForceServerCodec(rawCodec{}),
 		grpc.MaxRecvMsgSize(400*1024*1024), grpc.MaxSendMsgSize(400*1024*1024))
 	fmt.Printf("%d\n", lis.Addr().(*net.TCPAddr).Port)
@@ -272,7 +341,11 @@ func main() {
 	if err := srv.Serve(lis); err != nil {
 		fmt.Fprintf(os.Stderr, "pulumi-policy-langhost: %v\n", err)
 	}
-	if real.Process != nil {
-		_ = real.Process.Kill()
+	p.mu.Lock()
+	for _, c := range append([]*exec.Cmd{real}, p.procs...) {
+		if c.Process != nil {
+			_ = c.Process.Kill()
+		}
 	}
+	p.mu.Unlock()
 }
