@@ -26,7 +26,7 @@ function tarEntries(tar: Buffer): Promise<Map<string, Entry>> {
     const x = extract();
     x.on('entry', (h, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
       stream.on('end', () => {
         const name = h.name.replace(/^\.?\//, '');
         out.set(name, { name, mode: h.mode ?? 0, uid: h.uid ?? -1, gid: h.gid ?? -1, type: h.type ?? 'file', content: Buffer.concat(chunks).toString('utf8') });
