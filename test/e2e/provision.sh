@@ -299,7 +299,15 @@ main() {
 
   log "summary (cache $TOOLS):"
   for line in "${SUMMARY[@]}"; do log "  $line"; done
-  log "total $(secs "$T_ALL" "$(now)")s"
+  local total; total=$(secs "$T_ALL" "$(now)")
+  log "total ${total}s"
+  # Keep every run's figures beside the cache: a cold run's times are then on record (the README
+  # quotes them), not reconstructed from memory. One line per step, one for the total.
+  {
+    local stamp; stamp="$(date -u +%Y-%m-%dT%H:%M:%SZ) nproc=$(nproc) load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo ?)"
+    for line in "${SUMMARY[@]}"; do printf '%s  %s\n' "$stamp" "$line"; done
+    printf '%s  %-34s %-8s %7ss\n' "$stamp" "total" "" "$total"
+  } >> "$TOOLS/provision-times.log" 2>/dev/null || true
 }
 
 # main is parsed whole before it runs and the script exits on the same line, so editing this
