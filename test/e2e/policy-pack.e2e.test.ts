@@ -43,7 +43,7 @@ new k8s.apps.v1.Deployment('raw', {
 });
 `;
 
-describe.skipIf(!projectUsesPulumi() || skipWithout([...CLUSTER_TOOLS, ...PULUMI_TOOLS, 'pulumi-language-nodejs-real']))('the policy pack under the real Pulumi CLI', () => {
+describe.skipIf(!projectUsesPulumi() || skipWithout([...CLUSTER_TOOLS, ...PULUMI_TOOLS]))('the policy pack under the real Pulumi CLI', () => {
   let k: SharedCluster;
   let ws: PulumiWorkspace;
   let dir: string;
