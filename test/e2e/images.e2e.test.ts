@@ -2,9 +2,9 @@
 // built and pushed by the real `cleanimg-customize build --push` (the compiled CLI, as a user runs
 // it) onto a base that umoci made and skopeo pushed, on a local registry (both implementations).
 // crane digest equals the digest we print; crane manifest and config show the base untouched
-// plus one layer; crane export (the flattened filesystem) has the spec's files with the spec's
+// plus one layer; crane pull --format oci writes a layout holding our manifest; crane export (the flattened filesystem) has the spec's files with the spec's
 // modes and owners, beside the base's file.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extract } from 'tar-stream';
@@ -122,6 +122,16 @@ for (const impl of ['docker-registry', 'distribution-registry'] as RegistryImpl[
       // crane validates what it reads: the config blob's digest is the manifest's.
       const rawConfig = await craneBytes(['blob', '--insecure', `${reg.host}/app/overlay@${manifest.config.digest}`]);
       expect(rawConfig.length).toBe(manifest.config.size);
+    });
+
+    it('crane pull --format oci: an OCI layout whose manifest is ours, blobs verified on the way', async () => {
+      const layout = join(dir, `pulled-${Date.now()}`);
+      await runOk(tool('crane'), ['pull', '--insecure', '--format', 'oci', built.image, layout]);
+      const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string; mediaType: string }[] };
+      expect(index.manifests.map((m) => m.digest)).toEqual([built.digest]);
+      const manifest = JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', built.digest.slice(7)), 'utf8')) as { layers: { digest: string; size: number }[] };
+      const overlay = manifest.layers[manifest.layers.length - 1]!;
+      expect(statSync(join(layout, 'blobs', 'sha256', overlay.digest.slice(7))).size).toBe(overlay.size);
     });
 
     it('crane export: the spec files with their modes and owners, beside the base file', async () => {
