@@ -22,8 +22,15 @@ export function loadObjects(fileOrText: string, isText = false): KObject[] {
   return out;
 }
 
+/**
+ * YAML for kubectl and the Go tools, with every string value double-quoted. Go's YAML reader
+ * (sigs.k8s.io/yaml) resolves plain scalars by YAML 1.1 and more: `on`, `n`, `yes` become booleans
+ * and `672.e_-6` a number, so a label value like these broke decoding ("cannot unmarshal bool into
+ * ... metadata.labels"). Found by the property tests; even the `yaml` package's 1.1 schema (which
+ * cdk8s uses) leaves `672.e_-6` and `0o7` plain.
+ */
 export function toYaml(objs: readonly unknown[]): string {
-  return objs.map((o) => stringify(o)).join('---\n');
+  return objs.map((o) => stringify(o, { version: '1.1', defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' })).join('---\n');
 }
 
 type PodTemplate = { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: unknown };

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { run, tool, type RunResult } from './tools';
 
-export const PULUMI_TOOLS = ['pulumi', 'pulumi-language-nodejs', 'pulumi-resource-kubernetes'] as const;
+/** `pulumi-language-nodejs` is provision.sh's front (policy packs, runtime options); `-real` is the host behind it. */
+export const PULUMI_TOOLS = ['pulumi', 'pulumi-language-nodejs', 'pulumi-language-nodejs-real', 'pulumi-resource-kubernetes'] as const;
 
 export const REPO = join(__dirname, '..', '..', '..');
 
