@@ -26,8 +26,10 @@ function violationLines(violations: readonly Violation[]): string[] {
 export interface HardenedAppProps extends AppProps {
   /**
    * Which YAML writer writes the manifests: `fast` prints common documents directly, byte for byte
-   * what cdk8s's writer prints (and hands every other document to cdk8s's writer); `cdk8s` uses
-   * cdk8s's writer for every document. @default 'fast'
+   * what cdk8s's writer prints (and hands every other document to cdk8s's writer), except that
+   * strings Go's YAML reader takes for numbers (`0o17`, `672.e_-6`) are double-quoted so the API
+   * server reads them as strings; `cdk8s` uses cdk8s's writer, unchanged, for every document
+   * (such strings then reach the server as numbers). @default 'fast'
    */
   readonly yamlWriter?: 'fast' | 'cdk8s';
 }

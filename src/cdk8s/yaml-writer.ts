@@ -1,5 +1,6 @@
 /**
- * A faster writer for the YAML that cdk8s writes, byte for byte the same.
+ * A faster writer for the YAML that cdk8s writes, byte for byte the same, with one intended
+ * difference: strings that Go's YAML reader takes for numbers are double-quoted (readAsNumberByGo).
  *
  * cdk8s turns every object into YAML with `Yaml.stringify` (the `yaml` package with YAML 1.1,
  * `lineWidth: 0`, `keepUndefined`), which first builds a full document tree and then prints it; on a
@@ -15,10 +16,10 @@
  */
 import { Yaml } from 'cdk8s';
 import { createRequire } from 'node:module';
-import type { Document as YamlDocument } from 'yaml';
+import type { Document as YamlDocument, visit as yamlVisit } from 'yaml';
 
 /** The `yaml` package cdk8s itself writes with (its own copy when it has one), for its schema. */
-const { Document } = createRequire(require.resolve('cdk8s'))('yaml') as { Document: typeof YamlDocument };
+const { Document, visit } = createRequire(require.resolve('cdk8s'))('yaml') as { Document: typeof YamlDocument; visit: typeof yamlVisit };
 
 type Tag = { readonly default?: unknown; readonly tag: string; readonly test?: RegExp };
 
@@ -31,6 +32,21 @@ const NON_STRING_TAGS: readonly Tag[] = (() => {
   const schema = new Document(null, { version: '1.1' }).schema as unknown as { tags: Tag[]; compat?: Tag[] | null };
   return [...schema.tags, ...(schema.compat ?? [])].filter((t) => t.default && t.tag !== 'tag:yaml.org,2002:str' && t.test);
 })();
+
+/**
+ * Strings that `yaml` (YAML 1.1) prints plain but Go's YAML reader (go-yaml v2, behind kubectl,
+ * the API server's YAML input and most scanners) reads as a number: it drops `_` and then tries
+ * `strconv.ParseInt(s, 0, 64)` (so `0o17`, `0x1_F`, `1_000`) and its float pattern (so
+ * `672.e_-6`). A label value like that would reach the cluster as a number and be refused. Both
+ * writers double-quote them; such strings hold only `[0-9A-Za-z_.+-]`, so `"..."` needs no escape.
+ */
+const GO_INT = /^[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)$/;
+const GO_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+export function readAsNumberByGo(s: string): boolean {
+  if (s.length === 0 || s.length > 64 || !/^[-+.0-9]/.test(s)) return false;
+  const plain = s.replace(/_/g, '');
+  return GO_INT.test(plain) || GO_FLOAT.test(plain);
+}
 
 /** Characters or positions that make `yaml` quote a one-line string (its `plainString` rules). */
 const NEEDS_QUOTES = /^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/;
@@ -85,7 +101,7 @@ class Writer {
     switch (typeof v) {
       case 'string':
         if (!isPlainString(v)) throw UNSUPPORTED;
-        return v;
+        return readAsNumberByGo(v) ? `"${v}"` : v;
       case 'number':
         if (!Number.isSafeInteger(v) || Object.is(v, -0)) throw UNSUPPORTED;
         return String(v);
@@ -187,8 +203,28 @@ export function stringifyDocuments(original: (...docs: unknown[]) => string, doc
       return fast;
     }
     yamlWriterStats.fallback++;
-    return original.call(Yaml, d);
+    return holdsGoNumberString(d) ? stringifyQuotingGoNumbers(d) : original.call(Yaml, d);
   }).join('---\n');
+}
+
+function holdsGoNumberString(v: unknown, seen = new Set<unknown>()): boolean {
+  if (typeof v === 'string') return readAsNumberByGo(v);
+  if (v === null || typeof v !== 'object' || seen.has(v)) return false;
+  seen.add(v);
+  if (Array.isArray(v)) return v.some((x) => holdsGoNumberString(x, seen));
+  return Object.entries(v).some(([k, x]) => readAsNumberByGo(k) || holdsGoNumberString(x, seen));
+}
+
+/** cdk8s's `Yaml.stringify` for one document (same options), with Go-number strings double-quoted. */
+function stringifyQuotingGoNumbers(d: unknown): string {
+  const options = { keepUndefined: true, lineWidth: 0, version: '1.1' as const };
+  const doc = new Document(d, options);
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && node.type === undefined && readAsNumberByGo(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  return doc.toString(options);
 }
 
 /**

@@ -9,15 +9,28 @@ import { GatewayChart, PRODUCTION, STAGING } from '../../examples/per-env/chart'
 import { PostgresChart } from '../../examples/postgres/chart';
 import { PythonAppChart } from '../../examples/python-app/chart';
 import { EnvConfig, HardenedApp, HardenedDeployment } from '../../src/cdk8s';
-import { fastYamlDocument, stringifyDocuments, withFastYaml } from '../../src/cdk8s/yaml-writer';
+import { Document, parse, visit } from 'yaml';
+import { fastYamlDocument, readAsNumberByGo, stringifyDocuments, withFastYaml } from '../../src/cdk8s/yaml-writer';
 
 const stock = Yaml.stringify;
 const digest = `sha256:${'ab'.repeat(32)}` as const;
 
+/**
+ * What cdk8s's writer prints, except that strings Go's YAML reader would take for numbers are
+ * double-quoted (the one intended difference; see readAsNumberByGo).
+ */
+function expected(d: unknown): string {
+  const plain = stock.call(Yaml, d);
+  const doc = new Document(d, { keepUndefined: true, version: '1.1' });
+  let quoted = 0;
+  visit(doc, { Scalar(_k, n) { if (typeof n.value === 'string' && readAsNumberByGo(n.value)) { n.type = 'QUOTE_DOUBLE'; quoted++; } } });
+  return quoted === 0 ? plain : doc.toString({ lineWidth: 0 });
+}
+
 /** Every document written both ways; returns how many the fast writer wrote itself. */
 function compare(docs: readonly unknown[]): number {
-  for (const d of docs) expect(stringifyDocuments(stock, [d])).toBe(stock.call(Yaml, d));
-  expect(stringifyDocuments(stock, docs)).toBe(stock.call(Yaml, ...docs));
+  for (const d of docs) expect(stringifyDocuments(stock, [d])).toBe(expected(d));
+  expect(stringifyDocuments(stock, docs)).toBe(docs.map((d) => (d === undefined ? '\n' : expected(d))).join('---\n'));
   return docs.filter((d) => fastYamlDocument(d) !== undefined).length;
 }
 
@@ -133,6 +146,26 @@ describe('the fast YAML writer', () => {
     const fast = compare(cases);
     expect(fast).toBeGreaterThanOrEqual(3);
     expect(fast).toBeLessThan(cases.length);
+  });
+
+  it('double-quotes strings that Go\'s YAML reader takes for numbers, which cdk8s prints plain', () => {
+    const go = ['672.e_-6', '0o17', '0b1_01', '1_0', '-.5_5', '+1.', '0x_1F'];
+    const strings = ['1.2.3', 'v1.0', '0o8', '0x', '1e', 'e5', '.', '-', '1-2', '10.0.0.1', '1_0a'];
+    for (const s of go) expect(readAsNumberByGo(s), s).toBe(true);
+    for (const s of strings) expect(readAsNumberByGo(s), s).toBe(false);
+    // cdk8s's writer leaves these plain: the flaw being fixed.
+    expect(stock.call(Yaml, { v: '672.e_-6' })).toBe('v: 672.e_-6\n');
+    // The fast path and the fallback path (a nested sequence sends the document to cdk8s's writer).
+    const fastDoc = { metadata: { labels: { a: '672.e_-6', b: '0o17', c: 'v1.0' } } };
+    const slowDoc = { ...fastDoc, x: [[1]] };
+    expect(fastYamlDocument(fastDoc)).toBe('metadata:\n  labels:\n    a: "672.e_-6"\n    b: "0o17"\n    c: v1.0\n');
+    expect(fastYamlDocument(slowDoc)).toBeUndefined();
+    const slow = stringifyDocuments(stock, [slowDoc]);
+    expect(slow).toContain('a: "672.e_-6"');
+    expect(slow).toContain('b: "0o17"');
+    for (const text of [fastYamlDocument(fastDoc)!, slow]) expect(parse(text, { version: '1.1' }).metadata).toEqual(fastDoc.metadata);
+    // Keys too.
+    expect(stringifyDocuments(stock, [{ '0o7': 'k' }])).toBe('"0o7": k\n');
   });
 
   it('agrees with cdk8s on thousands of generated documents', () => {
