@@ -27,6 +27,7 @@ import { MediaType, type Descriptor, type FetchedManifest, type ImageConfig, typ
 import type { LayerCache } from './cache';
 import { resolveInputs } from './inputs';
 import { isCpuVariant, loadSpec, specDigest, type CustomizeSpec, type LoadedSpec } from './spec';
+import type { TrustReport, TrustStep } from './trust/prepare';
 
 export interface BuildOverlayOptions {
   /**
@@ -101,6 +102,8 @@ export interface BuildOverlayResult {
   readonly outputLayout?: { readonly dir: string; readonly tag: string };
   /** Whether the layer came from the cache (`hit`), was built and stored (`stored`), or no cache was used. */
   readonly cache: 'hit' | 'stored' | 'miss' | 'off';
+  /** The trust_ca step: store layout found, bundle, CAs added or skipped, base bytes read (absent without trust_ca). */
+  readonly trust?: TrustReport;
   /** Remove the layer's temp file (a no-op when it was moved into the output layout). */
   dispose(): Promise<void>;
 }
@@ -219,6 +222,19 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
     ...(opts.now ? { now: opts.now } : {}),
   });
   const base = await readBase(opts.source, spec);
+
+  // ── trust_ca step (src/customize/trust): check the CA files, read the base's CA bundle from the one
+  // layer holding it, and add the CA files, the extended bundle and the hashed links to the layer's
+  // entries; trust_env defaults go into the config. Without trust_ca nothing changes.
+  let trust: TrustStep | undefined;
+  if (spec.trust_ca?.length) {
+    const { prepareTrust } = await import('./trust/prepare.js');
+    trust = await prepareTrust({ spec, specDir: loaded.specDir, baseLayers: base.manifest.layers, baseConfig: base.config, source: opts.source, inputEntries: inputs.entries, ...(opts.now ? { now: opts.now } : {}), ...(opts.tmpDir ? { tmpDir: opts.tmpDir } : {}) });
+    if (trust) base.config = trust.config;
+  }
+  const trustPaths = new Set(trust?.entries.map((e) => e.path));
+  const layerEntries = trust ? [...inputs.entries.filter((e) => !trustPaths.has(e.path)), ...trust.entries] : inputs.entries;
+  // ── end of the trust_ca step
   const baseFamily = manifestFamily(base.manifestMediaType);
   const family: ManifestFamily = !opts.manifestFormat || opts.manifestFormat === 'base' ? baseFamily : opts.manifestFormat;
   if (opts.outputLayout !== undefined && family === 'docker') {
@@ -231,12 +247,12 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
       },
     ]);
   }
-  const warnings = [...inputs.warnings];
+  const warnings = [...inputs.warnings, ...(trust?.warnings ?? [])];
   warnings.push(...flavourWarnings(spec));
   if (spec.allow_private_keys || opts.allowPrivateKeys) warnings.push('private keys are allowed by override (allow_private_keys): anyone who can pull this image can read them');
 
   // The layer: from the cache when its key (entries, content hashes, timestamp) is known, else built.
-  const entries = normalizeEntries(inputs.entries);
+  const entries = normalizeEntries(layerEntries);
   const cache = opts.cache;
   let cacheState: BuildOverlayResult['cache'] = cache ? 'miss' : 'off';
   let layer: BuiltLayer | undefined;
@@ -263,6 +279,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
   }
   let layerPath = layer.path;
   let moved = !owned;
+  await trust?.dispose(); // the layer holds the generated trust files now
   const dispose = async () => {
     if (!moved) await unlink(layerPath).catch(() => undefined);
   };
@@ -335,6 +352,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
       sourceDateEpoch: epoch,
       ...(outputLayout ? { outputLayout } : {}),
       cache: cacheState,
+      ...(trust ? { trust: trust.report } : {}),
       dispose,
     };
   } catch (e) {

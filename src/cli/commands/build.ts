@@ -70,6 +70,7 @@ function summary(b: BuildOverlayResult, pushed: PushOverlayResult | undefined, r
     blobs: pushed?.blobs ?? [],
     bytesUploaded: pushed?.bytesUploaded ?? 0,
     signature: pushed?.signature ?? null,
+    trust: b.trust ?? null,
     warnings: b.warnings,
   };
 }
@@ -108,6 +109,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
       ...(f.cache === false ? {} : { cache: new LayerCache(f.cacheDir !== undefined ? path.join(path.resolve(f.cacheDir), 'layers') : defaultCacheDir()) }),
     });
     for (const w of built.warnings) io.err(`warning: ${w}`);
+    if (built.trust && !f.json) for (const line of (await import('../../customize/trust/prepare.js')).describeTrust(built.trust)) io.err(line);
     if (!f.json) {
       const p = built.platformChosen;
       io.err(`base ${built.base.reference}: ${p.fromIndex ? `chose ${p.descriptor.digest} for ${[p.platform.os, p.platform.architecture, p.platform.variant].filter(Boolean).join('/')} from the index` : 'single-platform manifest'}`);
