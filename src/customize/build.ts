@@ -230,10 +230,14 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
   if (spec.trust_ca?.length) {
     const { prepareTrust } = await import('./trust/prepare.js');
     trust = await prepareTrust({ spec, specDir: loaded.specDir, baseLayers: base.manifest.layers, baseConfig: base.config, source: opts.source, inputEntries: inputs.entries, ...(opts.now ? { now: opts.now } : {}), ...(opts.tmpDir ? { tmpDir: opts.tmpDir } : {}) });
-    if (trust) base.config = trust.config;
   }
-  const trustPaths = new Set(trust?.entries.map((e) => e.path));
-  const layerEntries = trust ? [...inputs.entries.filter((e) => !trustPaths.has(e.path)), ...trust.entries] : inputs.entries;
+  if (trust) {
+    base.config = trust.config;
+    // The trust files join the copy_files entries (folders the step adds with the base's metadata win
+    // over the default parents). Kept inside this step so the code around it needs no change.
+    const trustPaths = new Set(trust.entries.map((e) => e.path));
+    Object.assign(inputs, { entries: [...inputs.entries.filter((e) => !trustPaths.has(e.path)), ...trust.entries] });
+  }
   // ── end of the trust_ca step
   const baseFamily = manifestFamily(base.manifestMediaType);
   const family: ManifestFamily = !opts.manifestFormat || opts.manifestFormat === 'base' ? baseFamily : opts.manifestFormat;
@@ -252,7 +256,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
   if (spec.allow_private_keys || opts.allowPrivateKeys) warnings.push('private keys are allowed by override (allow_private_keys): anyone who can pull this image can read them');
 
   // The layer: from the cache when its key (entries, content hashes, timestamp) is known, else built.
-  const entries = normalizeEntries(layerEntries);
+  const entries = normalizeEntries(inputs.entries);
   const cache = opts.cache;
   let cacheState: BuildOverlayResult['cache'] = cache ? 'miss' : 'off';
   let layer: BuiltLayer | undefined;
