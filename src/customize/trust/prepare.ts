@@ -49,7 +49,7 @@ export interface TrustCaFile {
   readonly hash: string;
 }
 
-export interface TrustCaAdded extends TrustCaFile {
+export interface TrustCaAdded extends Omit<TrustCaFile, 'pem'> {
   readonly anchorPath: string;
   readonly hashPath: string;
 }
@@ -290,7 +290,7 @@ export async function prepareTrust(opts: TrustStepOptions): Promise<TrustStep | 
   const problems: Problem[] = [];
   const byAnchor = new Map<string, TrustCaFile>();
   const taken = namesIn(search.scanned, certDir);
-  const added: TrustCaAdded[] = [];
+  const added: (TrustCaAdded & { pem: string })[] = [];
   for (const c of toAdd) {
     const anchorPath = `${anchorsDir}/${c.name}${layout.anchorExt}`;
     const other = byAnchor.get(anchorPath);
@@ -381,7 +381,7 @@ export async function prepareTrust(opts: TrustStepOptions): Promise<TrustStep | 
       layersRead: search.layersRead.map((i) => i + 1),
       layersTotal: opts.baseLayers.length,
       bytesFetched: search.bytesFetched,
-      added,
+      added: added.map(({ pem: _pem, ...rest }) => rest),
       skipped,
       env: setEntries,
       notes,

@@ -216,6 +216,26 @@ describe('trust_ca on a Debian base in a real registry', () => {
   });
 });
 
+describe('trust_ca through the CLI', () => {
+  it('build --push reports the layout, the layers read and the CAs added (JSON and stderr)', async () => {
+    const dir = path.join(root, 'cli');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(pki.ca.certFile, path.join(dir, 'corp-ca.crt'));
+    const specPath = writeSpec(dir, `base_image: "${reg.host}/base/debian:1@${baseDigest}"\narch: amd64\ntrust_ca: [corp-ca.crt]\n`);
+    const j = await runCli(['build', '--spec', specPath, '--tag', `${reg.host}/app/cli:1`, '--push', '--json', '--no-cache']);
+    expect(j.code).toBe(0);
+    const r = JSON.parse(j.out);
+    expect(r.trust).toMatchObject({ layout: 'debian', layersRead: [3, 2], layersTotal: 3, bundle: { path: '/etc/ssl/certs/ca-certificates.crt', layer: 2 }, env: [] });
+    expect(r.trust.added).toEqual([expect.objectContaining({ source: 'corp-ca.crt', anchorPath: '/usr/local/share/ca-certificates/corp-ca.crt' })]);
+    expect(r.trust.added[0].pem).toBeUndefined();
+    const t = await runCli(['build', '--spec', specPath, '--tag', `${reg.host}/app/cli:1`, '--push', '--no-cache']);
+    expect(t.code).toBe(0);
+    expect(t.err).toMatch(/trust_ca: debian layout, bundle \/etc\/ssl\/certs\/ca-certificates.crt from base layer 2 with \d+ certificates; read 2 of 3 base layers \(\d+ bytes\)/);
+    expect(t.err).toMatch(/trust_ca: added CN=cleanimg test corp-ca \(corp-ca.crt\)/);
+    expect((await runCli(['verify', '--trusts', pki.server.certFile, `${reg.host}/app/cli:1`])).code).toBe(0);
+  });
+});
+
 describe('trust_ca refusals: nothing is pushed', () => {
   const cases: [string, (p: Pki) => string, string, RegExp][] = [
     ['a leaf certificate (CA:FALSE)', (p) => p.leaf, 'TC004', /not a CA certificate/],
