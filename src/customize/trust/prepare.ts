@@ -22,6 +22,7 @@
  * list and against the base's bundle (same DER bytes), are skipped and reported.
  */
 import { randomBytes, X509Certificate } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { lstat, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -104,6 +105,24 @@ export interface TrustStepOptions {
 }
 
 const CA_FILE_LIMIT = 1 << 20;
+
+// Folders of generated files not yet disposed of: removed at exit too, so a build that fails after
+// this step (e.g. while compressing the layer) leaves nothing behind.
+const pendingDirs = new Set<string>();
+let exitHook = false;
+function track(dir: string): () => Promise<void> {
+  pendingDirs.add(dir);
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const d of pendingDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  return async () => {
+    pendingDirs.delete(dir);
+    await rm(dir, { recursive: true, force: true });
+  };
+}
 
 function refuse(problems: Problem[]): never {
   throw new CleanimgError(`trust_ca: ${problems.length} problem${problems.length > 1 ? 's' : ''}`, problems);
@@ -322,7 +341,7 @@ export async function prepareTrust(opts: TrustStepOptions): Promise<TrustStep | 
 
   // Generated files go to a private temp folder; the layer builder copies them.
   const tmp = await mkdtemp(path.join(opts.tmpDir ?? os.tmpdir(), `cleanimg-trust-${randomBytes(3).toString('hex')}-`));
-  const dispose = () => rm(tmp, { recursive: true, force: true });
+  const dispose = track(tmp);
   try {
     const entries: LayerEntry[] = [];
     let bundleText = baseText;
