@@ -96,6 +96,8 @@ Spec (paths relative to the spec's folder):
     - source: certs/corporate-ca.crt
       destination: /etc/ssl/certs/corporate-ca.crt
       mode: "0644"        # optional; owner: "0:0" optional
+  trust_ca: [certs/corporate-ca.crt]   # optional: appended to the base's CA bundle, with its hashed link
+  trust_env: true                      # optional: SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE
 
 Examples:
   cleanimg-customize build --spec postgres-spec.yaml --tag myregistry/postgres:15-custom --push

@@ -198,6 +198,16 @@ describe('what the step adds', () => {
     expect(s.report.added.map((a) => a.hashPath)).toEqual([`/etc/ssl/certs/${hash}.1`]);
   });
 
+  it('a base bundle without a final newline gets one before the new CA; its mode and owner are kept', async () => {
+    const trimmed = debian.trimEnd();
+    const b = await base([[{ name: 'etc/ssl/certs/ca-certificates.crt', content: trimmed, mode: 0o444 }]]);
+    const s = await step({ 'c.crt': pki.ca.certFile }, b);
+    const bundle = contentOf(s, '/etc/ssl/certs/ca-certificates.crt');
+    expect(bundle.startsWith(`${trimmed}\n-----BEGIN CERTIFICATE-----\n`)).toBe(true);
+    expect(pemCertificates(bundle)).toHaveLength(pemCertificates(debian).length + 1);
+    expect(entry(s, '/etc/ssl/certs/ca-certificates.crt')!.mode).toBe(0o444);
+  });
+
   it('every CA of a multi-certificate file is checked and gets its own file', async () => {
     const both = path.join(root, 'both.pem');
     writeFileSync(both, readFileSync(pki.ca.certFile, 'latin1') + readFileSync(pki2.ca.certFile, 'latin1'));
