@@ -9,6 +9,9 @@
  * (`/etc/ssl/cert.pem -> certs/ca-certificates.crt`, also a symlinked parent folder; resolved again from
  * the top layer, so a later layer's change to the target counts) and hard links.
  *
+ * When no layer holds a bundle, every layer is read (a lower layer could still hold another layout's
+ * bundle); the result is then "none" and the caller creates a new bundle.
+ *
  * Limits (written down because they follow from reading one layer): names in the CApath folder and
  * folder metadata are known only from the layers read; a `<hash>.N` name that only a lower layer has
  * is not seen (a 32-bit hash collision with a lower-layer name is the only case it matters).
