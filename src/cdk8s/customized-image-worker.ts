@@ -11,6 +11,7 @@ import { buildOverlay } from '../customize/build';
 import { cachedLayoutDir, defaultBaseLayout, defaultCacheDir, DEFAULT_BASE_DIGEST, DEFAULT_BASE_NAME, DEFAULT_BASE_REF } from '../customize/base-image';
 import { loadSpec, parseSpecObject, type LoadedSpec } from '../customize/spec';
 import { LayoutImageSource } from '../oci/layout';
+import type { TrustReport } from '../customize/trust/prepare';
 
 export interface BuildRequest {
   /** A spec file; or `spec` (raw fields) with `specDir`. */
@@ -38,6 +39,8 @@ export interface BuildAnswer {
   readonly layerDigest: string;
   readonly specDigest: string;
   readonly warnings: readonly string[];
+  /** The trust_ca step's report (store layout, bundle, CAs added), when the spec has trust_ca. */
+  readonly trust?: TrustReport;
 }
 
 export interface BuildFailure {
@@ -102,6 +105,7 @@ export async function runBuildRequest(req: BuildRequest): Promise<BuildAnswer> {
       layerDigest: built.layer.descriptor.digest,
       specDigest: built.specDigest,
       warnings: built.warnings,
+      ...(built.trust ? { trust: built.trust } : {}),
     };
   } finally {
     await built.dispose();

@@ -24,10 +24,15 @@ import { parseSpec, parseSpecObject } from '../customize/spec';
 import { parseReference, refName } from '../oci/reference';
 import { defaultName } from './env-config';
 import type { BuildAnswer, BuildFailure, BuildRequest } from './customized-image-worker';
+import type { TrustReport } from '../customize/trust/prepare';
 
-/** A spec given in code: the spec file's fields, with sources relative to `dir`. */
+/**
+ * A spec given in code: the spec file's fields, with sources relative to `dir`. `trust_ca` (CA files
+ * the image must trust: appended to the base's bundle, with hashed links) and `trust_env` work as in a
+ * spec file.
+ */
 export interface InlineCustomizeSpec {
-  /** The fields of a spec file (base_image, arch, copy_files, ...), validated like a file. */
+  /** The fields of a spec file (base_image, arch, copy_files, trust_ca, trust_env, ...), validated like a file. */
   readonly fields: Readonly<Record<string, unknown>>;
   /** The folder `copy_files[].source` paths resolve against. */
   readonly dir: string;
@@ -145,6 +150,11 @@ export class CustomizedImage extends Construct implements ImageLike {
   readonly layerDigest: string;
   readonly specDigest: string;
   readonly warnings: readonly string[];
+  /**
+   * With `trust_ca` in the spec: which trust store layout the base has (or `none`: a new bundle), the
+   * bundle path, the CAs added or skipped, the env defaults set, and the base bytes read to find it.
+   */
+  readonly trust?: TrustReport;
 
   constructor(scope: Construct, id: string, props: CustomizedImageProps) {
     super(scope, id);
@@ -205,6 +215,7 @@ export class CustomizedImage extends Construct implements ImageLike {
     this.layerDigest = a.layerDigest;
     this.specDigest = a.specDigest;
     this.warnings = a.warnings;
+    if (a.trust) this.trust = a.trust;
   }
 
   /** The command a pipeline runs to publish exactly this digest. */

@@ -96,6 +96,8 @@ Spec (paths relative to the spec's folder):
     - source: certs/corporate-ca.crt
       destination: /etc/ssl/certs/corporate-ca.crt
       mode: "0644"        # optional; owner: "0:0" optional
+  trust_ca: [certs/corporate-ca.crt]   # optional: appended to the base's CA bundle, with its hashed link
+  trust_env: true                      # optional: SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE
 
 Examples:
   cleanimg-customize build --spec postgres-spec.yaml --tag myregistry/postgres:15-custom --push
@@ -128,12 +130,14 @@ Examples:
     .action((refText: string, opts: PullFlags) => guarded(opts.json, async () => (await import('./commands/base.js')).runPull(refText, opts, io)));
 
   addRegistryOptions(program.command('verify')
-    .description('Check a pushed image: its cosign signature (with --key), no shell or busybox in any layer, not running as root. Exit 1 when a check fails.')
-    .argument('<ref>', 'image reference (tag or digest)')
+    .description('Check a pushed image: its cosign signature (with --key), no shell or busybox in any layer, not running as root, and (with --trusts) that its CA bundle and hashed CA folder trust a server certificate. Exit 1 when a check fails, 2 on bad input.')
+    .argument('[ref]', 'image reference (tag or digest); or use --layout')
     .option('--key <file>', 'cosign public key (PEM)')
+    .option('--trusts <cert>', 'PEM server certificate (intermediates may follow it) that the image\'s trust store must verify')
+    .option('--layout <dir[:tag]>', 'read the image from an OCI layout instead of a registry')
     .option('--arch <arch>', 'for a multi-platform image: the platform to inspect', 'amd64')
     .option('--json', 'print a JSON report'))
-    .action((refText: string, opts: VerifyFlags) => guarded(opts.json, async () => (await import('./commands/verify.js')).runVerify(refText, opts, io)));
+    .action((refText: string | undefined, opts: VerifyFlags) => guarded(opts.json, async () => (await import('./commands/verify.js')).runVerify(refText, opts, io)));
 
   program.command('generate-key-pair')
     .description('Write cosign.key (encrypted with COSIGN_PASSWORD) and cosign.pub, compatible with cosign.')

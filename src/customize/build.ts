@@ -28,6 +28,7 @@ import type { Inspected, LayerCache } from './cache';
 import { resolveInputs } from './inputs';
 import type { CustomizeSpec, LoadedSpec } from './spec';
 import { isCpuVariant, specDigest } from './spec-core';
+import type { TrustReport, TrustStep } from './trust/prepare';
 
 export interface BuildOverlayOptions {
   /**
@@ -107,6 +108,8 @@ export interface BuildOverlayResult {
   readonly outputLayout?: { readonly dir: string; readonly tag: string };
   /** Whether the layer came from the cache (`hit`), was built and stored (`stored`), or no cache was used. */
   readonly cache: 'hit' | 'stored' | 'miss' | 'off';
+  /** The trust_ca step: store layout found, bundle, CAs added or skipped, base bytes read (absent without trust_ca). */
+  readonly trust?: TrustReport;
   /** Remove the layer's temp file (a no-op when it was moved into the output layout). */
   dispose(): Promise<void>;
 }
@@ -230,6 +233,23 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
     ...(cache ? { scanPrivateKey: async (f: string) => { const r = await cache.inspect(f); inspected.set(f, r); return r.privateKey; } } : {}),
   });
   const base = await readBase(opts.source, spec);
+
+  // ── trust_ca step (src/customize/trust): check the CA files, read the base's CA bundle from the one
+  // layer holding it, and add the CA files, the extended bundle and the hashed links to the layer's
+  // entries; trust_env defaults go into the config. Without trust_ca nothing changes.
+  let trust: TrustStep | undefined;
+  if (spec.trust_ca?.length) {
+    const { prepareTrust } = await import('./trust/prepare.js');
+    trust = await prepareTrust({ spec, specDir: loaded.specDir, baseLayers: base.manifest.layers, baseConfig: base.config, source: opts.source, inputEntries: inputs.entries, ...(opts.now ? { now: opts.now } : {}), ...(opts.tmpDir ? { tmpDir: opts.tmpDir } : {}) });
+  }
+  if (trust) {
+    base.config = trust.config;
+    // The trust files join the copy_files entries (folders the step adds with the base's metadata win
+    // over the default parents). Kept inside this step so the code around it needs no change.
+    const trustPaths = new Set(trust.entries.map((e) => e.path));
+    Object.assign(inputs, { entries: [...inputs.entries.filter((e) => !trustPaths.has(e.path)), ...trust.entries] });
+  }
+  // ── end of the trust_ca step
   const baseFamily = manifestFamily(base.manifestMediaType);
   const family: ManifestFamily = !opts.manifestFormat || opts.manifestFormat === 'base' ? baseFamily : opts.manifestFormat;
   if (opts.outputLayout !== undefined && family === 'docker') {
@@ -242,7 +262,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
       },
     ]);
   }
-  const warnings = [...inputs.warnings];
+  const warnings = [...inputs.warnings, ...(trust?.warnings ?? [])];
   warnings.push(...flavourWarnings(spec));
   if (spec.allow_private_keys || opts.allowPrivateKeys) warnings.push('private keys are allowed by override (allow_private_keys): anyone who can pull this image can read them');
 
@@ -273,6 +293,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
   }
   let layerPath = layer.path;
   let moved = !owned;
+  await trust?.dispose(); // the layer holds the generated trust files now
   const dispose = async () => {
     if (!moved) await unlink(layerPath).catch(() => undefined);
   };
@@ -345,6 +366,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
       sourceDateEpoch: epoch,
       ...(outputLayout ? { outputLayout } : {}),
       cache: cacheState,
+      ...(trust ? { trust: trust.report } : {}),
       dispose,
     };
   } catch (e) {

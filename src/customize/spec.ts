@@ -18,7 +18,12 @@
  * labels: {org.example.team: db}                                # optional, merged into the image config labels
  * annotations: {org.example.ticket: "OPS-1"}                    # optional, added to the manifest (OCI bases)
  * allow_private_keys: false                                     # optional, loudly named override, see inputs.ts
+ * trust_ca: [certs/corporate-ca.crt]                            # optional: CAs the image must trust, see trust/prepare.ts
+ * trust_env: true                                               # optional: true, or a list of SSL_CERT_FILE, SSL_CERT_DIR,
+ *                                                               #   NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, PGSSLROOTCERT
  * ```
+ *
+ * `copy_files` may be left out when `trust_ca` is given (at least one of the two is required).
  *
  * Decisions written down here because they are visible to users:
  * - Unknown keys are errors (a typo such as `destinaton` must never be ignored).
@@ -42,6 +47,7 @@ import * as YAML from 'yaml';
 import { z } from 'zod';
 import { CleanimgError, type Problem } from '../errors';
 import { specDigest } from './spec-core';
+import { DEFAULT_TRUST_ENV, TRUST_ENV_NAMES, type TrustEnvVar } from './trust/layouts';
 
 /** A parsed, digest-pinned image reference: `name[:tag]@sha256:<hex>`. */
 export interface PinnedReference {
@@ -82,6 +88,10 @@ export interface CustomizeSpec {
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
   readonly allow_private_keys: boolean;
+  /** CA certificate files (relative to the spec folder) the image must trust; absent when not given. */
+  readonly trust_ca?: readonly string[];
+  /** Environment defaults pointing at the trust store (`trust_env: true` = DEFAULT_TRUST_ENV); absent when not given. */
+  readonly trust_env?: readonly TrustEnvVar[];
 }
 
 // Defaults, specDigest and isCpuVariant live in spec-core.ts (no YAML/zod needed to use them).
@@ -221,13 +231,26 @@ const specSchema = z.strictObject({
         owner: ownerSchema.optional(),
       }),
     )
-    .min(1, { message: 'copy_files needs at least one entry' }),
+    .min(1, { message: 'copy_files needs at least one entry' })
+    .optional(),
   directories: z
     .array(z.strictObject({ path: nonEmpty, mode: modeSchema.optional(), owner: ownerSchema.optional() }))
     .optional(),
   labels: mapSchema.optional(),
   annotations: mapSchema.optional(),
   allow_private_keys: z.boolean().optional(),
+  trust_ca: z.array(nonEmpty).min(1, { message: 'trust_ca needs at least one CA file' }).optional(),
+  trust_env: z
+    .union([z.boolean(), z.array(z.string())])
+    .transform((v, ctx) => {
+      if (typeof v === 'boolean') return v ? [...DEFAULT_TRUST_ENV] : [];
+      const bad = v.filter((n) => !(TRUST_ENV_NAMES as string[]).includes(n));
+      if (bad.length) {
+        return refuse(ctx, 'SPEC008', { message: `trust_env names ${bad.map((b) => `"${b}"`).join(', ')}, which cleanimg does not set`, fix: `use true (${DEFAULT_TRUST_ENV.join(', ')}) or a list of ${TRUST_ENV_NAMES.join(', ')}` });
+      }
+      return [...new Set(v)].sort((a, b) => TRUST_ENV_NAMES.indexOf(a as TrustEnvVar) - TRUST_ENV_NAMES.indexOf(b as TrustEnvVar)) as TrustEnvVar[];
+    })
+    .optional(),
 });
 
 /** `copy_files[1].destination` style paths, as users write them. */
@@ -249,6 +272,8 @@ const FIXES: Record<string, string> = {
   labels: 'write labels as a map of strings; quote values such as "true" or "1"',
   annotations: 'write annotations as a map of strings; quote values such as "true" or "1"',
   allow_private_keys: 'write allow_private_keys: true or false',
+  trust_ca: 'list CA certificate files relative to the spec file: trust_ca: [certs/corporate-ca.crt]',
+  trust_env: `write trust_env: true, or a list of ${TRUST_ENV_NAMES.join(', ')}`,
 };
 
 function zodProblems(issues: readonly z.core.$ZodIssue[], origin: string): Problem[] {
@@ -318,15 +343,21 @@ export function parseSpecObject(input: unknown, origin = 'the spec'): CustomizeS
     ]);
   }
   const r = specSchema.safeParse(input);
-  if (!r.success) {
-    throw new CleanimgError(`${origin} is not a valid cleanimg-customize spec`, zodProblems(r.error.issues, origin));
+  // copy_files may be left out when trust_ca says what to add.
+  const fields = input as Record<string, unknown>;
+  const nothing: Problem[] =
+    fields['copy_files'] === undefined && fields['trust_ca'] === undefined
+      ? [{ code: 'SPEC002', path: 'copy_files', message: 'required field is missing', fix: `${FIXES['copy_files']} (or name CA certificates with trust_ca:)` }]
+      : [];
+  if (!r.success || nothing.length) {
+    throw new CleanimgError(`${origin} is not a valid cleanimg-customize spec`, [...nothing, ...(r.success ? [] : zodProblems(r.error.issues, origin))]);
   }
   const v = r.data;
   const spec: CustomizeSpec = {
     base_image: v.base_image,
     arch: v.arch,
     ...(v.variant !== undefined ? { variant: v.variant } : {}),
-    copy_files: v.copy_files.map((c) => ({
+    copy_files: (v.copy_files ?? []).map((c) => ({
       source: c.source,
       destination: c.destination,
       ...(c.mode !== undefined ? { mode: c.mode } : {}),
@@ -340,6 +371,9 @@ export function parseSpecObject(input: unknown, origin = 'the spec'): CustomizeS
     labels: v.labels ?? {},
     annotations: v.annotations ?? {},
     allow_private_keys: v.allow_private_keys ?? false,
+    // Only when given, so specs without them keep their digest.
+    ...(v.trust_ca !== undefined ? { trust_ca: v.trust_ca } : {}),
+    ...(v.trust_env !== undefined && v.trust_env.length ? { trust_env: v.trust_env } : {}),
   };
   return spec;
 }

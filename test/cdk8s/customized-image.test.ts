@@ -116,7 +116,9 @@ describe('CustomizedImage (cdk8s), offline', () => {
     execFileSync('umoci', ['unpack', '--rootless', '--image', `${first.layoutDir}:custom`, bundle]);
     const root = join(bundle, 'rootfs');
     expect(readFileSync(join(root, 'etc/postgresql/custom.conf'), 'utf8')).toBe(readFileSync(join(EXAMPLE, 'config/custom.conf'), 'utf8'));
-    expect(readFileSync(join(root, 'etc/ssl/certs/corporate-ca.crt'), 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    // The example trusts its CA with trust_ca: the CA file, and a new bundle (the embedded base has none).
+    expect(readFileSync(join(root, 'usr/local/share/ca-certificates/corporate-ca.crt'), 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(readFileSync(join(root, 'etc/ssl/certs/ca-certificates.crt'), 'utf8')).toBe(readFileSync(join(root, 'usr/local/share/ca-certificates/corporate-ca.crt'), 'utf8'));
     expect((statSync(join(root, 'etc/postgresql/custom.conf')).mode & 0o777).toString(8)).toBe('640');
     expect(readFileSync(join(root, 'etc/passwd'), 'utf8')).toMatch(/^nonroot:x:65532:/m);
     expect(walk(root).filter((f) => /\/(sh|bash|ash|dash|busybox)$/.test(f))).toEqual([]);

@@ -71,6 +71,7 @@ function summary(b: BuildOverlayResult, pushed: PushOverlayResult | undefined, r
     blobs: pushed?.blobs ?? [],
     bytesUploaded: pushed?.bytesUploaded ?? 0,
     signature: pushed?.signature ?? null,
+    trust: b.trust ?? null,
     warnings: b.warnings,
   };
 }
@@ -117,6 +118,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
       throw e;
     });
     for (const w of built.warnings) io.err(`warning: ${w}`);
+    if (built.trust && !f.json) for (const line of (await import('../../customize/trust/prepare.js')).describeTrust(built.trust)) io.err(line);
     if (!f.json) {
       const p = built.platformChosen;
       io.err(`base ${built.base.reference}: ${p.fromIndex ? `chose ${p.descriptor.digest} for ${[p.platform.os, p.platform.architecture, p.platform.variant].filter(Boolean).join('/')} from the index` : 'single-platform manifest'}`);
