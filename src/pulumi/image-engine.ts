@@ -123,6 +123,12 @@ export async function sourceHashOf(spec: CustomizeSpec, specDir: string, opts: I
     const content = e.kind === 'file' && e.source ? ` ${await hashFile(e.source)}` : '';
     h.update(`${e.kind} ${JSON.stringify(e.path)} ${e.mode.toString(8)} ${e.uid}:${e.gid}${content}\n`);
   }
+  if (spec.trust_ca?.length) {
+    // The CA files (checked as a build checks them: a leaf, an expired CA or a key fails here, at preview).
+    const { readTrustCas } = await import('../customize/trust/prepare.js');
+    const { cas } = await readTrustCas(spec, specDir);
+    for (const ca of cas) h.update(`trust_ca ${JSON.stringify(ca.source)} ${ca.fingerprint}\n`);
+  }
   return `sha256:${h.digest('hex')}`;
 }
 

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
@@ -16,6 +16,7 @@ import { CleanimgError } from '../../src/errors';
 import { CustomizedImage, CUSTOMIZED_IMAGE_TYPE, DEFAULT_BASE_REF, HardenedDeployment, IMAGE_BUILD_TYPE, sourceHashOf } from '../../src/pulumi';
 import { CUSTOM_IMAGE_NAMESPACE, deployCustomizedPostgres } from '../../examples/pulumi/customized-image';
 import { installMocks, secretValue, settle, valueOf } from './harness';
+import { generateCa } from '../support/registry';
 
 const fakeDigest = (inputs: Record<string, unknown>) => `sha256:${createHash('sha256').update(`${inputs.specDigest} ${secretValue(inputs.sourceHash).value}`).digest('hex')}`;
 const recorder = installMocks('cleanimg-test', 'test', (r) => {
@@ -125,6 +126,19 @@ describe('CustomizedImage (Pulumi) under mocks', () => {
     expect(await sourceHashOf(mode, moved)).not.toBe(h1);
     const owner = parseSpec(`base_image: "${DEFAULT_BASE_REF}"\narch: amd64\ncopy_files: [{source: app.conf, destination: /etc/app/app.conf, mode: "0644", owner: "0:65532"}]\n`);
     expect(await sourceHashOf(owner, moved)).not.toBe(h1);
+  });
+
+  it('the sources hash follows the trust_ca files\' contents, and refuses a CA a build would refuse', async () => {
+    const a = specFolder('x = 1\n');
+    const caDir = mkdtempSync(path.join(root, 'ca-'));
+    const trusting = parseSpec(`base_image: "${DEFAULT_BASE_REF}"\narch: amd64\ntrust_ca: [corp.crt]\n`);
+    copyFileSync(generateCa(caDir, 'one').certFile, path.join(a.dir, 'corp.crt'));
+    const h1 = await sourceHashOf(trusting, a.dir);
+    expect(await sourceHashOf(trusting, a.dir)).toBe(h1);
+    copyFileSync(generateCa(caDir, 'two').certFile, path.join(a.dir, 'corp.crt'));
+    expect(await sourceHashOf(trusting, a.dir)).not.toBe(h1);
+    writeFileSync(path.join(a.dir, 'corp.crt'), 'not a certificate\n');
+    await expect(sourceHashOf(trusting, a.dir)).rejects.toThrow(/TC002/);
   });
 
   it('marks the registry password and the signing key and its password secret; they never become outputs', async () => {
