@@ -14,8 +14,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { CleanimgError } from '../errors';
+import { checkRepository } from './repository';
 import { resolveSourceDateEpoch } from '../oci/layer';
-import { parseReference, refName } from '../oci/reference';
 import { parseSpec, parseSpecObject, specDigest, type CustomizeSpec } from '../customize/spec';
 import { sourceHashOf, type ImageBuildInputs } from './image-engine';
 import { CustomizedImageBuild } from './image-provider';
@@ -117,7 +117,7 @@ export class CustomizedImage extends pulumi.ComponentResource {
 
   constructor(name: string, args: CustomizedImageArgs, opts?: pulumi.ComponentResourceOptions) {
     const where = `CustomizedImage ${name}`;
-    const repository = checkRepository(args.repository, where);
+    const repository = checkRepository(args.repository, where, 'CI002', 'computes', 'set tag separately');
     const tag = args.tag ?? 'custom';
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) {
       throw new CleanimgError(`${where}: invalid tag`, [{ code: 'CI002', path: `${where}/tag`, message: `"${tag}" is not a valid tag`, fix: 'use up to 128 letters, digits, "_", "." and "-", not starting with "." or "-", e.g. 15-custom' }]);
@@ -169,22 +169,6 @@ export class CustomizedImage extends pulumi.ComponentResource {
   }
 }
 
-function checkRepository(repository: string, where: string): string {
-  let repo;
-  try {
-    repo = parseReference(repository);
-  } catch (e) {
-    throw new CleanimgError(`${where}: invalid repository`, [
-      { code: 'CI002', path: `${where}/repository`, message: e instanceof Error ? e.message.split('\n')[0]! : String(e), fix: 'pass a repository such as registry.example.com/team/app' },
-    ]);
-  }
-  if (repo.tag !== undefined || repo.digest !== undefined) {
-    throw new CleanimgError(`${where}: repository names a tag or digest`, [
-      { code: 'CI002', path: `${where}/repository`, message: `"${repository}" has a tag or digest; the digest is what the build computes`, fix: `pass ${refName(repo)} and set tag separately` },
-    ]);
-  }
-  return refName(repo);
-}
 
 interface ReadSpec {
   readonly spec: CustomizeSpec;

@@ -15,7 +15,8 @@ import * as dockerBuild from '@pulumi/docker-build';
 import * as pulumi from '@pulumi/pulumi';
 import { assertDockerfileOk, checkDockerfileFile } from '../dockerfile/check';
 import { CleanimgError } from '../errors';
-import { parseReference, refName } from '../oci/reference';
+import { parseReference } from '../oci/reference';
+import { checkRepository } from './repository';
 
 /** The type token of the DockerfileImage component. */
 export const DOCKERFILE_IMAGE_TYPE = 'cleanimg:index:DockerfileImage';
@@ -59,22 +60,6 @@ export interface DockerfileImageArgs {
   readonly exec?: boolean;
 }
 
-function checkRepository(repository: string, where: string): string {
-  let repo;
-  try {
-    repo = parseReference(repository);
-  } catch (e) {
-    throw new CleanimgError(`${where}: invalid repository`, [
-      { code: 'DIG004', path: `${where}/repository`, message: e instanceof Error ? e.message.split('\n')[0]! : String(e), fix: 'pass a repository such as registry.example.com/team/app' },
-    ]);
-  }
-  if (repo.tag !== undefined || repo.digest !== undefined) {
-    throw new CleanimgError(`${where}: repository names a tag or digest`, [
-      { code: 'DIG004', path: `${where}/repository`, message: `"${repository}" has a tag or digest; the digest is what the build pushes`, fix: `pass ${refName(repo)} and list tags in \`tags\`` },
-    ]);
-  }
-  return refName(repo);
-}
 
 /**
  * A Dockerfile built and pushed by `pulumi up` after it passes the Dockerfile rules. Pass it (or
@@ -98,7 +83,7 @@ export class DockerfileImage extends pulumi.ComponentResource {
 
   constructor(name: string, args: DockerfileImageArgs, opts?: pulumi.ComponentResourceOptions) {
     const where = `DockerfileImage ${name}`;
-    const repository = checkRepository(args.repository, where);
+    const repository = checkRepository(args.repository, where, 'DIG004', 'pushes', 'list tags in `tags`');
     const tags = args.tags ?? ['latest'];
     for (const t of tags) {
       if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(t)) {
