@@ -12,11 +12,11 @@ import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSpec, specDigest } from '../../src/customize/spec';
-import { CleanimgError } from '../../src/errors';
 import { CustomizedImage, CUSTOMIZED_IMAGE_TYPE, DEFAULT_BASE_REF, HardenedDeployment, IMAGE_BUILD_TYPE, sourceHashOf } from '../../src/pulumi';
 import { CUSTOM_IMAGE_NAMESPACE, deployCustomizedPostgres } from '../../examples/pulumi/customized-image';
 import { installMocks, secretValue, settle, valueOf } from './harness';
 import { generateCa } from '../support/registry';
+import { thrown } from '../support/expect-error';
 
 const fakeDigest = (inputs: Record<string, unknown>) => `sha256:${createHash('sha256').update(`${inputs.specDigest} ${secretValue(inputs.sourceHash).value}`).digest('hex')}`;
 const recorder = installMocks('cleanimg-test', 'test', (r) => {
@@ -37,15 +37,6 @@ function specFolder(content = 'listen 8080;\n', extra = ''): { dir: string; spec
   return { dir, spec };
 }
 
-function errorOf(fn: () => unknown): CleanimgError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(CleanimgError);
-    return e as CleanimgError;
-  }
-  throw new Error('expected a CleanimgError');
-}
 
 describe('CustomizedImage (Pulumi) under mocks', () => {
   it('registers one dynamic build resource parented to the component, with the spec digest and the sources hash as inputs', async () => {
@@ -184,14 +175,14 @@ describe('CustomizedImage (Pulumi) under mocks', () => {
   it('bad input fails at construction with the CLI codes, and registers nothing', async () => {
     const before = recorder.resources.length;
     const { spec, dir } = specFolder();
-    expect(errorOf(() => new CustomizedImage('bad-repo', { spec, repository: 'registry.example.com/team/app:1.0' })).problems[0]).toMatchObject({ code: 'CI002', path: 'CustomizedImage bad-repo/repository' });
-    expect(errorOf(() => new CustomizedImage('bad-tag', { spec, repository: 'registry.example.com/team/app', tag: '-x' })).problems[0]).toMatchObject({ code: 'CI002' });
-    expect(errorOf(() => new CustomizedImage('no-spec', { spec: path.join(dir, 'missing.yaml'), repository: 'r.example.com/a' })).problems[0]).toMatchObject({ code: 'SPEC001' });
-    const typo = errorOf(() => new CustomizedImage('typo', { spec: { fields: { base_image: DEFAULT_BASE_REF, arch: 'amd64', copy_files: [{ source: 'app.conf', destinaton: '/etc/x' }] }, dir }, repository: 'r.example.com/a' }));
+    expect(thrown(() => new CustomizedImage('bad-repo', { spec, repository: 'registry.example.com/team/app:1.0' })).problems[0]).toMatchObject({ code: 'CI002', path: 'CustomizedImage bad-repo/repository' });
+    expect(thrown(() => new CustomizedImage('bad-tag', { spec, repository: 'registry.example.com/team/app', tag: '-x' })).problems[0]).toMatchObject({ code: 'CI002' });
+    expect(thrown(() => new CustomizedImage('no-spec', { spec: path.join(dir, 'missing.yaml'), repository: 'r.example.com/a' })).problems[0]).toMatchObject({ code: 'SPEC001' });
+    const typo = thrown(() => new CustomizedImage('typo', { spec: { fields: { base_image: DEFAULT_BASE_REF, arch: 'amd64', copy_files: [{ source: 'app.conf', destinaton: '/etc/x' }] }, dir }, repository: 'r.example.com/a' }));
     expect(typo.message).toMatch(/^CustomizedImage typo: /);
     expect(typo.problems.map((p) => p.code)).toContain('SPEC003');
     expect(typo.problems.find((p) => p.code === 'SPEC003')!.fix).toContain('did you mean "destination"');
-    const unpinned = errorOf(() => new CustomizedImage('unpinned', { spec: { fields: { base_image: 'nginx:1.25', arch: 'amd64', copy_files: [{ source: 'app.conf', destination: '/etc/x' }] }, dir }, repository: 'r.example.com/a' }));
+    const unpinned = thrown(() => new CustomizedImage('unpinned', { spec: { fields: { base_image: 'nginx:1.25', arch: 'amd64', copy_files: [{ source: 'app.conf', destination: '/etc/x' }] }, dir }, repository: 'r.example.com/a' }));
     expect(unpinned.problems[0]).toMatchObject({ code: 'SPEC004', path: 'base_image' });
     await new Promise((r) => setTimeout(r, 50));
     expect(recorder.resources.length).toBe(before);

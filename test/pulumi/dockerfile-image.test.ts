@@ -9,10 +9,10 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateDockerfile } from '../../src/dockerfile';
-import { CleanimgError } from '../../src/errors';
 import { DockerfileImage, DOCKERFILE_IMAGE_TYPE, HardenedDeployment } from '../../src/pulumi';
 import { BASE, BUILDER, fakePrivateKey, tree } from '../dockerfile/helpers';
 import { installMocks, secretValue, settle, valueOf } from './harness';
+import { thrown } from '../support/expect-error';
 
 const IMAGE_TYPE = 'docker-build:index:Image';
 /** The digest the mocked build reports: derived from its inputs, so no constant can pass. */
@@ -31,15 +31,6 @@ function project(files: Record<string, string> = {}, dockerfile?: string): strin
   return d;
 }
 
-function errorOf(fn: () => unknown): CleanimgError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(CleanimgError);
-    return e as CleanimgError;
-  }
-  throw new Error('expected a CleanimgError');
-}
 
 describe('DockerfileImage (Pulumi) under mocks', () => {
   it('registers a docker-build Image (push, tags, context, Dockerfile) parented to the component', async () => {
@@ -103,22 +94,22 @@ describe('DockerfileImage (Pulumi) under mocks', () => {
       'CMD /app',
       '',
     ].join('\n'));
-    const e = errorOf(() => new DockerfileImage('bad-image', { context: bad, repository: 'registry.example.com/team/bad' }));
+    const e = thrown(() => new DockerfileImage('bad-image', { context: bad, repository: 'registry.example.com/team/bad' }));
     expect(e.message).toMatch(/^DockerfileImage bad-image: .*Dockerfile breaks \d+ Dockerfile rules:/);
     const lines = e.problems.map((p) => p.path.split(':').pop());
     expect(lines).toEqual(expect.arrayContaining(['4', '6', '7', '8']));
     for (const p of e.problems) expect(p.fix.length).toBeGreaterThan(0);
     // A private key in the context that COPY would put into the image.
     const leaky = project({ 'id_ecdsa': fakePrivateKey() }, `FROM ${BASE}\nCOPY id_ecdsa /home/app/.ssh/id_ecdsa\nUSER 65532\nENTRYPOINT ["/app"]\n`);
-    expect(errorOf(() => new DockerfileImage('leaky-image', { context: leaky, repository: 'registry.example.com/team/leaky' })).problems.length).toBeGreaterThan(0);
+    expect(thrown(() => new DockerfileImage('leaky-image', { context: leaky, repository: 'registry.example.com/team/leaky' })).problems.length).toBeGreaterThan(0);
     // Another base family than allowed.
     const other = project({}, `FROM docker.io/library/alpine:3@sha256:${'c'.repeat(64)}\nUSER 65532\nENTRYPOINT ["/app"]\n`);
-    expect(errorOf(() => new DockerfileImage('other-image', { context: other, repository: 'registry.example.com/team/o', allowedBases: ['cleanstart/'] })).problems.length).toBeGreaterThan(0);
+    expect(thrown(() => new DockerfileImage('other-image', { context: other, repository: 'registry.example.com/team/o', allowedBases: ['cleanstart/'] })).problems.length).toBeGreaterThan(0);
     // Bad repository or tags.
     const d = project();
-    expect(errorOf(() => new DockerfileImage('r1', { context: d, repository: 'registry.example.com/team/app:1.0' })).problems[0]).toMatchObject({ code: 'DIG004', path: 'DockerfileImage r1/repository' });
-    expect(errorOf(() => new DockerfileImage('r2', { context: d, repository: 'registry.example.com/team/app', tags: ['registry.example.com/team/app:1'] })).problems[0]).toMatchObject({ code: 'DIG004', path: 'DockerfileImage r2/tags' });
-    expect(errorOf(() => new DockerfileImage('r3', { context: d, dockerfile: join(d, 'Nope.Dockerfile'), repository: 'registry.example.com/team/app' })).problems[0]).toMatchObject({ code: 'DFP002' });
+    expect(thrown(() => new DockerfileImage('r1', { context: d, repository: 'registry.example.com/team/app:1.0' })).problems[0]).toMatchObject({ code: 'DIG004', path: 'DockerfileImage r1/repository' });
+    expect(thrown(() => new DockerfileImage('r2', { context: d, repository: 'registry.example.com/team/app', tags: ['registry.example.com/team/app:1'] })).problems[0]).toMatchObject({ code: 'DIG004', path: 'DockerfileImage r2/tags' });
+    expect(thrown(() => new DockerfileImage('r3', { context: d, dockerfile: join(d, 'Nope.Dockerfile'), repository: 'registry.example.com/team/app' })).problems[0]).toMatchObject({ code: 'DFP002' });
     await new Promise((r) => setTimeout(r, 50));
     expect(recorder.resources.length).toBe(before);
     expect(recorder.resources.some((r) => r.type === IMAGE_TYPE && /bad|leaky|other|r\d/.test(r.name))).toBe(false);

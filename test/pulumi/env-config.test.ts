@@ -6,14 +6,11 @@ import { CleanimgError } from '../../src/errors';
 import { EnvConfig, SECRET_SOURCE_ANNOTATION } from '../../src/pulumi';
 import { installMocks, secretValue, settle, valueOf } from './harness';
 import { runFixture } from './run-fixture';
+import { thrown } from '../support/expect-error';
 
 const recorder = installMocks();
 const inputsOf = recorder.inputsOf;
 
-function errorOf(fn: () => unknown): CleanimgError {
-  try { fn(); } catch (e) { return e as CleanimgError; }
-  throw new Error('expected an error');
-}
 
 describe('EnvConfig (Pulumi)', () => {
   it('registers the content-hashed, immutable ConfigMap of the core, parented to the component', async () => {
@@ -83,7 +80,7 @@ describe('EnvConfig (Pulumi)', () => {
 
   it('refuses a literal secret value in the program (HD030) and changes nothing', () => {
     const before = recorder.resources.length;
-    const e = errorOf(() => new EnvConfig('literal', { managedSecret: { mountPath: '/s', data: { password: 'hunter2', ok: pulumi.secret('x') } } }));
+    const e = thrown(() => new EnvConfig('literal', { managedSecret: { mountPath: '/s', data: { password: 'hunter2', ok: pulumi.secret('x') } } }));
     expect(e).toBeInstanceOf(CleanimgError);
     expect(e.problems.map((p) => [p.code, p.path])).toEqual([['HD030', 'EnvConfig "literal" managedSecret.data.password']]);
     expect(e.message).toContain('pulumi.secret');
@@ -99,8 +96,8 @@ describe('EnvConfig (Pulumi)', () => {
       { name: 'x', secrets: [{ secretName: 's', mountPath: 'relative' }] },
     ];
     for (const props of cases) {
-      const fromCdk8s = errorOf(() => new Cdk8sEnvConfig(Testing.chart(), 'c', props as never));
-      const fromPulumi = errorOf(() => new EnvConfig(`case-${cases.indexOf(props)}`, props as never));
+      const fromCdk8s = thrown(() => new Cdk8sEnvConfig(Testing.chart(), 'c', props as never));
+      const fromPulumi = thrown(() => new EnvConfig(`case-${cases.indexOf(props)}`, props as never));
       expect(fromPulumi).toBeInstanceOf(CleanimgError);
       expect(fromPulumi.message).toBe(fromCdk8s.message);
       expect(fromPulumi.problems).toEqual(fromCdk8s.problems);

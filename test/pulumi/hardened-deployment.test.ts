@@ -7,16 +7,13 @@ import { EnvConfig, HardenedDeployment } from '../../src/pulumi';
 import { checkObjects } from '../../src/rules';
 import { installMocks, settle, valueOf } from './harness';
 import { runFixture } from './run-fixture';
+import { thrown } from '../support/expect-error';
 
 const recorder = installMocks();
 const inputsOf = recorder.inputsOf;
 const PINNED = 'registry.example.com/app@sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const plain = (o: unknown) => JSON.parse(JSON.stringify(o));
 
-function errorOf(fn: () => unknown): CleanimgError {
-  try { fn(); } catch (e) { return e as CleanimgError; }
-  throw new Error('expected an error');
-}
 
 describe('HardenedDeployment (Pulumi)', () => {
   it('registers a hardened Deployment and its ServiceAccount, named explicitly, parented to the component', async () => {
@@ -108,16 +105,16 @@ describe('HardenedDeployment (Pulumi)', () => {
       { ...base, containers: [] },
     ];
     for (const props of cases) {
-      const fromCdk8s = errorOf(() => new Cdk8sHardenedDeployment(Testing.chart(), 'c', props as never));
+      const fromCdk8s = thrown(() => new Cdk8sHardenedDeployment(Testing.chart(), 'c', props as never));
       const before = recorder.resources.length;
-      const fromPulumi = errorOf(() => new HardenedDeployment(`bad-${cases.indexOf(props)}`, props as never));
+      const fromPulumi = thrown(() => new HardenedDeployment(`bad-${cases.indexOf(props)}`, props as never));
       expect(fromPulumi, JSON.stringify(props)).toBeInstanceOf(CleanimgError);
       expect(fromPulumi.problems.length).toBeGreaterThan(0);
       expect(fromPulumi.message).toBe(fromCdk8s.message);
       expect(fromPulumi.problems).toEqual(fromCdk8s.problems);
       expect(recorder.resources.length).toBe(before);
     }
-    const codes = (props: Record<string, unknown>) => errorOf(() => new HardenedDeployment('codes', props as never)).problems.map((p) => p.code);
+    const codes = (props: Record<string, unknown>) => thrown(() => new HardenedDeployment('codes', props as never)).problems.map((p) => p.code);
     expect(codes(cases[0]!)).toContain('HD002');
     expect(codes(cases[2]!)).toContain('HD003');
     expect(codes(cases[4]!)).toContain('HD009');
@@ -138,7 +135,7 @@ describe('HardenedDeployment (Pulumi)', () => {
   it('refuses `service: true` without a declared port before registering anything', () => {
     const before = recorder.resources.length;
     const probe = { exec: { command: ['/healthcheck'] } };
-    const e = errorOf(() => new HardenedDeployment('no-ports', { service: true, containers: [{ name: 'worker', image: PINNED, probes: { readiness: probe, liveness: probe } }] }));
+    const e = thrown(() => new HardenedDeployment('no-ports', { service: true, containers: [{ name: 'worker', image: PINNED, probes: { readiness: probe, liveness: probe } }] }));
     expect(e).toBeInstanceOf(CleanimgError);
     expect(e.problems.map((p) => p.code)).toEqual(['PROP006']);
     expect(recorder.resources.length).toBe(before);

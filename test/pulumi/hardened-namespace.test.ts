@@ -7,6 +7,7 @@ import { CleanimgError } from '../../src/errors';
 import { EnvConfig, HardenedDeployment, HardenedNamespace } from '../../src/pulumi';
 import { checkObjects } from '../../src/rules';
 import { installMocks, settle, valueOf } from './harness';
+import { thrown } from '../support/expect-error';
 
 const recorder = installMocks();
 const PINNED = 'registry.example.com/app@sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9';
@@ -25,10 +26,6 @@ monitor.registerResource = (req, cb) => {
 };
 const depsOf = (type: string, name: string) => dependencies.get(`${type}::${name}`) ?? [];
 
-function errorOf(fn: () => unknown): CleanimgError {
-  try { fn(); } catch (e) { return e as CleanimgError; }
-  throw new Error('expected an error');
-}
 
 /** Lets pending registrations run (a rejected or held one never reaches the mocks). */
 const tick = () => new Promise((r) => setTimeout(r, 100));
@@ -131,10 +128,10 @@ describe('HardenedNamespace (Pulumi)', () => {
     ];
     await tick();
     for (const props of cases) {
-      const fromCdk8s = errorOf(() => new Cdk8sNamespace(Testing.chart(), 'ns', props as never));
+      const fromCdk8s = thrown(() => new Cdk8sNamespace(Testing.chart(), 'ns', props as never));
       const before = recorder.resources.length;
       let declared = false;
-      const fromPulumi = errorOf(() => new HardenedNamespace(`bad-${cases.indexOf(props)}`, { ...props, deployments: () => { declared = true; return []; } } as never));
+      const fromPulumi = thrown(() => new HardenedNamespace(`bad-${cases.indexOf(props)}`, { ...props, deployments: () => { declared = true; return []; } } as never));
       expect(fromPulumi, JSON.stringify(props)).toBeInstanceOf(CleanimgError);
       expect(fromPulumi.problems.length).toBeGreaterThan(0);
       expect(fromPulumi.message).toBe(fromCdk8s.message);
@@ -143,27 +140,27 @@ describe('HardenedNamespace (Pulumi)', () => {
       await tick();
       expect(recorder.resources.length).toBe(before);
     }
-    const grant = errorOf(() => new HardenedNamespace('grant', { grants: [{ apiGroups: [''], resources: ['pods/exec'], verbs: ['create'] }] }));
+    const grant = thrown(() => new HardenedNamespace('grant', { grants: [{ apiGroups: [''], resources: ['pods/exec'], verbs: ['create'] }] }));
     expect(grant.problems.map((p) => `${p.code} ${p.path}`)).toEqual(['NS011 grants[0]']);
   });
 
   it('refuses a workload outside the namespace before any Kubernetes object is registered (NS014)', async () => {
     await tick();
     const before = recorder.kube().length;
-    const elsewhere = errorOf(() => new HardenedNamespace('strict', {
+    const elsewhere = thrown(() => new HardenedNamespace('strict', {
       deployments: (o) => [new HardenedDeployment('stray', { namespace: 'other', containers: [container] }, o)],
     }));
     expect(elsewhere.problems).toEqual([expect.objectContaining({ code: 'NS014', path: 'workloads[0]', message: 'deployment stray is in namespace other, not strict' })]);
-    const nowhere = errorOf(() => new HardenedNamespace('strict2', {
+    const nowhere = thrown(() => new HardenedNamespace('strict2', {
       deployments: (o) => [new HardenedDeployment('loose', { containers: [container] }, o)],
     }));
     expect(nowhere.message).toMatch(/HardenedNamespace strict2: deployment loose has no namespace/);
     expect(nowhere.problems[0]).toMatchObject({ code: 'NS014', fix: 'set namespace: "strict2" on it' });
-    const twice = errorOf(() => new HardenedNamespace('strict3', {
+    const twice = thrown(() => new HardenedNamespace('strict3', {
       deployments: (o) => { const d = new HardenedDeployment('dup', { namespace: 'strict3', containers: [container] }, o); return [d, d]; },
     }));
     expect(twice.problems.map((p) => p.code)).toEqual(['NS015']);
-    const badPeer = errorOf(() => new HardenedNamespace('strict4', {
+    const badPeer = thrown(() => new HardenedNamespace('strict4', {
       deployments: (o) => [{ deployment: new HardenedDeployment('peer', { namespace: 'strict4', containers: [container] }, o), egressTo: [{ to: [{ cidr: 'nope' }], ports: [{ port: 1 }] }] }],
     }));
     expect(badPeer.problems.map((p) => p.code)).toEqual(['NS016']);

@@ -16,3 +16,14 @@ export async function failure(p: Promise<unknown>): Promise<CleanimgError> {
 export async function failureCode(p: Promise<unknown>): Promise<string> {
   return (await failure(p)).problems[0]!.code;
 }
+
+/** Calls `fn`, which must throw a CleanimgError, and returns that error for further checks. */
+export function thrown(fn: () => unknown): CleanimgError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(CleanimgError);
+    return e as CleanimgError;
+  }
+  throw new Error('expected a CleanimgError');
+}
