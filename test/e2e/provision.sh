@@ -238,11 +238,13 @@ pulumi_tools() {
   # That host lacks RunPlugin, which the CLI uses to start a Node.js policy pack: a small front
   # (test/tools/pulumi-policy-langhost, ours) adds it and forwards every other call. The front is
   # `pulumi-language-nodejs` on PATH; the real host is `pulumi-language-nodejs-real` beside it.
+  # Its tests (main_test.go: forwarding, and Unimplemented answered before the request) run before
+  # each build of a new source hash: a failing test fails provisioning.
   link "$TOOLS/pulumi-language-nodejs-$PULUMI_LANGHOST_VERSION/pulumi-language-nodejs" pulumi-language-nodejs-real
   local fh
   fh=$(cat "$TOOLS_SRC/pulumi-policy-langhost/go.mod" "$TOOLS_SRC/pulumi-policy-langhost/go.sum" "$TOOLS_SRC/pulumi-policy-langhost/"*.go | sha256sum | cut -c1-12)
   go_build pulumi-policy-langhost "$fh" pulumi-language-nodejs -- \
-    bash -c "cd '$TOOLS_SRC/pulumi-policy-langhost' && go build -trimpath -ldflags '-s -w' -o \"\$GOBIN/pulumi-language-nodejs\" ." || return 1
+    bash -c "cd '$TOOLS_SRC/pulumi-policy-langhost' && go test -count=1 . && go build -trimpath -ldflags '-s -w' -o \"\$GOBIN/pulumi-language-nodejs\" ." || return 1
   [ "$STATUS" = built ] && built=1
   go_build pulumi "$PULUMI_VERSION" pulumi -- \
     bash -c "cd '$TOOLS_SRC/pulumi' && go install -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION' tool" || return 1

@@ -181,24 +181,24 @@ func (p *proxy) handle(_ any, ss grpc.ServerStream) error {
 	if err != nil {
 		return err
 	}
-	if err := cs.SendMsg(first); err != nil {
+	// A send that returns io.EOF means the host has already ended the call (an old host answers a
+	// method it lacks with Unimplemented from the headers alone, often before the request is sent):
+	// the call's real status comes from the receive below. Returning the bare io.EOF instead would
+	// reach the engine as "Unknown: EOF", and the engine would not fall back to an older method.
+	if err := cs.SendMsg(first); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
-	up := make(chan error, 1)
 	go func() {
 		for {
 			f := &frame{}
 			if err := ss.RecvMsg(f); err != nil {
 				if errors.Is(err, io.EOF) {
-					up <- cs.CloseSend()
-				} else {
-					up <- err
+					_ = cs.CloseSend()
 				}
 				return
 			}
 			if err := cs.SendMsg(f); err != nil {
-				up <- err
-				return
+				return // io.EOF or a broken stream: the receive below reports the status
 			}
 		}
 	}()
