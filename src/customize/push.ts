@@ -66,23 +66,29 @@ export interface PushOverlayResult {
  * failed. Nothing is referenced by a manifest or tag until pushOverlay runs, so a build refused after
  * its layer was streamed leaves at most an unreferenced blob in the registry (garbage collection
  * removes it), never a tag. Costs: the upload session starts before the digest is known, so a
- * registry that already has this layer (pushed from another machine) receives it again; with a warm
- * cache the layer is HEADed first, as before.
+ * registry that already has this layer receives it again. `streamIf` limits that: it is asked once,
+ * when the first byte is built, and when it answers false (the CLI's answer: the tag already exists,
+ * i.e. a re-push, most likely of the same layer, e.g. from a CI machine with an empty cache) the layer
+ * is only built, and pushOverlay HEADs it before uploading it. With a warm cache the layer is HEADed
+ * first, as before.
  */
 export class LayerStreamer {
   private upload: Promise<StreamingUpload> | undefined;
+  private decision: Promise<boolean> | undefined;
 
   constructor(
     private readonly target: RegistryClient,
     private readonly repository: string,
+    private readonly streamIf: () => Promise<boolean> = async () => true,
   ) {}
 
   readonly onData = async (chunk: Uint8Array): Promise<void> => {
+    if (!(await (this.decision ??= this.streamIf()))) return;
     this.upload ??= this.target.startStreamingUpload(this.repository);
     await (await this.upload).write(chunk);
   };
 
-  /** Whether any bytes were streamed (the layer was built, not taken from the cache). */
+  /** Whether any bytes were streamed (the layer was built, not taken from the cache, and streamIf said yes). */
   get started(): boolean {
     return this.upload !== undefined;
   }

@@ -15,15 +15,19 @@ import { LayerStreamer, pushOverlay } from '../../src/customize/push';
 import { parseReference } from '../../src/oci/reference';
 import { RegistryClient, RegistryImageSource } from '../../src/oci/registry';
 import { pushBaseImage, type PushedImage } from '../support/base-image';
+import { runCli } from '../support/cli';
 import { startRegistry, type TestRegistry } from '../support/registry';
 import { cleanupTmp, specYaml, tmp, write, writeSpec } from './fixtures';
+
+/** Bytes the client sent in blob uploads (PATCH and PUT bodies of /blobs/uploads/) since `seen` was cleared. */
+const blobBytesSent = () => seen.filter((s) => s.method === 'PATCH' || s.method === 'PUT').reduce((n, s) => n + s.bytes, 0);
 
 let reg: TestRegistry;
 let base: PushedImage;
 let proxy: Server;
 let proxyHost: string;
 let refuseStreams = false;
-const seen: { method: string; chunked: boolean }[] = [];
+const seen: { method: string; chunked: boolean; bytes: number }[] = [];
 
 beforeAll(async () => {
   reg = await startRegistry();
@@ -31,7 +35,9 @@ beforeAll(async () => {
   const [host, port] = reg.host.split(':');
   proxy = createServer((req, res) => {
     const chunked = req.headers['transfer-encoding'] === 'chunked';
-    seen.push({ method: req.method ?? '', chunked });
+    const entry = { method: req.method ?? '', chunked, bytes: 0 };
+    seen.push(entry);
+    req.on('data', (d: Buffer) => (entry.bytes += d.length));
     if (refuseStreams && req.method === 'PATCH' && chunked) {
       req.resume();
       res.writeHead(500, { 'content-type': 'application/json' });
@@ -103,5 +109,41 @@ describe('uploading the layer while it is built', () => {
     const inspect = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/stream/refused:1`], { encoding: 'utf8' }));
     expect(inspect.Digest).toBe(built.manifestDigest);
     execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reg.host}/stream/refused:1`, `oci:${path.join(tmp(), 'copy')}:x`]);
+  });
+
+  it('the CLI streams a new tag, but builds a re-push first and sends nothing the registry has (an empty cache, e.g. CI)', async () => {
+    refuseStreams = false;
+    const dir = tmp();
+    write(path.join(dir, 'data.bin'), randomBytes(2 << 20));
+    const specPath = writeSpec(dir, specYaml(base.ref.replace(reg.host, proxyHost), [{ source: 'data.bin', destination: '/opt/app/data.bin' }]));
+    const push = async (tag: string) => {
+      seen.length = 0;
+      const r = await runCli(['build', '--spec', specPath, '--tag', `${proxyHost}/stream/ci:${tag}`, '--push', '--no-cache', '--json']);
+      expect(r.code, r.err).toBe(0);
+      return { ...JSON.parse(r.out), sent: blobBytesSent(), streamedPatch: seen.some((s) => s.method === 'PATCH' && s.chunked) };
+    };
+    // A tag that does not exist: the layer is uploaded while it is built.
+    const first = await push('1');
+    expect(first.streamedPatch).toBe(true);
+    expect(first.sent).toBeGreaterThanOrEqual(first.layer.size);
+    // The same tag again from an empty cache: built, HEADed, nothing sent; the report says so.
+    const again = await push('1');
+    expect(again.digest).toBe(first.digest);
+    expect(again.streamedPatch).toBe(false);
+    expect(again.sent).toBe(0);
+    expect(again.bytesUploaded).toBe(0);
+    // A changed file under the existing tag: built first, then uploaded (not streamed), and the tag moves.
+    write(path.join(dir, 'data.bin'), randomBytes(2 << 20));
+    const changed = await push('1');
+    expect(changed.digest).not.toBe(first.digest);
+    expect(changed.streamedPatch).toBe(false);
+    expect(changed.sent).toBeGreaterThanOrEqual(changed.layer.size);
+    expect(changed.blobs.find((b: { what: string }) => b.what === 'overlay layer').outcome).toBe('uploaded');
+    const inspect = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/stream/ci:1`], { encoding: 'utf8' }));
+    expect(inspect.Digest).toBe(changed.digest);
+    // The known cost: a new tag streams, even when the repository already has that layer.
+    const newTag = await push('2');
+    expect(newTag.digest).toBe(changed.digest);
+    expect(newTag.streamedPatch).toBe(true);
   });
 });

@@ -98,8 +98,12 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
   };
   const source: ImageSource = f.baseLayout ? await LayoutImageSource.open(f.baseLayout) : new RegistryImageSource(client(baseRef.registry), baseRef.repository);
   let built: BuildOverlayResult | undefined;
-  // With --push, a layer that has to be built is uploaded while it is built (see LayerStreamer).
-  const streamer = f.push ? new LayerStreamer(client(ref.registry), ref.repository) : undefined;
+  // With --push, a layer that has to be built is uploaded while it is built (see LayerStreamer), unless
+  // the tag already exists: a re-push (a CI machine with an empty cache) most likely builds a layer the
+  // registry has, so it is built first and HEADed, and nothing is sent when it is there.
+  const tagExists = async (): Promise<boolean> =>
+    ref.tag !== undefined && (await client(ref.registry).headManifest(ref.repository, ref.tag).then((d) => d !== undefined, () => false));
+  const streamer = f.push ? new LayerStreamer(client(ref.registry), ref.repository, async () => !(await tagExists())) : undefined;
   try {
     built = await buildOverlay({
       specPath: loaded.specPath,
