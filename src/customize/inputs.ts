@@ -214,6 +214,8 @@ export async function detectPrivateKey(file: string): Promise<string | null> {
 export interface CertificateCheck {
   readonly error?: string;
   readonly warnings: string[];
+  /** How many of the certificates are CAs (basicConstraints CA:TRUE). */
+  readonly caCount: number;
 }
 
 /** Parse every certificate in a PEM bundle (or one DER certificate) and judge it as a trust anchor. */
@@ -225,22 +227,22 @@ export function checkCertificates(bytes: Buffer, now: Date): CertificateCheck {
     if (blocks.length) for (const b of blocks) certs.push(new X509Certificate(b));
     else if (!text.includes('-----BEGIN')) certs.push(new X509Certificate(bytes));
   } catch (e) {
-    return { error: `is not a readable X.509 certificate (${(e as Error).message})`, warnings: [] };
+    return { error: `is not a readable X.509 certificate (${(e as Error).message})`, warnings: [], caCount: 0 };
   }
-  if (certs.length === 0) return { error: 'holds no PEM "CERTIFICATE" block', warnings: [] };
+  if (certs.length === 0) return { error: 'holds no PEM "CERTIFICATE" block', warnings: [], caCount: 0 };
   const warnings: string[] = [];
   for (const [i, c] of certs.entries()) {
     const subject = c.subject.replace(/\n/g, ', ');
     const label = certs.length > 1 ? `certificate ${i + 1} (${subject})` : `certificate (${subject})`;
     const notAfter = new Date(c.validTo);
     if (notAfter.getTime() < now.getTime()) {
-      return { error: `${label} expired on ${notAfter.toISOString()}`, warnings };
+      return { error: `${label} expired on ${notAfter.toISOString()}`, warnings, caCount: 0 };
     }
     const notBefore = new Date(c.validFrom);
     if (notBefore.getTime() > now.getTime()) warnings.push(`${label} is not valid before ${notBefore.toISOString()}`);
     if (!c.ca) warnings.push(`${label} is not a CA certificate (basicConstraints CA:FALSE or missing); it cannot sign other certificates`);
   }
-  return { warnings };
+  return { warnings, caCount: certs.filter((c) => c.ca).length };
 }
 
 function ownerOf(o: Owner | undefined): Owner {
@@ -322,6 +324,11 @@ export async function resolveInputs(spec: CustomizeSpec, specDir: string, opts: 
     return true;
   };
 
+  // trust_ca sources, resolved like copy_files sources (the trust step checks them itself).
+  let trusted: Promise<Set<string>> | undefined;
+  const trustedSources = () =>
+    (trusted ??= Promise.all((spec.trust_ca ?? []).map((p) => realpath(path.resolve(root, p)).catch(() => path.resolve(root, p)))).then((l) => new Set(l)));
+
   const checkFile = async (w: Walked) => {
     const key = await scan(w.real);
     if (key && !allowKeys) {
@@ -344,6 +351,16 @@ export async function resolveInputs(spec: CustomizeSpec, specDir: string, opts: 
     if (kind === 'pem' && !bytes.includes('-----BEGIN CERTIFICATE-----')) return; // dhparams and other PEM files
     const r = checkCertificates(bytes, now);
     if (kind !== 'pem') for (const m of r.warnings) warnings.push(`${w.field} (${w.dest}): ${m}`);
+    if (kind === 'ca-dir' && !r.error && r.caCount > 0 && !(await trustedSources()).has(w.real)) {
+      // The guide's own example: a CA copied into /etc/ssl/certs. Go reads every file there; OpenSSL,
+      // curl, Python and `node --use-openssl-ca` read the bundle file or the hashed names, which only
+      // update-ca-certificates writes, and a shell-less image cannot run it.
+      warnings.push(
+        `${w.field} (${w.dest}): a CA copied into a trust store folder is not in the image's CA bundle nor under its hashed name, ` +
+          'so OpenSSL, curl, Python and Node.js with the system store will not trust it (only Go reads every file there). ' +
+          `To make the image trust it, list it under trust_ca (trust_ca: [${path.relative(root, w.real)}]): the build adds it to the bundle`,
+      );
+    }
     if (r.error) {
       const expired = /expired/.test(r.error);
       problems.push({

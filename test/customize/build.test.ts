@@ -74,7 +74,9 @@ describe('buildOverlay', () => {
     expect(r.outputLayout).toEqual({ dir: out, tag: '15-custom' });
     expect(r.platformChosen).toMatchObject({ fromIndex: false, platform: { os: 'linux', architecture: 'amd64' } });
     expect(r.base).toMatchObject({ name: 'cleanstart/postgresql:15-prod', digest: base.digest, manifestDigest: base.digest });
-    expect(r.warnings).toEqual([]);
+    // The guide's copy of its CA into /etc/ssl/certs builds, with the one warning that it trusts nothing.
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toMatch(/^copy_files\[0\]\.source \(\/etc\/ssl\/certs\/corporate-ca\.crt\): a CA copied into a trust store folder .* list it under trust_ca/);
 
     const raw = run('skopeo', ['inspect', '--raw', `oci:${out}:15-custom`]);
     expect(Buffer.from(raw).equals(r.manifestBytes)).toBe(true);

@@ -286,9 +286,21 @@ describe('resolveInputs: certificates at CA locations', () => {
     write(path.join(dir, 'certs/broken.crt'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
   });
 
-  it('accepts a current CA without warnings', async () => {
-    const r = await resolveInputs(spec([{ source: 'certs/ca.crt', destination: '/etc/ssl/certs/corporate-ca.crt' }]), dir);
-    expect(r.warnings).toEqual([]);
+  it('accepts a current CA, and warns that copying it into a trust store folder does not make it trusted', async () => {
+    // The guide's example: copy_files puts the CA in /etc/ssl/certs, which no bundle includes.
+    const copied = await resolveInputs(spec([{ source: 'certs/ca.crt', destination: '/etc/ssl/certs/corporate-ca.crt' }]), dir);
+    expect(copied.entries.map((e) => e.path)).toContain('/etc/ssl/certs/corporate-ca.crt');
+    expect(copied.warnings).toHaveLength(1);
+    expect(copied.warnings[0]).toMatch(/^copy_files\[0\]\.source \(\/etc\/ssl\/certs\/corporate-ca\.crt\): a CA copied into a trust store folder is not in the image's CA bundle/);
+    expect(copied.warnings[0]).toContain('trust_ca: [certs/ca.crt]');
+    const anchors = await resolveInputs(spec([{ source: 'certs/ca.crt', destination: '/usr/local/share/ca-certificates/corp.crt' }]), dir);
+    expect(anchors.warnings).toHaveLength(1);
+    // Listed under trust_ca as well: the bundle will hold it, no warning.
+    const trusted = await resolveInputs(spec([{ source: 'certs/ca.crt', destination: '/etc/ssl/certs/corporate-ca.crt' }], 'trust_ca: [certs/ca.crt]\n'), dir);
+    expect(trusted.warnings).toEqual([]);
+    // Outside a trust store folder (an app's own CA file, named in its config): no warning.
+    const ownFile = await resolveInputs(spec([{ source: 'certs/ca.crt', destination: '/etc/app/tls/ca.crt' }]), dir);
+    expect(ownFile.warnings).toEqual([]);
   });
 
   it('warns for a certificate that is not a CA', async () => {
