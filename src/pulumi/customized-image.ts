@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { CleanimgError } from '../errors';
-import { checkRepository } from './repository';
+import { checkRepositoryInput } from './repository';
 import { resolveSourceDateEpoch } from '../oci/layer';
 import { parseSpec, parseSpecObject, specDigest, type CustomizeSpec } from '../customize/spec';
 import { sourceHashOf, type ImageBuildInputs } from './image-engine';
@@ -38,8 +38,12 @@ export interface CustomizedImageArgs {
    * renaming the spec file changes the digest; moving its folder does not.
    */
   readonly spec: string | InlineCustomizeSpec;
-  /** Where to push, e.g. `registry.example.com/team/postgres` (no tag, no digest). */
-  readonly repository: string;
+  /**
+   * Where to push, e.g. `registry.example.com/team/postgres` (no tag, no digest), or an Output such as
+   * the URL of a registry repository created in the same stack. A plain string is checked at
+   * construction; an Output once it is known.
+   */
+  readonly repository: pulumi.Input<string>;
   /** The tag moved to the new digest after the push (and after the signature). @default 'custom' */
   readonly tag?: string;
   /** An OCI layout holding the base the spec pins (then the base's layers are uploaded from it when the registry lacks them). @default the embedded default base when the spec names `cleanimg.dev/base/static`, else the base's registry */
@@ -104,8 +108,8 @@ export class CustomizedImage extends pulumi.ComponentResource {
   readonly platform: pulumi.Output<string>;
   /** The signer's public key (PEM) for `cosign verify --key`, when signed. */
   readonly publicKey: pulumi.Output<string | undefined>;
-  /** `registry/repository`, as pushed. */
-  readonly repository: string;
+  /** `registry/repository`, as pushed (normalized). */
+  readonly repository: pulumi.Output<string>;
   readonly tag: string;
   /** The validated spec and its digest (known at construction). */
   readonly spec: CustomizeSpec;
@@ -117,7 +121,7 @@ export class CustomizedImage extends pulumi.ComponentResource {
 
   constructor(name: string, args: CustomizedImageArgs, opts?: pulumi.ComponentResourceOptions) {
     const where = `CustomizedImage ${name}`;
-    const repository = checkRepository(args.repository, where, 'CI002', 'computes', 'set tag separately');
+    const repository = checkRepositoryInput(args.repository, where, 'CI002', 'computes', 'set tag separately');
     const tag = args.tag ?? 'custom';
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) {
       throw new CleanimgError(`${where}: invalid tag`, [{ code: 'CI002', path: `${where}/tag`, message: `"${tag}" is not a valid tag`, fix: 'use up to 128 letters, digits, "_", "." and "-", not starting with "." or "-", e.g. 15-custom' }]);

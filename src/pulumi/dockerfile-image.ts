@@ -16,7 +16,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { assertDockerfileOk, checkDockerfileFile } from '../dockerfile/check';
 import { CleanimgError } from '../errors';
 import { parseReference } from '../oci/reference';
-import { checkRepository } from './repository';
+import { checkRepositoryInput } from './repository';
 
 /** The type token of the DockerfileImage component. */
 export const DOCKERFILE_IMAGE_TYPE = 'cleanimg:index:DockerfileImage';
@@ -34,8 +34,11 @@ export interface DockerfileImageArgs {
   readonly context: string;
   /** The Dockerfile. @default `<context>/Dockerfile` */
   readonly dockerfile?: string;
-  /** Where to push, e.g. `registry.example.com/team/app` (no tag, no digest). */
-  readonly repository: string;
+  /**
+   * Where to push, e.g. `registry.example.com/team/app` (no tag, no digest), or an Output such as the
+   * URL of a registry repository created in the same stack (checked once known).
+   */
+  readonly repository: pulumi.Input<string>;
   /** Tags pushed with the image (names, not references). @default ['latest'] */
   readonly tags?: readonly string[];
   /** Allowed final base families, e.g. `['cleanstart/']`. @default any digest-pinned base */
@@ -77,13 +80,14 @@ export class DockerfileImage extends pulumi.ComponentResource {
   readonly imageRef: pulumi.Output<string>;
   /** The pushed digest. */
   readonly digest: pulumi.Output<string>;
-  readonly repository: string;
+  /** `registry/repository`, as pushed (normalized). */
+  readonly repository: pulumi.Output<string>;
   /** The `@pulumi/docker-build` Image (a child). */
   readonly image: dockerBuild.Image;
 
   constructor(name: string, args: DockerfileImageArgs, opts?: pulumi.ComponentResourceOptions) {
     const where = `DockerfileImage ${name}`;
-    const repository = checkRepository(args.repository, where, 'DIG004', 'pushes', 'list tags in `tags`');
+    const repository = checkRepositoryInput(args.repository, where, 'DIG004', 'pushes', 'list tags in `tags`');
     const tags = args.tags ?? ['latest'];
     for (const t of tags) {
       if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(t)) {
@@ -101,7 +105,7 @@ export class DockerfileImage extends pulumi.ComponentResource {
     super(DOCKERFILE_IMAGE_TYPE, name, {}, opts);
     this.repository = repository;
 
-    const registryHost = parseReference(repository).registry;
+    const registryHost = repository.apply((r) => parseReference(r).registry);
     const registries: dockerBuild.types.input.RegistryArgs[] | undefined = args.registry
       ? [{ address: args.registry.address ?? registryHost, username: args.registry.username, password: pulumi.secret(args.registry.password) }]
       : undefined;
@@ -109,7 +113,7 @@ export class DockerfileImage extends pulumi.ComponentResource {
     this.image = new dockerBuild.Image(name, {
       context: { location: context },
       dockerfile: { location: dockerfile },
-      tags: tags.map((t) => `${repository}:${t}`),
+      tags: repository.apply((r) => tags.map((t) => `${r}:${t}`)),
       // An insecure registry needs its own registry export; `push` would add a second, secure one.
       push: !args.insecure,
       ...(args.insecure ? { exports: [{ registry: { push: true, insecure: true } }] } : {}),

@@ -1,3 +1,4 @@
+import * as pulumi from '@pulumi/pulumi';
 import { CleanimgError } from '../errors';
 import { parseReference, refName } from '../oci/reference';
 
@@ -21,4 +22,14 @@ export function checkRepository(repository: string, where: string, code: string,
     ]);
   }
   return refName(repo);
+}
+
+/**
+ * checkRepository for an Input: a plain string is checked now (a bad one throws at construction and
+ * nothing is registered); an Output (e.g. a registry repository created in the same stack) is checked
+ * once it is known, and a bad value then fails the resource that uses it, with the same code and fix.
+ */
+export function checkRepositoryInput(repository: pulumi.Input<string>, where: string, code: string, pushed: string, tagFix: string): pulumi.Output<string> {
+  if (typeof repository === 'string') return pulumi.output(checkRepository(repository, where, code, pushed, tagFix));
+  return pulumi.output(repository).apply((r) => checkRepository(r, where, code, pushed, tagFix));
 }

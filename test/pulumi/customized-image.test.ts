@@ -20,10 +20,20 @@ import { thrown } from '../support/expect-error';
 
 const fakeDigest = (inputs: Record<string, unknown>) => `sha256:${createHash('sha256').update(`${inputs.specDigest} ${secretValue(inputs.sourceHash).value}`).digest('hex')}`;
 const recorder = installMocks('cleanimg-test', 'test', (r) => {
+  // A registry repository created in the same stack (as an ECR or Artifact Registry repository would be).
+  if (r.type === 'test:index:Repository') return { repositoryUrl: `registry.example.com/${r.inputs.name}` };
   if (r.type !== IMAGE_BUILD_TYPE) return undefined;
   const digest = fakeDigest(r.inputs);
   return { digest, ref: `${r.inputs.repository}@${digest}`, baseDigest: DEFAULT_BASE_REF.split('@')[1], platform: 'linux/amd64', signed: r.inputs.signingKey !== undefined };
 });
+
+/** A registry repository resource, as a cloud provider's would be; the mocks give it a URL. */
+class TestRepository extends pulumi.CustomResource {
+  declare readonly repositoryUrl: pulumi.Output<string>;
+  constructor(name: string, repoName: string) {
+    super('test:index:Repository', name, { name: repoName, repositoryUrl: undefined });
+  }
+}
 
 const root = mkdtempSync(path.join(tmpdir(), 'cleanimg-pulumi-ci-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -70,6 +80,20 @@ describe('CustomizedImage (Pulumi) under mocks', () => {
     expect(await valueOf(img.imageRef)).toBe(`registry.example.com/team/web@${digest}`);
     expect(await valueOf(img.platform)).toBe('linux/amd64');
     expect(await valueOf(img.baseDigest)).toBe(DEFAULT_BASE_REF.split('@')[1]);
+  });
+
+  it('takes the repository as an Output (a repository created in the same stack): checked when known, used for the push and the ref', async () => {
+    const { spec } = specFolder('listen 9090;\n');
+    const repo = new TestRepository('stack-repo', 'team/from-stack');
+    const img = new CustomizedImage('late-repo', { spec, repository: repo.repositoryUrl, tag: '2.0' });
+    await settle(img, img.build);
+    const inputs = recorder.inputsOf(IMAGE_BUILD_TYPE, 'late-repo-build');
+    expect(inputs).toMatchObject({ repository: 'registry.example.com/team/from-stack', tag: '2.0' });
+    expect(await valueOf(img.repository)).toBe('registry.example.com/team/from-stack');
+    expect(await valueOf(img.ref)).toBe(`registry.example.com/team/from-stack@${fakeDigest(inputs)}`);
+    // Normalized like a plain string: Docker Hub's short names get their registry and library/.
+    const hub = new CustomizedImage('hub-repo', { spec, repository: pulumi.output('nginx') });
+    expect(await valueOf(hub.repository)).toBe('docker.io/library/nginx');
   });
 
   it('HardenedDeployment takes the image object and pins its digest; the Deployment depends on the build', async () => {
@@ -196,6 +220,10 @@ describe('CustomizedImage (Pulumi) under mocks', () => {
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain('CustomizedImage leaky: the spec\'s inputs have 1 problem');
     expect(bad.stderr).toMatch(/INPUT007 copy_files\[0\]\.source: app\.conf .*PRIVATE KEY.* — keep secrets out of images/);
+    // A repository that is an Output is checked once known: a tag in it fails the program the same way.
+    const badRepo = runIt('output-repository-with-tag');
+    expect(badRepo.status).not.toBe(0);
+    expect(badRepo.stderr).toMatch(/CI002 CustomizedImage leaky\/repository: "registry\.example\.com\/team\/app:1\.0" has a tag or digest.*pass registry\.example\.com\/team\/app and set tag separately/);
     const good = runIt('good');
     expect(good.stderr).toBe('');
     expect(good.status).toBe(0);

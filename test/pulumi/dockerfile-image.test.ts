@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import * as pulumi from '@pulumi/pulumi';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateDockerfile } from '../../src/dockerfile';
 import { DockerfileImage, DOCKERFILE_IMAGE_TYPE, HardenedDeployment } from '../../src/pulumi';
@@ -67,6 +68,18 @@ describe('DockerfileImage (Pulumi) under mocks', () => {
     const want = `registry.example.com/team/web@${digestOf(inputs)}`;
     expect(recorder.inputsOf('kubernetes:apps/v1:Deployment', 'web').spec.template.spec.containers[0].image).toBe(want);
     expect(recorder.inputsOf('kubernetes:apps/v1:Deployment', 'web-ref').spec.template.spec.containers[0].image).toBe(want);
+  });
+
+  it('takes the repository as an Output: its tags, the registry address and the ref follow it once known', async () => {
+    const d = project();
+    const url = pulumi.output(Promise.resolve('registry.example.com/team/late'));
+    const img = new DockerfileImage('late-image', { context: d, repository: url, tags: ['1.0'], registry: { username: 'robot', password: 'pw' } });
+    await settle(img.image);
+    const inputs = recorder.inputsOf(IMAGE_TYPE, 'late-image');
+    expect(inputs.tags).toEqual(['registry.example.com/team/late:1.0']);
+    expect(secretValue(inputs.registries).value).toEqual([{ address: 'registry.example.com', username: 'robot', password: 'pw' }]);
+    expect(await valueOf(img.repository)).toBe('registry.example.com/team/late');
+    expect(await valueOf(img.ref)).toBe(`registry.example.com/team/late@${digestOf(inputs)}`);
   });
 
   it('registry credentials and build secrets are secret; an insecure registry gets its own registry export', async () => {
