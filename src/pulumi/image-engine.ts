@@ -97,6 +97,15 @@ export interface ImageBuildOutputs {
   /** The cosign signature tag (`sha256-<hex>.sig`), when signed. */
   readonly signatureTag?: string;
   readonly warnings: readonly string[];
+  /** How the registry was reached (not the credentials): what `read` (pulumi refresh) needs to reach it again. */
+  readonly insecure?: boolean;
+  readonly caFiles?: readonly string[];
+  readonly timeoutSeconds?: number;
+  /**
+   * Set by `read` (pulumi refresh) when the tag names another digest than `digest` (moved by hand or
+   * by another pipeline): the next diff is then an update that pushes again and moves the tag back.
+   */
+  readonly tagDigest?: string;
 }
 
 function fail(summary: string, problem: Problem): never {
@@ -245,6 +254,9 @@ export async function buildAndPush(inputs: ImageBuildInputs): Promise<ImageBuild
       ...(key ? { publicKey: key.publicKeyPem } : {}),
       ...(pushed.signature ? { signatureTag: pushed.signature.tag } : {}),
       warnings: [...built.warnings],
+      ...(inputs.insecure ? { insecure: true } : {}),
+      ...(inputs.caFiles?.length ? { caFiles: [...inputs.caFiles] } : {}),
+      ...(inputs.timeoutSeconds !== undefined ? { timeoutSeconds: inputs.timeoutSeconds } : {}),
     };
   } finally {
     await built?.dispose();
@@ -274,6 +286,8 @@ export async function diffImage(olds: Partial<ImageBuildOutputs>, news: ImageBui
   const replaces: string[] = [];
   for (const k of PLACE_FIELDS) if (olds[k] !== news[k]) replaces.push(k);
   for (const k of CONTENT_FIELDS) if (olds[k] !== news[k]) changed.push(k);
+  // pulumi refresh found the tag moved to another image: push again, which moves it back.
+  if (olds.tagDigest !== undefined && olds.tagDigest !== olds.digest && !replaces.includes('tag')) changed.push('tag');
   const wantsKey = news.signingKey !== undefined;
   if (wantsKey !== !!olds.signed) changed.push('signingKey');
   else if (wantsKey) {
@@ -302,6 +316,38 @@ export async function create(inputs: ImageBuildInputs): Promise<{ id: string; ou
 
 export async function update(_id: string, _olds: Partial<ImageBuildOutputs>, news: ImageBuildInputs): Promise<{ outs: ImageBuildOutputs }> {
   return { outs: await buildAndPush(news) };
+}
+
+/**
+ * `pulumi refresh`: is the pushed image still in the registry, and does the tag still name it?
+ * - the manifest is gone (deleted, garbage-collected): no id, so Pulumi drops the resource from the
+ *   state and the next `pulumi up` builds and pushes it again (the same digest: the build is
+ *   reproducible);
+ * - the tag is gone or names another digest: `tagDigest` records what it names (empty when gone), and the
+ *   next diff is an update that pushes again and moves the tag back;
+ * - otherwise the state is kept as it is.
+ * The registry is reached as the build reached it (insecure, CA files, timeout) with the provider
+ * process's credentials (CLEANIMG_REGISTRY_USERNAME/PASSWORD, ~/.docker/config.json): a password given
+ * only as the component's secret input is not kept in the state. A registry that cannot be asked fails
+ * the refresh with its error (code, fix): nothing is dropped on a guess.
+ */
+export async function read(id: string, props: Partial<ImageBuildOutputs> | undefined): Promise<{ id?: string; props?: Partial<ImageBuildOutputs> }> {
+  if (!props?.repository || !props.digest || !props.tag) return { id, ...(props ? { props } : {}) }; // nothing to check against
+  const ref = parseReference(props.repository);
+  const client = new RegistryClient(ref.registry, {
+    ...(props.caFiles?.length ? { caFile: props.caFiles } : {}),
+    ...(props.insecure ? { insecure: true } : {}),
+    ...(props.timeoutSeconds !== undefined ? { timeoutMs: Math.max(1, props.timeoutSeconds) * 1000 } : {}),
+  });
+  try {
+    const pinned = await client.headManifest(ref.repository, props.digest);
+    if (!pinned) return {};
+    const tagged = await client.headManifest(ref.repository, props.tag);
+    const { tagDigest: _previous, ...rest } = props;
+    return { id, props: tagged?.digest === props.digest ? rest : { ...rest, tagDigest: tagged?.digest ?? '' } };
+  } finally {
+    await client.close();
+  }
 }
 
 /** A repository name as the engine stores it (`registry/repository`), checked. */

@@ -11,6 +11,7 @@
  * is image-engine.ts: the provider process then needs a TypeScript require hook (the tests register
  * tsx). Programs use the compiled package (`cleanimg/pulumi` resolves to lib/).
  *
+ * `read` (pulumi refresh) checks that the image and its tag are still there (image-engine.ts).
  * `delete` does nothing: registries are append-only for us. Destroying the stack, or replacing the
  * resource (another repository or tag), leaves the pushed image, its tag and its signature in place;
  * a pinned digest that a running Deployment uses never disappears under it.
@@ -28,7 +29,7 @@ function enginePath(): string {
 /** Absolute path of the module the provider functions load (captured by value when serialized). */
 export const IMAGE_ENGINE = enginePath();
 
-/** The dynamic provider: diff/create/update load the engine by absolute path; delete leaves the image. */
+/** The dynamic provider: diff/create/update/read load the engine by absolute path; delete leaves the image. */
 export const customizedImageProvider: pulumi.dynamic.ResourceProvider<ImageBuildInputs, ImageBuildOutputs> = {
   async diff(id: string, olds: ImageBuildOutputs, news: ImageBuildInputs) {
     return require(IMAGE_ENGINE).diff(id, olds, news);
@@ -38,6 +39,9 @@ export const customizedImageProvider: pulumi.dynamic.ResourceProvider<ImageBuild
   },
   async update(id: string, olds: ImageBuildOutputs, news: ImageBuildInputs) {
     return require(IMAGE_ENGINE).update(id, olds, news);
+  },
+  async read(id: string, props?: ImageBuildOutputs) {
+    return require(IMAGE_ENGINE).read(id, props);
   },
   async delete() {
     // Registries are append-only for us: the image, its tag and its signature stay.

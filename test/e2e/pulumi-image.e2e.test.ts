@@ -187,6 +187,27 @@ describe.skipIf(skipSuite())('CustomizedImage under the real Pulumi engine', () 
     expect(await registryDigest(before.ref!)).toBe(before.digest);
   });
 
+  it('refresh notices a tag moved by someone else; the next preview shows an update and up moves the tag back', async () => {
+    const { ref, digest } = await outputs();
+    const quiet = await pulumi(['refresh', '--yes', '--skip-preview']);
+    expect(quiet.code, quiet.all).toBe(0);
+    expect((await pulumi(['preview', '--diff'])).stdout).not.toMatch(/CustomizedImageBuild/);
+    // Another pipeline pushes something else under the tag.
+    await runOk(tool('skopeo'), ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${reg.host}/e2e/base@${base.digest}`, `docker://${reg.host}/e2e/app:v1`]);
+    expect(await registryDigest(`${reg.host}/e2e/app:v1`)).toBe(base.digest);
+    const refresh = await pulumi(['refresh', '--yes', '--skip-preview', '--diff']);
+    expect(refresh.code, refresh.all).toBe(0);
+    expect(refresh.stdout).toContain(base.digest); // the tagDigest it recorded
+    const preview = await pulumi(['preview', '--diff']);
+    expect(preview.code, preview.all).toBe(0);
+    expect(preview.stdout).toMatch(/~ pulumi-nodejs:dynamic\/cleanimg:CustomizedImageBuild/);
+    expect(preview.stdout).not.toMatch(/to replace/);
+    const up = await pulumi(['up', '--yes']);
+    expect(up.code, up.all).toBe(0);
+    expect(await registryDigest(`${reg.host}/e2e/app:v1`)).toBe(digest);
+    expect((await outputs()).ref).toBe(ref);
+  });
+
   it('destroy deletes the build resource and leaves the pushed image and its tag in the registry', async () => {
     const { ref, digest } = await outputs();
     // This cluster has no controllers: a deleted ServiceAccount or Deployment keeps its

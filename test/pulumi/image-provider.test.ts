@@ -35,6 +35,7 @@ const provider = {
   update: async (id: string, olds: ImageBuildOutputs, news: ImageBuildInputs) => ({ outs: (await p.update(id, olds, news)).outs! }),
   diff: (id: string, olds: ImageBuildOutputs, news: ImageBuildInputs) => p.diff(id, olds, news),
   delete: (id: string, props: ImageBuildOutputs) => p.delete(id, props),
+  read: (id: string, props: ImageBuildOutputs) => p.read(id, props),
 };
 
 let reg: TestRegistry;
@@ -142,6 +143,42 @@ describe('the CustomizedImage provider against a real registry', () => {
     expect(await provider.diff(first.id, outs, moved)).toEqual({ changes: true, replaces: ['tag'] });
     await provider.delete(first.id, outs);
     expect(await skopeoDigest(`${reg.host}/team/app:v2`)).toBe(outs.digest);
+  });
+
+  it('read (pulumi refresh): keeps an image that is there, notices a moved tag (the next diff moves it back), and drops a deleted image', async () => {
+    const dir = specDir({ 'app.conf': 'refresh = 1\n' });
+    const inputs = await declare({ spec: path.join(dir, 'spec.yaml'), tag: 'refresh' });
+    const { id, outs } = await provider.create(inputs);
+    // As Pulumi passes it: the state, with the provider's own key.
+    const state = { ...outs, __provider: 'serialized provider' } as ImageBuildOutputs;
+    expect(await provider.read(id, state)).toEqual({ id, props: state });
+    expect(await provider.diff(id, outs, inputs)).toEqual({ changes: false, replaces: [] });
+
+    // Another pipeline moves the tag to another image: refresh records it, the next diff is an update,
+    // and the update moves the tag back to this image (the same digest: the build is reproducible).
+    const otherDir = specDir({ 'app.conf': 'refresh = 2\n' });
+    const other = await provider.create(await declare({ spec: path.join(otherDir, 'spec.yaml'), tag: 'refresh' }));
+    expect(await skopeoDigest(`${reg.host}/team/app:refresh`)).toBe(other.outs.digest);
+    const moved = await provider.read(id, state);
+    expect(moved).toEqual({ id, props: { ...state, tagDigest: other.outs.digest } });
+    expect(await provider.diff(id, moved.props as ImageBuildOutputs, inputs)).toEqual({ changes: true, replaces: [] });
+    const back = await provider.update(id, moved.props as ImageBuildOutputs, inputs);
+    expect(back.outs.digest).toBe(outs.digest);
+    expect(back.outs.tagDigest).toBeUndefined();
+    expect(await skopeoDigest(`${reg.host}/team/app:refresh`)).toBe(outs.digest);
+    expect(await provider.read(id, state)).toEqual({ id, props: state });
+
+    // The image is deleted from the registry: refresh drops the resource (no id), so the next up pushes it again.
+    const res = await fetch(`${reg.url}/v2/team/app/manifests/${outs.digest}`, { method: 'DELETE' });
+    expect(res.status).toBe(202);
+    expect(await exists(outs.ref)).toBe(false);
+    expect(await provider.read(id, state)).toEqual({});
+    const again = await provider.create(inputs);
+    expect(again.outs.digest).toBe(outs.digest);
+    expect(await skopeoDigest(outs.ref)).toBe(outs.digest);
+
+    // A registry that cannot be asked fails the refresh with its error; nothing is dropped on a guess.
+    await expect(provider.read(id, { ...state, repository: '127.0.0.1:9/team/app', timeoutSeconds: 2 })).rejects.toThrow(/127\.0\.0\.1:9/);
   });
 
   it('a failing update fails with the CLI error (code, field, fix), pushes nothing and leaves the tag', async () => {
