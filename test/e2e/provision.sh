@@ -259,6 +259,10 @@ pulumi_tools() {
     (
       cd "$src" &&
       go mod edit -dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4 &&
+      # Upstream replaces sdk/v4 with ../sdk, so go.sum has no entries for it: fetch the version
+      # go.mod requires (and its sums, checked against the checksum database through the proxy).
+      sdkv=$(sed -n 's#^[[:space:]]*github.com/pulumi/pulumi-kubernetes/sdk/v4 \(v[^[:space:]]*\).*#\1#p' go.mod | head -1) &&
+      [ -n "$sdkv" ] && go get "github.com/pulumi/pulumi-kubernetes/sdk/v4@$sdkv" &&
       cd cmd/pulumi-resource-kubernetes &&
       VERSION="${PULUMI_K8S_VERSION#v}" nice -n 10 go run generate.go &&
       nice -n 10 go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=${PULUMI_K8S_VERSION#v}" \
