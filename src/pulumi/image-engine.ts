@@ -174,7 +174,8 @@ export async function signingKeyOf(inputs: Pick<ImageBuildInputs, 'signingKey' |
   return loadPrivateKey(inputs.signingKey, inputs.signingKeyPassword ?? process.env.COSIGN_PASSWORD, 'signingKey');
 }
 
-function registryOptions(inputs: ImageBuildInputs): RegistryClientOptions {
+/** How to reach the registry: from the inputs (a build), or from the stored outputs (read: no credentials there). */
+function registryOptions(inputs: Pick<Partial<ImageBuildInputs>, 'caFiles' | 'insecure' | 'username' | 'password' | 'timeoutSeconds'>): RegistryClientOptions {
   return {
     ...(inputs.caFiles?.length ? { caFile: inputs.caFiles } : {}),
     ...(inputs.insecure ? { insecure: true } : {}),
@@ -334,11 +335,7 @@ export async function update(_id: string, _olds: Partial<ImageBuildOutputs>, new
 export async function read(id: string, props: Partial<ImageBuildOutputs> | undefined): Promise<{ id?: string; props?: Partial<ImageBuildOutputs> }> {
   if (!props?.repository || !props.digest || !props.tag) return { id, ...(props ? { props } : {}) }; // nothing to check against
   const ref = parseReference(props.repository);
-  const client = new RegistryClient(ref.registry, {
-    ...(props.caFiles?.length ? { caFile: props.caFiles } : {}),
-    ...(props.insecure ? { insecure: true } : {}),
-    ...(props.timeoutSeconds !== undefined ? { timeoutMs: Math.max(1, props.timeoutSeconds) * 1000 } : {}),
-  });
+  const client = new RegistryClient(ref.registry, registryOptions(props));
   try {
     const pinned = await client.headManifest(ref.repository, props.digest);
     if (!pinned) return {};
