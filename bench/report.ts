@@ -16,21 +16,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { findTool as tool, missingTools } from '../test/e2e/support/tools';
 import { renderSection, replaceSection, type SectionRun } from './report-markdown';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const file = args.find((a) => a.startsWith('--file='))?.slice('--file='.length) ?? join(__dirname, '..', 'BENCHMARKS.md');
-const tools = process.env['CLEANIMG_TOOLS'] ?? '/root/.cache/cleanimg-tools';
-
-/** A tool from the end-to-end tier's cache, else PATH. */
-function tool(name: string): string | undefined {
-  const cached = join(tools, 'bin', name);
-  if (existsSync(cached)) return cached;
-  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
 
 function versionOf(cmd: string | undefined, argv: string[]): string {
   if (!cmd) return 'missing';
@@ -119,7 +111,7 @@ async function runSection(s: Section): Promise<SectionRun> {
   const loadStart = loadavg();
   const t0 = Date.now();
   const commands = s.commands.map((c) => c.join(' '));
-  const missing = s.needs?.names.filter((n) => !tool(n)) ?? [];
+  const missing = missingTools(s.needs?.names ?? []);
   let output = '';
   let problem: string | undefined;
   if (missing.length > 0) {
