@@ -2,6 +2,9 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { envConfig, type EnvConfigProps as CoreEnvConfigProps, type EnvConfigResult } from '../core/env-config';
 import type { EnvConfigAttachment } from '../core/props';
+import { defaultName } from './naming';
+
+export { defaultName } from './naming';
 
 export interface EnvConfigProps extends Omit<CoreEnvConfigProps, 'name'> {
   /** Base name of the ConfigMap (a content hash is appended). @default derived from the construct path */
@@ -25,6 +28,7 @@ export class EnvConfig extends Construct implements EnvConfigAttachment {
   readonly volumes: readonly Record<string, unknown>[];
   readonly volumeMounts: readonly Record<string, unknown>[];
   readonly env: readonly Record<string, unknown>[];
+  readonly seal: string;
   /** The framework-neutral result, as the core built it. */
   readonly result: EnvConfigResult;
 
@@ -36,13 +40,7 @@ export class EnvConfig extends Construct implements EnvConfigAttachment {
     this.volumes = this.result.volumes;
     this.volumeMounts = this.result.volumeMounts;
     this.env = this.result.env;
+    this.seal = this.result.seal;
     if (this.result.configMap) this.configMap = new ApiObject(this, 'ConfigMap', this.result.configMap as never);
   }
-}
-
-/** A DNS label from the construct path (chart included, app excluded), at most `max` characters. */
-export function defaultName(c: Construct, max = 63): string {
-  const parts = c.node.scopes.slice(1).map((s) => s.node.id).filter(Boolean);
-  const name = parts.join('-').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
-  return (name || 'app').slice(0, max).replace(/-+$/, '');
 }

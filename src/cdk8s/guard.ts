@@ -1,6 +1,7 @@
 import { ApiObject, App, type AppProps } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { formatProblem } from '../errors';
+import { sortForApply } from '../core/apply-order';
 import { assertNoViolations, checkObjects, type KubeObject, type Violation } from '../rules';
 import { withFastYaml } from './yaml-writer';
 
@@ -38,7 +39,10 @@ export interface HardenedAppProps extends AppProps {
  * A cdk8s App whose synth fails, writing nothing, when any object breaks a hardening rule.
  *
  * It resolves each chart once: the rules run over exactly the objects that are then written (JSON
- * patches applied), and cdk8s writes them without resolving again.
+ * patches applied), and cdk8s writes them without resolving again. Each chart's objects are written
+ * in an order that `kubectl apply -f dist/` accepts in one go on an empty cluster (Namespace and its
+ * guards first, then identities, config and storage, Services, workloads, autoscalers and routes;
+ * custom resources last), whatever order they were created in.
  */
 export class HardenedApp extends App {
   private readonly yamlWriter: 'fast' | 'cdk8s';
@@ -59,7 +63,8 @@ export class HardenedApp extends App {
 
   private withCheckedCharts<T>(write: () => T): T {
     const charts = this.charts;
-    const resolved = charts.map((c) => c.toJson());
+    // Each chart's objects in an order `kubectl apply -f` accepts in one go (Namespace first, ...).
+    const resolved = charts.map((c) => sortForApply(c.toJson()));
     assertNoViolations(checkObjects(resolved.flat() as KubeObject[]), 'the app (nothing was written)');
     charts.forEach((c, i) => Object.defineProperty(c, 'toJson', { value: () => resolved[i], configurable: true }));
     try {

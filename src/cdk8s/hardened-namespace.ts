@@ -6,11 +6,12 @@ import {
   type EgressAllow, type HardenedNamespaceProps as CoreProps, type HardenedNamespaceResult, type NamespaceWorkload, type NetworkPeer, type NetworkPort,
 } from '../core/namespace';
 import type { KubeObject } from '../rules';
-import { defaultName } from './env-config';
-import { HardenedDeployment } from './hardened-deployment';
+import type { HardenedDeployment } from './hardened-deployment';
+import { HardenedWorkload } from './hardened-workload';
+import { defaultName } from './naming';
 
-/** A peer given as core props, or a HardenedDeployment (its pods, in its namespace). */
-export type PeerLike = NetworkPeer | HardenedDeployment;
+/** A peer given as core props, or a hardened workload (its pods, in its namespace). */
+export type PeerLike = NetworkPeer | HardenedWorkload;
 
 export interface WorkloadOptions {
   /** Who may connect to the declared ports. @default any source, declared ports only */
@@ -22,12 +23,14 @@ export interface WorkloadOptions {
 export interface HardenedNamespaceProps extends Omit<CoreProps, 'name' | 'workloads'> {
   /** @default derived from the construct path */
   readonly name?: string;
-  /** Hardened deployments running here; more with {@link HardenedNamespace.addDeployment}. @default none */
+  /** Hardened workloads (any kind) running here; more with {@link HardenedNamespace.addWorkload}. @default none */
+  readonly workloads?: readonly HardenedWorkload[];
+  /** The same as `workloads` (kept for programs written before other kinds existed). @default none */
   readonly deployments?: readonly HardenedDeployment[];
 }
 
 interface Entry {
-  readonly deployment: HardenedDeployment;
+  readonly workload: HardenedWorkload;
   ingressFrom?: NetworkPeer[];
   egressTo: EgressAllow[];
 }
@@ -38,12 +41,13 @@ const CLUSTER_SCOPED = new Set(['Namespace', 'ValidatingAdmissionPolicy', 'Valid
  * A namespace that enforces the hardening rules in the cluster: Pod Security `restricted` labels
  * (pinned), a ValidatingAdmissionPolicy generated from the rule list and bound to this namespace,
  * a Role for the workloads' ServiceAccounts that grants nothing dangerous, a default-deny
- * NetworkPolicy with DNS egress, and an allow for each deployment's declared ports.
+ * NetworkPolicy with DNS egress, and an allow for each workload's declared ports.
  *
  * It emits exactly the objects of the core's `hardenedNamespace()` (in the core's order for the
- * deployments given in props; one added later brings its RoleBinding or NetworkPolicy at the end).
- * Deployments added to it must end up in this namespace (their own `namespace`, or their chart's),
- * and are ordered after the guards. Its name defaults to the chart's namespace.
+ * workloads given in props; one added later brings its RoleBinding or NetworkPolicy at the end).
+ * Workloads of every kind (HardenedDeployment, HardenedStatefulSet, HardenedJob, HardenedCronJob)
+ * may be added; they must end up in this namespace (their own `namespace`, or their chart's), and
+ * are ordered after the guards. Its name defaults to the chart's namespace.
  */
 export class HardenedNamespace extends Construct {
   readonly name: string;
@@ -59,10 +63,11 @@ export class HardenedNamespace extends Construct {
   constructor(scope: Construct, id: string, props: HardenedNamespaceProps = {}) {
     super(scope, id);
     this.name = props.name ?? Chart.of(this).namespace ?? defaultName(this);
-    const { deployments = [], ...rest } = props;
+    const { deployments = [], workloads = [], ...rest } = props;
     this.props = { ...rest, name: this.name };
-    // The deployments given here go in before anything is emitted, so the objects come out in the core's order.
-    for (const d of deployments) if (!this.entries.some((e) => e.deployment === d)) this.entries.push({ deployment: d, egressTo: [] });
+    const given = [...workloads, ...deployments];
+    // The workloads given here go in before anything is emitted, so the objects come out in the core's order.
+    for (const w of given) if (!this.entries.some((e) => e.workload === w)) this.entries.push({ workload: w, egressTo: [] });
     this.current = hardenedNamespace(this.coreProps());
     this.namespace = this.emit(this.current.namespace, 'Namespace');
     this.policy = this.emit(this.current.policy, 'Policy');
@@ -70,66 +75,71 @@ export class HardenedNamespace extends Construct {
     this.policyBinding.addDependency(this.policy);
     this.role = this.emit(this.current.role, 'Role');
     this.sync();
-    for (const d of deployments) d.node.addDependency(this);
+    for (const w of given) w.node.addDependency(this);
   }
 
-  /** The core's result for the deployments and allows added so far. */
+  /** The core's result for the workloads and allows added so far. */
   get result(): HardenedNamespaceResult {
     return this.current;
   }
 
-  /** Runs `deployment` here: binds its ServiceAccount, opens its declared ports, orders it after the guards. */
-  addDeployment(deployment: HardenedDeployment, options: WorkloadOptions = {}): this {
-    if (this.entries.some((e) => e.deployment === deployment)) return this;
-    const entry: Entry = { deployment, egressTo: [...(options.egressTo ?? [])] };
+  /** Runs `workload` (any kind) here: binds its ServiceAccount, opens its declared ports, orders it after the guards. */
+  addWorkload(workload: HardenedWorkload, options: WorkloadOptions = {}): this {
+    if (this.entries.some((e) => e.workload === workload)) return this;
+    const entry: Entry = { workload, egressTo: [...(options.egressTo ?? [])] };
     if (options.ingressFrom) entry.ingressFrom = options.ingressFrom.map((p) => this.peer(p));
     this.update(() => this.entries.push(entry), () => this.entries.pop());
-    deployment.node.addDependency(this);
+    workload.node.addDependency(this);
     return this;
   }
 
-  /** Lets only these sources reach `deployment`'s declared ports (adding to earlier `allowFrom` calls). */
-  allowFrom(deployment: HardenedDeployment, ...sources: PeerLike[]): this {
+  /** The same as {@link addWorkload} (kept for programs written before other kinds existed). */
+  addDeployment(deployment: HardenedWorkload, options: WorkloadOptions = {}): this {
+    return this.addWorkload(deployment, options);
+  }
+
+  /** Lets only these sources reach `workload`'s declared ports (adding to earlier `allowFrom` calls). */
+  allowFrom(workload: HardenedWorkload, ...sources: PeerLike[]): this {
     if (sources.length === 0) throw new CleanimgError(`HardenedNamespace ${this.name}: allowFrom needs a source`, [{ code: 'NS016', path: 'allowFrom', message: 'no source given', fix: 'pass a HardenedDeployment or a peer ({ pods }, { namespace }, { cidr })' }]);
-    const entry = this.entryOf(deployment);
+    const entry = this.entryOf(workload);
     const before = entry.ingressFrom;
     this.update(() => { entry.ingressFrom = [...(before ?? []), ...sources.map((p) => this.peer(p))]; }, () => { entry.ingressFrom = before; });
     return this;
   }
 
-  /** Lets `deployment` connect to `target`: for a HardenedDeployment, on its declared ports unless `ports` is given. */
-  allowTo(deployment: HardenedDeployment, target: PeerLike, ports?: readonly NetworkPort[]): this {
-    const entry = this.entryOf(deployment);
-    const p = ports ?? (target instanceof HardenedDeployment ? target.result.ports.map((x) => ({ port: x.containerPort, protocol: x.protocol ?? 'TCP' })) : []);
+  /** Lets `workload` connect to `target`: for a hardened workload, on its declared ports unless `ports` is given. */
+  allowTo(workload: HardenedWorkload, target: PeerLike, ports?: readonly NetworkPort[]): this {
+    const entry = this.entryOf(workload);
+    const p = ports ?? (target instanceof HardenedWorkload ? target.result.ports.map((x) => ({ port: x.containerPort, protocol: x.protocol ?? 'TCP' })) : []);
     this.update(() => entry.egressTo.push({ to: [this.peer(target)], ports: p }), () => entry.egressTo.pop());
     return this;
   }
 
-  private entryOf(deployment: HardenedDeployment): Entry {
-    const e = this.entries.find((x) => x.deployment === deployment);
-    if (!e) throw new CleanimgError(`HardenedNamespace ${this.name}: ${deployment.name} is not in this namespace`, [{ code: 'NS014', path: deployment.node.path, message: 'the deployment was not added', fix: 'call addDeployment(deployment) first' }]);
+  private entryOf(workload: HardenedWorkload): Entry {
+    const e = this.entries.find((x) => x.workload === workload);
+    if (!e) throw new CleanimgError(`HardenedNamespace ${this.name}: ${workload.name} is not in this namespace`, [{ code: 'NS014', path: workload.node.path, message: 'the workload was not added', fix: 'call addWorkload(workload) first' }]);
     return e;
   }
 
   private peer(p: PeerLike): NetworkPeer {
-    if (!(p instanceof HardenedDeployment)) return p;
-    const ns = p.deployment.metadata.namespace;
+    if (!(p instanceof HardenedWorkload)) return p;
+    const ns = p.workload.metadata.namespace;
     return { pods: { ...p.selector }, ...(ns && ns !== this.name ? { namespace: ns } : {}) };
   }
 
   private coreProps(): CoreProps {
     const workloads: NamespaceWorkload[] = this.entries.map((e) => {
-      const r = e.deployment.result;
-      // The namespace the deployment really lands in: its own, else its chart's.
-      const ns = e.deployment.deployment.metadata.namespace;
+      const r = e.workload.result;
+      // The namespace the workload really lands in: its own, else its chart's.
+      const ns = e.workload.workload.metadata.namespace;
       if (ns === undefined) {
-        throw new CleanimgError(`HardenedNamespace ${this.name}: deployment ${e.deployment.name} has no namespace`, [{
-          code: 'NS014', path: e.deployment.node.path, message: 'it would be applied to the kubeconfig\'s namespace, outside these guards',
+        throw new CleanimgError(`HardenedNamespace ${this.name}: ${r.kind} ${e.workload.name} has no namespace`, [{
+          code: 'NS014', path: e.workload.node.path, message: 'it would be applied to the kubeconfig\'s namespace, outside these guards',
           fix: `set namespace: ${JSON.stringify(this.name)} on it, or create it in a Chart with namespace: ${JSON.stringify(this.name)}`,
         }]);
       }
-      const deployment = { ...r.deployment, metadata: { ...r.deployment.metadata, namespace: ns } };
-      return { deployment: { ...r, deployment }, ...(e.ingressFrom ? { ingressFrom: e.ingressFrom } : {}), ...(e.egressTo.length ? { egressTo: e.egressTo } : {}) };
+      const workload = { ...r.workload, metadata: { ...r.workload.metadata, namespace: ns } };
+      return { workload: { ...r, workload }, ...(e.ingressFrom ? { ingressFrom: e.ingressFrom } : {}), ...(e.egressTo.length ? { egressTo: e.egressTo } : {}) };
     });
     return { ...this.props, workloads };
   }

@@ -1,8 +1,11 @@
-export { HardenedDeployment, type HardenedDeploymentProps, type ExposeOptions } from './hardened-deployment';
+export { HardenedWorkload, type ExposeOptions, type IngressOptions, type HttpRouteOptions } from './hardened-workload';
+export { HardenedDeployment, type HardenedDeploymentProps } from './hardened-deployment';
+export { HardenedStatefulSet, type HardenedStatefulSetProps } from './hardened-statefulset';
+export { HardenedJob, HardenedCronJob, type HardenedJobProps, type HardenedCronJobProps } from './hardened-job';
 export { EnvConfig, type EnvConfigProps } from './env-config';
 export { HardenedApp, enforceHardening, runApp, violationsIn, type HardenedAppProps } from './guard';
 export { HardeningValidation, type HardeningValidationProperties } from './validation-plugin';
-export { nonRootId, type NonRootId, type DigestRef, type ImageLike, type WritablePath, type ProbeProps, type SecretReference } from '../core';
+export { nonRootId, digestRef, type NonRootId, type DigestRef, type ImageLike, type WritablePath, type ProbeProps, type SecretReference, type StorageProps, type AutoscalingProps, type DisruptionBudgetProps, type SpreadProps, type TolerationProps, type AffinityProps } from '../core';
 export { DockerfileImage, type DockerfileImageProps } from '../dockerfile/construct';
 export { HardenedNamespace, type HardenedNamespaceProps, type PeerLike, type WorkloadOptions } from './hardened-namespace';
 export { CustomizedImage, DEFAULT_BASE_REF, type CustomizedImageProps, type InlineCustomizeSpec } from './customized-image';

@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CleanimgError } from '../errors';
 import { checkObject } from '../rules';
+import { sealAttachment } from './attachment';
 import type { EnvConfigAttachment } from './props';
-import { parseProps } from './props-schema';
+import { absolutePath, dnsLabel, parseProps } from './props-schema';
 
 /** A Secret that exists in the cluster (made by External Secrets, Sealed Secrets, an operator, Pulumi...). */
 export interface SecretReference {
@@ -48,12 +49,12 @@ export interface EnvConfigResult extends EnvConfigAttachment {
 }
 
 const dnsSubdomain = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a DNS subdomain name');
-const absolutePath = z.string().regex(/^\/(?!.*(^|\/)\.\.?(\/|$))/, 'must be an absolute path without "." or ".." segments');
-const configKey = z.string().regex(/^[-._a-zA-Z0-9]+$/, 'must consist of letters, digits, "-", "_" and "."');
+const configKey = z.string().max(253).regex(/^[-._a-zA-Z0-9]+$/, 'must consist of letters, digits, "-", "_" and "."')
+  .refine((k) => k !== '.' && k !== '..', 'must not be "." or ".." (the API server refuses them)');
 
 const schema = z.strictObject({
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/, 'must be a DNS label of at most 42 characters (a hash suffix is added)'),
-  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/).optional(),
+  namespace: dnsLabel.optional(),
   data: z.record(configKey, z.string()).optional(),
   mountPath: absolutePath.optional(),
   fileMounts: z.record(configKey, absolutePath).optional(),
@@ -133,5 +134,5 @@ export function envConfig(props: EnvConfigProps): EnvConfigResult {
     });
     volumeMounts.push({ name: volumeName, mountPath: s.mountPath, readOnly: true });
   });
-  return { configMap, configMapName, volumes, volumeMounts, env };
+  return { configMap, configMapName, ...sealAttachment({ volumes, volumeMounts, env }) };
 }

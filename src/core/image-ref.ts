@@ -1,4 +1,5 @@
 import { parseReference } from '../oci/reference';
+import { CleanimgError } from '../errors';
 
 /**
  * Image references as the hardened core sees them: only digest-pinned references are accepted
@@ -40,4 +41,18 @@ export function imageRefOf(image: ImageInput | unknown): string {
   if (typeof image === 'string') return image;
   if (image && typeof image === 'object' && 'imageRef' in image) return String((image as ImageLike).imageRef);
   return String(image);
+}
+
+/**
+ * A reference known only at run time (from CI: `digestRef(process.env.IMAGE)`) as a typed
+ * {@link DigestRef}, or an HD003 error naming `source` when it is missing or not pinned by digest.
+ */
+export function digestRef(ref: string | undefined, source = 'image reference'): DigestRef {
+  if (isDigestPinned(ref)) return ref;
+  throw new CleanimgError(`${source} is not pinned by digest`, [{
+    code: 'HD003',
+    path: source,
+    message: ref === undefined || ref === '' ? 'it is empty or not set' : `${JSON.stringify(ref)} has no @sha256:<64 hex> digest`,
+    fix: 'pass repo@sha256:<digest> (e.g. from `crane digest`, buildx --metadata-file, or cleanimg-customize build --json)',
+  }]);
 }

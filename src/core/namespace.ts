@@ -14,7 +14,7 @@
 import { CleanimgError, type Problem } from '../errors';
 import type { KubeObject } from '../rules';
 import { CEL_NOT_GENERATED, celChecks, POD_MATCH_CONDITIONS, POD_VARIABLES, POLICY_RESOURCES } from '../rules/cel';
-import type { HardenedDeploymentResult } from './deployment';
+import type { HardenedWorkloadResult } from './workload/result';
 
 /** The Pod Security Standards version the labels pin by default. */
 export const DEFAULT_POD_SECURITY_VERSION = 'v1.33';
@@ -46,13 +46,14 @@ export interface EgressAllow {
   readonly ports: readonly NetworkPort[];
 }
 
-/** What the namespace needs of a hardened deployment: the core's result (or a construct's `result`). */
-export type WorkloadLike = Pick<HardenedDeploymentResult, 'deployment' | 'serviceAccount' | 'selector' | 'ports'>;
+/** What the namespace needs of a hardened workload of any kind: the core's result (or a construct's `result`). */
+export type WorkloadLike = Pick<HardenedWorkloadResult, 'workload' | 'serviceAccount' | 'selector' | 'ports'>;
 
 export interface NamespaceWorkload {
-  readonly deployment: WorkloadLike;
+  /** A hardened Deployment, StatefulSet, Job or CronJob. */
+  readonly workload: WorkloadLike;
   /**
-   * Who may connect to the deployment's declared container ports. An empty list admits nobody.
+   * Who may connect to the workload's declared container ports. An empty list admits nobody.
    * @default any source, on the declared ports only (every other port stays closed)
    */
   readonly ingressFrom?: readonly NetworkPeer[];
@@ -78,7 +79,7 @@ export interface HardenedNamespaceProps {
   readonly annotations?: Readonly<Record<string, string>>;
   /** Registries (or registry/repository prefixes) images must come from. @default any registry */
   readonly allowedRegistries?: readonly string[];
-  /** The hardened deployments that run here: their ServiceAccounts are bound, their ports opened. @default none */
+  /** The hardened workloads (any kind) that run here: their ServiceAccounts are bound, their ports opened, their egress allowed. @default none */
   readonly workloads?: readonly NamespaceWorkload[];
   /**
    * What the workloads' ServiceAccounts may do in the namespace. The default is nothing: a hardened
@@ -199,15 +200,15 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
   const workloads = props.workloads ?? [];
   const names = new Set<string>();
   workloads.forEach((w, i) => {
-    const meta = w?.deployment?.deployment?.metadata;
+    const meta = w?.workload?.workload?.metadata;
     const wname = meta?.name;
     if (!meta || typeof wname !== 'string') {
-      problems.push({ code: 'NS014', path: `workloads[${i}]`, message: 'not a hardened deployment (no deployment.metadata.name)', fix: 'pass the result of hardenedDeployment() or a HardenedDeployment construct' });
+      problems.push({ code: 'NS014', path: `workloads[${i}]`, message: 'not a hardened workload (no workload.metadata.name)', fix: 'pass the result of hardenedDeployment(), hardenedStatefulSet(), hardenedJob() or hardenedCronJob(), or a hardened construct' });
       return;
     }
     if (meta.namespace !== undefined && meta.namespace !== name)
-      problems.push({ code: 'NS014', path: `workloads[${i}]`, message: `deployment ${wname} is in namespace ${meta.namespace}, not ${name}`, fix: `create it with namespace: ${JSON.stringify(name)} (or leave namespace unset)` });
-    if (names.has(wname)) problems.push({ code: 'NS015', path: `workloads[${i}]`, message: `two workloads are named ${wname}`, fix: 'add each deployment once' });
+      problems.push({ code: 'NS014', path: `workloads[${i}]`, message: `${w.workload.workload.kind ?? 'workload'} ${wname} is in namespace ${meta.namespace}, not ${name}`, fix: `create it with namespace: ${JSON.stringify(name)} (or leave namespace unset)` });
+    if (names.has(wname)) problems.push({ code: 'NS015', path: `workloads[${i}]`, message: `two workloads are named ${wname}`, fix: 'add each workload once' });
     names.add(wname);
   });
   const dns = props.dns === false ? undefined : { namespace: props.dns?.namespace ?? 'kube-system', pods: props.dns?.pods };
@@ -227,11 +228,11 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
     });
   }
   workloads.forEach((w, i) => {
-    const d = w?.deployment;
-    const wname = d?.deployment?.metadata?.name;
+    const d = w?.workload;
+    const wname = d?.workload?.metadata?.name;
     if (typeof wname !== 'string') return;
     const at = `workloads[${i}]`;
-    const ports = (d.ports ?? []).map((p) => ({ port: p.containerPort, protocol: p.protocol ?? 'TCP' }));
+    const ports = (d.ports ?? []).map((p: WorkloadLike['ports'][number]) => ({ port: p.containerPort, protocol: p.protocol ?? 'TCP' }));
     const ingress = ports.length && (w.ingressFrom === undefined || w.ingressFrom.length > 0)
       ? [{ ...(w.ingressFrom ? { from: w.ingressFrom.map((p, j) => peerObject(p, `${at}.ingressFrom[${j}]`, problems)) } : {}), ports }]
       : [];
@@ -302,7 +303,7 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
     apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta('cleanimg-app'),
     rules: (props.grants ?? []).map((g) => ({ apiGroups: [...g.apiGroups], resources: [...g.resources], verbs: [...g.verbs], ...(g.resourceNames?.length ? { resourceNames: [...g.resourceNames] } : {}) })),
   };
-  const subjects = workloads.map((w) => ({ kind: 'ServiceAccount', name: String(w.deployment.serviceAccount.metadata?.name), namespace: name }));
+  const subjects = workloads.map((w) => ({ kind: 'ServiceAccount', name: String(w.workload.serviceAccount.metadata?.name), namespace: name }));
   const roleBinding: KubeObject | undefined = subjects.length ? {
     apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta('cleanimg-app'),
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cleanimg-app' },

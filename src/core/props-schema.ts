@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { CleanimgError, type Problem } from '../errors';
 import { MIN_ID } from '../rules/pod-rules';
 import { imageRefOf, isDigestPinned } from './image-ref';
-import { isQuantity } from './quantity';
+import { isQuantity, parseQuantity } from './quantity';
 
 /** Keys people reach for to switch a control off, and the rule each would break. */
 const FORBIDDEN_KEYS: Record<string, { code: string; why: string }> = {
@@ -31,65 +31,139 @@ const FORBIDDEN_KEYS: Record<string, { code: string; why: string }> = {
 const FIELD_FIXES: Record<string, string> = {
   HD002: 'use 65532 or another ID >= 10000',
   HD003: 'use repo@sha256:<digest> (or repo:tag@sha256:<digest>), or a CustomizedImage',
+  HD029: 'use a namespace of your own, e.g. a HardenedNamespace',
 };
 
-const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and "-", at most 63 characters');
-const absolutePath = z.string().regex(/^\/(?!.*(^|\/)\.\.?(\/|$))/, 'must be an absolute path without "." or ".." segments');
-const quantity = z.string().refine(isQuantity, 'must be a Kubernetes quantity such as 64Mi, 1Gi or 250m');
-const id = z.number().int().min(MIN_ID, `must be >= ${MIN_ID} (0 is root; IDs below ${MIN_ID} collide with host users)`).max(2 ** 31 - 1);
-const port = z.number().int().min(1).max(65535);
-const portRef = z.union([port, z.string().min(1)]);
-const stringMap = z.record(z.string(), z.string());
+/** System namespaces no workload may run in (HD029). */
+export const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
+
+export const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and "-", at most 63 characters');
+export const dnsSubdomain = z.string().max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS subdomain name: lower-case letters, digits, "-" and "."');
+export const namespaceName = dnsLabel.refine((n) => !SYSTEM_NAMESPACES.includes(n), {
+  error: (iss) => `${JSON.stringify(iss.input)} is a system namespace; workloads never run in ${SYSTEM_NAMESPACES.join(', ')}`,
+  params: { rule: 'HD029' },
+});
+/** An absolute path, not `/` itself, without `.`/`..` segments, empty segments or control characters. */
+export const absolutePath = z.string()
+  .regex(/^\/(?!.*(^|\/)\.\.?(\/|$))/, 'must be an absolute path without "." or ".." segments')
+  .refine((p) => p !== '/' && !p.includes('//'), 'must name a directory below / (not / itself, no empty segments)')
+  .refine((p) => !/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(p), 'must not contain control characters or line separators');
+/** A path relative to a volume: no leading `/`, no `..` segments. */
+export const relativeSubPath = z.string().min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'must be a relative path inside the volume (no leading "/", no "..")')
+  .refine((p) => !/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(p), 'must not contain control characters or line separators');
+/** A quantity greater than zero: `0` means "no limit" to Kubernetes, and negative sizes are refused. */
+export const quantity = z.string().refine(isQuantity, 'must be a Kubernetes quantity such as 64Mi, 1Gi or 250m')
+  .refine((q) => !isQuantity(q) || parseQuantity(q) > 0, 'must be greater than zero (0 means no limit to Kubernetes)');
+export const id = z.number().int().min(MIN_ID, `must be >= ${MIN_ID} (0 is root; IDs below ${MIN_ID} collide with host users)`).max(2 ** 31 - 1);
+export const port = z.number().int().min(1).max(65535);
+/** An IANA service name, as Kubernetes requires of port names: at most 15 characters, a letter among them, no "--". */
+export const portName = z.string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lower-case letters, digits and "-", starting and ending with a letter or digit')
+  .max(15, 'must be at most 15 characters')
+  .refine((n) => /[a-z]/.test(n) && !n.includes('--'), 'must contain a letter and no "--" (an IANA service name)');
+export const portRef = z.union([port, portName]);
+export const nonNegativeInt = z.number().int().min(0).max(2 ** 31 - 1);
+export const positiveInt = z.number().int().min(1).max(2 ** 31 - 1);
+/** `10`, or a percentage such as `25%`. */
+export const intOrPercent = z.union([nonNegativeInt, z.string().regex(/^(100|[1-9]?[0-9])%$/, 'must be a number or a percentage such as 25%')]);
+
+const qualifiedName = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+export const labelKey = z.string().regex(qualifiedName, 'must be a label key: an optional DNS-subdomain prefix and "/", then at most 63 letters, digits, "-", "_" and "."');
+export const labelValue = z.string().regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, 'must be a label value: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit');
+export const labelMap = z.record(labelKey, labelValue);
+export const annotationMap = z.record(labelKey, z.string());
 
 const probe = z.strictObject({
   http: z.strictObject({ path: z.string().startsWith('/'), port: portRef, scheme: z.enum(['HTTP', 'HTTPS']).optional() }).optional(),
   tcp: z.strictObject({ port: portRef }).optional(),
   grpc: z.strictObject({ port, service: z.string().optional() }).optional(),
   exec: z.strictObject({ command: z.array(z.string()).min(1) }).optional(),
-  initialDelaySeconds: z.number().int().min(0).optional(),
-  periodSeconds: z.number().int().min(1).optional(),
-  timeoutSeconds: z.number().int().min(1).optional(),
-  failureThreshold: z.number().int().min(1).optional(),
+  initialDelaySeconds: nonNegativeInt.optional(),
+  periodSeconds: positiveInt.optional(),
+  timeoutSeconds: positiveInt.optional(),
+  failureThreshold: positiveInt.optional(),
 }).refine((p) => [p.http, p.tcp, p.grpc, p.exec].filter(Boolean).length === 1, 'a probe needs exactly one of http, tcp, grpc or exec');
 
 const writablePath = z.union([
   z.strictObject({ path: absolutePath, sizeLimit: quantity, medium: z.literal('Memory').optional() }),
-  z.strictObject({ path: absolutePath, claimName: dnsLabel.or(z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/)), subPath: z.string().optional() }),
-], { error: 'a writable path is { path, sizeLimit } (emptyDir) or { path, claimName } (PersistentVolumeClaim); hostPath is not available' });
+  z.strictObject({ path: absolutePath, claimName: dnsSubdomain, subPath: relativeSubPath.optional() }),
+  z.strictObject({
+    path: absolutePath,
+    storage: z.strictObject({ size: quantity, storageClassName: dnsSubdomain.optional(), accessMode: z.enum(['ReadWriteOnce', 'ReadWriteOncePod', 'ReadWriteMany']).optional() }),
+    subPath: relativeSubPath.optional(),
+  }),
+], { error: 'a writable path is { path, sizeLimit } (emptyDir), { path, claimName } (an existing PersistentVolumeClaim) or { path, storage: { size } } (a new claim); hostPath is not available' });
 
-const attachment = z.object({ volumes: z.array(z.any()), volumeMounts: z.array(z.any()), env: z.array(z.any()) });
+/** A request and a limit: the request may not exceed the limit (the API server refuses it). */
+const requestNotAboveLimit = (r: { request: string; limit?: string }) =>
+  !isQuantity(r.request) || r.limit === undefined || !isQuantity(r.limit) || parseQuantity(r.request) <= parseQuantity(r.limit);
+const overLimit = { error: 'the request is larger than the limit (the API server refuses it)', path: ['request'] };
+const requestAndLimit = z.strictObject({ request: quantity, limit: quantity }).refine(requestNotAboveLimit, overLimit);
+const requestAndOptionalLimit = z.strictObject({ request: quantity, limit: quantity.optional() }).refine(requestNotAboveLimit, overLimit);
 
-const container = z.strictObject({
+export const containerSchema = z.strictObject({
   name: dnsLabel,
   image: z.union([z.string(), z.object({ imageRef: z.string() }).loose()], { error: 'image must be a digest-pinned reference string or a CustomizedImage' })
     .refine((v) => isDigestPinned(imageRefOf(v)), { error: (iss) => `image ${JSON.stringify(imageRefOf(iss.input))} is not pinned by digest` }),
   command: z.array(z.string()).optional(),
   args: z.array(z.string()).optional(),
   workingDir: absolutePath.optional(),
-  ports: z.array(z.strictObject({ containerPort: port, name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(15).optional(), protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional() })).optional(),
+  ports: z.array(z.strictObject({ containerPort: port, name: portName.optional(), protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional() })).optional(),
   env: z.record(z.string().regex(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, 'must be a valid environment variable name'), z.string()).optional(),
   resources: z.strictObject({
-    cpu: z.strictObject({ request: quantity, limit: quantity.optional() }).optional(),
-    memory: z.strictObject({ request: quantity, limit: quantity }).optional(),
-    ephemeralStorage: z.strictObject({ request: quantity, limit: quantity }).optional(),
+    cpu: requestAndOptionalLimit.optional(),
+    memory: requestAndLimit.optional(),
+    ephemeralStorage: requestAndLimit.optional(),
   }).optional(),
   writablePaths: z.array(writablePath).optional(),
   probes: z.strictObject({ readiness: probe.optional(), liveness: probe.optional(), startup: probe.optional() }).optional(),
   netBindService: z.boolean().optional(),
-  config: z.array(attachment).optional(),
+  // Checked one by one by the builder (attachmentProblems): only EnvConfigs made by the library.
+  config: z.array(z.unknown()).optional(),
 });
 
-export const hardenedDeploymentSchema = z.strictObject({
+const selectorExpression = z.strictObject({ key: labelKey, operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), values: z.array(labelValue).optional() });
+const labelSelector = z.strictObject({ matchLabels: labelMap.optional(), matchExpressions: z.array(selectorExpression).optional() });
+const nodeSelectorTerm = z.strictObject({
+  matchExpressions: z.array(z.strictObject({ key: labelKey, operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt']), values: z.array(labelValue).optional() })).optional(),
+});
+const podAffinityTerm = z.strictObject({ labelSelector: labelSelector.optional(), topologyKey: labelKey, namespaces: z.array(dnsLabel).optional() });
+const weighted = <T extends z.ZodType>(key: string, term: T) => z.array(z.strictObject({ weight: z.number().int().min(1).max(100), [key]: term }));
+const podAffinity = z.strictObject({
+  requiredDuringSchedulingIgnoredDuringExecution: z.array(podAffinityTerm).optional(),
+  preferredDuringSchedulingIgnoredDuringExecution: weighted('podAffinityTerm', podAffinityTerm).optional(),
+});
+
+/** What every workload kind takes (the pod and its scheduling). */
+export const podShape = {
   name: dnsLabel,
-  namespace: dnsLabel.optional(),
-  replicas: z.number().int().min(0).optional(),
-  labels: stringMap.optional(),
-  annotations: stringMap.optional(),
-  containers: z.array(container).min(1, 'a Deployment needs at least one container'),
-  initContainers: z.array(container).optional(),
+  namespace: namespaceName.optional(),
+  labels: labelMap.optional(),
+  annotations: annotationMap.optional(),
+  containers: z.array(containerSchema).min(1, 'a workload needs at least one container'),
+  initContainers: z.array(containerSchema).optional(),
   runAsUser: id.optional(),
   runAsGroup: id.optional(),
-});
+  nodeSelector: labelMap.optional(),
+  tolerations: z.array(z.strictObject({
+    key: labelKey.optional(),
+    operator: z.enum(['Equal', 'Exists']).optional(),
+    value: labelValue.optional(),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+    tolerationSeconds: z.number().int().optional(),
+  })).optional(),
+  affinity: z.strictObject({
+    nodeAffinity: z.strictObject({
+      requiredDuringSchedulingIgnoredDuringExecution: z.strictObject({ nodeSelectorTerms: z.array(nodeSelectorTerm).min(1) }).optional(),
+      preferredDuringSchedulingIgnoredDuringExecution: weighted('preference', nodeSelectorTerm).optional(),
+    }).optional(),
+    podAffinity: podAffinity.optional(),
+    podAntiAffinity: podAffinity.optional(),
+  }).optional(),
+  priorityClassName: dnsSubdomain.optional(),
+  terminationGracePeriodSeconds: nonNegativeInt.optional(),
+};
 
 /** Formats a zod issue path as `containers[0].image`. */
 export function propPath(path: readonly PropertyKey[]): string {
@@ -112,7 +186,8 @@ export function zodProblems(error: z.ZodError, root: string): Problem[] {
       continue;
     }
     const last = issue.path[issue.path.length - 1];
-    const rule = last === 'runAsUser' || last === 'runAsGroup' ? 'HD002' : last === 'image' ? 'HD003' : undefined;
+    const declared = issue.code === 'custom' ? (issue.params as { rule?: string } | undefined)?.rule : undefined;
+    const rule = declared ?? (last === 'runAsUser' || last === 'runAsGroup' ? 'HD002' : last === 'image' ? 'HD003' : undefined);
     out.push({ code: rule ?? 'PROP002', path: at(), message: issue.message, fix: rule ? FIELD_FIXES[rule]! : 'correct the value' });
   }
   return out;

@@ -29,7 +29,33 @@ export interface WritableClaim {
   readonly subPath?: string;
 }
 
-export type WritablePath = WritableEmptyDir | WritableClaim;
+/** Access modes a new claim may ask for (`ReadOnlyMany` is not writable, so it is not offered here). */
+export type WritableAccessMode = 'ReadWriteOnce' | 'ReadWriteOncePod' | 'ReadWriteMany';
+
+/** Storage to create for a writable path: a PersistentVolumeClaim (a claim template in a StatefulSet). */
+export interface StorageProps {
+  /** Requested size, e.g. `10Gi`. */
+  readonly size: Quantity;
+  /** @default the cluster's default StorageClass */
+  readonly storageClassName?: string;
+  /**
+   * `ReadWriteOnce` (one node) is refused with more than one replica or autoscaling on a
+   * Deployment; a single-replica Deployment with such a claim is updated with `Recreate`.
+   * @default ReadWriteOnce
+   */
+  readonly accessMode?: WritableAccessMode;
+}
+
+/** A writable directory backed by a PersistentVolumeClaim that this workload creates. */
+export interface WritableStorage {
+  /** Absolute path in the container. */
+  readonly path: string;
+  readonly storage: StorageProps;
+  /** Mount only this subdirectory of the volume. @default the whole volume */
+  readonly subPath?: string;
+}
+
+export type WritablePath = WritableEmptyDir | WritableClaim | WritableStorage;
 
 /** A probe: exactly one of `http`, `tcp`, `grpc` or `exec` (exec runs a binary directly: there is no shell). */
 export interface ProbeProps {
@@ -82,6 +108,8 @@ export interface EnvConfigAttachment {
   readonly volumes: readonly Record<string, unknown>[];
   readonly volumeMounts: readonly Record<string, unknown>[];
   readonly env: readonly Record<string, unknown>[];
+  /** Proof that the library made it (see src/core/attachment.ts): a look-alike object is refused. */
+  readonly seal: string;
 }
 
 export interface HardenedContainerProps {
@@ -114,14 +142,69 @@ export interface HardenedContainerProps {
   readonly config?: readonly EnvConfigAttachment[];
 }
 
-export interface HardenedDeploymentProps {
-  /** Name of the Deployment and its ServiceAccount (DNS label). */
+
+/** A toleration of a node taint (scheduling only: it grants no privilege). */
+export interface TolerationProps {
+  readonly key?: string;
+  /** @default Equal */
+  readonly operator?: 'Equal' | 'Exists';
+  readonly value?: string;
+  /** @default every effect */
+  readonly effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  readonly tolerationSeconds?: number;
+}
+
+/** A label selector term: `matchLabels` and/or `matchExpressions`. */
+export interface LabelSelectorProps {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly { readonly key: string; readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; readonly values?: readonly string[] }[];
+}
+
+/** A node selector term of node affinity. */
+export interface NodeSelectorTermProps {
+  readonly matchExpressions?: readonly { readonly key: string; readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt'; readonly values?: readonly string[] }[];
+}
+
+/** A pod (anti-)affinity term. */
+export interface PodAffinityTermProps {
+  readonly labelSelector?: LabelSelectorProps;
+  readonly topologyKey: string;
+  readonly namespaces?: readonly string[];
+}
+
+/** Kubernetes affinity, as in the Pod API (scheduling only: it grants no privilege). */
+export interface AffinityProps {
+  readonly nodeAffinity?: {
+    readonly requiredDuringSchedulingIgnoredDuringExecution?: { readonly nodeSelectorTerms: readonly NodeSelectorTermProps[] };
+    readonly preferredDuringSchedulingIgnoredDuringExecution?: readonly { readonly weight: number; readonly preference: NodeSelectorTermProps }[];
+  };
+  readonly podAffinity?: {
+    readonly requiredDuringSchedulingIgnoredDuringExecution?: readonly PodAffinityTermProps[];
+    readonly preferredDuringSchedulingIgnoredDuringExecution?: readonly { readonly weight: number; readonly podAffinityTerm: PodAffinityTermProps }[];
+  };
+  readonly podAntiAffinity?: {
+    readonly requiredDuringSchedulingIgnoredDuringExecution?: readonly PodAffinityTermProps[];
+    readonly preferredDuringSchedulingIgnoredDuringExecution?: readonly { readonly weight: number; readonly podAffinityTerm: PodAffinityTermProps }[];
+  };
+}
+
+/** Soft topology spread of the workload's pods (`whenUnsatisfiable: ScheduleAnyway`). */
+export interface SpreadProps {
+  /** Spread across nodes (`kubernetes.io/hostname`). @default true */
+  readonly nodes?: boolean;
+  /** Spread across zones (`topology.kubernetes.io/zone`). @default false */
+  readonly zones?: boolean;
+  /** @default 1 */
+  readonly maxSkew?: number;
+}
+
+/** What every hardened workload kind takes: the pod, and where it may be scheduled. */
+export interface HardenedPodProps {
+  /** Name of the workload and its ServiceAccount (DNS label). */
   readonly name: string;
-  /** @default the namespace of the kubeconfig context */
+  /** Not kube-system, kube-public or kube-node-lease. @default the namespace of the kubeconfig context */
   readonly namespace?: string;
-  /** @default 2 */
-  readonly replicas?: number;
-  /** Extra labels on the Deployment and its pods; selectors always use `app.kubernetes.io/name`. */
+  /** Extra labels on the workload and its pods; selectors always use `app.kubernetes.io/name`. */
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
   readonly containers: readonly HardenedContainerProps[];
@@ -131,4 +214,93 @@ export interface HardenedDeploymentProps {
   readonly runAsUser?: NonRootId;
   /** GID of every container, and the pod's fsGroup. @default 65532 */
   readonly runAsGroup?: NonRootId;
+  /** @default none */
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  /** @default none */
+  readonly tolerations?: readonly TolerationProps[];
+  /** @default none */
+  readonly affinity?: AffinityProps;
+  /** @default none (the cluster's default priority) */
+  readonly priorityClassName?: string;
+  /** @default Kubernetes' 30 */
+  readonly terminationGracePeriodSeconds?: number;
+}
+
+/** A HorizontalPodAutoscaler (autoscaling/v2) for the workload; `replicas` is then never written. */
+export interface AutoscalingProps {
+  /** @default 2 */
+  readonly minReplicas?: number;
+  readonly maxReplicas: number;
+  /** Average CPU utilization (% of the request) to aim for. @default 70 when no memory target is given */
+  readonly cpuUtilization?: number;
+  /** Average memory utilization (% of the request) to aim for. @default none */
+  readonly memoryUtilization?: number;
+}
+
+/** A PodDisruptionBudget (policy/v1): at most one of the two. */
+export interface DisruptionBudgetProps {
+  /** @default 1 (when minAvailable is not given) */
+  readonly maxUnavailable?: number | string;
+  readonly minAvailable?: number | string;
+}
+
+/** Replicas and the production shape of long-running kinds (Deployment, StatefulSet). */
+export interface ScalingProps {
+  /** Not with `autoscaling`. @default 2 (1 for a StatefulSet) */
+  readonly replicas?: number;
+  /** @default none */
+  readonly autoscaling?: AutoscalingProps;
+  /** `false` for none. @default maxUnavailable 1, with 2+ replicas or autoscaling */
+  readonly disruptionBudget?: DisruptionBudgetProps | false;
+  /** `false` for none. @default soft spread across nodes, with 2+ replicas or autoscaling */
+  readonly spread?: SpreadProps | false;
+}
+
+export interface HardenedDeploymentProps extends HardenedPodProps, ScalingProps {
+  /** @default RollingUpdate (Kubernetes' 25% surge / unavailable); Recreate for one replica with a claim */
+  readonly strategy?: { readonly type: 'RollingUpdate'; readonly maxSurge?: number | string; readonly maxUnavailable?: number | string } | { readonly type: 'Recreate' };
+}
+
+export interface HardenedStatefulSetProps extends HardenedPodProps, ScalingProps {
+  /** @default OrderedReady */
+  readonly podManagementPolicy?: 'OrderedReady' | 'Parallel';
+  /** @default RollingUpdate */
+  readonly updateStrategy?: { readonly type: 'RollingUpdate'; readonly partition?: number; readonly maxUnavailable?: number | string } | { readonly type: 'OnDelete' };
+  /** What happens to the claims when the StatefulSet is deleted or scaled down. @default Retain, Retain */
+  readonly claimRetention?: { readonly whenDeleted?: 'Retain' | 'Delete'; readonly whenScaled?: 'Retain' | 'Delete' };
+}
+
+/** How a Job runs and gives up. */
+export interface JobProps {
+  /** Retries before the Job fails. @default 3 */
+  readonly backoffLimit?: number;
+  /** Seconds after which a running Job is stopped. @default none */
+  readonly activeDeadlineSeconds?: number;
+  /** Seconds after which a finished Job is deleted. @default none (kept) */
+  readonly ttlSecondsAfterFinished?: number;
+  /** @default Never */
+  readonly restartPolicy?: 'Never' | 'OnFailure';
+  /** @default 1 */
+  readonly completions?: number;
+  /** @default 1 */
+  readonly parallelism?: number;
+}
+
+export interface HardenedJobProps extends HardenedPodProps, JobProps {}
+
+export interface HardenedCronJobProps extends HardenedPodProps, JobProps {
+  /** Five-field cron (`30 2 * * *`) or a macro (`@daily`, `@hourly`, ...). */
+  readonly schedule: string;
+  /** IANA time zone of the schedule, e.g. `Europe/Berlin`. @default the controller manager's */
+  readonly timeZone?: string;
+  /** @default Forbid */
+  readonly concurrencyPolicy?: 'Forbid' | 'Replace' | 'Allow';
+  /** @default none */
+  readonly startingDeadlineSeconds?: number;
+  /** @default 3 */
+  readonly successfulJobsHistoryLimit?: number;
+  /** @default 1 */
+  readonly failedJobsHistoryLimit?: number;
+  /** @default false */
+  readonly suspend?: boolean;
 }

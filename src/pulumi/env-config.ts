@@ -65,6 +65,28 @@ function literalSecretProblems(data: ManagedSecretArgs['data'], name: string): P
       : []);
 }
 
+/** Whether an Input is a Pulumi secret (a plain value never is). */
+function isSecretInput(v: unknown): Promise<boolean> {
+  return pulumi.Output.isInstance(v) ? pulumi.isSecret(v) : Promise.resolve(false);
+}
+
+/**
+ * Values that come through Outputs which are not secrets (e.g. `pulumi.output('hunter2')` or another
+ * resource's plain output): they would be stored and shown in clear in the state (HD030).
+ */
+async function notSecretProblems(data: ManagedSecretArgs['data'], name: string): Promise<Problem[]> {
+  if (await isSecretInput(data)) return [];
+  if (pulumi.Output.isInstance(data) || !isPlainRecord(data)) {
+    return [{ code: 'HD030', path: `EnvConfig ${JSON.stringify(name)} managedSecret.data`, message: 'the data is an Output that is not a Pulumi secret, so it would be kept in clear in the state', fix: 'wrap it in pulumi.secret(...) or take it from config.requireSecret(...)' }];
+  }
+  const out: Problem[] = [];
+  for (const [key, value] of Object.entries(data)) {
+    if (typeof value === 'string' || await isSecretInput(value)) continue;
+    out.push({ code: 'HD030', path: `EnvConfig ${JSON.stringify(name)} managedSecret.data.${key}`, message: 'the value is an Output that is not a Pulumi secret, so it would be kept in clear in the state', fix: 'wrap it in pulumi.secret(...) or take it from config.requireSecret(...)' });
+  }
+  return out;
+}
+
 function isPlainRecord(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && typeof (v as { then?: unknown }).then !== 'function';
 }
@@ -162,7 +184,8 @@ export class EnvConfig extends pulumi.ComponentResource implements PulumiAttachm
       this.configMap = new k8s.core.v1.ConfigMap(resourceName, cmArgs(cm), { parent: this });
     }
     if (ms) {
-      const data = pulumi.secret(pulumi.output(ms.data).apply((d) => {
+      const data = pulumi.secret(pulumi.all([pulumi.output(ms.data), notSecretProblems(ms.data, name)]).apply(([d, notSecret]) => {
+        if (notSecret.length) throw new CleanimgError(`EnvConfig ${JSON.stringify(name)}: ${notSecret.length} invalid prop${notSecret.length === 1 ? '' : 's'}:`, notSecret);
         const bad = secretKeyProblems(Object.keys(d), name);
         if (bad.length) throw new CleanimgError(`EnvConfig ${JSON.stringify(name)}: ${bad.length} invalid prop${bad.length === 1 ? '' : 's'}:`, bad);
         return Object.fromEntries(Object.keys(d).sort().map((k) => [k, Buffer.from(String(d[k]), 'utf8').toString('base64')]));
@@ -189,7 +212,7 @@ export interface PulumiAttachmentSource {
 type Obj = Record<string, unknown>;
 
 function attachmentOf(r: EnvConfigResult): EnvConfigAttachment {
-  return { volumes: r.volumes, volumeMounts: r.volumeMounts, env: r.env };
+  return { volumes: r.volumes, volumeMounts: r.volumeMounts, env: r.env, seal: r.seal };
 }
 
 /** ConfigMap args from a known (or future) ConfigMap object. */

@@ -6,25 +6,34 @@ import {
 } from '../core/namespace';
 import { CleanimgError } from '../errors';
 import type { KubeObject } from '../rules';
-import { HardenedDeployment, kubeArgs } from './hardened-deployment';
+import { HardenedWorkload, kubeArgs } from './hardened-workload';
 import { mapKnown, resolveWith, type Known } from './resolve';
 
 /** The type token of the HardenedNamespace component. */
 export const HARDENED_NAMESPACE_TYPE = 'cleanimg:index:HardenedNamespace';
 
-/** A peer given as core props, or a HardenedDeployment (its pods, in its namespace). */
-export type PulumiPeerLike = NetworkPeer | HardenedDeployment;
+/** A peer given as core props, or a hardened workload (its pods, in its namespace). */
+export type PulumiPeerLike = NetworkPeer | HardenedWorkload;
 
-/** A deployment with the traffic it may receive and send (the cdk8s face's `allowFrom` / `allowTo`). */
-export interface NamespaceDeployment {
-  readonly deployment: HardenedDeployment;
+/** A workload of any kind with the traffic it may receive and send (the cdk8s face's `allowFrom` / `allowTo`). */
+export interface NamespaceWorkloadEntry {
+  readonly workload: HardenedWorkload;
   /** Who may connect to the declared ports. An empty list admits nobody. @default any source, declared ports only */
   readonly ingressFrom?: readonly PulumiPeerLike[];
   /** Outgoing traffic beyond DNS. @default none */
   readonly egressTo?: readonly PulumiEgressAllow[];
 }
 
-/** Outgoing traffic a workload may send beyond DNS; a peer may be a HardenedDeployment. */
+/** The same as {@link NamespaceWorkloadEntry}, keyed `deployment` (kept for programs written before other kinds existed). */
+export interface NamespaceDeployment {
+  readonly deployment: HardenedWorkload;
+  /** Who may connect to the declared ports. An empty list admits nobody. @default any source, declared ports only */
+  readonly ingressFrom?: readonly PulumiPeerLike[];
+  /** Outgoing traffic beyond DNS. @default none */
+  readonly egressTo?: readonly PulumiEgressAllow[];
+}
+
+/** Outgoing traffic a workload may send beyond DNS; a peer may be a hardened workload. */
 export interface PulumiEgressAllow extends Omit<EgressAllow, 'to'> {
   readonly to: readonly PulumiPeerLike[];
 }
@@ -32,17 +41,17 @@ export interface PulumiEgressAllow extends Omit<EgressAllow, 'to'> {
 /**
  * Declares the workloads of the namespace. It is called by the constructor, after the namespace's
  * own props are checked and before any Kubernetes object is registered; `opts` must be merged into
- * the options of every component it creates (HardenedDeployment, EnvConfig): they make each
+ * the options of every component it creates (HardenedDeployment, HardenedJob, ..., EnvConfig): they make each
  * Kubernetes object of those components depend on the guards (Namespace, policy, binding, Role,
  * default-deny and DNS NetworkPolicies), so no workload reaches the cluster before the policy does.
  */
-export type DeclareDeployments = (opts: pulumi.ComponentResourceOptions) => readonly (HardenedDeployment | NamespaceDeployment)[];
+export type DeclareDeployments = (opts: pulumi.ComponentResourceOptions) => readonly (HardenedWorkload | NamespaceWorkloadEntry | NamespaceDeployment)[];
 
 export interface HardenedNamespaceArgs extends Omit<CoreProps, 'name' | 'workloads'> {
   /** Kubernetes name of the Namespace (a DNS label). @default the Pulumi resource name */
   readonly name?: string;
   /**
-   * The hardened deployments running here, declared inside the namespace so they can be ordered
+   * The hardened workloads (any kind) running here, declared inside the namespace so they can be ordered
    * after its guards (a Pulumi `dependsOn` cannot be added to a resource once it is constructed).
    * @default none
    */
@@ -56,14 +65,17 @@ function keyOf(o: KubeObject): string {
   return `${o.kind}/${o.metadata?.name}`;
 }
 
-/** A stand-in for a deployment whose result is not known yet: decides which objects exist (ports assumed). */
-function standIn(d: HardenedDeployment, namespace: string): WorkloadLike {
-  return {
-    deployment: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: d.name, namespace } },
-    serviceAccount: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: d.name } },
-    selector: { 'app.kubernetes.io/name': d.name },
-    ports: [{ containerPort: 1, container: d.name }],
-  };
+/** A workload whose values are not known yet, as its plain args shape it: decides which objects exist. */
+function standIn(w: HardenedWorkload, namespace: string): WorkloadLike {
+  const s = w.shape;
+  return { ...s, workload: { ...s.workload, metadata: { ...s.workload.metadata, namespace } } };
+}
+
+function entryOf(e: HardenedWorkload | NamespaceWorkloadEntry | NamespaceDeployment): NamespaceWorkloadEntry {
+  if (e instanceof HardenedWorkload) return { workload: e };
+  if ('workload' in e) return e;
+  const { deployment, ...rest } = e;
+  return { workload: deployment, ...rest };
 }
 
 /**
@@ -89,8 +101,10 @@ export class HardenedNamespace extends pulumi.ComponentResource {
   readonly roleBinding?: k8s.rbac.v1.RoleBinding;
   /** Keyed by Kubernetes name: default-deny, allow-dns, allow-<deployment>. */
   readonly networkPolicies: Readonly<Record<string, k8s.networking.v1.NetworkPolicy>>;
-  /** The deployments declared in `args.deployments`, in order. */
-  readonly deployments: readonly HardenedDeployment[];
+  /** The workloads declared in `args.deployments`, in order (any kind). */
+  readonly workloads: readonly HardenedWorkload[];
+  /** The same as `workloads`. */
+  readonly deployments: readonly HardenedWorkload[];
   /** The core's result, when every input was plain. */
   readonly resultValue?: HardenedNamespaceResult;
   /** The guards, in apply order: every workload object depends on them. */
@@ -123,25 +137,25 @@ export class HardenedNamespace extends pulumi.ComponentResource {
     });
 
     let shape: HardenedNamespaceResult;
-    const entries: NamespaceDeployment[] = (declare ? declare({ transformations: [afterGuards] }) : []).map((e) => (e instanceof HardenedDeployment ? { deployment: e } : e));
+    const entries: NamespaceWorkloadEntry[] = (declare ? declare({ transformations: [afterGuards] }) : []).map(entryOf);
     const peer = (p: PulumiPeerLike): NetworkPeer | pulumi.Output<NetworkPeer> => {
-      if (!(p instanceof HardenedDeployment)) return p;
+      if (!(p instanceof HardenedWorkload)) return p;
       const toPeer = (r: WorkloadLike): NetworkPeer => {
-        const ns = r.deployment.metadata?.namespace;
+        const ns = r.workload.metadata?.namespace;
         return { pods: { ...r.selector }, ...(ns && ns !== name ? { namespace: ns } : {}) };
       };
       return p.resultValue ? toPeer(p.resultValue) : p.result.apply(toPeer);
     };
-    const workloadInput = (e: NamespaceDeployment) => ({
-      deployment: e.deployment.resultValue ?? e.deployment.result,
+    const workloadInput = (e: NamespaceWorkloadEntry) => ({
+      workload: e.workload.resultValue ?? e.workload.result,
       ...(e.ingressFrom ? { ingressFrom: e.ingressFrom.map(peer) } : {}),
       ...(e.egressTo ? { egressTo: e.egressTo.map((x) => ({ ...x, to: x.to.map(peer) })) } : {}),
     });
     const coreWith = (workloads: readonly NamespaceWorkload[]): HardenedNamespaceResult => {
       workloads.forEach((w, i) => {
-        if (w.deployment.deployment.metadata?.namespace === undefined) {
-          const d = entries[i]!.deployment.name;
-          throw new CleanimgError(`HardenedNamespace ${name}: deployment ${d} has no namespace`, [{
+        if (w.workload.workload.metadata?.namespace === undefined) {
+          const d = entries[i]!.workload.name;
+          throw new CleanimgError(`HardenedNamespace ${name}: ${w.workload.workload.kind ?? 'workload'} ${d} has no namespace`, [{
             code: 'NS014', path: d, message: 'it would be applied to the provider\'s default namespace, outside these guards',
             fix: `set namespace: ${JSON.stringify(name)} on it`,
           }]);
@@ -153,11 +167,11 @@ export class HardenedNamespace extends pulumi.ComponentResource {
     if (known.plain) shape = known.value;
     else {
       // Which objects exist is decided now; stand-ins for the deployments whose values come later.
-      const plainPeer = (p: PulumiPeerLike): NetworkPeer => (p instanceof HardenedDeployment ? (p.resultValue ? peer(p) as NetworkPeer : { pods: { 'app.kubernetes.io/name': p.name } }) : p);
+      const plainPeer = (p: PulumiPeerLike): NetworkPeer => (p instanceof HardenedWorkload ? (p.resultValue ? peer(p) as NetworkPeer : { pods: { 'app.kubernetes.io/name': p.name } }) : p);
       shape = hardenedNamespace({
         ...props,
         workloads: entries.map((e) => ({
-          deployment: e.deployment.resultValue ?? standIn(e.deployment, name),
+          workload: e.workload.resultValue ?? standIn(e.workload, name),
           ...(e.ingressFrom ? { ingressFrom: e.ingressFrom.map(plainPeer) } : {}),
           ...(e.egressTo ? { egressTo: e.egressTo.map((x) => ({ ...x, to: x.to.map(plainPeer) })) } : {}),
         })),
@@ -165,13 +179,14 @@ export class HardenedNamespace extends pulumi.ComponentResource {
     }
     this.known = known;
     if (known.plain) this.resultValue = known.value;
-    this.deployments = entries.map((e) => e.deployment);
+    this.workloads = entries.map((e) => e.workload);
+    this.deployments = this.workloads;
 
     const objectArgs = (key: string, fields: readonly string[]) => kubeArgs(mapKnown(known, (r) => {
       const o = r.objects.find((x) => keyOf(x) === key);
       if (!o) {
         throw new CleanimgError(`HardenedNamespace ${name}: ${key} was expected but the deployments' values do not produce it`, [{
-          code: 'NS017', path: key, message: 'a deployment whose args are Outputs declares no port and no egress, so its NetworkPolicy cannot be known before its values',
+          code: 'NS017', path: key, message: 'a workload whose args are Outputs changed which NetworkPolicies exist once its values were known',
           fix: 'declare the deployment\'s ports, or give it plain args',
         }]);
       }

@@ -17,14 +17,15 @@ describe('HardenedDeployment (cdk8s)', () => {
     new HardenedDeployment(chart, 'web', { name: 'web', containers: [container] });
     const out = Testing.synth(chart);
     const core = hardenedDeployment({ name: 'web', containers: [container] });
-    expect(out).toEqual([core.serviceAccount, core.deployment]);
+    expect(out).toEqual([core.serviceAccount, core.deployment, core.disruptionBudget]);
+    expect(out.map((o) => o.kind)).toEqual(['ServiceAccount', 'Deployment', 'PodDisruptionBudget']);
     expect(checkObjects(out)).toEqual([]);
   });
 
   it('derives a DNS name from the construct path (chart included) when none is given', () => {
     const chart = Testing.chart();
     new HardenedDeployment(chart, 'Web_Front', { containers: [container] });
-    expect(Testing.synth(chart).map((o) => o.metadata.name)).toEqual(['test-web-front', 'test-web-front']);
+    expect(Testing.synth(chart).map((o) => o.metadata.name)).toEqual(['test-web-front', 'test-web-front', 'test-web-front']);
   });
 
   it('fails at construction with every broken rule, from JavaScript', () => {

@@ -14,9 +14,9 @@ describe('HardenedNamespace (cdk8s)', () => {
     const web = new HardenedDeployment(chart, 'web', { name: 'web', namespace: 'shop', containers: [container] });
     new HardenedNamespace(chart, 'ns', { name: 'shop', deployments: [web] });
     const out = Testing.synth(chart);
-    const core = hardenedNamespace({ name: 'shop', workloads: [{ deployment: hardenedDeployment({ name: 'web', namespace: 'shop', containers: [container] }) }] });
+    const core = hardenedNamespace({ name: 'shop', workloads: [{ workload: hardenedDeployment({ name: 'web', namespace: 'shop', containers: [container] }) }] });
     expect(out.slice(0, core.objects.length)).toEqual(core.objects);
-    expect(out.slice(core.objects.length).map((o) => o.kind)).toEqual(['ServiceAccount', 'Deployment']);
+    expect(out.slice(core.objects.length).map((o) => o.kind)).toEqual(['ServiceAccount', 'Deployment', 'PodDisruptionBudget']);
     expect(checkObjects(out)).toEqual([]);
   });
 
@@ -34,7 +34,7 @@ describe('HardenedNamespace (cdk8s)', () => {
     expect(new HardenedNamespace(Testing.chart(), 'Shop_NS').name).toBe('test-shop-ns');
     // a deployment given a namespace other than the chart's is refused
     const stray = new HardenedDeployment(chart, 'stray', { name: 'stray', namespace: 'elsewhere', containers: [container] });
-    expect(() => ns.addDeployment(stray)).toThrow(/NS014 .*deployment stray is in namespace elsewhere, not test-ns/);
+    expect(() => ns.addDeployment(stray)).toThrow(/NS014 .*Deployment stray is in namespace elsewhere, not test-ns/);
   });
 
   it('refuses a deployment that would land outside the namespace', () => {

@@ -90,7 +90,9 @@ describe('the fast YAML writer', () => {
       const text = fastApp.synthYaml();
       expect(Yaml.stringify).toBe(stock);
       expect(text).toBe(stockApp.synthYaml());
-      expect(text).toBe(plainApp.synthYaml());
+      // The same documents as a plain App writes; HardenedApp puts each chart's in apply order.
+      const docs = (t: string) => t.split(/^---\n/m).sort();
+      expect(docs(text)).toEqual(docs(plainApp.synthYaml()));
       expect(text.length).toBeGreaterThan(20_000);
       fastApp.synth();
       stockApp.synth();

@@ -56,7 +56,7 @@ describe('hardenedNamespace (core)', () => {
   });
 
   it('its policy, as emitted, admits the hardened deployment and denies the same one edited by hand', () => {
-    const r = hardenedNamespace({ name: 'shop', allowedRegistries: ['registry.example.com'], workloads: [{ deployment: web }] });
+    const r = hardenedNamespace({ name: 'shop', allowedRegistries: ['registry.example.com'], workloads: [{ workload: web }] });
     const spec = r.policy.spec as any;
     expect(spec.variables).toEqual(POD_VARIABLES);
     expect(admit(spec, web.deployment)).toEqual({ allowed: true, messages: [], ids: [], errors: [] });
@@ -70,7 +70,7 @@ describe('hardenedNamespace (core)', () => {
   });
 
   it('gives the workloads a Role that grants nothing, bound to their ServiceAccounts', () => {
-    const r = hardenedNamespace({ name: 'shop', workloads: [{ deployment: web }, { deployment: worker }] });
+    const r = hardenedNamespace({ name: 'shop', workloads: [{ workload: web }, { workload: worker }] });
     expect(r.role).toEqual({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'cleanimg-app', namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'cleanimg' } }, rules: [] });
     expect(r.roleBinding).toMatchObject({
       kind: 'RoleBinding', metadata: { name: 'cleanimg-app', namespace: 'shop' },
@@ -100,7 +100,7 @@ describe('hardenedNamespace (core)', () => {
   });
 
   it('denies all traffic by default, allows DNS to kube-system and the declared ports of each workload', () => {
-    const r = hardenedNamespace({ name: 'shop', workloads: [{ deployment: web }, { deployment: worker }] });
+    const r = hardenedNamespace({ name: 'shop', workloads: [{ workload: web }, { workload: worker }] });
     expect(r.networkPolicies.map((n) => n.metadata!.name)).toEqual(['default-deny', 'allow-dns', 'allow-web']);
     const [deny, dns, allow] = r.networkPolicies as any[];
     expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
@@ -116,8 +116,8 @@ describe('hardenedNamespace (core)', () => {
     const r = hardenedNamespace({
       name: 'shop', dns: { namespace: 'dns', pods: { 'k8s-app': 'kube-dns' } },
       workloads: [
-        { deployment: web, ingressFrom: [{ namespace: 'ingress-nginx', pods: { app: 'controller' } }, { pods: worker.selector }] },
-        { deployment: worker, egressTo: [{ to: [{ pods: web.selector }], ports: [{ port: 8080 }] }, { to: [{ cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] }], ports: [{ port: 5432 }] }] },
+        { workload: web, ingressFrom: [{ namespace: 'ingress-nginx', pods: { app: 'controller' } }, { pods: worker.selector }] },
+        { workload: worker, egressTo: [{ to: [{ pods: web.selector }], ports: [{ port: 8080 }] }, { to: [{ cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] }], ports: [{ port: 5432 }] }] },
       ],
     });
     const byName = Object.fromEntries(r.networkPolicies.map((n) => [n.metadata!.name, n.spec as any]));
@@ -136,14 +136,14 @@ describe('hardenedNamespace (core)', () => {
         { to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }], ports: [{ port: 5432, protocol: 'TCP' }] },
       ],
     });
-    expect(hardenedNamespace({ name: 'shop', dns: false, workloads: [{ deployment: web, ingressFrom: [] }] }).networkPolicies.map((n) => n.metadata!.name)).toEqual(['default-deny']);
+    expect(hardenedNamespace({ name: 'shop', dns: false, workloads: [{ workload: web, ingressFrom: [] }] }).networkPolicies.map((n) => n.metadata!.name)).toEqual(['default-deny']);
   });
 
   it('refuses bad props with every problem at once, and is pure', () => {
     const other = hardenedDeployment(baseProps({ namespace: 'other' }));
     const bad: HardenedNamespaceProps = {
       name: 'Shop_1', podSecurityVersion: '1.33', labels: { 'pod-security.kubernetes.io/enforce': 'privileged' }, allowedRegistries: ['https://registry'],
-      workloads: [{ deployment: other }, { deployment: web }, { deployment: web, ingressFrom: [{}, { cidr: '10.0.0.0', pods: { a: 'b' } }], egressTo: [{ to: [], ports: [{ port: 0 }] }] }],
+      workloads: [{ workload: other }, { workload: web }, { workload: web, ingressFrom: [{}, { cidr: '10.0.0.0', pods: { a: 'b' } }], egressTo: [{ to: [], ports: [{ port: 0 }] }] }],
     };
     expect(codesOf(() => hardenedNamespace(bad)).sort()).toEqual([
       'NS010', // Shop_1
@@ -155,8 +155,8 @@ describe('hardenedNamespace (core)', () => {
     ].sort());
     expect(codesOf(() => hardenedNamespace({ name: 'shop', allowedRegistries: [] }))).toEqual(['NS012']);
     expect(codesOf(() => hardenedNamespace(undefined as any))).toEqual(['NS010']);
-    expect(codesOf(() => hardenedNamespace({ name: 'shop', workloads: [{ deployment: {} as any }] }))).toEqual(['NS014']);
-    const props: HardenedNamespaceProps = { name: 'shop', workloads: [{ deployment: web }] };
+    expect(codesOf(() => hardenedNamespace({ name: 'shop', workloads: [{ workload: {} as any }] }))).toEqual(['NS014']);
+    const props: HardenedNamespaceProps = { name: 'shop', workloads: [{ workload: web }] };
     const before = JSON.stringify(props);
     expect(hardenedNamespace(props)).toEqual(hardenedNamespace(props));
     expect(JSON.stringify(props)).toBe(before);

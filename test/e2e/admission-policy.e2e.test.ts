@@ -16,7 +16,7 @@ const IMAGE = `registry.example.com/app@sha256:${'ab'.repeat(32)}` as const;
 describe.skipIf(skipWithout(CLUSTER_TOOLS))('HardenedNamespace on a real API server', () => {
   let k: SharedCluster;
   const web = hardenedDeployment({ name: 'web', namespace: NS, replicas: 1, containers: [{ name: 'app', image: IMAGE, ports: [{ containerPort: 8080, name: 'http' }] }] });
-  const guards = hardenedNamespace({ name: NS, allowedRegistries: ['registry.example.com'], workloads: [{ deployment: web }] });
+  const guards = hardenedNamespace({ name: NS, allowedRegistries: ['registry.example.com'], workloads: [{ workload: web }] });
 
   beforeAll(async () => {
     const c = sharedCluster();

@@ -63,6 +63,7 @@ describe('EnvConfig (Pulumi)', () => {
       volumes: [{ name: 'db-secret-0', secret: { secretName: 'db-secret', defaultMode: 0o440 } }],
       volumeMounts: [{ name: 'db-secret-0', mountPath: '/var/run/secrets/db', readOnly: true }],
       env: [],
+      seal: expect.any(String),
     });
     // Nothing of the secret leaks into non-secret outputs.
     expect(JSON.stringify(await valueOf(cfg.attachment))).not.toContain('s3cr3t');

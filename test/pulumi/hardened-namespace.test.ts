@@ -40,7 +40,7 @@ describe('HardenedNamespace (Pulumi)', () => {
       deployments: (o) => {
         web = new HardenedDeployment('web', { namespace: 'shop', containers: [container] }, o);
         api = new HardenedDeployment('api', { namespace: 'shop', containers: [{ ...container, ports: [{ containerPort: 9090 }] }] }, o);
-        return [{ deployment: web, egressTo: [{ to: [api], ports: [{ port: 9090 }] }] }, { deployment: api, ingressFrom: [web] }];
+        return [{ workload: web, egressTo: [{ to: [api], ports: [{ port: 9090 }] }] }, { deployment: api, ingressFrom: [web] }];
       },
     });
     const urns = await settle(ns, ns.namespace, ns.policy, ns.policyBinding, ns.role, ns.roleBinding, ...Object.values(ns.networkPolicies));
@@ -57,14 +57,14 @@ describe('HardenedNamespace (Pulumi)', () => {
       'kubernetes:networking.k8s.io/v1:NetworkPolicy::shop-allow-api',
     ]);
     const registered = recorder.kube().map((r) => plain(r.inputs)).filter((o) => o.metadata?.namespace === 'shop' || o.metadata?.name === 'shop' || o.metadata?.name === 'cleanimg-hardening.shop');
-    const guards = registered.filter((o) => !['Deployment', 'ServiceAccount'].includes(o.kind));
+    const guards = registered.filter((o) => !['Deployment', 'ServiceAccount', 'PodDisruptionBudget'].includes(o.kind));
 
     // The core's objects, field by field.
     const core = hardenedNamespace({
       name: 'shop', grants: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }], allowedRegistries: ['registry.example.com'],
       workloads: [
-        { deployment: hardenedDeployment({ name: 'web', namespace: 'shop', containers: [container] }), egressTo: [{ to: [{ pods: { 'app.kubernetes.io/name': 'api' } }], ports: [{ port: 9090 }] }] },
-        { deployment: hardenedDeployment({ name: 'api', namespace: 'shop', containers: [{ ...container, ports: [{ containerPort: 9090 }] }] }), ingressFrom: [{ pods: { 'app.kubernetes.io/name': 'web' } }] },
+        { workload: hardenedDeployment({ name: 'web', namespace: 'shop', containers: [container] }), egressTo: [{ to: [{ pods: { 'app.kubernetes.io/name': 'api' } }], ports: [{ port: 9090 }] }] },
+        { workload: hardenedDeployment({ name: 'api', namespace: 'shop', containers: [{ ...container, ports: [{ containerPort: 9090 }] }] }), ingressFrom: [{ pods: { 'app.kubernetes.io/name': 'web' } }] },
       ],
     });
     expect(guards.map(key).sort()).toEqual(core.objects.map(key).sort());
@@ -150,11 +150,11 @@ describe('HardenedNamespace (Pulumi)', () => {
     const elsewhere = thrown(() => new HardenedNamespace('strict', {
       deployments: (o) => [new HardenedDeployment('stray', { namespace: 'other', containers: [container] }, o)],
     }));
-    expect(elsewhere.problems).toEqual([expect.objectContaining({ code: 'NS014', path: 'workloads[0]', message: 'deployment stray is in namespace other, not strict' })]);
+    expect(elsewhere.problems).toEqual([expect.objectContaining({ code: 'NS014', path: 'workloads[0]', message: 'Deployment stray is in namespace other, not strict' })]);
     const nowhere = thrown(() => new HardenedNamespace('strict2', {
       deployments: (o) => [new HardenedDeployment('loose', { containers: [container] }, o)],
     }));
-    expect(nowhere.message).toMatch(/HardenedNamespace strict2: deployment loose has no namespace/);
+    expect(nowhere.message).toMatch(/HardenedNamespace strict2: Deployment loose has no namespace/);
     expect(nowhere.problems[0]).toMatchObject({ code: 'NS014', fix: 'set namespace: "strict2" on it' });
     const twice = thrown(() => new HardenedNamespace('strict3', {
       deployments: (o) => { const d = new HardenedDeployment('dup', { namespace: 'strict3', containers: [container] }, o); return [d, d]; },
@@ -176,7 +176,7 @@ describe('HardenedNamespace (Pulumi)', () => {
     });
     expect(ns.resultValue).toBeUndefined();
     await settle(ns.roleBinding, ns.networkPolicies['allow-later-app'], d.deployment);
-    const core = hardenedNamespace({ name: 'later', workloads: [{ deployment: hardenedDeployment({ name: 'later-app', namespace: 'later', containers: [container] }) }] });
+    const core = hardenedNamespace({ name: 'later', workloads: [{ workload: hardenedDeployment({ name: 'later-app', namespace: 'later', containers: [container] }) }] });
     const registered = recorder.kube().map((r) => plain(r.inputs)).filter((o) => o.metadata?.namespace === 'later' || o.metadata?.name === 'later' || o.metadata?.name === 'cleanimg-hardening.later');
     for (const o of core.objects) expect(registered.find((g) => key(g) === key(o)), key(o)).toEqual(plain(o));
     expect(plain(await valueOf(ns.result))).toEqual(plain(core));

@@ -39,7 +39,7 @@ function pulumiObjects(namespace: string): Obj[] {
 let childUrns: string[] = [];
 beforeAll(async () => {
   stack = deployExamples();
-  childUrns = await settle(...Object.values(stack.deployments).flatMap((d) => [d, d.deployment, d.serviceAccount, d.service]),
+  childUrns = await settle(...Object.values(stack.deployments).flatMap((d) => [d, ...Object.values(d.children), d.service]),
     ...Object.values(stack.configs).flatMap((c) => [c, c.configMap, c.secret]),
     ...Object.values(stack.namespaces).flatMap((n) => [n, n.namespace, n.policy, n.policyBinding, n.role, n.roleBinding, ...Object.values(n.networkPolicies)]));
 });
