@@ -36,7 +36,7 @@ async function recordFaceResources(): Promise<Registered[]> {
     call: (a) => a.inputs,
   }, 'bench', 'bench', false);
   const stack = deployExamples();
-  const all = [...Object.values(stack.deployments).map((d) => d.deployment), ...Object.values(stack.namespaces).map((n) => n.namespace)];
+  const all = [...Object.values(stack.deployments).map((d) => d.workload), ...Object.values(stack.namespaces).map((n) => n.namespace)];
   await Promise.all(all.map((r) => new Promise<void>((resolve) => pulumi.all([r.urn, r.id]).apply(() => resolve()))));
   await new Promise((r) => setTimeout(r, 200));
   return out;

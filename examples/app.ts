@@ -3,6 +3,7 @@
  * HardenedApp checks every object against the rule list before anything is written.
  */
 import { runApp } from 'cleanimg/cdk8s';
+import { GoApiChart } from './go-api/chart';
 import { NginxChart } from './nginx/chart';
 import { GatewayChart, PRODUCTION, STAGING } from './per-env/chart';
 import { PostgresChart } from './postgres/chart';
@@ -15,6 +16,7 @@ runApp((app) => {
   new GatewayChart(app, 'gateway-staging', STAGING);
   new GatewayChart(app, 'gateway-production', PRODUCTION);
   new PythonAppChart(app, 'python-app');
+  new GoApiChart(app, 'go-api');
   // Builds the customized image offline at synth (on the embedded base) into dist/images/.
   new PostgresCustomImageChart(app, 'postgres-custom-image');
 });

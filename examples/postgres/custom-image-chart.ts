@@ -1,14 +1,14 @@
 /**
  * The guide's Approach 1 end to end in cdk8s: the PostgreSQL config and corporate CA are added to a
  * digest-pinned base as one reproducible layer (examples/postgres/image/spec.yaml) at synth time,
- * offline, on the embedded shell-less base; the Deployment names that exact digest. A pipeline then
+ * offline, on the embedded shell-less base; the StatefulSet names that exact digest. A pipeline then
  * publishes exactly what was pinned:
  *
  *   cleanimg-customize push --layout dist/images/<name>:15-custom --tag registry.example.com/db/postgres:15-custom --expect-digest <digest>
  */
 import { join } from 'node:path';
 import { Chart } from 'cdk8s';
-import { CustomizedImage, EnvConfig, HardenedDeployment, HardenedNamespace } from 'cleanimg/cdk8s';
+import { CustomizedImage, EnvConfig, HardenedNamespace, HardenedStatefulSet } from 'cleanimg/cdk8s';
 import type { Construct } from 'constructs';
 import { IMAGE_REGISTRY } from '../images';
 import { credentialsProps, postgresProps } from './props';
@@ -29,7 +29,7 @@ export class PostgresCustomImageChart extends Chart {
     const credentials = new EnvConfig(this, 'credentials', { ...credentialsProps, namespace: CUSTOM_IMAGE_NAMESPACE });
     credentials.node.addDependency(ns);
     const props = postgresProps(credentials);
-    ns.addDeployment(new HardenedDeployment(this, 'postgres', {
+    ns.addWorkload(new HardenedStatefulSet(this, 'postgres', {
       ...props,
       namespace: CUSTOM_IMAGE_NAMESPACE,
       containers: props.containers.map((c) => ({ ...c, image: this.image })),

@@ -6,6 +6,6 @@ import { deployExamples } from './program';
 
 const stack = deployExamples();
 
-export const deployments = Object.fromEntries(Object.entries(stack.deployments).map(([k, d]) => [k, d.deployment.metadata.name]));
+export const workloads = Object.fromEntries(Object.entries(stack.deployments).map(([k, d]) => [k, d.name]));
 export const configMaps = Object.fromEntries(Object.entries(stack.configs).map(([k, c]) => [k, c.configMapName]));
 export const namespaces = Object.fromEntries(Object.entries(stack.namespaces).map(([k, n]) => [k, n.namespace.metadata.name]));

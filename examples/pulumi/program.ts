@@ -16,8 +16,9 @@
  * of their Kubernetes objects waits for the Namespace, the admission policy and its binding.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { EnvConfig, HardenedDeployment, HardenedNamespace } from 'cleanimg/pulumi';
-import { credentialsProps, namespaceProps as databasesNamespace, postgresProps, postgresTraffic } from '../postgres/props';
+import { EnvConfig, HardenedCronJob, HardenedDeployment, HardenedNamespace, HardenedStatefulSet, type HardenedWorkload } from 'cleanimg/pulumi';
+import { configProps as goApiConfigProps, goApiProps, goApiTraffic, ingressProps, namespaceProps as apiNamespace } from '../go-api/props';
+import { backupProps, backupTraffic, credentialsProps, namespaceProps as databasesNamespace, postgresProps, postgresTraffic } from '../postgres/props';
 import { namespaceProps as webNamespace, nginxProps, nginxTraffic, tlsProps } from '../nginx/props';
 import { gatewayConfigProps, gatewayProps, gatewayTraffic, namespaceProps as gatewayNamespace, PRODUCTION, STAGING } from '../per-env/props';
 import { configProps, namespaceProps as appsNamespace, pythonAppProps, pythonAppTraffic } from '../python-app/props';
@@ -26,7 +27,8 @@ const PYTHON_APP_SECRET = configProps.secrets!.find((s) => s.secretName === 'pyt
 
 export interface ExampleStack {
   readonly namespaces: Record<string, HardenedNamespace>;
-  readonly deployments: Record<string, HardenedDeployment>;
+  /** Every workload, of any kind, by its Pulumi resource name. */
+  readonly deployments: Record<string, HardenedWorkload>;
   readonly configs: Record<string, EnvConfig>;
 }
 
@@ -37,15 +39,16 @@ export interface ExampleStack {
 export function deployExamples(opts: pulumi.ComponentResourceOptions = {}): ExampleStack {
   const namespaces: Record<string, HardenedNamespace> = {};
   const configs: Record<string, EnvConfig> = {};
-  const deployments: Record<string, HardenedDeployment> = {};
+  const deployments: Record<string, HardenedWorkload> = {};
   const inside = (o: pulumi.ComponentResourceOptions) => pulumi.mergeOptions(opts, o);
 
   namespaces.databases = new HardenedNamespace('databases', {
     ...databasesNamespace,
     deployments: (o) => {
       configs['postgres-credentials'] = new EnvConfig('postgres-credentials', credentialsProps, inside(o));
-      deployments.postgres = new HardenedDeployment('postgres', postgresProps(configs['postgres-credentials']), inside(o));
-      return [{ deployment: deployments.postgres, ...postgresTraffic }];
+      deployments.postgres = new HardenedStatefulSet('postgres', postgresProps(configs['postgres-credentials']), inside(o));
+      deployments['postgres-backup'] = new HardenedCronJob('postgres-backup', backupProps(configs['postgres-credentials']), inside(o));
+      return [{ workload: deployments.postgres, ...postgresTraffic }, { workload: deployments['postgres-backup'], ...backupTraffic }];
     },
   }, opts);
 
@@ -85,6 +88,15 @@ export function deployExamples(opts: pulumi.ComponentResourceOptions = {}): Exam
       configs['python-app-config'] = new EnvConfig('python-app-config', appConfig, inside(o));
       deployments['python-app'] = new HardenedDeployment('python-app', { ...pythonAppProps(configs['python-app-config']), service: true }, inside(o));
       return [{ deployment: deployments['python-app'], ...pythonAppTraffic }];
+    },
+  }, opts);
+
+  namespaces.api = new HardenedNamespace('api', {
+    ...apiNamespace,
+    deployments: (o) => {
+      configs['go-api-config'] = new EnvConfig('go-api-config', goApiConfigProps, inside(o));
+      deployments['go-api'] = new HardenedDeployment('go-api', { ...goApiProps(configs['go-api-config']), ingress: ingressProps }, inside(o));
+      return [{ workload: deployments['go-api'], ...goApiTraffic }];
     },
   }, opts);
 

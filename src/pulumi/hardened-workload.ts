@@ -116,8 +116,8 @@ export abstract class HardenedWorkload<R extends HardenedWorkloadResult = Harden
   /** The Deployment, StatefulSet, Job or CronJob. */
   readonly workload: pulumi.CustomResource;
   readonly serviceAccount: k8s.core.v1.ServiceAccount;
-  /** Every Kubernetes object of the workload, by `Kind/name`. */
-  readonly children: Readonly<Record<string, pulumi.CustomResource>>;
+  /** Every Kubernetes object of the workload (exposure included), by `Kind/name`. */
+  readonly children: Readonly<Record<string, pulumi.CustomResource>> = {};
   /** The Service, when `args.service` is set or `exposeViaService()` was called. */
   service?: k8s.core.v1.Service;
   /** The core's result, when every input was plain. */
@@ -162,7 +162,7 @@ export abstract class HardenedWorkload<R extends HardenedWorkloadResult = Harden
     this.known = known;
     this.shape = shape;
     if (known.plain && !known.late) this.resultValue = known.value;
-    this.children = this.registerObjects(shape, args);
+    this.registerObjects(shape, args);
     this.serviceAccount = this.children[keyOf(shape.serviceAccount)] as k8s.core.v1.ServiceAccount;
     this.workload = this.children[keyOf(shape.workload)]!;
     if (exposure.service) this.exposeViaService(exposure.service);
@@ -171,17 +171,16 @@ export abstract class HardenedWorkload<R extends HardenedWorkloadResult = Harden
     this.registerOutputs({ name });
   }
 
-  private registerObjects(shape: R, args: WorkloadArgs<HardenedPodProps>): Record<string, pulumi.CustomResource> {
+  private registerObjects(shape: R, args: WorkloadArgs<HardenedPodProps>): void {
     const configs = [...args.containers, ...(args.initContainers ?? [])].flatMap((c) => c.config ?? [])
       .filter((a): a is PulumiAttachmentSource & pulumi.Resource => pulumi.Resource.isInstance(a));
-    const made: Record<string, pulumi.CustomResource> = {};
+    const made = this.children as Record<string, pulumi.CustomResource>;
     const before = (...objs: (KubeObject | undefined)[]) => objs.filter((o): o is KubeObject => !!o).map((o) => made[keyOf(o)]!);
     for (const o of shape.objects) {
       const dependsOn = o === shape.workload ? [...before(shape.serviceAccount, ...shape.claims, shape.headlessService), ...configs]
         : o === shape.autoscaler || o === shape.disruptionBudget ? before(shape.workload) : [];
       made[keyOf(o)] = this.register(o, this.known, dependsOn);
     }
-    return made;
   }
 
   /** Registers one object of the result (found by kind and name in the known result). */
@@ -226,7 +225,10 @@ export abstract class HardenedWorkload<R extends HardenedWorkloadResult = Harden
   }
 
   private registerExposure(make: (r: HardenedWorkloadResult) => KubeObject): pulumi.CustomResource {
-    return this.register(make(this.shape), this.known, [this.workload], make);
+    const o = make(this.shape);
+    const made = this.register(o, this.known, [this.workload], make);
+    (this.children as Record<string, pulumi.CustomResource>)[keyOf(o)] = made;
+    return made;
   }
 }
 

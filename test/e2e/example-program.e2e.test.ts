@@ -35,19 +35,22 @@ const skipAwait: pulumi.ResourceTransformation = (a) => {
 };
 
 const stack = deployExamples({ transformations: [skipAwait] });
-export const deployments = Object.fromEntries(Object.entries(stack.deployments).map(([k, d]) => [k, d.deployment.metadata.name]));
+export const workloads = Object.fromEntries(Object.entries(stack.deployments).map(([k, d]) => [k, d.name]));
 export const configMaps = Object.fromEntries(Object.entries(stack.configs).map(([k, c]) => [k, c.configMapName]));
 export const namespaces = Object.fromEntries(Object.entries(stack.namespaces).map(([k, n]) => [k, n.namespace.metadata.name]));
 `;
 
-/** What cdk8s synth makes from the same props: Deployments by namespace/name, ConfigMap names. */
+const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Job', 'CronJob'];
+const podSpecOf = (o: any) => (o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template.spec : o.spec.template.spec);
+
+/** What cdk8s synth makes from the same props: workloads of every kind by Kind/namespace/name, ConfigMap names. */
 function synthesized(): { deployments: Map<string, KObject>; configMaps: Set<string>; namespaces: Set<string> } {
   const deployments = new Map<string, KObject>();
   const configMaps = new Set<string>();
   const namespaces = new Set<string>();
   for (const make of Object.values(EXAMPLES)) {
     for (const o of make()) {
-      if (o.kind === 'Deployment') deployments.set(`${o.metadata!.namespace}/${o.metadata!.name}`, o);
+      if (WORKLOAD_KINDS.includes(o.kind!)) deployments.set(`${o.kind}/${o.metadata!.namespace}/${o.metadata!.name}`, o);
       if (o.kind === 'ConfigMap') configMaps.add(`${o.metadata!.namespace}/${o.metadata!.name}`);
       if (o.kind === 'Namespace') namespaces.add(o.metadata!.name!);
     }
@@ -97,7 +100,7 @@ describe.skipIf(!projectUsesPulumi() || skipWithout([...CLUSTER_TOOLS, ...PULUMI
     const up = await ws.pulumi(['up', '--yes'], dir);
     expect(up.code, up.stdout + up.stderr).toBe(0);
     const outputs = JSON.parse((await ws.pulumi(['stack', 'output', '--json'], dir)).stdout) as {
-      deployments: Record<string, string>; configMaps: Record<string, string | null>; namespaces: Record<string, string>;
+      workloads: Record<string, string>; configMaps: Record<string, string | null>; namespaces: Record<string, string>;
     };
 
     // Namespaces: Pod Security restricted enforced.
@@ -107,14 +110,14 @@ describe.skipIf(!projectUsesPulumi() || skipWithout([...CLUSTER_TOOLS, ...PULUMI
       expect([ns, n.metadata.labels['pod-security.kubernetes.io/enforce']]).toEqual([ns, 'restricted']);
     }
 
-    // Deployments: the same as cdk8s synth makes, as stored by the server.
-    const stored = await kubectlJson(['get', 'deployments', '-A']);
-    const got = new Map<string, any>(stored.items.map((d: any) => [`${d.metadata.namespace}/${d.metadata.name}`, d]));
+    // Workloads of every kind: the same as cdk8s synth makes, as stored by the server.
+    const stored = await kubectlJson(['get', 'deployments,statefulsets,jobs,cronjobs', '-A']);
+    const got = new Map<string, any>(stored.items.map((d: any) => [`${d.kind}/${d.metadata.namespace}/${d.metadata.name}`, d]));
     expect(new Set(got.keys())).toEqual(new Set(want.deployments.keys()));
     for (const [key, synth] of want.deployments) {
       const d = got.get(key);
-      const s = (synth as any).spec.template.spec;
-      const pod = d.spec.template.spec;
+      const s = podSpecOf(synth);
+      const pod = podSpecOf(d);
       expect([key, pod.automountServiceAccountToken]).toEqual([key, false]);
       expect([key, pod.securityContext]).toEqual([key, s.securityContext]);
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
@@ -156,7 +159,7 @@ describe.skipIf(!projectUsesPulumi() || skipWithout([...CLUSTER_TOOLS, ...PULUMI
       const n = JSON.parse(r.stdout);
       expect([ns, n.status.phase]).toEqual([ns, 'Terminating']);
     }
-    const left = await kubectlJson(['get', 'deployments,services,configmaps,serviceaccounts,networkpolicies', '-A', '-l', 'app.kubernetes.io/managed-by=cleanimg']);
+    const left = await kubectlJson(['get', 'deployments,statefulsets,cronjobs,horizontalpodautoscalers,poddisruptionbudgets,ingresses,services,configmaps,serviceaccounts,networkpolicies', '-A', '-l', 'app.kubernetes.io/managed-by=cleanimg']);
     expect(left.items.map((o: any) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual([]);
     const policies = await kubectlJson(['get', 'validatingadmissionpolicies']);
     expect(policies.items.map((o: any) => o.metadata.name)).toEqual([]);

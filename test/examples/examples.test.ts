@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PostgresCustomImageChart } from '../../examples/postgres/custom-image-chart';
 import { describe, expect, it } from 'vitest';
+import { GoApiChart } from '../../examples/go-api/chart';
 import { NginxChart } from '../../examples/nginx/chart';
 import { GatewayChart, PRODUCTION, STAGING } from '../../examples/per-env/chart';
 import { PostgresChart } from '../../examples/postgres/chart';
@@ -21,7 +22,11 @@ const charts = {
   'gateway-staging': () => synth((app) => new GatewayChart(app, 'gateway-staging', STAGING)),
   'gateway-production': () => synth((app) => new GatewayChart(app, 'gateway-production', PRODUCTION)),
   'python-app': () => synth((app) => new PythonAppChart(app, 'python-app')),
+  'go-api': () => synth((app) => new GoApiChart(app, 'go-api')),
 };
+
+const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Job', 'CronJob'];
+const podSpecOf = (o: any) => (o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template.spec : o.spec.template.spec);
 
 describe.each(Object.entries(charts))('example %s', (_name, make) => {
   it('breaks no rule and matches its snapshot', () => {
@@ -47,16 +52,20 @@ describe.each(Object.entries(charts))('example %s', (_name, make) => {
     expect(ns.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'v1.33' });
     const binding = objects.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding');
     expect(binding.spec).toMatchObject({ policyName: `cleanimg-hardening.${ns.metadata.name}`, validationActions: ['Deny'], matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns.metadata.name } } } });
-    for (const kind of ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) expect(index(kind)).toBeLessThan(index('Deployment'));
+    const firstWorkload = objects.findIndex((o) => WORKLOAD_KINDS.includes(o.kind));
+    for (const kind of ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) expect(index(kind)).toBeLessThan(firstWorkload);
     expect(index('ValidatingAdmissionPolicy')).toBeLessThan(index('ValidatingAdmissionPolicyBinding'));
     if (index('ConfigMap') >= 0) expect(index('ValidatingAdmissionPolicyBinding')).toBeLessThan(index('ConfigMap'));
-    const deployment = objects.find((o) => o.kind === 'Deployment');
+    const workloads = objects.filter((o) => WORKLOAD_KINDS.includes(o.kind));
     for (const o of objects.filter((x) => !['Namespace', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].includes(x.kind)))
       expect({ kind: o.kind, namespace: o.metadata.namespace }).toEqual({ kind: o.kind, namespace: ns.metadata.name });
-    expect(objects.find((o) => o.kind === 'RoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: deployment.spec.template.spec.serviceAccountName, namespace: ns.metadata.name }]);
-    const allow = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === `allow-${deployment.metadata.name}`);
-    const declared = deployment.spec.template.spec.containers.flatMap((c: any) => c.ports.map((p: any) => p.containerPort));
-    expect(allow.spec.ingress.flatMap((i: any) => i.ports.map((p: any) => p.port))).toEqual(declared);
+    expect(objects.find((o) => o.kind === 'RoleBinding').subjects).toEqual(workloads.map((w) => ({ kind: 'ServiceAccount', name: podSpecOf(w).serviceAccountName, namespace: ns.metadata.name })));
+    for (const w of workloads) {
+      const declared = podSpecOf(w).containers.flatMap((c: any) => (c.ports ?? []).map((p: any) => p.containerPort));
+      if (!declared.length) continue;
+      const allow = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === `allow-${w.metadata.name}`);
+      expect(allow.spec.ingress.flatMap((i: any) => i.ports.map((p: any) => p.port))).toEqual(declared);
+    }
     expect(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name)).toEqual(expect.arrayContaining(['default-deny', 'allow-dns']));
   });
 });
@@ -64,9 +73,14 @@ describe.each(Object.entries(charts))('example %s', (_name, make) => {
 describe('traffic between the scenarios', () => {
   const policy = (objs: any[], name: string) => objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === name).spec;
 
-  it('postgres admits only the python app, which may reach only postgres (and DNS)', () => {
+  it('postgres admits only the python app and its backup job, which may reach only postgres (and DNS)', () => {
     const pg = policy(charts.postgres(), 'allow-postgres');
-    expect(pg.ingress).toEqual([{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'apps' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'python-app' } } }], ports: [{ port: 5432, protocol: 'TCP' }] }]);
+    expect(pg.ingress).toEqual([{ from: [
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'apps' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'python-app' } } },
+      { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgres-backup' } } },
+    ], ports: [{ port: 5432, protocol: 'TCP' }] }]);
+    const backup = policy(charts.postgres(), 'allow-postgres-backup');
+    expect(backup).toEqual({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgres-backup' } }, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgres' } } }], ports: [{ port: 5432, protocol: 'TCP' }] }] });
     const app = policy(charts['python-app'](), 'allow-python-app');
     expect(app.egress).toEqual([{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'databases' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgres' } } }], ports: [{ port: 5432, protocol: 'TCP' }] }]);
   });
@@ -115,12 +129,41 @@ describe('the guide, corrected', () => {
     expect(c.volumeMounts.find((m: any) => m.mountPath === '/var/run/secrets/app').readOnly).toBe(true);
   });
 
-  it('postgres: data on a PVC, /tmp and the socket directory as sized emptyDirs', () => {
-    const s = charts.postgres().find((o) => o.kind === 'Deployment').spec.template.spec;
+  it('postgres: a StatefulSet with its data on a claim per pod, /tmp and the socket directory as sized emptyDirs', () => {
+    const sts = charts.postgres().find((o) => o.kind === 'StatefulSet');
+    const s = sts.spec.template.spec;
     const byMount = Object.fromEntries(s.containers[0].volumeMounts.map((m: any) => [m.mountPath, s.volumes.find((v: any) => v.name === m.name)]));
-    expect(byMount['/var/lib/postgresql/data'].persistentVolumeClaim).toEqual({ claimName: 'postgres-data' });
+    expect(byMount['/var/lib/postgresql/data']).toBeUndefined();
+    expect(sts.spec.volumeClaimTemplates.map((t: any) => [t.metadata.name, t.spec.resources.requests.storage])).toEqual([['postgres-var-lib-postgresql-data', '10Gi']]);
+    expect(s.containers[0].volumeMounts).toContainEqual({ name: 'postgres-var-lib-postgresql-data', mountPath: '/var/lib/postgresql/data' });
     expect(byMount['/var/run/postgresql'].emptyDir.sizeLimit).toBe('16Mi');
     expect(byMount['/tmp'].emptyDir.sizeLimit).toBe('256Mi');
+    expect(sts.spec.serviceName).toBe('postgres-headless');
+  });
+
+  it('postgres backup: a nightly CronJob, never two at once, the password as a file, dumps on a claim of its own', () => {
+    const objects = charts.postgres();
+    const cron = objects.find((o) => o.kind === 'CronJob');
+    expect(cron.spec).toMatchObject({ schedule: '30 2 * * *', timeZone: 'Etc/UTC', concurrencyPolicy: 'Forbid' });
+    const pod = podSpecOf(cron);
+    expect(pod.restartPolicy).toBe('Never');
+    expect(pod.containers[0].env).toEqual([{ name: 'POSTGRES_PASSWORD_FILE', value: '/var/run/secrets/postgres/password' }]);
+    expect(pod.volumes.find((v: any) => v.persistentVolumeClaim)).toEqual({ name: 'dump-backups', persistentVolumeClaim: { claimName: 'postgres-backup-dump-backups' } });
+    expect(objects.find((o) => o.kind === 'PersistentVolumeClaim').metadata.name).toBe('postgres-backup-dump-backups');
+  });
+
+  it('go api: autoscaled (no replicas), a PDB, spread over nodes and zones, a shared claim, an Ingress with TLS', () => {
+    const objects = charts['go-api']();
+    const d = objects.find((o) => o.kind === 'Deployment');
+    expect(d.spec.replicas).toBeUndefined();
+    expect(objects.find((o) => o.kind === 'HorizontalPodAutoscaler').spec).toMatchObject({ minReplicas: 3, maxReplicas: 12 });
+    expect(objects.find((o) => o.kind === 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+    expect(d.spec.template.spec.topologySpreadConstraints.map((c: any) => c.topologyKey)).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    expect(objects.find((o) => o.kind === 'PersistentVolumeClaim').spec.accessModes).toEqual(['ReadWriteMany']);
+    const ingress = objects.find((o) => o.kind === 'Ingress');
+    expect(ingress.spec.tls).toEqual([{ hosts: ['api.example.com'], secretName: 'api-example-com-tls' }]);
+    expect(ingress.spec.rules[0].http.paths[0].backend).toEqual({ service: { name: 'go-api', port: { number: 8080 } } });
+    expect(objects.filter((o) => o.kind === 'Service').map((o) => o.metadata.name)).toEqual(['go-api']);
   });
 });
 
@@ -130,7 +173,7 @@ describe('example postgres-custom-image (CustomizedImage built at synth, offline
     const chart = new PostgresCustomImageChart(app, 'postgres-custom-image');
     const objects = Testing.synth(chart);
     expect(checkObjects(objects)).toEqual([]);
-    const d = objects.find((o) => o.kind === 'Deployment');
+    const d = objects.find((o) => o.kind === 'StatefulSet');
     expect(d.spec.template.spec.containers[0].image).toBe(chart.image.imageRef);
     expect(chart.image.imageRef).toMatch(/^registry\.example\.com\/db\/postgres@sha256:[0-9a-f]{64}$/);
     expect(objects).toMatchSnapshot();

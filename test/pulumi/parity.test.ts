@@ -5,6 +5,7 @@
 import { Testing } from 'cdk8s';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { installMocks, settle, type Recorder } from './harness';
+import { GoApiChart } from '../../examples/go-api/chart';
 import { NginxChart } from '../../examples/nginx/chart';
 import { GatewayChart, PRODUCTION, STAGING } from '../../examples/per-env/chart';
 import { PostgresChart } from '../../examples/postgres/chart';
@@ -25,7 +26,8 @@ function cdk8sObjects(chart: string): Obj[] {
     : chart === 'nginx' ? new NginxChart(app, 'nginx')
       : chart === 'gateway-staging' ? new GatewayChart(app, 'gateway-staging', STAGING)
         : chart === 'gateway-production' ? new GatewayChart(app, 'gateway-production', PRODUCTION)
-          : new PythonAppChart(app, 'python-app');
+          : chart === 'go-api' ? new GoApiChart(app, 'go-api')
+            : new PythonAppChart(app, 'python-app');
   return Testing.synth(c).map(plain);
 }
 
@@ -39,7 +41,7 @@ function pulumiObjects(namespace: string): Obj[] {
 let childUrns: string[] = [];
 beforeAll(async () => {
   stack = deployExamples();
-  childUrns = await settle(...Object.values(stack.deployments).flatMap((d) => [d, ...Object.values(d.children), d.service]),
+  childUrns = await settle(...Object.values(stack.deployments).flatMap((d) => [d, ...Object.values(d.children)]),
     ...Object.values(stack.configs).flatMap((c) => [c, c.configMap, c.secret]),
     ...Object.values(stack.namespaces).flatMap((n) => [n, n.namespace, n.policy, n.policyBinding, n.role, n.roleBinding, ...Object.values(n.networkPolicies)]));
 });
@@ -50,6 +52,7 @@ const SCENARIOS = [
   { chart: 'gateway-staging', namespace: 'staging' },
   { chart: 'gateway-production', namespace: 'production' },
   { chart: 'python-app', namespace: 'apps' },
+  { chart: 'go-api', namespace: 'api' },
 ] as const;
 
 const NAMESPACE_KINDS = ['Namespace', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'Role', 'RoleBinding', 'NetworkPolicy'];
@@ -68,9 +71,9 @@ describe('Pulumi face registers the objects cdk8s synthesizes', () => {
   }
 
   it('parents every Kubernetes resource to one of our components', () => {
-    expect(Object.keys(stack.namespaces)).toHaveLength(5);
+    expect(Object.keys(stack.namespaces)).toHaveLength(6);
     expect(childUrns.length).toBe(recorder.kube().length + Object.keys(stack.deployments).length + Object.keys(stack.configs).length + Object.keys(stack.namespaces).length);
-    for (const u of childUrns.filter((x) => x.includes('kubernetes:'))) expect(u).toMatch(/::cleanimg:index:(HardenedDeployment|EnvConfig|HardenedNamespace)\$kubernetes:[^$]+::[^:]+$/);
+    for (const u of childUrns.filter((x) => x.includes('kubernetes:'))) expect(u).toMatch(/::cleanimg:index:(HardenedDeployment|HardenedStatefulSet|HardenedCronJob|EnvConfig|HardenedNamespace)\$kubernetes:[^$]+::[^:]+$/);
     const namespaceChildren = childUrns.filter((x) => /::cleanimg:index:HardenedNamespace\$kubernetes:/.test(x));
     expect(namespaceChildren.length).toBe(recorder.kube().filter((r) => NAMESPACE_KINDS.includes(r.inputs.kind)).length);
   });

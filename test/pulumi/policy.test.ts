@@ -53,7 +53,7 @@ describe('cleanimg policy pack', () => {
     const stack = deployExamples();
     const withSecret = new EnvConfig('policy-secret', { name: 'policy-secret', managedSecret: { mountPath: '/var/run/secrets/x', data: { token: pulumi.secret('abc123-very-secret') } } });
     const resources = [
-      ...Object.values(stack.deployments).flatMap((d) => [d.deployment, d.serviceAccount, d.service]),
+      ...Object.values(stack.deployments).flatMap((d) => Object.values(d.children)),
       ...Object.values(stack.configs).flatMap((c) => [c.configMap, c.secret]),
       withSecret.secret,
     ].filter((r) => !!r) as pulumi.CustomResource[];
@@ -110,7 +110,7 @@ describe('cleanimg policy pack', () => {
   });
 
   it('skips only the values unknown during preview and still judges the rest', async () => {
-    const hardened = (await asAnalyzed(deployExamples({}).deployments.postgres?.deployment)).props as any;
+    const hardened = (await asAnalyzed(deployExamples({}).deployments['python-app']?.workload)).props as any;
     const pod = hardened.spec.template.spec;
     const unknownImage = { ...hardened, spec: { ...hardened.spec, template: { ...hardened.spec.template, spec: { ...pod, containers: [{ ...pod.containers[0], image: UNKNOWN }] } } } };
     const r = { type: 'kubernetes:apps/v1:Deployment', name: 'pg', urn: urn('kubernetes:apps/v1:Deployment', 'pg') };

@@ -20,7 +20,7 @@ describe('examples/pulumi with config secrets', () => {
     const cfg = stack.configs['python-app-config']!;
     const app = stack.deployments['python-app']!;
     expect(cfg.secret).toBeDefined();
-    await settle(cfg.secret, app.deployment);
+    await settle(cfg.secret, app.workload);
     expect(await pulumi.isSecret(cfg.secret!.data)).toBe(true);
     const secret = recorder.inputsOf('kubernetes:core/v1:Secret', 'python-app-config-secret');
     expect(secret.metadata).toMatchObject({ name: 'python-app-secrets', namespace: 'apps' });

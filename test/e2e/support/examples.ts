@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Testing } from 'cdk8s';
+import { GoApiChart } from '../../../examples/go-api/chart';
 import { NginxChart } from '../../../examples/nginx/chart';
 import { GatewayChart, PRODUCTION, STAGING } from '../../../examples/per-env/chart';
 import { PostgresChart } from '../../../examples/postgres/chart';
@@ -20,6 +21,7 @@ export const EXAMPLES: Record<string, () => KObject[]> = {
   'gateway-staging': () => synth((app) => new GatewayChart(app, 'gateway-staging', STAGING)),
   'gateway-production': () => synth((app) => new GatewayChart(app, 'gateway-production', PRODUCTION)),
   'python-app': () => synth((app) => new PythonAppChart(app, 'python-app')),
+  'go-api': () => synth((app) => new GoApiChart(app, 'go-api')),
 };
 
 /** Write each example's objects to `<dir>/<name>.yaml`; returns name -> path. */
