@@ -10,9 +10,12 @@
  *     version: 0.1.0
  * ```
  * cdk8s writes manifests before plugins run; on failure this plugin deletes the manifests it
- * checked (unless `keepFailedManifests: true`), so a failing synth leaves nothing to apply.
+ * checked (unless `keepFailedManifests: true`), so a failing synth leaves nothing to apply. It also
+ * removes the `construct-metadata.json` cdk8s-cli leaves beside them (read by cdk8s-cli before any
+ * plugin runs), so `kubectl apply -f dist/` reads manifests only.
  */
 import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { checkObject, RULES, type KubeObject } from '../rules';
 
 /** The subset of cdk8s-cli's ValidationContext this plugin uses (cdk8s-cli is not a runtime dependency). */
@@ -65,6 +68,16 @@ export class HardeningValidation {
       for (const m of context.manifests) rmSync(m, { force: true });
       context.logger.log('cleanimg: removed the synthesized manifests so that nothing insecure is left to apply');
     }
+    removeConstructMetadata(context.manifests);
     context.report.submit(failed ? 'failure' : 'success');
   }
+}
+
+/**
+ * cdk8s-cli writes `construct-metadata.json` beside the manifests when a validation plugin is
+ * configured, and reads it before any plugin runs. `kubectl apply -f dist/` would read it as a
+ * manifest and fail ("apiVersion not set, kind not set"), so once it has been read it goes.
+ */
+function removeConstructMetadata(manifests: readonly string[]): void {
+  for (const dir of new Set(manifests.map((m) => dirname(m)))) rmSync(join(dir, 'construct-metadata.json'), { force: true });
 }
