@@ -1,0 +1,233 @@
+/**
+ * HD033: manifests are read the same by Go's YAML.
+ *
+ * kubectl, the API server's YAML input and most scanners read YAML with go-yaml v2 (through
+ * sigs.k8s.io/yaml), a YAML 1.1 reader; the guards here read it with the `yaml` package. Where the two
+ * disagree, a manifest the guards pass can mean something else in the cluster. From go-yaml v2's
+ * reader and scanner (go.yaml.in/yaml/v2 v2.4.3, readerc.go and scannerc.go):
+ *
+ * - Line breaks: go-yaml breaks lines at CR, LF, NEL (U+0085), LINE SEPARATOR (U+2028) and
+ *   PARAGRAPH SEPARATOR (U+2029) (`is_break`); `yaml` only at LF and CR LF. Text after a raw U+2028
+ *   in a plain value or a comment becomes, for Go, a new line: `hostPID: true` there is a key.
+ * - Characters go-yaml refuses raw: only TAB, LF, CR, #x20-#x7E, NEL, #xA0-#xD7FF, #xE000-#xFFFD and
+ *   #x10000-#x10FFFF may appear (readerc.go: "control characters are not allowed"), and only as
+ *   UTF-8; `yaml` reads the others as characters.
+ * - U+FEFF: go-yaml skips a byte order mark at the start of a line (`yaml_parser_scan_to_next_token`,
+ *   whose `is_bom` looks at the start of its buffer, not at the current character); `yaml` keeps it.
+ * - A tab where a block scalar's indentation is still being found: go-yaml refuses the document
+ *   ("found a tab character where an indentation space is expected"), `yaml` reads it.
+ *
+ * Inside a double-quoted scalar each of these characters can be written as an escape that both
+ * read back the same (`\N`, `\L`, `\P`, `\xXX`, `\uXXXX`): HardenedApp's writer does so. A lone
+ * surrogate cannot be written at all (UTF-8 has no encoding for it): the rule refuses it on the
+ * object, so construction and every guard refuse it, and it refuses the other cases in the text of
+ * manifests written by anyone else (the synth plugin, `cleanimg-customize check`).
+ */
+import { isUtf8 } from 'node:buffer';
+import { parseAllDocuments, visit, type Document } from 'yaml';
+import { objectId, type Finding, type Json, type KubeObject, type Rule, type Violation } from './rule';
+
+/**
+ * Characters that never appear raw in YAML written for Go: C0 controls other than TAB and LF, DEL,
+ * C1 controls (NEL among them), U+2028, U+2029, U+FEFF, U+FFFE, U+FFFF and lone surrogates. A string
+ * holding any of them is written double-quoted, each of them escaped.
+ */
+export const GO_UNSAFE_RAW = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\u{D800}-\u{DFFF}]/u;
+
+/** A lone surrogate (with the `u` flag a pair is one character and does not match). */
+const LONE_SURROGATE = /[\u{D800}-\u{DFFF}]/u;
+
+const u = (code: number) => `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+
+function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function loneSurrogate(s: string, what: string): string | undefined {
+  const m = LONE_SURROGATE.exec(s);
+  if (!m) return undefined;
+  return `${what} holds a lone surrogate (${u(m[0].charCodeAt(0))} at index ${m.index}), which UTF-8 cannot encode: no YAML or JSON gets this string to the cluster`;
+}
+
+/** Every string (keys included) that cannot be encoded, with its JSON pointer. */
+function unencodable(value: unknown, path: string, out: Finding[], seen: Set<object>): void {
+  if (typeof value === 'string') {
+    const message = loneSurrogate(value, 'the string');
+    if (message) out.push({ path: path || '/', message });
+    return;
+  }
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) unencodable(value[i], `${path}/${i}`, out, seen);
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    const at = `${path}/${escapePointer(key)}`;
+    const message = loneSurrogate(key, `the key ${JSON.stringify(key)}`);
+    if (message) out.push({ path: at, message });
+    unencodable((value as Json)[key], at, out, seen);
+  }
+}
+
+export const HD033: Rule = {
+  id: 'HD033',
+  title: 'manifests are read the same by Go\'s YAML',
+  fix: 'write manifests with HardenedApp (its writer escapes the characters Go reads differently: U+0085, U+2028, U+2029, control characters, U+FEFF) and remove lone surrogates, which UTF-8 cannot carry',
+  check(object: KubeObject): Finding[] {
+    const out: Finding[] = [];
+    unencodable(object, '', out, new Set());
+    return out.map((f) => ({ ...f, fix: 'remove the lone surrogate (a character above U+FFFF is a high surrogate U+D800-U+DBFF followed by a low one U+DC00-U+DFFF)' }));
+  },
+};
+
+/** One place in a manifest's text that Go's YAML reads differently from the `yaml` package. */
+export interface YamlTextFinding {
+  /** Offset in the decoded text (UTF-16 code units). */
+  readonly offset: number;
+  /** 1-based line and column, counting lines at LF as editors do. */
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+  readonly fix: string;
+}
+
+const USE_HARDENED_APP = 'use HardenedApp (its writer escapes it) or remove the character';
+
+const NAMES: Record<number, string> = {
+  0x0d: 'CARRIAGE RETURN', 0x85: 'NEXT LINE', 0x2028: 'LINE SEPARATOR', 0x2029: 'PARAGRAPH SEPARATOR', 0xfeff: 'BYTE ORDER MARK',
+};
+
+/** What Go does with one raw character (or a CR not followed by LF), and the fix. */
+function describe(ch: string): { message: string; fix: string } {
+  const code = ch.charCodeAt(0);
+  const name = `${u(code)}${NAMES[code] ? ` (${NAMES[code]})` : ''}`;
+  if (code === 0x0d || code === 0x85 || code === 0x2028 || code === 0x2029) {
+    const where = code === 0x0d ? 'a carriage return not followed by a line feed' : `the text contains ${name}`;
+    return { message: `${where} written raw; Go's YAML reads it as a line break, the JS parser as a character`, fix: code === 0x0d ? 'end lines with LF or CR LF, or write the character as \\r in a double-quoted string' : USE_HARDENED_APP };
+  }
+  if (code === 0xfeff) return { message: `the text contains ${name} after its start; Go's YAML may skip it at the start of a line, the JS parser keeps it`, fix: USE_HARDENED_APP };
+  if (code >= 0xd800 && code <= 0xdfff) return { message: `the text holds a lone surrogate ${u(code)}, which UTF-8 cannot carry`, fix: 'remove the lone surrogate' };
+  return { message: `the text contains ${name} written raw; Go's YAML refuses the whole document ("control characters are not allowed"), the JS parser reads it`, fix: USE_HARDENED_APP };
+}
+
+/** Raw characters Go reads differently: GO_UNSAFE_RAW less CR (a CR LF line end is read the same), plus a CR without LF. */
+const RAW_DIVERGENT = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\u{D800}-\u{DFFF}]|\r(?!\n)/gu;
+
+/**
+ * Block scalars (`|`, `>`) without an indentation indicator whose indentation go-yaml is still
+ * finding when it meets a tab (before the first line with content, or on a less indented line):
+ * go-yaml refuses the document there, the JS parser reads the tab as content.
+ */
+function tabsInBlockIndentation(text: string): { offset: number }[] {
+  const out: { offset: number }[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    visit(doc, {
+      Scalar(_key, node) {
+        if ((node.type !== 'BLOCK_LITERAL' && node.type !== 'BLOCK_FOLDED') || !node.range) return;
+        const [start, end] = node.range;
+        const headerEnd = text.indexOf('\n', start);
+        if (headerEnd < 0 || headerEnd >= end || /[1-9]/.test(text.slice(start, headerEnd).replace(/#.*/, ''))) return;
+        let indent = 0;
+        let found = false;
+        for (let at = headerEnd + 1; at < end;) {
+          let col = 0;
+          while (text[at + col] === ' ') col++;
+          if (text[at + col] === '\t' && (!found || col < indent)) {
+            out.push({ offset: at + col });
+            return;
+          }
+          const lineEnd = text.indexOf('\n', at);
+          const blank = text[at + col] === '\n' || at + col >= text.length;
+          if (!found) indent = Math.max(indent, col);
+          if (!blank) found = true;
+          if (lineEnd < 0) break;
+          at = lineEnd + 1;
+        }
+      },
+    });
+  }
+  return out;
+}
+
+type Located = Omit<YamlTextFinding, 'line' | 'column'>;
+
+/** Adds lines and columns (lines counted at LF) to findings, in text order, in one pass. */
+function locate(text: string, found: Located[]): YamlTextFinding[] {
+  const sorted = [...found].sort((a, b) => a.offset - b.offset);
+  let line = 1;
+  let start = 0;
+  let next = text.indexOf('\n');
+  return sorted.map((f) => {
+    while (next >= 0 && next < f.offset) {
+      line++;
+      start = next + 1;
+      next = text.indexOf('\n', start);
+    }
+    return { ...f, line, column: f.offset - start + 1 };
+  });
+}
+
+function decode(input: string | Uint8Array): { text: string; utf8: boolean } {
+  if (typeof input === 'string') return { text: input, utf8: true };
+  return { text: Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8'), utf8: isUtf8(input) };
+}
+
+/**
+ * Every place in a manifest's text that Go's YAML (sigs.k8s.io/yaml, go-yaml v2) reads differently
+ * from the `yaml` package, in text order. Text written by HardenedApp has none.
+ */
+export function goYamlTextFindings(input: string | Uint8Array): YamlTextFinding[] {
+  const { text, utf8 } = decode(input);
+  const out: Located[] = [];
+  if (!utf8) {
+    out.push({ offset: Math.max(0, text.indexOf('\ufffd')), message: 'the file is not valid UTF-8; Go\'s YAML refuses it, the JS parser reads replacement characters', fix: 'save the file as UTF-8' });
+  }
+  for (const m of text.matchAll(RAW_DIVERGENT)) {
+    if (m.index === 0 && m[0] === '\ufeff') continue; // a byte order mark that starts the stream: both skip it
+    out.push({ offset: m.index, ...describe(m[0]) });
+  }
+  if (/(^|\n) *\t/.test(text)) {
+    for (const { offset } of tabsInBlockIndentation(text)) {
+      out.push({
+        offset,
+        message: 'a tab where a block scalar\'s indentation is expected; Go\'s YAML refuses the document ("found a tab character where an indentation space is expected"), the JS parser reads the tab as content',
+        fix: 'indent block scalars with spaces, or write the value double-quoted with \\t (HardenedApp\'s writer does)',
+      });
+    }
+  }
+  return out.length === 0 ? [] : locate(text, out);
+}
+
+/** The name of the object whose document holds `offset`, or of the document. */
+function objectAt(docs: readonly Document[], offset: number): string {
+  const i = docs.findIndex((d) => d.range && offset < d.range[2]);
+  const doc = docs[i < 0 ? docs.length - 1 : i];
+  let value: unknown;
+  try {
+    value = doc?.contents ? doc.toJS() : undefined;
+  } catch {
+    value = undefined; // a document the JS parser cannot read either: named by its number
+  }
+  if (value && typeof value === 'object' && !Array.isArray(value) && (value as KubeObject).kind) return objectId(value as KubeObject);
+  return `document ${(i < 0 ? docs.length - 1 : i) + 1}`;
+}
+
+/**
+ * HD033 violations for a manifest's text: each on the object whose document holds it, at
+ * `file:line`. `docs` are the text's documents when the caller has parsed them already.
+ */
+export function goYamlTextViolations(input: string | Uint8Array, file: string, docs?: readonly Document[]): Violation[] {
+  const findings = goYamlTextFindings(input);
+  if (findings.length === 0) return [];
+  const parsed = docs ?? parseAllDocuments(decode(input).text);
+  const all = Array.isArray(parsed) ? parsed : [parsed as unknown as Document];
+  return findings.map((f) => ({
+    code: HD033.id,
+    title: HD033.title,
+    object: objectAt(all, f.offset),
+    path: `${file}:${f.line}`,
+    message: `column ${f.column}: ${f.message}`,
+    fix: f.fix,
+  }));
+}
