@@ -55,7 +55,8 @@ export class HardeningValidation {
       byRule.set(v.code, list);
     };
     for (const manifestPath of context.manifests) {
-      for (const v of goYamlTextViolations(readFileSync(manifestPath), manifestPath)) add(v, manifestPath);
+      // cdk8s writes YAML 1.1 (its writer quotes by that schema).
+      for (const v of goYamlTextViolations(readFileSync(manifestPath), manifestPath, { version: '1.1' })) add(v, manifestPath);
       for (const doc of context.parseManifest(manifestPath)) {
         if (!doc || typeof doc !== 'object') continue;
         objects++;

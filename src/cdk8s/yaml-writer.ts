@@ -26,7 +26,7 @@
 import { Yaml } from 'cdk8s';
 import { createRequire } from 'node:module';
 import type { Document as YamlDocument, Scalar, ScalarTag, Tags } from 'yaml';
-import { GO_UNSAFE_RAW } from '../rules';
+import { GO_UNSAFE_RAW, readAsNumberByGo } from '../rules';
 
 /** The `yaml` package cdk8s itself writes with (its own copy when it has one), for its schema. */
 const { Document } = createRequire(require.resolve('cdk8s'))('yaml') as { Document: typeof YamlDocument };
@@ -43,20 +43,7 @@ const NON_STRING_TAGS: readonly Tag[] = (() => {
   return [...schema.tags, ...(schema.compat ?? [])].filter((t) => t.default && t.tag !== 'tag:yaml.org,2002:str' && t.test);
 })();
 
-/**
- * Strings that `yaml` (YAML 1.1) prints plain but Go's YAML reader (go-yaml v2, behind kubectl,
- * the API server's YAML input and most scanners) reads as a number: it drops `_` and then tries
- * `strconv.ParseInt(s, 0, 64)` (so `0o17`, `0x1_F`, `1_000`) and its float pattern (so
- * `672.e_-6`). A label value like that would reach the cluster as a number and be refused. Both
- * writers double-quote them; such strings hold only `[0-9A-Za-z_.+-]`, so `"..."` needs no escape.
- */
-const GO_INT = /^[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)$/;
-const GO_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
-export function readAsNumberByGo(s: string): boolean {
-  if (s.length === 0 || s.length > 64 || !/^[-+.0-9]/.test(s)) return false;
-  const plain = s.replace(/_/g, '');
-  return GO_INT.test(plain) || GO_FLOAT.test(plain);
-}
+export { readAsNumberByGo };
 
 /** Escapes Go's double-quoted scalars decode (scannerc.go, yaml_parser_scan_flow_scalar), as does `yaml`. */
 const ESCAPES: Readonly<Record<string, string>> = {
@@ -81,11 +68,13 @@ export function goDoubleQuoted(s: string): string {
 
 /**
  * Whether `s` must be written by {@link goDoubleQuoted}: it holds a character Go reads differently
- * when raw, or it is a multi-line string whose first line starts with a tab (written as a block
- * scalar, that tab sits where Go still looks for indentation, and Go refuses the document).
+ * when raw; or it is a multi-line string that a block scalar cannot carry: its first line starts
+ * with a tab (where Go still looks for indentation, so Go refuses the document), or it is only
+ * whitespace (the `yaml` package then writes `|+` with no indentation indicator, and every reader,
+ * JS and Go, takes its leading spaces for indentation: `" \n"` comes back as `"\n"`).
  */
 export function needsGoEscapes(s: string): boolean {
-  return GO_UNSAFE_RAW.test(s) || (/^\n*\t/.test(s) && s.includes('\n'));
+  return GO_UNSAFE_RAW.test(s) || (s.includes('\n') && (/^\n*\t/.test(s) || /^[ \t\n]*$/.test(s)));
 }
 
 /** Whether either writer double-quotes `s` where cdk8s's writer would not (or would quote it unsafely). */

@@ -9,7 +9,7 @@ export type { Finding, KubeObject, Rule, Violation } from './rule';
 export { objectId } from './rule';
 export { MIN_ID } from './pod-rules';
 export { looksLikeSecretName, secretValueReason } from './secret-patterns';
-export { GO_UNSAFE_RAW, goYamlTextFindings, goYamlTextViolations, type YamlTextFinding } from './yaml-text';
+export { GO_UNSAFE_RAW, goYamlTextFindings, goYamlTextViolations, readAsNumberByGo, type YamlTextFinding, type YamlTextOptions } from './yaml-text';
 
 /** The one rule list. Every guard (constructs, the synth plugin, the CLI, policy packs) runs exactly this. */
 export const RULES: readonly Rule[] = [...POD_RULES, ...WORKLOAD_RULES, ...CONFIG_RULES, HD033];

@@ -24,7 +24,7 @@
  * manifests written by anyone else (the synth plugin, `cleanimg-customize check`).
  */
 import { isUtf8 } from 'node:buffer';
-import { parseAllDocuments, visit, type Document } from 'yaml';
+import { Document as YamlDocument, parseAllDocuments, visit, type Document } from 'yaml';
 import { objectId, type Finding, type Json, type KubeObject, type Rule, type Violation } from './rule';
 
 /**
@@ -34,13 +34,30 @@ import { objectId, type Finding, type Json, type KubeObject, type Rule, type Vio
  */
 export const GO_UNSAFE_RAW = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\u{D800}-\u{DFFF}]/u;
 
+/**
+ * Strings that `yaml` (YAML 1.1) prints plain but Go's YAML reader (go-yaml v2, behind kubectl,
+ * the API server's YAML input and most scanners) reads as a number: it drops `_` and then tries
+ * `strconv.ParseInt(s, 0, 64)` (so `0o17`, `0x1_F`, `1_000`) and its float pattern (so
+ * `672.e_-6`). A label value like that would reach the cluster as a number and be refused. Both
+ * writers double-quote them (src/cdk8s/yaml-writer.ts); such strings hold only `[0-9A-Za-z_.+-]`, so
+ * `"..."` needs no escape. The text check finds them written plain by anyone else.
+ */
+const GO_INT = /^[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)$/;
+const GO_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+export function readAsNumberByGo(s: string): boolean {
+  if (!/^[-+.0-9]/.test(s)) return false;
+  const plain = s.replace(/_/g, '');
+  return GO_INT.test(plain) || GO_FLOAT.test(plain);
+}
+
 /** A lone surrogate (with the `u` flag a pair is one character and does not match). */
 const LONE_SURROGATE = /[\u{D800}-\u{DFFF}]/u;
 
 const u = (code: number) => `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
 
+/** A JSON pointer segment, with lone surrogates shown as `\uXXXX` (they cannot be printed either). */
 function escapePointer(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+  return key.replace(/~/g, '~0').replace(/\//g, '~1').replace(/[\u{D800}-\u{DFFF}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 function loneSurrogate(s: string, what: string): string | undefined {
@@ -114,14 +131,55 @@ function describe(ch: string): { message: string; fix: string } {
 /** Raw characters Go reads differently: GO_UNSAFE_RAW less CR (a CR LF line end is read the same), plus a CR without LF. */
 const RAW_DIVERGENT = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\u{D800}-\u{DFFF}]|\r(?!\n)/gu;
 
+type Located = Omit<YamlTextFinding, 'line' | 'column'>;
+
+/** The non-string tags of YAML 1.1 as the `yaml` package has them (the schema cdk8s writes with). */
+const YAML11_NON_STRING = (() => {
+  const schema = new YamlDocument(null, { version: '1.1' }).schema as unknown as { tags: { default?: unknown; tag: string; test?: RegExp }[]; compat?: { default?: unknown; tag: string; test?: RegExp }[] | null };
+  return [...schema.tags, ...(schema.compat ?? [])].filter((t) => t.default && t.tag !== 'tag:yaml.org,2002:str' && t.test).map((t) => t.test!);
+})();
+
+/** Tokens that might be plain scalars Go reads as a number and a JS reader as a string (`0o17`, `672.e_-6`, `1_000`). */
+const NUMBER_TOKEN = /(?<![\w.+-])[-+.0-9][\w.+-]*/g;
+const AGREED_NUMBER = /^[-+]?[0-9]+(?:\.[0-9]+)?$/;
+function mayHoldGoNumber(text: string): boolean {
+  for (const m of text.matchAll(NUMBER_TOKEN)) if (!AGREED_NUMBER.test(m[0]) && readAsNumberByGo(m[0])) return true;
+  return false;
+}
+
+/**
+ * Plain scalars that Go reads as a number (readAsNumberByGo) where the JS side takes a string: the
+ * parser the guards use (YAML 1.2), or, for text written for YAML 1.1 as cdk8s writes it, that
+ * version's reading (`0o17` is a number in 1.2 but a string in 1.1, so cdk8s's writer leaves it plain).
+ */
+function numbersToGo(text: string, docs: readonly Document[], version: '1.1' | '1.2'): Located[] {
+  const out: Located[] = [];
+  for (const doc of docs) {
+    visit(doc, {
+      Scalar(_key, node) {
+        if (node.type !== 'PLAIN' || !node.range) return;
+        const source = text.slice(node.range[0], node.range[1]);
+        if (!readAsNumberByGo(source)) return;
+        if (typeof node.value !== 'string' && (version === '1.2' || YAML11_NON_STRING.some((t) => t.test(source)))) return;
+        out.push({
+          offset: node.range[0],
+          message: `${JSON.stringify(source)} is written plain; Go's YAML reads it as a number, the JS parser (YAML ${typeof node.value === 'string' ? '1.2' : '1.1, as cdk8s writes'}) as a string`,
+          fix: 'double-quote it (HardenedApp\'s writer does)',
+        });
+      },
+    });
+  }
+  return out;
+}
+
 /**
  * Block scalars (`|`, `>`) without an indentation indicator whose indentation go-yaml is still
  * finding when it meets a tab (before the first line with content, or on a less indented line):
  * go-yaml refuses the document there, the JS parser reads the tab as content.
  */
-function tabsInBlockIndentation(text: string): { offset: number }[] {
-  const out: { offset: number }[] = [];
-  for (const doc of parseAllDocuments(text)) {
+function tabsInBlockIndentation(text: string, docs: readonly Document[]): Located[] {
+  const out: Located[] = [];
+  for (const doc of docs) {
     visit(doc, {
       Scalar(_key, node) {
         if ((node.type !== 'BLOCK_LITERAL' && node.type !== 'BLOCK_FOLDED') || !node.range) return;
@@ -134,7 +192,11 @@ function tabsInBlockIndentation(text: string): { offset: number }[] {
           let col = 0;
           while (text[at + col] === ' ') col++;
           if (text[at + col] === '\t' && (!found || col < indent)) {
-            out.push({ offset: at + col });
+            out.push({
+              offset: at + col,
+              message: 'a tab where a block scalar\'s indentation is expected; Go\'s YAML refuses the document ("found a tab character where an indentation space is expected"), the JS parser reads the tab as content',
+              fix: 'indent block scalars with spaces, or write the value double-quoted with \\t (HardenedApp\'s writer does)',
+            });
             return;
           }
           const lineEnd = text.indexOf('\n', at);
@@ -149,8 +211,6 @@ function tabsInBlockIndentation(text: string): { offset: number }[] {
   }
   return out;
 }
-
-type Located = Omit<YamlTextFinding, 'line' | 'column'>;
 
 /** Adds lines and columns (lines counted at LF) to findings, in text order, in one pass. */
 function locate(text: string, found: Located[]): YamlTextFinding[] {
@@ -173,11 +233,22 @@ function decode(input: string | Uint8Array): { text: string; utf8: boolean } {
   return { text: Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8'), utf8: isUtf8(input) };
 }
 
+export interface YamlTextOptions {
+  /** The text's documents, parsed by the caller with the `yaml` package (YAML 1.2); parsed here when needed and not given. */
+  readonly docs?: readonly Document[];
+  /**
+   * The YAML version the text is meant in: `1.1` for text cdk8s writes (its writer quotes by the
+   * 1.1 schema), `1.2` for manifests written by hand. @default '1.1'
+   */
+  readonly version?: '1.1' | '1.2';
+}
+
 /**
  * Every place in a manifest's text that Go's YAML (sigs.k8s.io/yaml, go-yaml v2) reads differently
  * from the `yaml` package, in text order. Text written by HardenedApp has none.
  */
-export function goYamlTextFindings(input: string | Uint8Array): YamlTextFinding[] {
+export function goYamlTextFindings(input: string | Uint8Array, options: YamlTextOptions = {}): YamlTextFinding[] {
+  let docs = options.docs;
   const { text, utf8 } = decode(input);
   const out: Located[] = [];
   if (!utf8) {
@@ -187,15 +258,10 @@ export function goYamlTextFindings(input: string | Uint8Array): YamlTextFinding[
     if (m.index === 0 && m[0] === '\ufeff') continue; // a byte order mark that starts the stream: both skip it
     out.push({ offset: m.index, ...describe(m[0]) });
   }
-  if (/(^|\n) *\t/.test(text)) {
-    for (const { offset } of tabsInBlockIndentation(text)) {
-      out.push({
-        offset,
-        message: 'a tab where a block scalar\'s indentation is expected; Go\'s YAML refuses the document ("found a tab character where an indentation space is expected"), the JS parser reads the tab as content',
-        fix: 'indent block scalars with spaces, or write the value double-quoted with \\t (HardenedApp\'s writer does)',
-      });
-    }
-  }
+  // Checks that need the documents run only when a cheap look at the text finds a candidate.
+  const parsed = () => (docs ??= [...parseAllDocuments(text)]);
+  if (/(^|\n) *\t/.test(text)) out.push(...tabsInBlockIndentation(text, parsed()));
+  if (mayHoldGoNumber(text)) out.push(...numbersToGo(text, parsed(), options.version ?? '1.1'));
   return out.length === 0 ? [] : locate(text, out);
 }
 
@@ -214,14 +280,12 @@ function objectAt(docs: readonly Document[], offset: number): string {
 }
 
 /**
- * HD033 violations for a manifest's text: each on the object whose document holds it, at
- * `file:line`. `docs` are the text's documents when the caller has parsed them already.
+ * HD033 violations for a manifest's text: each on the object whose document holds it, at `file:line`.
  */
-export function goYamlTextViolations(input: string | Uint8Array, file: string, docs?: readonly Document[]): Violation[] {
-  const findings = goYamlTextFindings(input);
+export function goYamlTextViolations(input: string | Uint8Array, file: string, options: YamlTextOptions = {}): Violation[] {
+  const findings = goYamlTextFindings(input, options);
   if (findings.length === 0) return [];
-  const parsed = docs ?? parseAllDocuments(decode(input).text);
-  const all = Array.isArray(parsed) ? parsed : [parsed as unknown as Document];
+  const all = options.docs ?? [...parseAllDocuments(decode(input).text)];
   return findings.map((f) => ({
     code: HD033.id,
     title: HD033.title,

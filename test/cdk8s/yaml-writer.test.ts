@@ -34,7 +34,7 @@ function expected(d: unknown): string {
  * U+FFFE, U+FFFF; lone surrogates), and multi-line strings whose first line starts with a tab.
  */
 const GO_DIVERGENT = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\u{D800}-\u{DFFF}]/u;
-const goDivergent = (s: string) => GO_DIVERGENT.test(s) || (/^\n*\t/.test(s) && s.includes('\n'));
+const goDivergent = (s: string) => GO_DIVERGENT.test(s) || (s.includes('\n') && (/^\n*\t/.test(s) || /^[ \t\n]*$/.test(s)));
 function holdsGoDivergent(v: unknown): boolean {
   if (typeof v === 'string') return goDivergent(v);
   if (v === null || typeof v !== 'object') return false;
@@ -247,6 +247,7 @@ describe('strings Go\'s YAML reads differently', () => {
     ['a line break and a line separator', 'a\nb\u2028c\n', '"a\\nb\\Lc\\n"'],
     ['a multi-line string whose first line starts with a tab', '\tx\ny', '"\\tx\\ny"'],
     ['the same after empty lines', '\n\n\tx', '"\\n\\n\\tx"'],
+    ['a multi-line string of only whitespace (cdk8s writes `|+`, and every reader loses the spaces)', ' \n', '" \\n"'],
     ['characters Go reads raw stay raw beside them', '\u00a0é🙂\u2028', '"\u00a0é🙂\\L"'],
   ];
 

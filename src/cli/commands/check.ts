@@ -58,7 +58,7 @@ export function checkFiles(paths: readonly string[], dockerfile: DockerfileCheck
     const bytes = readFileSync(file);
     const parsed = parseAllDocuments(bytes.toString('utf8'));
     const docs = Array.isArray(parsed) ? parsed : [parsed];
-    const textViolations = goYamlTextViolations(bytes, file, docs);
+    const textViolations = goYamlTextViolations(bytes, file, { docs, version: '1.2' });
     for (const v of textViolations) violations.push({ ...v, file });
     for (const doc of docs) {
       if (doc.errors.length) {
