@@ -5,10 +5,10 @@
  * - strings Go takes for numbers are double-quoted (readAsNumberByGo);
  * - strings holding a character Go reads differently (a line break to Go such as U+2028, a control
  *   character, U+FEFF; see src/rules/yaml-text.ts) are double-quoted with each such character
- *   escaped (goDoubleQuoted), as are multi-line strings whose first line starts with a tab (Go
- *   refuses that tab in a block scalar's indentation).
+ *   escaped (goDoubleQuoted), as are the multi-line strings a block scalar cannot carry
+ *   (needsGoEscapes).
  * Both hold for this writer and for its fallback (cdk8s's writer, given a string tag that writes
- * those strings).
+ * those strings); test/cdk8s/go-yaml-roundtrip.test.ts reads the output back with Go.
  *
  * cdk8s turns every object into YAML with `Yaml.stringify` (the `yaml` package with YAML 1.1,
  * `lineWidth: 0`, `keepUndefined`), which first builds a full document tree and then prints it; on a
@@ -16,11 +16,10 @@
  * plain strings, integers and booleans, and for those the printed form is fixed: `key: value`, two
  * spaces per level, sequences indented under their key, `- ` before each item, multi-line values as
  * literal blocks (`|`, `|-`). This writer prints exactly that, directly, and only that (plus the
- * double-quoted strings of goDoubleQuoted): for any
- * document that holds anything else (a string that
- * `yaml` would quote or print as a block, a float, `undefined`, an empty map inside a sequence, a
- * nested sequence, an object used twice, a class instance, ...) it returns `undefined` and the
- * caller uses cdk8s's own writer for that document. test/cdk8s/yaml-writer.test.ts compares both
+ * double-quoted strings above): for any document that holds anything else (a string that `yaml`
+ * would quote or print as a block, a float, `undefined`, an empty map inside a sequence, a nested
+ * sequence, an object used twice, a class instance, ...) it returns `undefined` and the caller uses
+ * cdk8s's own writer for that document. test/cdk8s/yaml-writer.test.ts compares both
  * writers over every example object and thousands of generated documents.
  */
 import { Yaml } from 'cdk8s';
@@ -43,6 +42,7 @@ const NON_STRING_TAGS: readonly Tag[] = (() => {
   return [...schema.tags, ...(schema.compat ?? [])].filter((t) => t.default && t.tag !== 'tag:yaml.org,2002:str' && t.test);
 })();
 
+/** Strings Go reads as numbers: decided in src/rules/yaml-text.ts, where the text check uses it too. */
 export { readAsNumberByGo };
 
 /** Escapes Go's double-quoted scalars decode (scannerc.go, yaml_parser_scan_flow_scalar), as does `yaml`. */

@@ -63,6 +63,19 @@ func echo(name string, r io.Reader, out *json.Encoder) (bool, error) {
 	}
 }
 
+// echoFile prints the documents of one file ("-": stdin), and closes it.
+func echoFile(name string, out *json.Encoder) (bool, error) {
+	if name == "-" {
+		return echo(name, os.Stdin, out)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	return echo(name, f, out)
+}
+
 func main() {
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" {
 		fmt.Fprintln(os.Stderr, "usage: yaml-echo FILE... (- for stdin): prints each YAML document as Go (sigs.k8s.io/yaml) reads it, as JSON lines")
@@ -73,17 +86,7 @@ func main() {
 	out.SetEscapeHTML(false)
 	status := 0
 	for _, name := range os.Args[1:] {
-		var r io.Reader = os.Stdin
-		if name != "-" {
-			f, err := os.Open(name)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "yaml-echo: %v\n", err)
-				os.Exit(2)
-			}
-			defer f.Close()
-			r = f
-		}
-		ok, err := echo(name, r, out)
+		ok, err := echoFile(name, out)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "yaml-echo: %v\n", err)
 			os.Exit(2)
