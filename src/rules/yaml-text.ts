@@ -52,6 +52,28 @@ export function readAsNumberByGo(s: string): boolean {
 
 /** A lone surrogate (with the `u` flag a pair is one character and does not match). */
 const LONE_SURROGATE = /[\u{D800}-\u{DFFF}]/u;
+/** Any surrogate, paired or not: a cheaper test first (most strings have none). */
+const ANY_SURROGATE = /[\ud800-\udfff]/;
+const unencodableString = (s: string) => ANY_SURROGATE.test(s) && LONE_SURROGATE.test(s);
+
+/**
+ * Whether any string (or key) under `value` holds a lone surrogate: a walk that allocates nothing,
+ * run on every object the guards check, so the rule costs little when (as nearly always) there is none.
+ */
+function holdsUnencodable(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return unencodableString(value);
+  // The depth cap stops a cyclic object (which no writer could write either); manifests are far shallower.
+  if (value === null || typeof value !== 'object' || depth > 1000) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (holdsUnencodable(value[i], depth + 1)) return true;
+    return false;
+  }
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    if (unencodableString(keys[i]!) || holdsUnencodable((value as Json)[keys[i]!], depth + 1)) return true;
+  }
+  return false;
+}
 
 const u = (code: number) => `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
 
@@ -92,6 +114,7 @@ export const HD033: Rule = {
   title: 'manifests are read the same by Go\'s YAML',
   fix: 'write manifests with HardenedApp (its writer escapes the characters Go reads differently: U+0085, U+2028, U+2029, control characters, U+FEFF) and remove lone surrogates, which UTF-8 cannot carry',
   check(object: KubeObject): Finding[] {
+    if (!holdsUnencodable(object, 0)) return [];
     const out: Finding[] = [];
     unencodable(object, '', out, new Set());
     return out.map((f) => ({ ...f, fix: 'remove the lone surrogate (a character above U+FFFF is a high surrogate U+D800-U+DBFF followed by a low one U+DC00-U+DFFF)' }));
