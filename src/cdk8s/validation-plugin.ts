@@ -13,10 +13,14 @@
  * checked (unless `keepFailedManifests: true`), so a failing synth leaves nothing to apply. It also
  * removes the `construct-metadata.json` cdk8s-cli leaves beside them (read by cdk8s-cli before any
  * plugin runs), so `kubectl apply -f dist/` reads manifests only.
+ *
+ * It checks the text of each manifest as well as its objects: cdk8s's own writer leaves characters
+ * that Go's YAML reads differently from the JS parser (a raw U+2028 is a line break to Go) as they
+ * are, so an app that does not write with HardenedApp fails here with HD033 and the line.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { checkObject, RULES, type KubeObject } from '../rules';
+import { checkObject, goYamlTextViolations, RULES, type KubeObject, type Violation } from '../rules';
 
 /** The subset of cdk8s-cli's ValidationContext this plugin uses (cdk8s-cli is not a runtime dependency). */
 export interface ValidationContextLike {
@@ -45,17 +49,21 @@ export class HardeningValidation {
   async validate(context: ValidationContextLike): Promise<void> {
     const byRule = new Map<string, { resourceName: string; locations: string[]; manifestPath: string }[]>();
     let objects = 0;
+    const add = (v: Violation, manifestPath: string) => {
+      const list = byRule.get(v.code) ?? [];
+      let entry = list.find((r) => r.resourceName === v.object && r.manifestPath === manifestPath);
+      if (!entry) list.push((entry = { resourceName: v.object, locations: [], manifestPath }));
+      const general = RULES.find((r) => r.id === v.code)?.fix;
+      entry.locations.push(`${v.path}: ${v.message}${v.fix && v.fix !== general ? ` — ${v.fix}` : ''}`);
+      byRule.set(v.code, list);
+    };
     for (const manifestPath of context.manifests) {
+      // cdk8s writes YAML 1.1 (its writer quotes by that schema).
+      for (const v of goYamlTextViolations(readFileSync(manifestPath), manifestPath, { version: '1.1' })) add(v, manifestPath);
       for (const doc of context.parseManifest(manifestPath)) {
         if (!doc || typeof doc !== 'object') continue;
         objects++;
-        for (const v of checkObject(doc as KubeObject)) {
-          const list = byRule.get(v.code) ?? [];
-          let entry = list.find((r) => r.resourceName === v.object && r.manifestPath === manifestPath);
-          if (!entry) list.push((entry = { resourceName: v.object, locations: [], manifestPath }));
-          entry.locations.push(`${v.path}: ${v.message}`);
-          byRule.set(v.code, list);
-        }
+        for (const v of checkObject(doc as KubeObject)) add(v, manifestPath);
       }
     }
     for (const rule of RULES) {

@@ -1,25 +1,34 @@
 /**
- * A faster writer for the YAML that cdk8s writes, byte for byte the same, with one intended
- * difference: strings that Go's YAML reader takes for numbers are double-quoted (readAsNumberByGo).
+ * A faster writer for the YAML that cdk8s writes, byte for byte the same, with two intended
+ * differences, both so that Go's YAML reader (sigs.k8s.io/yaml over go-yaml v2: kubectl, the API
+ * server) reads back exactly the object that was written:
+ * - strings Go takes for numbers are double-quoted (readAsNumberByGo);
+ * - strings holding a character Go reads differently (a line break to Go such as U+2028, a control
+ *   character, U+FEFF; see src/rules/yaml-text.ts) are double-quoted with each such character
+ *   escaped (goDoubleQuoted), as are the multi-line strings a block scalar cannot carry
+ *   (needsGoEscapes).
+ * Both hold for this writer and for its fallback (cdk8s's writer, given a string tag that writes
+ * those strings); test/cdk8s/go-yaml-roundtrip.test.ts reads the output back with Go.
  *
  * cdk8s turns every object into YAML with `Yaml.stringify` (the `yaml` package with YAML 1.1,
  * `lineWidth: 0`, `keepUndefined`), which first builds a full document tree and then prints it; on a
  * big app that is most of the synth time. Manifests are mostly block maps and sequences of short,
  * plain strings, integers and booleans, and for those the printed form is fixed: `key: value`, two
  * spaces per level, sequences indented under their key, `- ` before each item, multi-line values as
- * literal blocks (`|`, `|-`). This writer prints exactly that, directly, and only that: for any
- * document that holds anything else (a string that
- * `yaml` would quote or print as a block, a float, `undefined`, an empty map inside a sequence, a
- * nested sequence, an object used twice, a class instance, ...) it returns `undefined` and the
- * caller uses cdk8s's own writer for that document. test/cdk8s/yaml-writer.test.ts compares both
+ * literal blocks (`|`, `|-`). This writer prints exactly that, directly, and only that (plus the
+ * double-quoted strings above): for any document that holds anything else (a string that `yaml`
+ * would quote or print as a block, a float, `undefined`, an empty map inside a sequence, a nested
+ * sequence, an object used twice, a class instance, ...) it returns `undefined` and the caller uses
+ * cdk8s's own writer for that document. test/cdk8s/yaml-writer.test.ts compares both
  * writers over every example object and thousands of generated documents.
  */
 import { Yaml } from 'cdk8s';
 import { createRequire } from 'node:module';
-import type { Document as YamlDocument, visit as yamlVisit } from 'yaml';
+import type { Document as YamlDocument, Scalar, ScalarTag, Tags } from 'yaml';
+import { GO_UNSAFE_RAW, readAsNumberByGo } from '../rules';
 
 /** The `yaml` package cdk8s itself writes with (its own copy when it has one), for its schema. */
-const { Document, visit } = createRequire(require.resolve('cdk8s'))('yaml') as { Document: typeof YamlDocument; visit: typeof yamlVisit };
+const { Document } = createRequire(require.resolve('cdk8s'))('yaml') as { Document: typeof YamlDocument };
 
 type Tag = { readonly default?: unknown; readonly tag: string; readonly test?: RegExp };
 
@@ -33,24 +42,48 @@ const NON_STRING_TAGS: readonly Tag[] = (() => {
   return [...schema.tags, ...(schema.compat ?? [])].filter((t) => t.default && t.tag !== 'tag:yaml.org,2002:str' && t.test);
 })();
 
+/** Strings Go reads as numbers: decided in src/rules/yaml-text.ts, where the text check uses it too. */
+export { readAsNumberByGo };
+
+/** Escapes Go's double-quoted scalars decode (scannerc.go, yaml_parser_scan_flow_scalar), as does `yaml`. */
+const ESCAPES: Readonly<Record<string, string>> = {
+  '\0': '\\0', '\x07': '\\a', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\v': '\\v', '\f': '\\f', '\r': '\\r', '\x1b': '\\e',
+  '"': '\\"', '\\': '\\\\', '\x85': '\\N', '\u2028': '\\L', '\u2029': '\\P',
+};
+const TO_ESCAPE = /[\x00-\x1f"\\\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\u{D800}-\u{DFFF}]/gu;
+const hexEscape = (c: string): string => {
+  const code = c.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+};
+
 /**
- * Strings that `yaml` (YAML 1.1) prints plain but Go's YAML reader (go-yaml v2, behind kubectl,
- * the API server's YAML input and most scanners) reads as a number: it drops `_` and then tries
- * `strconv.ParseInt(s, 0, 64)` (so `0o17`, `0x1_F`, `1_000`) and its float pattern (so
- * `672.e_-6`). A label value like that would reach the cluster as a number and be refused. Both
- * writers double-quote them; such strings hold only `[0-9A-Za-z_.+-]`, so `"..."` needs no escape.
+ * `s` as a one-line double-quoted scalar that Go's YAML and the `yaml` package both read back as
+ * `s`: `"` and `\` escaped, and every character that is not safe raw (GO_UNSAFE_RAW, and TAB and LF)
+ * written as an escape: `\N`, `\L`, `\P` for Go's line breaks, the C escapes, `\xXX`, `\uXXXX`.
+ * (A lone surrogate comes out as `\uD800`, which Go refuses: the rules refuse such strings first.)
  */
-const GO_INT = /^[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)$/;
-const GO_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
-export function readAsNumberByGo(s: string): boolean {
-  if (s.length === 0 || s.length > 64 || !/^[-+.0-9]/.test(s)) return false;
-  const plain = s.replace(/_/g, '');
-  return GO_INT.test(plain) || GO_FLOAT.test(plain);
+export function goDoubleQuoted(s: string): string {
+  return `"${s.replace(TO_ESCAPE, (c) => ESCAPES[c] ?? hexEscape(c))}"`;
+}
+
+/**
+ * Whether `s` must be written by {@link goDoubleQuoted}: it holds a character Go reads differently
+ * when raw; or it is a multi-line string that a block scalar cannot carry: its first line starts
+ * with a tab (where Go still looks for indentation, so Go refuses the document), or it is only
+ * whitespace (the `yaml` package then writes `|+` with no indentation indicator, and every reader,
+ * JS and Go, takes its leading spaces for indentation: `" \n"` comes back as `"\n"`).
+ */
+export function needsGoEscapes(s: string): boolean {
+  return GO_UNSAFE_RAW.test(s) || (s.includes('\n') && (/^\n*\t/.test(s) || /^[ \t\n]*$/.test(s)));
+}
+
+/** Whether either writer double-quotes `s` where cdk8s's writer would not (or would quote it unsafely). */
+function needsGoQuotes(s: string): boolean {
+  return readAsNumberByGo(s) || needsGoEscapes(s);
 }
 
 /** Characters or positions that make `yaml` quote a one-line string (its `plainString` rules). */
 const NEEDS_QUOTES = /^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/;
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u;
 /** Above this length `yaml` writes a key in the explicit `? key` form. */
 const MAX_KEY = 1000;
 
@@ -60,7 +93,7 @@ const plainCache = new Map<string, boolean>();
 function isPlainString(s: string): boolean {
   const hit = plainCache.get(s);
   if (hit !== undefined) return hit;
-  const ok = s.length > 0 && !s.includes('\n') && !CONTROL.test(s) && !NEEDS_QUOTES.test(s)
+  const ok = s.length > 0 && !s.includes('\n') && !GO_UNSAFE_RAW.test(s) && !NEEDS_QUOTES.test(s)
     && !/^(%|---|\.\.\.)/.test(s) && !NON_STRING_TAGS.some((t) => t.test!.test(s));
   if (plainCache.size < 100_000) plainCache.set(s, ok);
   return ok;
@@ -70,11 +103,11 @@ function isPlainString(s: string): boolean {
  * A multi-line map value as `yaml` writes it (a literal block, `|` when it ends with one newline,
  * `|-` when it ends with none), for values that start and end with a visible character: leading
  * spaces, trailing spaces or blank lines, tabs and control characters change the header or the
- * style, and are left to cdk8s's writer.
+ * style, and are left to cdk8s's writer. (Values with characters Go reads differently never get here.)
  */
 function literalBlock(v: string, indent: string): string {
   const body = v.endsWith('\n') ? v.slice(0, -1) : v;
-  if (!/^[^\s]/.test(body) || !/[^\s]$/.test(body) || body.includes('\t') || CONTROL.test(body)) throw UNSUPPORTED;
+  if (!/^[^\s]/.test(body) || !/[^\s]$/.test(body) || body.includes('\t') || GO_UNSAFE_RAW.test(body)) throw UNSUPPORTED;
   return `|${body === v ? '-' : ''}\n${indent}${body.replace(/\n+/g, `$&${indent}`)}`;
 }
 
@@ -100,8 +133,9 @@ class Writer {
   scalar(v: unknown): string {
     switch (typeof v) {
       case 'string':
-        if (!isPlainString(v)) throw UNSUPPORTED;
-        return readAsNumberByGo(v) ? `"${v}"` : v;
+        if (isPlainString(v)) return readAsNumberByGo(v) ? `"${v}"` : v;
+        if (needsGoEscapes(v)) return goDoubleQuoted(v);
+        throw UNSUPPORTED;
       case 'number':
         if (!Number.isSafeInteger(v) || Object.is(v, -0)) throw UNSUPPORTED;
         return String(v);
@@ -147,7 +181,7 @@ class Writer {
       this.out += '\n';
       this.map(v, `${indent}  `, `${indent}  `);
     } else if (typeof v === 'string' && v.includes('\n')) {
-      this.out += ` ${literalBlock(v, `${indent}  `)}\n`;
+      this.out += ` ${needsGoEscapes(v) ? goDoubleQuoted(v) : literalBlock(v, `${indent}  `)}\n`;
     } else {
       this.out += ` ${this.scalar(v)}\n`;
     }
@@ -191,50 +225,66 @@ export function fastYamlDocument(doc: unknown): string | undefined {
 export const yamlWriterStats = { fast: 0, fallback: 0 };
 
 /**
- * The same result as cdk8s's `Yaml.stringify(...docs)`: each document written by
- * {@link fastYamlDocument} when it can, by `original` (cdk8s's own) otherwise.
+ * The same result as cdk8s's `Yaml.stringify(...docs)`, except for the strings Go would read
+ * differently: each document written by {@link fastYamlDocument} when it can (and `fast` is not
+ * false), by cdk8s's writer otherwise ({@link goSafeYamlDocument}).
  */
-export function stringifyDocuments(original: (...docs: unknown[]) => string, docs: readonly unknown[]): string {
+export function stringifyDocuments(original: (...docs: unknown[]) => string, docs: readonly unknown[], fast = true): string {
   return docs.map((d) => {
     if (d === undefined) return '\n';
-    const fast = fastYamlDocument(d);
-    if (fast !== undefined) {
+    const direct = fast ? fastYamlDocument(d) : undefined;
+    if (direct !== undefined) {
       yamlWriterStats.fast++;
-      return fast;
+      return direct;
     }
     yamlWriterStats.fallback++;
-    return holdsGoNumberString(d) ? stringifyQuotingGoNumbers(d) : original.call(Yaml, d);
+    return goSafeYamlDocument(original, d);
   }).join('---\n');
 }
 
-function holdsGoNumberString(v: unknown, seen = new Set<unknown>()): boolean {
-  if (typeof v === 'string') return readAsNumberByGo(v);
-  if (v === null || typeof v !== 'object' || seen.has(v)) return false;
-  seen.add(v);
-  if (Array.isArray(v)) return v.some((x) => holdsGoNumberString(x, seen));
-  return Object.entries(v).some(([k, x]) => readAsNumberByGo(k) || holdsGoNumberString(x, seen));
+/**
+ * One document as `original` (cdk8s's `Yaml.stringify`) writes it when it holds no string Go would
+ * read differently; otherwise as cdk8s writes it (same `yaml` package and options) with those
+ * strings double-quoted by {@link goDoubleQuoted}.
+ */
+export function goSafeYamlDocument(original: (...docs: unknown[]) => string, d: unknown): string {
+  if (!holdsGoQuotedString(d)) return original.call(Yaml, d);
+  const options = { keepUndefined: true, lineWidth: 0, version: '1.1' as const, customTags: withGoQuotedStrings };
+  return new Document(d, options).toString(options);
 }
 
-/** cdk8s's `Yaml.stringify` for one document (same options), with Go-number strings double-quoted. */
-function stringifyQuotingGoNumbers(d: unknown): string {
-  const options = { keepUndefined: true, lineWidth: 0, version: '1.1' as const };
-  const doc = new Document(d, options);
-  visit(doc, {
-    Scalar(_key, node) {
-      if (typeof node.value === 'string' && node.type === undefined && readAsNumberByGo(node.value)) node.type = 'QUOTE_DOUBLE';
-    },
-  });
-  return doc.toString(options);
+function holdsGoQuotedString(v: unknown, seen = new Set<unknown>()): boolean {
+  if (typeof v === 'string') return needsGoQuotes(v);
+  if (v === null || typeof v !== 'object' || seen.has(v)) return false;
+  seen.add(v);
+  if (Array.isArray(v)) return v.some((x) => holdsGoQuotedString(x, seen));
+  return Object.entries(v).some(([k, x]) => needsGoQuotes(k) || holdsGoQuotedString(x, seen));
 }
 
 /**
- * Runs `fn` with cdk8s's `Yaml.stringify` (used by `App.synth` and `App.synthYaml`) replaced by
- * {@link stringifyDocuments}, and puts the original back afterwards.
+ * A string tag for `yaml` that claims the strings of {@link needsGoQuotes} (keys and values) and
+ * writes them with {@link goDoubleQuoted}. It comes first, so `yaml` picks it over its own string
+ * tag for those strings; `default: true` keeps the tag itself out of the output.
  */
-export function withFastYaml<T>(fn: () => T): T {
+const GO_QUOTED_STRING: ScalarTag = {
+  tag: 'tag:yaml.org,2002:str',
+  default: true,
+  identify: (value) => typeof value === 'string' && needsGoQuotes(value),
+  resolve: (source) => source,
+  stringify: (item) => goDoubleQuoted(String((item as Scalar).value)),
+};
+const withGoQuotedStrings = (tags: Tags): Tags => [GO_QUOTED_STRING, ...tags];
+
+/**
+ * Runs `fn` with cdk8s's `Yaml.stringify` (used by `App.synth` and `App.synthYaml`) replaced by
+ * {@link stringifyDocuments}, and puts the original back afterwards. With `fast: false` every
+ * document goes to cdk8s's writer (still with the strings Go reads differently double-quoted).
+ */
+export function withFastYaml<T>(fn: () => T, options: { readonly fast?: boolean } = {}): T {
   const original = Yaml.stringify;
   if ((original as { fastYaml?: boolean }).fastYaml) return fn();
-  const replacement = Object.assign((...docs: unknown[]) => stringifyDocuments(original, docs), { fastYaml: true });
+  const fast = options.fast ?? true;
+  const replacement = Object.assign((...docs: unknown[]) => stringifyDocuments(original, docs, fast), { fastYaml: true });
   Yaml.stringify = replacement;
   try {
     return fn();

@@ -3,14 +3,16 @@ import { CONFIG_RULES } from './config-rules';
 import { findPodSpec } from './pod-spec';
 import { POD_RULES, WORKLOAD_RULES } from './pod-rules';
 import { objectId, type KubeObject, type Rule, type Violation } from './rule';
+import { HD033 } from './yaml-text';
 
 export type { Finding, KubeObject, Rule, Violation } from './rule';
 export { objectId } from './rule';
 export { MIN_ID } from './pod-rules';
 export { looksLikeSecretName, secretValueReason } from './secret-patterns';
+export { GO_UNSAFE_RAW, goYamlTextFindings, goYamlTextViolations, readAsNumberByGo, type YamlTextFinding, type YamlTextOptions } from './yaml-text';
 
 /** The one rule list. Every guard (constructs, the synth plugin, the CLI, policy packs) runs exactly this. */
-export const RULES: readonly Rule[] = [...POD_RULES, ...WORKLOAD_RULES, ...CONFIG_RULES];
+export const RULES: readonly Rule[] = [...POD_RULES, ...WORKLOAD_RULES, ...CONFIG_RULES, HD033];
 
 export function ruleById(id: string): Rule | undefined {
   return RULES.find((r) => r.id === id);

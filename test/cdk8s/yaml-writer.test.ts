@@ -9,8 +9,9 @@ import { GatewayChart, PRODUCTION, STAGING } from '../../examples/per-env/chart'
 import { PostgresChart } from '../../examples/postgres/chart';
 import { PythonAppChart } from '../../examples/python-app/chart';
 import { EnvConfig, HardenedApp, HardenedDeployment } from '../../src/cdk8s';
-import { Document, parse, visit } from 'yaml';
+import { Document, parse, parseAllDocuments, visit } from 'yaml';
 import { fastYamlDocument, readAsNumberByGo, stringifyDocuments, withFastYaml } from '../../src/cdk8s/yaml-writer';
+import { goYamlTextFindings } from '../../src/rules';
 
 const stock = Yaml.stringify;
 const digest = `sha256:${'ab'.repeat(32)}` as const;
@@ -27,10 +28,36 @@ function expected(d: unknown): string {
   return quoted === 0 ? plain : doc.toString({ lineWidth: 0 });
 }
 
-/** Every document written both ways; returns how many the fast writer wrote itself. */
+/**
+ * Strings that neither writer may leave as cdk8s writes them, from go-yaml v2's reader: characters it
+ * reads differently raw (its line breaks U+0085, U+2028, U+2029, CR; controls it refuses; U+FEFF;
+ * U+FFFE, U+FFFF; lone surrogates), and multi-line strings whose first line starts with a tab.
+ */
+const GO_DIVERGENT = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\u{D800}-\u{DFFF}]/u;
+const goDivergent = (s: string) => GO_DIVERGENT.test(s) || (s.includes('\n') && (/^\n*\t/.test(s) || /^[ \t\n]*$/.test(s)));
+function holdsGoDivergent(v: unknown): boolean {
+  if (typeof v === 'string') return goDivergent(v);
+  if (v === null || typeof v !== 'object') return false;
+  return Object.entries(v).some(([k, x]) => (!Array.isArray(v) && goDivergent(k)) || holdsGoDivergent(x));
+}
+/** What the JS parser gives back for a document of plain values (`undefined` is written as null). */
+const readBack = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_k, x) => (x === undefined ? null : x)));
+
+/**
+ * Every document written both ways: the fast writer, and cdk8s's writer alone (the fallback, forced)
+ * print the same bytes; Go reads the text as the JS parser does (no HD033 text finding); a document
+ * without a string Go reads differently is printed exactly as cdk8s prints it (but for Go-number
+ * quoting), one with such strings reads back as the object. Returns how many the fast writer wrote itself.
+ */
 function compare(docs: readonly unknown[]): number {
-  for (const d of docs) expect(stringifyDocuments(stock, [d])).toBe(expected(d));
-  expect(stringifyDocuments(stock, docs)).toBe(docs.map((d) => (d === undefined ? '\n' : expected(d))).join('---\n'));
+  for (const d of docs) {
+    const text = stringifyDocuments(stock, [d]);
+    expect(stringifyDocuments(stock, [d], false)).toBe(text);
+    expect(goYamlTextFindings(text)).toEqual([]);
+    if (holdsGoDivergent(d)) expect(parse(text, { version: '1.1' })).toEqual(readBack(d));
+    else expect(text).toBe(expected(d));
+  }
+  expect(stringifyDocuments(stock, docs)).toBe(docs.map((d) => stringifyDocuments(stock, [d])).join('---\n'));
   return docs.filter((d) => fastYamlDocument(d) !== undefined).length;
 }
 
@@ -125,7 +152,7 @@ describe('the fast YAML writer', () => {
     expect(Yaml.stringify).toBe(stock);
   });
 
-  it('writes the cases it handles exactly as cdk8s, and hands every other one to cdk8s', () => {
+  it('writes the cases it handles exactly as cdk8s (but for strings Go reads differently), and hands every other one to cdk8s', () => {
     const cases: unknown[] = [
       { a: {}, b: [], c: null, d: true, e: false, f: 0, g: -7, h: 65532 },
       { a: [{ b: 1, c: [{ d: 'x' }, 'y'] }, 'z', 1, null, true] },
@@ -199,6 +226,96 @@ describe('the fast YAML writer', () => {
     const fast = compare(docs);
     expect(fast).toBeGreaterThan(300);
     expect(fast).toBeLessThan(docs.length);
+  });
+});
+
+describe('strings Go\'s YAML reads differently', () => {
+  // [what, string, how both writers write it]: the escapes are those go-yaml v2 decodes in a
+  // double-quoted scalar (scannerc.go: \0 \a \b \t \n \v \f \r \e \N \L \P \xXX \uXXXX).
+  const pinned: readonly (readonly [string, string, string])[] = [
+    ['LINE SEPARATOR, which Go reads as a line break', 'x\u2028hostPID: true', '"x\\LhostPID: true"'],
+    ['PARAGRAPH SEPARATOR', 'x\u2029y', '"x\\Py"'],
+    ['NEL', 'x\u0085y', '"x\\Ny"'],
+    ['a CR on its own', 'x\ry', '"x\\ry"'],
+    ['NUL', 'x\u0000y', '"x\\0y"'],
+    ['BEL', '\u0007', '"\\a"'],
+    ['backspace, vertical tab, form feed, escape', '\b\v\f\u001b', '"\\b\\v\\f\\e"'],
+    ['another C0 control', 'x\u0001y', '"x\\x01y"'],
+    ['DEL', 'x\u007fy', '"x\\x7fy"'],
+    ['C1 controls other than NEL', '\u0080\u009f', '"\\x80\\x9f"'],
+    ['BYTE ORDER MARK', '\ufeffx', '"\\ufeffx"'],
+    ['U+FFFE and U+FFFF, which Go refuses raw', 'x\ufffe\uffff', '"x\\ufffe\\uffff"'],
+    ['quotes, backslashes and tabs beside one of them', '"a"\t\\\u2028', '"\\"a\\"\\t\\\\\\L"'],
+    ['a line break and a line separator', 'a\nb\u2028c\n', '"a\\nb\\Lc\\n"'],
+    ['a multi-line string whose first line starts with a tab', '\tx\ny', '"\\tx\\ny"'],
+    ['the same after empty lines', '\n\n\tx', '"\\n\\n\\tx"'],
+    ['a multi-line string of only whitespace (cdk8s writes `|+`, and every reader loses the spaces)', ' \n', '" \\n"'],
+    ['characters Go reads raw stay raw beside them', '\u00a0é🙂\u2028', '"\u00a0é🙂\\L"'],
+  ];
+
+  const writers = {
+    fast: (d: unknown) => stringifyDocuments(stock, [d]),
+    fallback: (d: unknown) => stringifyDocuments(stock, [d], false),
+  };
+
+  it.each(pinned)('%s: double-quoted with escapes, as a value and as a key, by the fast writer and the fallback', (_what, s, written) => {
+    for (const [name, write] of Object.entries(writers)) {
+      expect(write({ a: s }), name).toBe(`a: ${written}\n`);
+      expect(write({ [s]: 'v' }), name).toBe(`${written}: v\n`);
+      expect(write({ a: [s] }), name).toBe(`a:\n  - ${written}\n`);
+      expect(write({ a: { b: s }, c: [[1]] }), name).toContain(`b: ${written}\n`);
+    }
+    // The fast writer prints these itself (no document goes to cdk8s's writer for them).
+    expect(fastYamlDocument({ a: s })).toBe(`a: ${written}\n`);
+    // The JS parser reads the same string back; the text has nothing Go reads differently.
+    for (const text of [`a: ${written}\n`, `${written}: v\n`]) {
+      expect(goYamlTextFindings(text)).toEqual([]);
+      expect(parse(text, { version: '1.1' })).toEqual(text.startsWith('a:') ? { a: s } : { [s]: 'v' });
+    }
+  });
+
+  it('is what cdk8s\'s own writer gets wrong: it leaves the character raw, and the text check finds it', () => {
+    // C0 controls cdk8s already escapes (JSON escapes in double quotes); the rest it writes raw.
+    const raw = pinned.filter(([, s]) => /[\u0085\u2028\u2029\u007f-\u009f\ufeff\ufffe\uffff]|^\n*\t/.test(s));
+    expect(raw.length).toBeGreaterThanOrEqual(9);
+    for (const [what, s] of raw) expect(goYamlTextFindings(stock.call(Yaml, { a: s })).length, what).toBeGreaterThan(0);
+    // In a literal block, text after a raw U+2028 starts a new line for Go: here a new key.
+    expect(stock.call(Yaml, { a: 'x\ny\u2028hostPID: true' })).toBe('a: |-\n  x\n  y\u2028hostPID: true\n');
+    expect(stringifyDocuments(stock, [{ a: 'x\ny\u2028hostPID: true' }])).toBe('a: "x\\ny\\LhostPID: true"\n');
+  });
+
+  it('leaves tabs, non-ASCII text and Go-safe strings as cdk8s writes them', () => {
+    for (const d of [{ a: 'x\ty' }, { a: 'é 漢字 🙂' }, { a: 'x\u00a0y' }, { a: 'x\ny\n' }, { a: 'x\n\ty\n' }, { 'k\tl': 1 }]) {
+      expect(stringifyDocuments(stock, [d])).toBe(stock.call(Yaml, d));
+      expect(stringifyDocuments(stock, [d], false)).toBe(stock.call(Yaml, d));
+    }
+  });
+
+  it('writes them through HardenedApp, fast or forced to cdk8s\'s writer, and the text reads back as the objects', () => {
+    const build = (app: App) => {
+      const chart = new Chart(app, 'c');
+      new HardenedDeployment(chart, 'd', {
+        name: 'web',
+        labels: { team: 'a\u2029b', 'k\u0085': 'v' },
+        containers: [{ name: 'app', image: `registry.example.com/a@${digest}`, workingDir: '/srv\u2028hostPID: true', ports: [{ containerPort: 8080 }], env: { MODE: 'x\u2028hostNetwork: true' } }],
+      });
+      return chart;
+    };
+    const fast = new HardenedApp();
+    const charts = build(fast).toJson();
+    const fastText = fast.synthYaml();
+    const slowApp = new HardenedApp();
+    build(slowApp);
+    const slowText = withFastYaml(() => slowApp.synthYaml(), { fast: false });
+    expect(slowText).toBe(fastText);
+    expect(fastText).toContain('workingDir: "/srv\\LhostPID: true"');
+    expect(fastText).not.toMatch(/[\u0085\u2028\u2029]/);
+    expect(goYamlTextFindings(fastText)).toEqual([]);
+    expect(parseAllDocuments(fastText).map((d) => d.toJS())).toEqual(charts);
+    // A plain App writes them raw.
+    const plain = new App();
+    build(plain);
+    expect(plain.synthYaml()).toContain('workingDir: "/srv\u2028hostPID: true"');
   });
 });
 

@@ -52,7 +52,7 @@ describe('hardenedNamespace (core)', () => {
       metadata: { name: 'cleanimg-hardening.shop', labels: { 'app.kubernetes.io/managed-by': 'cleanimg' } },
       spec: { policyName: 'cleanimg-hardening.shop', validationActions: ['Deny'], matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } } } },
     });
-    expect(r.policy.metadata!.annotations).toEqual({ 'cleanimg.dev/rules': [...new Set(celChecks().map((c) => c.id))].join(','), 'cleanimg.dev/rules-not-checked-here': 'HD020,HD022,HD030,HD031' });
+    expect(r.policy.metadata!.annotations).toEqual({ 'cleanimg.dev/rules': [...new Set(celChecks().map((c) => c.id))].join(','), 'cleanimg.dev/rules-not-checked-here': 'HD020,HD022,HD030,HD031,HD033' });
   });
 
   it('its policy, as emitted, admits the hardened deployment and denies the same one edited by hand', () => {

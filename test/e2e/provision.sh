@@ -22,6 +22,7 @@ TOOLS="${CLEANIMG_TOOLS:-/root/.cache/cleanimg-tools}"
 # Pinned versions. Bump here; the cache is keyed by these.
 K8S_VERSION=v1.35.4          # kube-apiserver, kubectl; staging modules v0.35.4 (test/tools/kubernetes/go.mod)
 PSA_VERSION=v0.35.4          # k8s.io/pod-security-admission in test/tools/psa-check/go.mod
+SIGS_YAML_VERSION=v1.6.0     # sigs.k8s.io/yaml in test/tools/yaml-echo/go.mod (psa-check's module versions)
 COSIGN2_VERSION=v2.6.5
 COSIGN3_VERSION=v3.1.3
 CRANE_VERSION=v0.22.1
@@ -145,6 +146,15 @@ psa_check() {
     bash -c "cd '$TOOLS_SRC/psa-check' && go install -trimpath -ldflags '-s -w' ."
 }
 
+yaml_echo() {
+  # Go's YAML reader as kubectl uses it. Keyed by the sigs.k8s.io/yaml version and a hash of the
+  # tool's sources; its modules are psa-check's, so it downloads nothing once psa-check is built.
+  local h
+  h=$(cat "$TOOLS_SRC/yaml-echo/go.mod" "$TOOLS_SRC/yaml-echo/go.sum" "$TOOLS_SRC/yaml-echo/"*.go | sha256sum | cut -c1-12)
+  go_build yaml-echo "$SIGS_YAML_VERSION-$h" yaml-echo -- \
+    bash -c "cd '$TOOLS_SRC/yaml-echo' && go install -trimpath -ldflags '-s -w' ."
+}
+
 cosign_tool() { # MAJOR VERSION
   local major="$1" v="$2" dir="$TOOLS/cosign-$2"
   go_build cosign "$v" cosign -- \
@@ -207,6 +217,8 @@ smoke() {
   wants kubernetes   && { smoke_one kube-apiserver "$K8S_VERSION" "$b/kube-apiserver" --version || fail=1; }
   wants kubernetes   && { smoke_one kubectl "$K8S_VERSION" "$b/kubectl" version --client || fail=1; }
   wants psa-check    && { smoke_one psa-check "usage: psa-check" "$b/psa-check" || fail=1; }
+  # It must read a YAML escape Go knows (\L, LINE SEPARATOR) and print it back as JSON.
+  wants yaml-echo    && { smoke_one yaml-echo '"object":{"a":"x\u2028y"}' bash -c 'printf "%s\n" "a: \"x\\Ly\"" | "$0" -' "$b/yaml-echo" || fail=1; }
   wants kube-score   && { smoke_one kube-score "${KUBE_SCORE_VERSION#v}" "$b/kube-score" version || fail=1; }
   wants crane        && { smoke_one crane "$CRANE_VERSION" "$b/crane" version || fail=1; }
   wants cosign-v2    && { smoke_one cosign-v2 "$COSIGN2_VERSION" "$b/cosign-v2" version || fail=1; }
@@ -278,8 +290,8 @@ pulumi_tools() {
 main() {
   # Steps: id, label, function [args]. `provision.sh ID...` runs only those steps (the Go
   # toolchain check always runs before a Go build).
-  ALL_STEPS=(apt go kubernetes psa-check kube-score crane cosign-v2 cosign-v3 distribution checkov pulumi)
-  DEFAULT_STEPS=(apt go kubernetes psa-check kube-score crane cosign-v2 cosign-v3 distribution checkov)
+  ALL_STEPS=(apt go kubernetes psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution checkov pulumi)
+  DEFAULT_STEPS=(apt go kubernetes psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution checkov)
   # The Pulumi engine is needed (and then mandatory) once the project depends on @pulumi/pulumi.
   if grep -q '"@pulumi/pulumi"' "$HERE/../../package.json"; then DEFAULT_STEPS+=(pulumi); fi
   WANT=("$@")
@@ -294,6 +306,7 @@ main() {
   needs_go           && step "go toolchain" go_toolchain
   wants kubernetes   && step "kube-apiserver+kubectl $K8S_VERSION" k8s_tools
   wants psa-check    && step "psa-check ($PSA_VERSION)" psa_check
+  wants yaml-echo    && step "yaml-echo (sigs.k8s.io/yaml $SIGS_YAML_VERSION)" yaml_echo
   wants kube-score   && step "kube-score $KUBE_SCORE_VERSION" kube_score_tool
   wants crane        && step "crane $CRANE_VERSION" crane_tool
   wants cosign-v2    && step "cosign $COSIGN2_VERSION" cosign_tool v2 "$COSIGN2_VERSION"

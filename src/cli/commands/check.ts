@@ -7,7 +7,7 @@ import { basename, extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CleanimgError } from '../../errors';
 import { checkDockerfileFile, isDockerfileName, type DockerfileCheckOptions } from '../../dockerfile';
-import { checkObject, type KubeObject, type Violation } from '../../rules';
+import { checkObject, goYamlTextViolations, type KubeObject, type Violation } from '../../rules';
 import { EXIT, type Io } from '../output';
 
 const YAML_EXT = new Set(['.yaml', '.yml']);
@@ -53,11 +53,20 @@ export function checkFiles(paths: readonly string[], dockerfile: DockerfileCheck
       for (const v of checkDockerfileFile(file, dockerfile)) violations.push({ ...v, file });
       continue;
     }
-    const docs = parseAllDocuments(readFileSync(file, 'utf8'));
-    for (const doc of Array.isArray(docs) ? docs : [docs]) {
+    // The text first: where Go's YAML (kubectl, the API server) reads it differently from the JS
+    // parser below, what the rules see is not what the cluster gets (HD033).
+    const bytes = readFileSync(file);
+    const parsed = parseAllDocuments(bytes.toString('utf8'));
+    const docs = Array.isArray(parsed) ? parsed : [parsed];
+    const textViolations = goYamlTextViolations(bytes, file, { docs, version: '1.2' });
+    for (const v of textViolations) violations.push({ ...v, file });
+    for (const doc of docs) {
       if (doc.errors.length) {
         const e = doc.errors[0]!;
-        throw new CleanimgError(`check: ${file} is not valid YAML`, [{ code: 'CLI002', path: `${file}:${e.linePos?.[0]?.line ?? '?'}`, message: e.message.split('\n')[0]!, fix: 'fix the YAML syntax' }]);
+        throw new CleanimgError(`check: ${file} is not valid YAML`, [
+          { code: 'CLI002', path: `${file}:${e.linePos?.[0]?.line ?? '?'}`, message: e.message.split('\n')[0]!, fix: 'fix the YAML syntax' },
+          ...textViolations,
+        ]);
       }
       const value = doc.toJS() as unknown;
       const items = value && typeof value === 'object' && (value as KubeObject).kind === 'List' ? ((value as { items?: unknown[] }).items ?? []) : [value];

@@ -214,6 +214,11 @@ export const CEL_NOT_GENERATED: readonly NotGenerated[] = [
     reason: 'the check of KEY=value files inside a ConfigMap needs to split the value into lines and test each captured name, which standard CEL cannot do (it needs the Kubernetes strings/regex extensions); a partial check would disagree with the synth guard.',
     enforcedBy: 'construct validation, cdk8s synth plugin, cleanimg-customize check',
   },
+  {
+    id: 'HD033',
+    reason: 'the rule is about the text of a manifest, which the API server never sees: by admission Go has already decoded it (a divergence is then the object itself), and a string with a lone surrogate cannot reach the server at all (neither YAML nor JSON in UTF-8 can carry it).',
+    enforcedBy: "construct validation, HardenedApp's writer, cdk8s synth plugin, cleanimg-customize check",
+  },
 ];
 
 function normalizePrefix(prefix: string): string {

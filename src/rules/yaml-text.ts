@@ -1,0 +1,320 @@
+/**
+ * HD033: manifests are read the same by Go's YAML.
+ *
+ * kubectl, the API server's YAML input and most scanners read YAML with go-yaml v2 (through
+ * sigs.k8s.io/yaml), a YAML 1.1 reader; the guards here read it with the `yaml` package. Where the two
+ * disagree, a manifest the guards pass can mean something else in the cluster. From go-yaml v2's
+ * reader and scanner (go.yaml.in/yaml/v2 v2.4.3, readerc.go and scannerc.go):
+ *
+ * - Line breaks: go-yaml breaks lines at CR, LF, NEL (U+0085), LINE SEPARATOR (U+2028) and
+ *   PARAGRAPH SEPARATOR (U+2029) (`is_break`); `yaml` only at LF and CR LF. Text after a raw U+2028
+ *   in a plain value or a comment becomes, for Go, a new line: `hostPID: true` there is a key.
+ * - Characters go-yaml refuses raw: only TAB, LF, CR, #x20-#x7E, NEL, #xA0-#xD7FF, #xE000-#xFFFD and
+ *   #x10000-#x10FFFF may appear (readerc.go: "control characters are not allowed"), and only as
+ *   UTF-8; `yaml` reads the others as characters.
+ * - U+FEFF: go-yaml skips a byte order mark at the start of a line (`yaml_parser_scan_to_next_token`,
+ *   whose `is_bom` looks at the start of its buffer, not at the current character); `yaml` keeps it.
+ * - A tab where a block scalar's indentation is still being found: go-yaml refuses the document
+ *   ("found a tab character where an indentation space is expected"), `yaml` reads it.
+ *
+ * Inside a double-quoted scalar each of these characters can be written as an escape that both
+ * read back the same (`\N`, `\L`, `\P`, `\xXX`, `\uXXXX`): HardenedApp's writer does so. A lone
+ * surrogate cannot be written at all (UTF-8 has no encoding for it): the rule refuses it on the
+ * object, so construction and every guard refuse it, and it refuses the other cases in the text of
+ * manifests written by anyone else (the synth plugin, `cleanimg-customize check`).
+ */
+import { isUtf8 } from 'node:buffer';
+import { Document as YamlDocument, parseAllDocuments, visit, type Document } from 'yaml';
+import { objectId, type Finding, type Json, type KubeObject, type Rule, type Violation } from './rule';
+
+/**
+ * Characters that never appear raw in YAML written for Go: C0 controls other than TAB and LF, DEL,
+ * C1 controls (NEL among them), U+2028, U+2029, U+FEFF, U+FFFE, U+FFFF and lone surrogates. A string
+ * holding any of them is written double-quoted, each of them escaped.
+ */
+export const GO_UNSAFE_RAW = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\u{D800}-\u{DFFF}]/u;
+
+/**
+ * Strings that `yaml` (YAML 1.1) prints plain but Go's YAML reader (go-yaml v2, behind kubectl,
+ * the API server's YAML input and most scanners) reads as a number: it drops `_` and then tries
+ * `strconv.ParseInt(s, 0, 64)` (so `0o17`, `0x1_F`, `1_000`) and its float pattern (so
+ * `672.e_-6`). A label value like that would reach the cluster as a number and be refused. Both
+ * writers double-quote them (src/cdk8s/yaml-writer.ts); such strings hold only `[0-9A-Za-z_.+-]`, so
+ * `"..."` needs no escape. The text check finds them written plain by anyone else.
+ */
+const GO_INT = /^[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)$/;
+const GO_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+export function readAsNumberByGo(s: string): boolean {
+  if (!/^[-+.0-9]/.test(s)) return false;
+  const plain = s.replace(/_/g, '');
+  return GO_INT.test(plain) || GO_FLOAT.test(plain);
+}
+
+/** A lone surrogate (with the `u` flag a pair is one character and does not match). */
+const LONE_SURROGATE = /[\u{D800}-\u{DFFF}]/u;
+/** Any surrogate, paired or not: a cheaper test first (most strings have none). */
+const ANY_SURROGATE = /[\ud800-\udfff]/;
+const unencodableString = (s: string) => ANY_SURROGATE.test(s) && LONE_SURROGATE.test(s);
+
+/**
+ * Whether any string (or key) under `value` holds a lone surrogate: a walk that allocates nothing,
+ * run on every object the guards check, so the rule costs little when (as nearly always) there is none.
+ */
+function holdsUnencodable(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return unencodableString(value);
+  // The depth cap stops a cyclic object (which no writer could write either); manifests are far shallower.
+  if (value === null || typeof value !== 'object' || depth > 1000) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (holdsUnencodable(value[i], depth + 1)) return true;
+    return false;
+  }
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    if (unencodableString(keys[i]!) || holdsUnencodable((value as Json)[keys[i]!], depth + 1)) return true;
+  }
+  return false;
+}
+
+const u = (code: number) => `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/** A JSON pointer segment, with lone surrogates shown as `\uXXXX` (they cannot be printed either). */
+function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1').replace(/[\u{D800}-\u{DFFF}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function loneSurrogate(s: string, what: string): string | undefined {
+  const m = LONE_SURROGATE.exec(s);
+  if (!m) return undefined;
+  return `${what} holds a lone surrogate (${u(m[0].charCodeAt(0))} at index ${m.index}), which UTF-8 cannot encode: no YAML or JSON gets this string to the cluster`;
+}
+
+/** Every string (keys included) that cannot be encoded, with its JSON pointer. */
+function unencodable(value: unknown, path: string, out: Finding[], seen: Set<object>): void {
+  if (typeof value === 'string') {
+    const message = loneSurrogate(value, 'the string');
+    if (message) out.push({ path: path || '/', message });
+    return;
+  }
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) unencodable(value[i], `${path}/${i}`, out, seen);
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    const at = `${path}/${escapePointer(key)}`;
+    const message = loneSurrogate(key, `the key ${JSON.stringify(key)}`);
+    if (message) out.push({ path: at, message });
+    unencodable((value as Json)[key], at, out, seen);
+  }
+}
+
+export const HD033: Rule = {
+  id: 'HD033',
+  title: 'manifests are read the same by Go\'s YAML',
+  fix: 'write manifests with HardenedApp (its writer escapes the characters Go reads differently: U+0085, U+2028, U+2029, control characters, U+FEFF) and remove lone surrogates, which UTF-8 cannot carry',
+  check(object: KubeObject): Finding[] {
+    if (!holdsUnencodable(object, 0)) return [];
+    const out: Finding[] = [];
+    unencodable(object, '', out, new Set());
+    return out.map((f) => ({ ...f, fix: 'remove the lone surrogate (a character above U+FFFF is a high surrogate U+D800-U+DBFF followed by a low one U+DC00-U+DFFF)' }));
+  },
+};
+
+/** One place in a manifest's text that Go's YAML reads differently from the `yaml` package. */
+export interface YamlTextFinding {
+  /** Offset in the decoded text (UTF-16 code units). */
+  readonly offset: number;
+  /** 1-based line and column, counting lines at LF as editors do. */
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+  readonly fix: string;
+}
+
+const USE_HARDENED_APP = 'use HardenedApp (its writer escapes it) or remove the character';
+
+const NAMES: Record<number, string> = {
+  0x0d: 'CARRIAGE RETURN', 0x85: 'NEXT LINE', 0x2028: 'LINE SEPARATOR', 0x2029: 'PARAGRAPH SEPARATOR', 0xfeff: 'BYTE ORDER MARK',
+};
+
+/** What Go does with one raw character (or a CR not followed by LF), and the fix. */
+function describe(ch: string): { message: string; fix: string } {
+  const code = ch.charCodeAt(0);
+  const name = `${u(code)}${NAMES[code] ? ` (${NAMES[code]})` : ''}`;
+  if (code === 0x0d || code === 0x85 || code === 0x2028 || code === 0x2029) {
+    const where = code === 0x0d ? 'a carriage return not followed by a line feed' : `the text contains ${name}`;
+    return { message: `${where} written raw; Go's YAML reads it as a line break, the JS parser as a character`, fix: code === 0x0d ? 'end lines with LF or CR LF, or write the character as \\r in a double-quoted string' : USE_HARDENED_APP };
+  }
+  if (code === 0xfeff) return { message: `the text contains ${name} after its start; Go's YAML may skip it at the start of a line, the JS parser keeps it`, fix: USE_HARDENED_APP };
+  if (code >= 0xd800 && code <= 0xdfff) return { message: `the text holds a lone surrogate ${u(code)}, which UTF-8 cannot carry`, fix: 'remove the lone surrogate' };
+  return { message: `the text contains ${name} written raw; Go's YAML refuses the whole document ("control characters are not allowed"), the JS parser reads it`, fix: USE_HARDENED_APP };
+}
+
+/** Raw characters Go reads differently: GO_UNSAFE_RAW less CR (a CR LF line end is read the same), plus a CR without LF. */
+const RAW_DIVERGENT = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\u{D800}-\u{DFFF}]|\r(?!\n)/gu;
+
+type Located = Omit<YamlTextFinding, 'line' | 'column'>;
+
+/** The non-string tags of YAML 1.1 as the `yaml` package has them (the schema cdk8s writes with). */
+const YAML11_NON_STRING = (() => {
+  const schema = new YamlDocument(null, { version: '1.1' }).schema as unknown as { tags: { default?: unknown; tag: string; test?: RegExp }[]; compat?: { default?: unknown; tag: string; test?: RegExp }[] | null };
+  return [...schema.tags, ...(schema.compat ?? [])].filter((t) => t.default && t.tag !== 'tag:yaml.org,2002:str' && t.test).map((t) => t.test!);
+})();
+
+/** Tokens that might be plain scalars Go reads as a number and a JS reader as a string (`0o17`, `672.e_-6`, `1_000`). */
+const NUMBER_TOKEN = /(?<![\w.+-])[-+.0-9][\w.+-]*/g;
+const AGREED_NUMBER = /^[-+]?[0-9]+(?:\.[0-9]+)?$/;
+function mayHoldGoNumber(text: string): boolean {
+  for (const m of text.matchAll(NUMBER_TOKEN)) if (!AGREED_NUMBER.test(m[0]) && readAsNumberByGo(m[0])) return true;
+  return false;
+}
+
+/**
+ * Plain scalars that Go reads as a number (readAsNumberByGo) where the JS side takes a string: the
+ * parser the guards use (YAML 1.2), or, for text written for YAML 1.1 as cdk8s writes it, that
+ * version's reading (`0o17` is a number in 1.2 but a string in 1.1, so cdk8s's writer leaves it plain).
+ */
+function numbersToGo(text: string, docs: readonly Document[], version: '1.1' | '1.2'): Located[] {
+  const out: Located[] = [];
+  for (const doc of docs) {
+    visit(doc, {
+      Scalar(_key, node) {
+        if (node.type !== 'PLAIN' || !node.range) return;
+        const source = text.slice(node.range[0], node.range[1]);
+        if (!readAsNumberByGo(source)) return;
+        if (typeof node.value !== 'string' && (version === '1.2' || YAML11_NON_STRING.some((t) => t.test(source)))) return;
+        out.push({
+          offset: node.range[0],
+          message: `${JSON.stringify(source)} is written plain; Go's YAML reads it as a number, the JS parser (YAML ${typeof node.value === 'string' ? '1.2' : '1.1, as cdk8s writes'}) as a string`,
+          fix: 'double-quote it (HardenedApp\'s writer does)',
+        });
+      },
+    });
+  }
+  return out;
+}
+
+/**
+ * Block scalars (`|`, `>`) without an indentation indicator whose indentation go-yaml is still
+ * finding when it meets a tab (before the first line with content, or on a less indented line):
+ * go-yaml refuses the document there, the JS parser reads the tab as content.
+ */
+function tabsInBlockIndentation(text: string, docs: readonly Document[]): Located[] {
+  const out: Located[] = [];
+  for (const doc of docs) {
+    visit(doc, {
+      Scalar(_key, node) {
+        if ((node.type !== 'BLOCK_LITERAL' && node.type !== 'BLOCK_FOLDED') || !node.range) return;
+        const [start, end] = node.range;
+        const headerEnd = text.indexOf('\n', start);
+        if (headerEnd < 0 || headerEnd >= end || /[1-9]/.test(text.slice(start, headerEnd).replace(/#.*/, ''))) return;
+        let indent = 0;
+        let found = false;
+        for (let at = headerEnd + 1; at < end;) {
+          let col = 0;
+          while (text[at + col] === ' ') col++;
+          if (text[at + col] === '\t' && (!found || col < indent)) {
+            out.push({
+              offset: at + col,
+              message: 'a tab where a block scalar\'s indentation is expected; Go\'s YAML refuses the document ("found a tab character where an indentation space is expected"), the JS parser reads the tab as content',
+              fix: 'indent block scalars with spaces, or write the value double-quoted with \\t (HardenedApp\'s writer does)',
+            });
+            return;
+          }
+          const lineEnd = text.indexOf('\n', at);
+          const blank = text[at + col] === '\n' || at + col >= text.length;
+          if (!found) indent = Math.max(indent, col);
+          if (!blank) found = true;
+          if (lineEnd < 0) break;
+          at = lineEnd + 1;
+        }
+      },
+    });
+  }
+  return out;
+}
+
+/** Adds lines and columns (lines counted at LF) to findings, in text order, in one pass. */
+function locate(text: string, found: Located[]): YamlTextFinding[] {
+  const sorted = [...found].sort((a, b) => a.offset - b.offset);
+  let line = 1;
+  let start = 0;
+  let next = text.indexOf('\n');
+  return sorted.map((f) => {
+    while (next >= 0 && next < f.offset) {
+      line++;
+      start = next + 1;
+      next = text.indexOf('\n', start);
+    }
+    return { ...f, line, column: f.offset - start + 1 };
+  });
+}
+
+function decode(input: string | Uint8Array): { text: string; utf8: boolean } {
+  if (typeof input === 'string') return { text: input, utf8: true };
+  return { text: Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8'), utf8: isUtf8(input) };
+}
+
+export interface YamlTextOptions {
+  /** The text's documents, parsed by the caller with the `yaml` package (YAML 1.2); parsed here when needed and not given. */
+  readonly docs?: readonly Document[];
+  /**
+   * The YAML version the text is meant in: `1.1` for text cdk8s writes (its writer quotes by the
+   * 1.1 schema), `1.2` for manifests written by hand. @default '1.1'
+   */
+  readonly version?: '1.1' | '1.2';
+}
+
+/**
+ * Every place in a manifest's text that Go's YAML (sigs.k8s.io/yaml, go-yaml v2) reads differently
+ * from the `yaml` package, in text order. Text written by HardenedApp has none.
+ */
+export function goYamlTextFindings(input: string | Uint8Array, options: YamlTextOptions = {}): YamlTextFinding[] {
+  let docs = options.docs;
+  const { text, utf8 } = decode(input);
+  const out: Located[] = [];
+  if (!utf8) {
+    out.push({ offset: Math.max(0, text.indexOf('\ufffd')), message: 'the file is not valid UTF-8; Go\'s YAML refuses it, the JS parser reads replacement characters', fix: 'save the file as UTF-8' });
+  }
+  for (const m of text.matchAll(RAW_DIVERGENT)) {
+    if (m.index === 0 && m[0] === '\ufeff') continue; // a byte order mark that starts the stream: both skip it
+    out.push({ offset: m.index, ...describe(m[0]) });
+  }
+  // Checks that need the documents run only when a cheap look at the text finds a candidate.
+  const parsed = () => (docs ??= [...parseAllDocuments(text)]);
+  if (/(^|\n) *\t/.test(text)) out.push(...tabsInBlockIndentation(text, parsed()));
+  if (mayHoldGoNumber(text)) out.push(...numbersToGo(text, parsed(), options.version ?? '1.1'));
+  return out.length === 0 ? [] : locate(text, out);
+}
+
+/** The name of the object whose document holds `offset`, or of the document. */
+function objectAt(docs: readonly Document[], offset: number): string {
+  const i = docs.findIndex((d) => d.range && offset < d.range[2]);
+  const doc = docs[i < 0 ? docs.length - 1 : i];
+  let value: unknown;
+  try {
+    value = doc?.contents ? doc.toJS() : undefined;
+  } catch {
+    value = undefined; // a document the JS parser cannot read either: named by its number
+  }
+  if (value && typeof value === 'object' && !Array.isArray(value) && (value as KubeObject).kind) return objectId(value as KubeObject);
+  return `document ${(i < 0 ? docs.length - 1 : i) + 1}`;
+}
+
+/**
+ * HD033 violations for a manifest's text: each on the object whose document holds it, at `file:line`.
+ */
+export function goYamlTextViolations(input: string | Uint8Array, file: string, options: YamlTextOptions = {}): Violation[] {
+  const findings = goYamlTextFindings(input, options);
+  if (findings.length === 0) return [];
+  const all = options.docs ?? [...parseAllDocuments(decode(input).text)];
+  return findings.map((f) => ({
+    code: HD033.id,
+    title: HD033.title,
+    object: objectAt(all, f.offset),
+    path: `${file}:${f.line}`,
+    message: `column ${f.column}: ${f.message}`,
+    fix: f.fix,
+  }));
+}
