@@ -27,10 +27,11 @@ function violationLines(violations: readonly Violation[]): string[] {
 export interface HardenedAppProps extends AppProps {
   /**
    * Which YAML writer writes the manifests: `fast` prints common documents directly, byte for byte
-   * what cdk8s's writer prints (and hands every other document to cdk8s's writer), except that
-   * strings Go's YAML reader takes for numbers (`0o17`, `672.e_-6`) are double-quoted so the API
-   * server reads them as strings; `cdk8s` uses cdk8s's writer, unchanged, for every document
-   * (such strings then reach the server as numbers). @default 'fast'
+   * what cdk8s's writer prints (and hands every other document to cdk8s's writer); `cdk8s` uses
+   * cdk8s's writer for every document. Either way, strings Go's YAML reader reads differently (ones
+   * it takes for numbers such as `0o17`, and ones holding U+2028, NEL or control characters) are
+   * double-quoted with escapes, so kubectl and the API server read exactly the objects the rules
+   * judged. @default 'fast'
    */
   readonly yamlWriter?: 'fast' | 'cdk8s';
 }
@@ -68,7 +69,7 @@ export class HardenedApp extends App {
     assertNoViolations(checkObjects(resolved.flat() as KubeObject[]), 'the app (nothing was written)');
     charts.forEach((c, i) => Object.defineProperty(c, 'toJson', { value: () => resolved[i], configurable: true }));
     try {
-      return this.yamlWriter === 'fast' ? withFastYaml(write) : write();
+      return withFastYaml(write, { fast: this.yamlWriter === 'fast' });
     } finally {
       for (const c of charts) delete (c as { toJson?: unknown }).toJson;
     }

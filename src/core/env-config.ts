@@ -111,7 +111,7 @@ export function envConfig(props: EnvConfigProps): EnvConfigResult {
     };
     const violations = checkObject(configMap as never);
     if (violations.length) {
-      throw new CleanimgError(`EnvConfig ${JSON.stringify(p.name)}: data looks secret:`,
+      throw new CleanimgError(`EnvConfig ${JSON.stringify(p.name)}: data breaks ${violations.length === 1 ? 'a rule' : 'rules'}:`,
         violations.map((v) => ({ ...v, path: `data${v.path.replace(/^\/data\//, '.').replace(/~1/g, '/').replace(/~0/g, '~')}` })));
     }
     const volumeName = `${p.name}-config`;

@@ -43,7 +43,7 @@ describe('HD033 at construction and in HardenedApp', () => {
       annotations: { note: 'ok 🙂', bad: 'x\ud83d' },
       containers: [{ name: 'app', image: IMAGE, ports: [{ containerPort: 8080 }], workingDir: '/a\udc00', args: ['fine', '\ud800'] }],
     }));
-    expect(deployment.filter((p) => p.code === 'HD033').map((p) => p.path)).toEqual([
+    expect(deployment.filter((p) => p.code === 'HD033').map((p) => p.path).sort()).toEqual([
       'Deployment/web /metadata/annotations/bad',
       'Deployment/web /spec/template/spec/containers/0/args/1',
       'Deployment/web /spec/template/spec/containers/0/workingDir',
@@ -63,11 +63,11 @@ describe('HD033 at construction and in HardenedApp', () => {
     expect(readdirSync(outdir)).toEqual([]);
   });
 
-  it('writes Go\'s line breaks escaped, so the issue\'s workingDir reaches Go as one string', () => {
+  it('writes Go\'s line breaks escaped, so the issue\'s string reaches Go as one string', () => {
     const app = new HardenedApp();
-    new HardenedDeployment(new Chart(app, 'c'), 'web', { name: 'web', containers: [{ name: 'app', image: IMAGE, ports: [{ containerPort: 8080 }], workingDir: INJECTION }] });
+    new HardenedDeployment(new Chart(app, 'c'), 'web', { name: 'web', containers: [{ name: 'app', image: IMAGE, ports: [{ containerPort: 8080 }], env: { GREETING: INJECTION } }] });
     const text = app.synthYaml();
-    expect(text).toContain('workingDir: "/srv\\n\\L      hostPID: true\\L      hostNetwork: true"\n');
+    expect(text).toContain('value: "/srv\\n\\L      hostPID: true\\L      hostNetwork: true"\n');
     expect(text).not.toContain('\u2028');
   });
 });
@@ -85,7 +85,7 @@ async function validate(build: (app: App) => void, hardened = false, keepFailedM
 }
 
 const issue = (app: App) => {
-  new HardenedDeployment(new Chart(app, 'issue'), 'web', { name: 'web', containers: [{ name: 'app', image: IMAGE, ports: [{ containerPort: 8080 }], workingDir: INJECTION }] });
+  new HardenedDeployment(new Chart(app, 'issue'), 'web', { name: 'web', containers: [{ name: 'app', image: IMAGE, ports: [{ containerPort: 8080 }], env: { GREETING: INJECTION } }] });
 };
 
 describe('HD033 in the synth plugin', () => {
@@ -134,7 +134,7 @@ describe('HD033 in the synth plugin', () => {
       const { App, Chart } = require(${JSON.stringify(join(root, 'node_modules/cdk8s'))});
       const { HardenedDeployment } = require(${JSON.stringify(join(root, 'lib/cdk8s/index.js'))});
       const app = new App();
-      new HardenedDeployment(new Chart(app, 'issue'), 'web', { name: 'web', containers: [{ name: 'app', image: ${JSON.stringify(IMAGE)}, ports: [{ containerPort: 8080 }], workingDir: ${JSON.stringify(INJECTION)} }] });
+      new HardenedDeployment(new Chart(app, 'issue'), 'web', { name: 'web', containers: [{ name: 'app', image: ${JSON.stringify(IMAGE)}, ports: [{ containerPort: 8080 }], env: { GREETING: ${JSON.stringify(INJECTION)} } }] });
       app.synth();
     `);
     const r = spawnSync(process.execPath, [join(root, 'node_modules/cdk8s-cli/bin/cdk8s'), 'synth'], { cwd: dir, encoding: 'utf8', env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' } });

@@ -24,6 +24,7 @@ import fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
 import { EnvConfig, HardenedApp, HardenedDeployment, HardeningValidation, type EnvConfigProps, type HardenedDeploymentProps } from '../../src/cdk8s';
 import { withFastYaml, yamlWriterStats } from '../../src/cdk8s/yaml-writer';
+import { sortForApply } from '../../src/core';
 import { CleanimgError } from '../../src/errors';
 import { goYamlTextFindings } from '../../src/rules';
 
@@ -87,6 +88,12 @@ export const STRING_KINDS = {
 
 /** An absolute path made of a random string (no `/`, so no `.` or `..` segment). */
 const absolutePath = (anyString: fc.Arbitrary<string>, prefix: string) => anyString.map((s) => `${prefix}${s.replace(/\//g, '_')}`);
+/**
+ * Paths refuse control characters and line separators at the props (PROP002), so they get strings
+ * without them (every other character, look-alikes included); the free-text props get everything.
+ */
+const PATH_SAFE = /^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$/u;
+const pathSafe = (anyString: fc.Arbitrary<string>) => anyString.filter((s) => PATH_SAFE.test(s));
 
 /**
  * Constrained props: their own alphabets, with the look-alikes those alphabets allow (`tame`: only
@@ -98,7 +105,10 @@ const constrained = (tame: boolean) => {
     dnsLabel: withLookAlikes(['0755', '1e3', '0x1f', '1-0', 'yes', 'on', 'n', 'null', 'true', '0b101', '12', '09'], fc.stringMatching(/^[a-z]([-a-z0-9]{0,10}[a-z0-9])?$/)),
     envName: withLookAlikes(['-1e3', '.5', '-0o17', '_1', 'yes', 'ON', 'null', 'y', '-.inf', '.NaN', '-0x1F', '-1_0'], fc.stringMatching(/^[_a-zA-Z][_a-zA-Z0-9]{0,10}$/)),
     configKey: withLookAlikes(['0755', '1e3', '0o17', '1_000', '672.e_-6', '.5', 'yes', 'null', 'true', 'n', '-', '09'], fc.stringMatching(/^[a-zA-Z][-._a-zA-Z0-9]{0,11}$/)),
-    portName: withLookAlikes(['0755', 'yes', 'on', '1e3', 'null'], fc.stringMatching(/^[a-z]([-a-z0-9]{0,8}[a-z0-9])?$/)),
+    portName: withLookAlikes(['yes', 'on', '1e3', 'null'], fc.stringMatching(/^[a-z]([-a-z0-9]{0,8}[a-z0-9])?$/)),
+    // Label values: the label alphabet, with the look-alikes it allows (Go reads `0o17` as a number).
+    labelValue: withLookAlikes(['0o17', '0x1F', '1_000', '672.e_-6', '1e3', '09', 'yes', 'On', 'null', 'true', 'y', '0755', '.5', '12'], fc.stringMatching(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,20}[A-Za-z0-9])?)?$/)),
+    labelKey: withLookAlikes(['0o17', '1e3', 'yes', 'null', 'example.com/0755'], fc.stringMatching(/^([a-z0-9]{1,8}\.com\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,10}[A-Za-z0-9])?$/)),
     quantity: tame ? fc.constantFrom('64Mi', '100m', '1') : fc.constantFrom('64Mi', '1e3', '100m', '0.5', '1', '12e6', '0755'),
   };
 };
@@ -113,10 +123,11 @@ export interface RoundTripCase {
 
 /** A HardenedDeployment and an EnvConfig with strings from `anyString` in every string prop. */
 function caseOf(anyString: fc.Arbitrary<string>, tame = false): fc.Arbitrary<RoundTripCase> {
-  const { dnsLabel, envName, configKey, portName, quantity } = constrained(tame);
+  const { dnsLabel, envName, configKey, portName, quantity, labelValue, labelKey } = constrained(tame);
   const strings = (max: number) => fc.array(anyString, { maxLength: max });
   const stringMap = (key: fc.Arbitrary<string>, max: number) => fc.dictionary(key, anyString, { maxKeys: max });
-  const absolute = (prefix: string) => absolutePath(anyString, prefix);
+  const absolute = (prefix: string) => absolutePath(pathSafe(anyString), prefix);
+  const labels = (max: number) => fc.dictionary(labelKey, labelValue, { maxKeys: max });
   return fc.record({
   dataKeys: fc.uniqueArray(configKey, { minLength: 1, maxLength: 3 }),
   dataValues: strings(3),
@@ -128,13 +139,13 @@ function caseOf(anyString: fc.Arbitrary<string>, tame = false): fc.Arbitrary<Rou
     envName,
     secretMount: absolute('/run/s'),
     secretName: dnsLabel,
-    labels: stringMap(anyString, 2),
+    labels: labels(2),
   }),
   deployment: fc.record({
     name: dnsLabel,
     namespace: dnsLabel,
-    labels: stringMap(anyString, 3),
-    annotations: stringMap(anyString, 3),
+    labels: labels(3),
+    annotations: stringMap(labelKey, 3),
     containerName: dnsLabel,
     command: strings(3),
     args: strings(3),
@@ -142,7 +153,7 @@ function caseOf(anyString: fc.Arbitrary<string>, tame = false): fc.Arbitrary<Rou
     portName,
     env: stringMap(envName, 3),
     cpu: quantity,
-    subPath: anyString,
+    subPath: pathSafe(anyString).map((x) => `s${x.replace(/\//g, '_')}`),
     claimName: dnsLabel,
     httpPath: absolute('/h'),
     grpcService: anyString,
@@ -230,7 +241,8 @@ export async function writeCase(path: WritePath, c: RoundTripCase, dir: string):
     } catch (e) {
       return refusedAtConstruction(e);
     }
-    const objects = chart.toJson();
+    // HardenedApp writes a chart's objects in apply order.
+    const objects = sortForApply(chart.toJson());
     try {
       const text = path === 'hardened-fast' ? app.synthYaml() : withFastYaml(() => app.synthYaml(), { fast: false });
       return { kind: 'written', text, objects };

@@ -2,7 +2,7 @@
 // cdk8s's own writer leaves plain, such as `672.e_-6` or `0o17`, reaches the cluster as a number and
 // the object is refused. HardenedApp's writer quotes those (src/cdk8s/yaml-writer.ts); this applies
 // its output, unchanged, to the real API server, and shows the refusal of cdk8s's writer's output.
-import { Chart } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HardenedApp, HardenedDeployment } from '../../src/cdk8s';
 import { STRICT_DRY_RUN } from './support/admission';
@@ -13,8 +13,9 @@ import { skipWithout } from './support/tools';
 
 const NS = 'yaml-output';
 
-function manifest(yamlWriter: 'fast' | 'cdk8s'): string {
-  const app = new HardenedApp({ yamlWriter });
+/** The app written by HardenedApp (either writer), or by a plain cdk8s App (the control). */
+function manifest(writer: 'fast' | 'cdk8s' | 'plain-app'): string {
+  const app = writer === 'plain-app' ? new App() : new HardenedApp({ yamlWriter: writer });
   const chart = new Chart(app, 'quoting', { namespace: NS });
   new HardenedDeployment(chart, 'api', {
     name: 'api',
@@ -46,8 +47,15 @@ describe.skipIf(skipWithout(CLUSTER_TOOLS))('synthesized YAML read by the real A
     expect(deployment?.metadata.labels).toMatchObject({ build: '672.e_-6', mode: '0o17', release: '1_0' });
   });
 
-  it('refuses the same app written by cdk8s\'s own writer (the control)', async () => {
+  it('accepts them from HardenedApp with cdk8s\'s writer too', async () => {
     const text = manifest('cdk8s');
+    expect(text).toContain('build: "672.e_-6"');
+    const r = await k.kubectl(['apply', ...STRICT_DRY_RUN, '-f', '-'], { input: text });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+  });
+
+  it('refuses the same app written by a plain cdk8s App (the control)', async () => {
+    const text = manifest('plain-app');
     expect(text).toContain('build: 672.e_-6');
     const r = await k.kubectl(['apply', ...STRICT_DRY_RUN, '-f', '-'], { input: text });
     expect(r.code).not.toBe(0);
