@@ -2,6 +2,7 @@ import { CleanimgError } from '../errors';
 import { CONFIG_RULES } from './config-rules';
 import { findPodSpec } from './pod-spec';
 import { POD_RULES, WORKLOAD_RULES } from './pod-rules';
+import { PSS_RULES } from './pss-rules';
 import { objectId, type KubeObject, type Rule, type Violation } from './rule';
 
 export type { Finding, KubeObject, Rule, Violation } from './rule';
@@ -10,7 +11,7 @@ export { MIN_ID } from './pod-rules';
 export { looksLikeSecretName, secretValueReason } from './secret-patterns';
 
 /** The one rule list. Every guard (constructs, the synth plugin, the CLI, policy packs) runs exactly this. */
-export const RULES: readonly Rule[] = [...POD_RULES, ...WORKLOAD_RULES, ...CONFIG_RULES];
+export const RULES: readonly Rule[] = [...POD_RULES, ...WORKLOAD_RULES, ...PSS_RULES, ...CONFIG_RULES];
 
 export function ruleById(id: string): Rule | undefined {
   return RULES.find((r) => r.id === id);
