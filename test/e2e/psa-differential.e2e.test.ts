@@ -5,11 +5,15 @@
 // containers, init and ephemeral containers, the AppArmor annotation; odd-but-type-valid and null-ish
 // values), in every workload kind and as bare Pods. Every pod upstream refuses must be refused by
 // checkObject, by a rule that stands for the refusing check: zero misses. Counts are printed.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { hardenedDeployment, hardenedNamespace } from '../../src/core';
 import { RULES } from '../../src/rules';
 import { compare, describeMiss, runDifferential, summary, UPSTREAM_TO_RULES, type Differential } from '../rules/psa/differential';
 import { findPsaCheck, judge, type PsaCheck } from '../rules/psa/psa-check';
-import { inCI } from './support/tools';
+import { CLUSTER_TOOLS } from './support/global-setup';
+import { toYaml } from './support/k8s';
+import { sharedCluster, sharedClusterError, type SharedCluster } from './support/shared-cluster';
+import { inCI, skipWithout } from './support/tools';
 
 const RUNS = Number(process.env.FC_RUNS ?? 3000);
 const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -62,5 +66,68 @@ describe.skipIf(missing !== undefined)('our rules against the upstream Pod Secur
     const [upper, lower] = judge(psa, [podWith({ HostNetwork: true }), podWith({ hostNetwork: true })]);
     expect(upper).toEqual({ document: 0, file: '-', kind: 'Pod', name: 'p', path: '/spec', allowed: true, checks: [] });
     expect(lower!.checks).toEqual(['hostNamespaces']);
+  });
+});
+
+// The same rules as CEL, on a real API server: the ValidatingAdmissionPolicy of a HardenedNamespace
+// refuses Deployments (Pod Security only warns on them) that break the Pod Security rules or hide a
+// shell behind a wrapper, naming the rule. (HD027 is not here: this API server refuses hostProcess
+// itself, before admission, as its cluster policy disallows privileged pods.)
+describe.skipIf(skipWithout(CLUSTER_TOOLS))('the generated policy on a real API server: Pod Security rules and HD016 wrappers', () => {
+  const NS = 'pss-guarded';
+  const IMAGE = `registry.example.com/app@sha256:${'ab'.repeat(32)}`;
+  let k: SharedCluster;
+  const guards = hardenedNamespace({ name: NS });
+  const base = () => structuredClone(hardenedDeployment({ name: 'web', namespace: NS, replicas: 1, containers: [{ name: 'app', image: IMAGE, ports: [{ containerPort: 8080, name: 'http' }] }] }).deployment) as any;
+
+  beforeAll(async () => {
+    const c = sharedCluster();
+    if (!c) throw new Error(sharedClusterError() ?? 'no cluster');
+    k = c;
+    const r = await k.kubectl(['apply', '-f', '-'], { input: toYaml(guards.objects) });
+    expect(r.code, r.stderr).toBe(0);
+    const probe = base();
+    probe.spec.template.spec.containers[0].image = 'nginx';
+    for (let i = 0; i < 60; i++) {
+      const d = await k.kubectl(['create', '--dry-run=server', '-f', '-'], { input: toYaml([probe]) });
+      if (d.code !== 0 && /cleanimg-hardening/.test(d.stderr)) return;
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    throw new Error('the admission policy never took effect');
+  }, 120_000);
+
+  const spec = (d: any) => d.spec.template.spec;
+  const app = (d: any) => spec(d).containers[0];
+  const cases: [string, (d: any) => void][] = [
+    ['HD001', (d) => { spec(d).securityContext.runAsNonRoot = false; }],
+    ['HD002', (d) => { spec(d).securityContext.runAsUser = 0; app(d).securityContext.runAsUser = 65532; }],
+    ['HD007', (d) => { app(d).ports = [{ containerPort: 80 }]; app(d).securityContext.capabilities.add = ['CAP_NET_BIND_SERVICE']; }],
+    ['HD008', (d) => { spec(d).securityContext.seccompProfile = { type: 'Unconfined' }; app(d).securityContext.seccompProfile = { type: 'RuntimeDefault' }; }],
+    ['HD012', (d) => { spec(d).volumes.push({ name: 'inline', csi: { driver: 'csi.example.com' } }); }],
+    ['HD016', (d) => { app(d).command = ['env', 'nice', '-n', '5', 'tini', '--', '/bin/sh', '-c', 'x']; }],
+    ['HD016', (d) => { app(d).command = ['/sbin/tini', '--']; app(d).args = ['bash', '-c', 'x']; }],
+    ['HD016', (d) => { app(d).command = ['/usr/bin/env', '-S', "s''h -c x"]; }],
+    ['HD016', (d) => { app(d).lifecycle = { preStop: { exec: { command: ['timeout', '5', 'busybox', 'sleep', '5'] } } }; }],
+    ['HD023', (d) => { d.spec.template.metadata.annotations = { 'container.apparmor.security.beta.kubernetes.io/app': 'unconfined' }; }],
+    ['HD023', (d) => { app(d).securityContext.appArmorProfile = { type: 'Localhost', localhostProfile: 'p' }; }],
+    ['HD024', (d) => { spec(d).securityContext.seLinuxOptions = { user: 'system_u', type: 'spc_t' }; }],
+    // The API server wants a user namespace before it takes Unmasked; Pod Security and the policy still refuse it.
+    ['HD025', (d) => { app(d).securityContext.procMount = 'Unmasked'; spec(d).hostUsers = false; }],
+    ['HD026', (d) => { spec(d).securityContext.sysctls = [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }]; }],
+    ['HD028', (d) => { app(d).readinessProbe = { httpGet: { port: 8080, host: '169.254.169.254' } }; }],
+  ];
+
+  it.each(cases)('refuses %s: %#', async (id, mutate) => {
+    const d = base();
+    mutate(d);
+    const r = await k.kubectl(['create', '--dry-run=server', '-f', '-'], { input: toYaml([d]) });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`cleanimg-hardening.*denied request: .*${id} `));
+  });
+
+  it('admits the hardened Deployment', async () => {
+    const r = await k.kubectl(['create', '--dry-run=server', '-f', '-'], { input: toYaml([base()]) });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 });
