@@ -48,7 +48,7 @@ const REFUSED: [string[], number][] = [
   // programs that start a shell themselves
   [['su', '-c', '/app/server', 'app'], 0], [['su', '-', 'app'], 0], [['/bin/su'], 0], [['sudo', '-s'], 0], [['sudo', '-i'], 0], [['sudo', '-u', 'app', '/app/server'], 0],
   [['runuser', '-u', 'app', '--', '/app/server'], 0], [['doas', '-s'], 0], [['chroot', '/'], 0], [['unshare', '-r'], 0], [['nsenter', '-t', '1', '-m'], 0], [['newgrp', 'app'], 0],
-  [['tini', '--', 'su', 'app'], 2],
+  [['tini', '--', 'su', 'app'], 2], [['capsh', '--', '-c', 'x'], 0], [['/sbin/capsh', '--drop=cap_net_raw', '--'], 0], [['env', '-i', 'capsh'], 2],
   // busybox and toybox are shells and applet boxes at once
   [['busybox', 'sh'], 0], [['busybox', 'wget', '-q', 'http://x'], 0], [['/bin/busybox.static', 'ash'], 0], [['toybox', 'sh'], 0],
   // nested wrappers
@@ -57,6 +57,7 @@ const REFUSED: [string[], number][] = [
   // paths and spellings
   [['/bin/../bin/sh'], 0], [['//bin///bash'], 0], [['./sh'], 0], [['../../bin/zsh'], 0], [['/usr/local/bin/fish', '-c', 'x'], 0], [['SH'], 0],
   [['ksh93'], 0], [['bash5.2'], 0], [['zsh-5.9'], 0], [['rbash'], 0], [['pdksh'], 0],
+  [['hush'], 0], [['/bin/oksh'], 0], [['loksh'], 0], [['lksh'], 0], [['posh'], 0], [['elvish', '-c', 'x'], 0], [['xonsh'], 0], [['/usr/bin/nu', '-c', 'x'], 0],
   [['C:\\Windows\\System32\\cmd.exe', '/c', 'x'], 0], [['pwsh', '-Command', 'x'], 0], [['PowerShell.EXE'], 0], [['/opt/microsoft/powershell/7/pwsh'], 0],
   [['sh -c "exec /app"'], 0], [['/app/launcher', '--exec=/bin/sh'], 1], [['/app/launcher', 'SHELL=/bin/bash'], 1],
 ];
@@ -67,7 +68,7 @@ const ACCEPTED: string[][] = [
   ['/usr/bin/tini', '--', '/app/server'], ['env', '-i', 'PATH=/app', '/app/server'], ['nice', '-n', '5', '/app/worker'], ['timeout', '30', '/app/job'],
   ['/ko-app/ssh-proxy'], ['/app/bashful'], ['/app/server', '--hash', 'sha256'], ['/app/envoy', '-c', '/etc/envoy/envoy.yaml'], ['/app/server', '-S', 'x'],
   ['/usr/bin/env', '/app/server', '-s'], ['/app/fisher'], ['/app/pushd'], ['/app/crash-reporter'], ['/app/server', '--cmd', 'run'],
-  ['/app/shell-less', '--mode=ashen'], ['/usr/local/bin/envoy', '--split-string'],
+  ['/app/shell-less', '--mode=ashen'], ['/usr/local/bin/envoy', '--split-string'], ['/app/nuke'], ['/app/hushd'], ['/app/capshd'], ['/app/menu', '--posh'],
 ];
 
 describe('HD016: shells behind wrappers', () => {

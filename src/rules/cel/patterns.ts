@@ -24,7 +24,10 @@ const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
 export const DIGEST_PINNED = `^(?:(?:(?:${HOST}|${IPV6})(?::[0-9]{1,5})?|${FIRST_COMPONENT})/${COMPONENT}(?:/${COMPONENT})*|${COMPONENT})(?::${TAG})?@sha256:[a-f0-9]{64}$`;
 
 /** The shells HD016 knows by name (with a version or `-static` suffix, and `.exe`, as below). */
-export const SHELL_NAMES = ['sh', 'bash', 'rbash', 'ash', 'dash', 'zsh', 'ksh', 'mksh', 'pdksh', 'yash', 'csh', 'tcsh', 'fish', 'busybox', 'toybox', 'pwsh', 'powershell'] as const;
+export const SHELL_NAMES = [
+  'sh', 'bash', 'rbash', 'ash', 'dash', 'hush', 'zsh', 'ksh', 'mksh', 'lksh', 'pdksh', 'oksh', 'loksh', 'posh', 'yash', 'csh', 'tcsh', 'fish',
+  'elvish', 'xonsh', 'nu', 'busybox', 'toybox', 'pwsh', 'powershell',
+] as const;
 
 /** White space as `env -S` and shells split words (RE2's `\s` is ASCII only, JavaScript's is not: spelled out for both). */
 const SPACE = ' \\t\\n\\r\\f\\v';
@@ -46,9 +49,10 @@ export const SHELL_WORD = `(?i)(?:^|[${SPACE}/\\\\"'=;&|(\`])${SHELL_NAME}(?:$|[
  * An argv element that is a program which starts a shell of its own: `su` and `runuser` run the
  * user's shell, `sudo -s`/`-i` and `doas -s` too, and `chroot`, `unshare` and `nsenter` run
  * `$SHELL` when given no command. The whole element, as a name or a path. None of them can work in
- * a hardened pod anyway (they need setuid or capabilities the pod drops).
+ * a hardened pod anyway (they need setuid or capabilities the pod drops), except `capsh`, which
+ * needs nothing to run `/bin/bash` after `--` (`capsh -- -c x`).
  */
-export const SHELL_STARTER = `(?i)^(?:${NOT_SPACE}*[/\\\\])?(?:su|runuser|sudo|doas|chroot|unshare|nsenter|newgrp)(?:\\.exe)?$`;
+export const SHELL_STARTER = `(?i)^(?:${NOT_SPACE}*[/\\\\])?(?:su|runuser|sudo|doas|chroot|unshare|nsenter|newgrp|capsh)(?:\\.exe)?$`;
 
 /** Every prefix of a long option from its first `min` letters on, as GNU getopt accepts it: `--split`, `--split-string`. */
 function longOption(name: string, min: number): string {

@@ -60,6 +60,7 @@ describe('patterns shared by the CEL and the JS rules', () => {
       ['sh', true], ['/bin/bash', true], ['/bin/../bin/sh', true], ['//bin//sh', true], ['./sh', true], ['/usr/bin/busybox', true], ['toybox', true],
       ['fish', true], ['mksh', true], ['yash', true], ['ksh93', true], ['bash5.2', true], ['zsh-5.9', true], ['busybox.static', true], ['dash-static', true],
       ['pwsh', true], ['PowerShell.EXE', true], ['C:\\Program Files\\PowerShell\\7\\pwsh.exe', true], ['C:\\Windows\\System32\\cmd.exe', true],
+      ['hush', true], ['/bin/oksh', true], ['elvish', true], ['nu', true], ['xonsh.exe', true], ['menu', false], ['nux', false], ['shush', false],
       ['SH', true], ['sh -c "exec /app"', true], ["'sh' -c x", true], ['"sh"', true], ['--shell=/bin/bash', true], ['SHELL=/bin/sh', true],
       ['x;sh', true], ['$(sh)', true], ['`bash`', true], ['nice -n 5 bash', true], ['sh\t-c', true],
       ['shx', false], ['ssh', false], ['bashful', false], ['/app/server', false], ['bin/sh/', false], ['sha256', false], ['-c', false], ['', false],
@@ -70,7 +71,7 @@ describe('patterns shared by the CEL and the JS rules', () => {
 
   it('SHELL_STARTER matches su, sudo and the like as whole elements only', () => {
     for (const [s, starter] of [['su', true], ['/bin/su', true], ['SUDO', true], ['/usr/sbin/runuser', true], ['doas', true], ['chroot', true], ['unshare', true],
-      ['nsenter', true], ['newgrp', true], ['suid', false], ['sudoers', false], ['su -c x', false], ['/app/su/server', false], ['', false]] as const)
+      ['nsenter', true], ['newgrp', true], ['capsh', true], ['/sbin/capsh', true], ['capshx', false], ['suid', false], ['sudoers', false], ['su -c x', false], ['/app/su/server', false], ['', false]] as const)
       expect({ s, starter: matches(SHELL_STARTER, s) }).toEqual({ s, starter });
   });
 
