@@ -75,7 +75,7 @@ describe.skipIf(missing !== undefined)('our rules against the upstream Pod Secur
 // itself, before admission, as its cluster policy disallows privileged pods.)
 describe.skipIf(skipWithout(CLUSTER_TOOLS))('the generated policy on a real API server: Pod Security rules and HD016 wrappers', () => {
   const NS = 'pss-guarded';
-  const IMAGE = `registry.example.com/app@sha256:${'ab'.repeat(32)}`;
+  const IMAGE = `registry.example.com/app@sha256:${'ab'.repeat(32)}` as const;
   let k: SharedCluster;
   const guards = hardenedNamespace({ name: NS });
   const base = () => structuredClone(hardenedDeployment({ name: 'web', namespace: NS, replicas: 1, containers: [{ name: 'app', image: IMAGE, ports: [{ containerPort: 8080, name: 'http' }] }] }).deployment) as any;
