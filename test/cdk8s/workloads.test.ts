@@ -51,7 +51,7 @@ describe('workload constructs', () => {
     const svc = new kplus.Service(chart, 'svc', { ports: [{ port: 8080 }] });
     svc.select(db);
     const policy = new kplus.NetworkPolicy(chart, 'np', { selector: db });
-    policy.addIngressRule(kplus.Pods.all(), [kplus.NetworkPolicyPort.tcp(8080)]);
+    policy.addIngressRule(kplus.Pods.all(chart, 'all-pods'), [kplus.NetworkPolicyPort.tcp(8080)]);
     const out = Testing.synth(chart);
     expect(out.find((o) => o.kind === 'Service' && o.metadata.name !== 'db-headless').spec.selector).toEqual({ 'app.kubernetes.io/name': 'db' });
     expect(out.find((o) => o.kind === 'NetworkPolicy').spec.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'db' } });
