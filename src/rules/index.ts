@@ -2,6 +2,7 @@ import { CleanimgError } from '../errors';
 import { CONFIG_RULES } from './config-rules';
 import { findPodSpec } from './pod-spec';
 import { POD_RULES, WORKLOAD_RULES } from './pod-rules';
+import { PSS_RULES } from './pss-rules';
 import { objectId, type KubeObject, type Rule, type Violation } from './rule';
 import { HD033 } from './yaml-text';
 
@@ -12,7 +13,7 @@ export { looksLikeSecretName, secretValueReason } from './secret-patterns';
 export { GO_UNSAFE_RAW, goYamlTextFindings, goYamlTextViolations, readAsNumberByGo, type YamlTextFinding, type YamlTextOptions } from './yaml-text';
 
 /** The one rule list. Every guard (constructs, the synth plugin, the CLI, policy packs) runs exactly this. */
-export const RULES: readonly Rule[] = [...POD_RULES, ...WORKLOAD_RULES, ...CONFIG_RULES, HD033];
+export const RULES: readonly Rule[] = [...POD_RULES, ...WORKLOAD_RULES, ...PSS_RULES, ...CONFIG_RULES, HD033].sort((a, b) => a.id.localeCompare(b.id));
 
 export function ruleById(id: string): Rule | undefined {
   return RULES.find((r) => r.id === id);

@@ -1,12 +1,12 @@
 import { isDigestPinned } from '../core/image-ref';
-import { containersOf, effective, LONG_RUNNING_KINDS } from './pod-spec';
+import { ENV_PROGRAM, ENV_SPLIT_FLAG, FLOCK_COMMAND_FLAG, FLOCK_PROGRAM, SHELL_STARTER, SHELL_WORD, toJsRegExp } from './cel/patterns';
+import { containersOf, effective, LONG_RUNNING_KINDS, type ContainerSite } from './pod-spec';
 import type { Finding, Json, PodSpecSite, Rule } from './rule';
 import { looksLikeSecretName, secretValueReason } from './secret-patterns';
 
 /** The lowest UID/GID we accept: below it, IDs collide with system users on the host. */
 export const MIN_ID = 10000;
 
-const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh', 'ksh', 'csh', 'tcsh', 'busybox']);
 const ALLOWED_VOLUME_TYPES = ['emptyDir', 'persistentVolumeClaim', 'configMap', 'secret', 'projected', 'downwardAPI', 'ephemeral'];
 const READ_ONLY_VOLUME_TYPES = new Set(['configMap', 'secret', 'projected', 'downwardAPI']);
 const CONTAINER_ONLY_SECURITY_FIELDS = ['readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'capabilities', 'privileged', 'procMount'];
@@ -29,28 +29,85 @@ function eachContainer(pod: PodSpecSite, check: (c: ReturnType<typeof containers
   return out;
 }
 
-function isShellCommand(argv: unknown): boolean {
-  if (!Array.isArray(argv) || argv.length === 0 || typeof argv[0] !== 'string') return false;
-  const base = argv[0].split('/').pop() ?? '';
-  return SHELLS.has(base);
+/** One element of an argv, with its JSON pointer. */
+interface ArgvElement {
+  readonly value: string;
+  readonly path: string;
 }
 
-function volumeType(v: Json): string | undefined {
-  return Object.keys(v).find((k) => k !== 'name');
+const SHELL = toJsRegExp(SHELL_WORD);
+const STARTER = toJsRegExp(SHELL_STARTER);
+/** A program that turns one of its arguments into a command line, and the flag that does it. */
+const STRING_RUNNERS: readonly [RegExp, RegExp, string][] = [
+  [toJsRegExp(ENV_PROGRAM), toJsRegExp(ENV_SPLIT_FLAG), 'env -S splits a string into a command line that no rule can read'],
+  [toJsRegExp(FLOCK_PROGRAM), toJsRegExp(FLOCK_COMMAND_FLAG), 'flock -c runs its command through sh -c'],
+];
+
+/** The elements of a string list (`command`, `args`, an exec handler's `command`) with their paths. */
+function argvAt(list: unknown, path: string): ArgvElement[] {
+  return Array.isArray(list) ? list.flatMap((v, i) => (typeof v === 'string' ? [{ value: v, path: `${path}/${i}` }] : [])) : [];
+}
+
+/**
+ * Why an argv runs a shell, or undefined. Every element is looked at (SHELL_WORD), so a wrapper in
+ * front of the shell hides nothing, whatever its options; the CEL policy runs the same patterns.
+ */
+function shellProblem(argv: readonly ArgvElement[]): Finding | undefined {
+  const shell = argv.find((a) => SHELL.test(a.value));
+  if (shell) return { path: shell.path, message: `${JSON.stringify(shell.value)} names a shell` };
+  const starter = argv.find((a) => STARTER.test(a.value));
+  if (starter) return { path: starter.path, message: `${JSON.stringify(starter.value)} starts a shell of its own` };
+  for (const [program, flag, why] of STRING_RUNNERS) {
+    const at = argv.find((a) => flag.test(a.value));
+    if (at && argv.some((a) => program.test(a.value))) return { path: at.path, message: `${JSON.stringify(at.value)}: ${why}` };
+  }
+  return undefined;
+}
+
+/** Every argv a container runs: its own (`command` then `args`), its exec probes and its exec hooks. */
+function argvsOf(c: ContainerSite): [string, ArgvElement[]][] {
+  const k = c.container;
+  return [
+    ['the container', [...argvAt(k.command, `${c.path}/command`), ...argvAt(k.args, `${c.path}/args`)]],
+    ...['livenessProbe', 'readinessProbe', 'startupProbe'].map((p): [string, ArgvElement[]] => [`the ${p}`, argvAt(k[p]?.exec?.command, `${c.path}/${p}/exec/command`)]),
+    ...['postStart', 'preStop'].map((h): [string, ArgvElement[]] => [`the ${h} hook`, argvAt(k.lifecycle?.[h]?.exec?.command, `${c.path}/lifecycle/${h}/exec/command`)]),
+  ];
+}
+
+/** Every volume source a volume names: every key but `name` whose value is set (upstream Pod Security judges each). */
+function volumeSources(v: Json): string[] {
+  return Object.keys(v).filter((k) => k !== 'name' && v[k] !== undefined && v[k] !== null);
 }
 
 function declaredPorts(c: Json): number[] {
   return Array.isArray(c.ports) ? c.ports.map((p: Json) => Number(p?.containerPort)).filter((n: number) => Number.isFinite(n)) : [];
 }
 
+/** The pod-level security setting, when set (null is unset, as Go reads it). */
+function podLevel(pod: PodSpecSite, field: string): { value: unknown; path: string } | undefined {
+  const value = pod.spec.securityContext?.[field];
+  return value === undefined || value === null ? undefined : { value, path: `${pod.path}/securityContext/${field}` };
+}
+
+/** Findings without repeats (containers that inherit the same pod value report it once). */
+function distinct(found: Finding[]): Finding[] {
+  return [...new Map(found.map((f) => [`${f.path}\0${f.message}`, f])).values()];
+}
+
 export const POD_RULES: Rule[] = [
   podRule('HD001', 'containers run as non-root (runAsNonRoot: true)',
     'set securityContext.runAsNonRoot: true (HardenedDeployment always does)',
-    (pod) => eachContainer(pod, (c) => {
-      const nonRoot = effective(pod, c, 'runAsNonRoot');
-      if (nonRoot.value !== true) return { path: nonRoot.path, message: `runAsNonRoot is ${JSON.stringify(nonRoot.value ?? null)}, so the container may run as root` };
-      return undefined;
-    })),
+    (pod) => {
+      const found = eachContainer(pod, (c) => {
+        const nonRoot = effective(pod, c, 'runAsNonRoot');
+        if (nonRoot.value !== true) return { path: nonRoot.path, message: `runAsNonRoot is ${JSON.stringify(nonRoot.value ?? null)}, so the container may run as root` };
+        return undefined;
+      });
+      // Pod Security refuses runAsNonRoot: false on the pod even when every container overrides it.
+      const own = podLevel(pod, 'runAsNonRoot');
+      if (own && own.value !== true) found.push({ path: own.path, message: `runAsNonRoot is ${JSON.stringify(own.value)} on the pod, so a container that does not override it may run as root` });
+      return distinct(found);
+    }),
   podRule('HD002', `containers run with a fixed UID and GID of at least ${MIN_ID} (default 65532)`,
     'set securityContext.runAsUser and runAsGroup to 65532 (or another ID >= 10000)',
     (pod) => {
@@ -64,10 +121,13 @@ export const POD_RULES: Rule[] = [
         }
         return found;
       });
-      const fsGroup = pod.spec.securityContext?.fsGroup;
-      if (fsGroup !== undefined && (typeof fsGroup !== 'number' || fsGroup < MIN_ID))
-        out.push({ path: `${pod.path}/securityContext/fsGroup`, message: `fsGroup is ${JSON.stringify(fsGroup)}; it must be >= ${MIN_ID}` });
-      return out;
+      // The pod's own IDs are judged too, even where every container overrides them (Pod Security refuses runAsUser: 0 on the pod).
+      for (const field of ['runAsUser', 'runAsGroup', 'fsGroup']) {
+        const own = podLevel(pod, field);
+        if (own && (typeof own.value !== 'number' || !Number.isInteger(own.value) || own.value < MIN_ID))
+          out.push({ path: own.path, message: `${field} is ${JSON.stringify(own.value)}; it must be an integer >= ${MIN_ID}${own.value === 0 ? ' (0 is root)' : ''}` });
+      }
+      return distinct(out);
     }),
   podRule('HD003', 'images are pinned by digest',
     'use repo@sha256:<digest> (or repo:tag@sha256:<digest>), or a CustomizedImage',
@@ -104,8 +164,8 @@ export const POD_RULES: Rule[] = [
       if (!drop.includes('ALL')) found.push({ path: `${path}/drop`, message: `capabilities.drop is ${JSON.stringify(caps.drop ?? null)}, not [ALL]` });
       const add: unknown[] = Array.isArray(caps.add) ? caps.add : [];
       add.forEach((cap, i) => {
-        const name = String(cap).replace(/^CAP_/, '');
-        if (name !== 'NET_BIND_SERVICE') found.push({ path: `${path}/add/${i}`, message: `capability ${String(cap)} is added` });
+        // Exactly NET_BIND_SERVICE: Pod Security restricted refuses every other spelling (CAP_NET_BIND_SERVICE, net_bind_service).
+        if (cap !== 'NET_BIND_SERVICE') found.push({ path: `${path}/add/${i}`, message: `capability ${JSON.stringify(cap)} is added` });
         else if (!declaredPorts(c.container).some((p) => p < 1024))
           found.push({ path: `${path}/add/${i}`, message: 'NET_BIND_SERVICE is added but the container declares no port below 1024', fix: 'declare the privileged containerPort, or listen on a port >= 1024 and drop the capability' });
       });
@@ -113,12 +173,19 @@ export const POD_RULES: Rule[] = [
     })),
   podRule('HD008', 'the seccomp profile is RuntimeDefault',
     'set securityContext.seccompProfile.type: RuntimeDefault (pod or container)',
-    (pod) => eachContainer(pod, (c) => {
-      const e = effective(pod, c, 'seccompProfile');
-      const type = (e.value as Json | undefined)?.type;
-      return type === 'RuntimeDefault' ? undefined
-        : { path: `${e.path}/type`, message: type ? `seccomp profile is ${type}` : 'no seccomp profile is set (the runtime may run the container Unconfined)' };
-    })),
+    (pod) => {
+      const found = eachContainer(pod, (c) => {
+        const e = effective(pod, c, 'seccompProfile');
+        const type = (e.value as Json | undefined)?.type;
+        return type === 'RuntimeDefault' ? undefined
+          : { path: `${e.path}/type`, message: type ? `seccomp profile is ${JSON.stringify(type)}` : 'no seccomp profile is set (the runtime may run the container Unconfined)' };
+      });
+      // A pod-level profile is judged even where every container sets its own (Pod Security refuses it).
+      const own = podLevel(pod, 'seccompProfile');
+      const type = (own?.value as Json | undefined)?.type;
+      if (own && type !== 'RuntimeDefault') found.push({ path: `${own.path}/type`, message: `the pod's seccomp profile is ${JSON.stringify(type ?? null)}` });
+      return distinct(found);
+    }),
   podRule('HD009', 'the pod does not share host namespaces',
     'remove hostNetwork, hostPID and hostIPC',
     (pod) => ['hostNetwork', 'hostPID', 'hostIPC']
@@ -136,13 +203,18 @@ export const POD_RULES: Rule[] = [
       .filter(Boolean) as Finding[])),
   podRule('HD012', `volumes are of safe types only (${ALLOWED_VOLUME_TYPES.join(', ')})`,
     'use a sized emptyDir or a PersistentVolumeClaim for writable data, a ConfigMap or Secret for config',
-    (pod) => (Array.isArray(pod.spec.volumes) ? pod.spec.volumes : [])
-      .map((v: Json, i: number) => {
-        const type = v ? volumeType(v) : undefined;
-        if (!type || type === 'hostPath' || ALLOWED_VOLUME_TYPES.includes(type)) return undefined;
-        return { path: `${pod.path}/volumes/${i}/${type}`, message: `volume ${JSON.stringify(v.name)} is of type ${type}` };
-      })
-      .filter(Boolean) as Finding[]),
+    (pod) => (Array.isArray(pod.spec.volumes) ? pod.spec.volumes : []).flatMap((v: Json, i: number): Finding[] => {
+      const at = `${pod.path}/volumes/${i}`;
+      const sources = v && typeof v === 'object' ? volumeSources(v) : [];
+      const name = JSON.stringify(v?.name ?? null);
+      if (sources.length === 0)
+        return [{ path: at, message: `volume ${name} names no volume source (the API server would make it an emptyDir without a sizeLimit; Pod Security refuses it)`, fix: 'name the source: emptyDir with a sizeLimit, persistentVolumeClaim, configMap or secret' }];
+      const found: Finding[] = sources
+        .filter((t) => t !== 'hostPath' && !ALLOWED_VOLUME_TYPES.includes(t))
+        .map((t) => ({ path: `${at}/${t}`, message: `volume ${name} is of type ${t}` }));
+      if (sources.length > 1) found.push({ path: at, message: `volume ${name} names ${sources.length} volume sources (${sources.join(', ')}); a volume has exactly one` });
+      return found;
+    })),
   podRule('HD013', 'every emptyDir has a sizeLimit',
     'set emptyDir.sizeLimit (e.g. 64Mi) so a runaway writer cannot fill the node',
     (pod) => (Array.isArray(pod.spec.volumes) ? pod.spec.volumes : [])
@@ -163,19 +235,10 @@ export const POD_RULES: Rule[] = [
     (pod) => (pod.spec.automountServiceAccountToken === false ? [] : [{ path: `${pod.path}/automountServiceAccountToken`, message: `automountServiceAccountToken is ${JSON.stringify(pod.spec.automountServiceAccountToken ?? null)}` }])),
   podRule('HD016', 'no command starts a shell (these images have none)',
     'run the binary directly in exec form, e.g. command: ["/app/server", "--flag"]',
-    (pod) => eachContainer(pod, (c) => {
-      const found: Finding[] = [];
-      const cmd = Array.isArray(c.container.command) && c.container.command.length ? c.container.command : undefined;
-      if (cmd && isShellCommand(cmd)) found.push({ path: `${c.path}/command`, message: `command starts a shell (${JSON.stringify(cmd.slice(0, 3))})` });
-      else if (!cmd && isShellCommand(c.container.args)) found.push({ path: `${c.path}/args`, message: `args start a shell (${JSON.stringify(c.container.args.slice(0, 3))})` });
-      for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
-        if (isShellCommand(c.container[probe]?.exec?.command)) found.push({ path: `${c.path}/${probe}/exec/command`, message: `the ${probe} runs a shell` });
-      }
-      for (const hook of ['postStart', 'preStop']) {
-        if (isShellCommand(c.container.lifecycle?.[hook]?.exec?.command)) found.push({ path: `${c.path}/lifecycle/${hook}/exec/command`, message: `the ${hook} hook runs a shell` });
-      }
-      return found;
-    })),
+    (pod) => eachContainer(pod, (c) => argvsOf(c).flatMap(([who, argv]) => {
+      const problem = shellProblem(argv);
+      return problem ? [{ ...problem, message: `${who} runs a shell: ${problem.message}` }] : [];
+    }))),
   podRule('HD017', 'secrets reach containers as read-only files, never as environment variables',
     'mount the Secret as a read-only volume (EnvConfig secrets) and read the file; env vars leak into logs, crash dumps and child processes',
     (pod) => eachContainer(pod, (c) => {
@@ -215,15 +278,16 @@ export const POD_RULES: Rule[] = [
   podRule('HD021', 'ConfigMap, Secret and projected volumes are mounted read-only',
     'set readOnly: true on the volumeMount',
     (pod) => {
+      // Every source of a volume counts, not only the first key.
       const kinds = new Map<string, string>();
       for (const v of Array.isArray(pod.spec.volumes) ? pod.spec.volumes : []) {
-        const t = v ? volumeType(v) : undefined;
+        const t = v && typeof v === 'object' ? volumeSources(v).find((x) => READ_ONLY_VOLUME_TYPES.has(x)) : undefined;
         if (v?.name && t) kinds.set(v.name, t);
       }
       return eachContainer(pod, (c) => (Array.isArray(c.container.volumeMounts) ? c.container.volumeMounts : [])
         .map((m: Json, i: number) => {
           const t = kinds.get(m?.name);
-          return t && READ_ONLY_VOLUME_TYPES.has(t) && m.readOnly !== true
+          return t && m.readOnly !== true
             ? { path: `${c.path}/volumeMounts/${i}/readOnly`, message: `${t} volume ${JSON.stringify(m.name)} is mounted at ${m.mountPath} without readOnly: true` } : undefined;
         })
         .filter(Boolean) as Finding[]);

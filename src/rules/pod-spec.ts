@@ -52,7 +52,9 @@ export function containersOf(pod: PodSpecSite): ContainerSite[] {
     const list = pod.spec[field];
     if (!Array.isArray(list)) continue;
     list.forEach((c, i) => {
-      if (c && typeof c === 'object') out.push({ container: c, path: `${pod.path}/${field}/${i}`, init, ephemeral });
+      // A null entry decodes (in Go, so in the API server) to an empty container: judged as one, not skipped.
+      const container = c === null ? {} : c;
+      if (typeof container === 'object') out.push({ container, path: `${pod.path}/${field}/${i}`, init, ephemeral });
     });
   }
   containerCache.set(pod, out);

@@ -105,7 +105,7 @@ describe('hardenedDeployment', () => {
     const image = ['nginx', '1.25'].join(':') as any;
     expect(problemsOf(() => hardenedDeployment(baseProps({ containers: [{ name: 'app', image }] })))).toEqual([['HD003', 'containers[0].image']]);
     expect(problemsOf(() => hardenedDeployment(baseProps({ containers: [{ name: 'app', image: IMAGE, ports: [{ containerPort: 80 }], command: ['sh', '-c', 'nginx'], env: { API_TOKEN: 'abc' } }] })))).toEqual([
-      ['HD016', 'Deployment/web /spec/template/spec/containers/0/command'],
+      ['HD016', 'Deployment/web /spec/template/spec/containers/0/command/0'],
       ['HD018', 'Deployment/web /spec/template/spec/containers/0/env/0/value'],
     ]);
   });

@@ -13,7 +13,11 @@
 import { LONG_RUNNING_KINDS } from '../pod-spec';
 import { MIN_ID } from '../pod-rules';
 import { RULES, ruleById } from '../index';
-import { DIGEST_PINNED, PRIVATE_KEY, REFERENCE_SUFFIX, SECRET_NAME, SECRET_NAME_PART, SHELL_ARGV0, URL_WITH_PASSWORD } from './patterns';
+import { APPARMOR_ANNOTATION_PREFIX, SELINUX_ALLOWED_TYPES } from '../pss-rules';
+import {
+  DIGEST_PINNED, ENV_PROGRAM, ENV_SPLIT_FLAG, FLOCK_COMMAND_FLAG, FLOCK_PROGRAM, PRIVATE_KEY, REFERENCE_SUFFIX, SECRET_NAME, SECRET_NAME_PART,
+  SHELL_STARTER, SHELL_WORD, URL_WITH_PASSWORD,
+} from './patterns';
 
 export * as celPatterns from './patterns';
 
@@ -80,6 +84,13 @@ export const POD_VARIABLES: readonly CelVariable[] = [
   /** Plus ephemeral (debug) containers. */
   { name: 'allContainers', expression: 'variables.containers + (has(variables.podSpec.ephemeralContainers) ? variables.podSpec.ephemeralContainers : [])' },
   { name: 'volumes', expression: 'has(variables.podSpec.volumes) ? variables.podSpec.volumes : []' },
+  /** The pod's annotations: a bare Pod's own, else its template's. */
+  {
+    name: 'podAnnotations',
+    expression: "object.kind == 'Pod' ? (has(object.metadata.annotations) ? object.metadata.annotations : {})"
+      + " : object.kind == 'CronJob' ? (has(object.spec.jobTemplate.spec.template.metadata) && has(object.spec.jobTemplate.spec.template.metadata.annotations) ? object.spec.jobTemplate.spec.template.metadata.annotations : {})"
+      + ' : (has(object.spec.template.metadata) && has(object.spec.template.metadata.annotations) ? object.spec.template.metadata.annotations : {})',
+  },
 ];
 
 /** A ValidatingAdmissionPolicy `spec.matchConditions` entry. */
@@ -121,10 +132,39 @@ function effective(field: string, test: (x: string) => string): string {
   return `(${present('c', 'securityContext', field)}) ? ${test(`c.securityContext.${field}`)} : (${present('variables.podSecurityContext', field)} && ${test(`variables.podSecurityContext.${field}`)})`;
 }
 
-function shellAt(...path: string[]): string {
-  const at = ['c', ...path].join('.');
-  return `(${present('c', ...path)} && size(${at}) > 0 && string(${at}[0]).matches(${celString(SHELL_ARGV0)}))`;
+/**
+ * True when an argv (a CEL list of strings) runs no shell: the JS rule's `shellProblem`, element by
+ * element with the same patterns (a shell named anywhere, a program that starts one, `env -S`,
+ * `flock -c`), so a wrapper in front hides nothing from either.
+ */
+function noShell(argv: string): string {
+  const any = (pattern: string) => `${argv}.exists(a, a.matches(${celString(pattern)}))`;
+  return `!${any(SHELL_WORD)} && !${any(SHELL_STARTER)}`
+    + ` && !(${any(ENV_PROGRAM)} && ${any(ENV_SPLIT_FLAG)}) && !(${any(FLOCK_PROGRAM)} && ${any(FLOCK_COMMAND_FLAG)})`;
 }
+
+/** `noShell` of an exec handler's command (a probe's or a hook's), when there is one. */
+function noShellAt(...path: string[]): string {
+  return `(!(${present('c', ...path, 'exec', 'command')}) || (${noShell(['c', ...path, 'exec', 'command'].join('.'))}))`;
+}
+
+/** Over a securityContext `x` (the pod's or a container's) that may lack `field`: `test` holds, or the field is unset. */
+function unsetOr(x: string, field: string, test: (f: string) => string): string {
+  return `(!has(${x}.${field}) || ${test(`${x}.${field}`)})`;
+}
+
+/** The same over a container's securityContext, which may itself be missing. */
+function containerUnsetOr(field: string, test: (f: string) => string): string {
+  return `(!has(c.securityContext) || ${unsetOr('c.securityContext', field, test)})`;
+}
+
+const POD_SC = 'variables.podSecurityContext';
+const appArmorOk = (p: string) => `(has(${p}.type) && ${p}.type == 'RuntimeDefault')`;
+const seLinuxOk = (o: string) => `(${unsetOr(o, 'type', (t) => `${t} in [${SELINUX_ALLOWED_TYPES.map(celString).join(', ')}]`)}`
+  + ` && ${unsetOr(o, 'user', (u) => `${u} == ''`)} && ${unsetOr(o, 'role', (r) => `${r} == ''`)})`;
+const hostProcessOk = (w: string) => unsetOr(w, 'hostProcess', (h) => `${h} == false`);
+const noHost = (...path: string[]) => ['httpGet', 'tcpSocket']
+  .map((a) => `!(${present('c', ...path, a, 'host')} && ${['c', ...path, a, 'host'].join('.')} != '')`).join(' && ');
 
 /** How one rule is checked: over each container of a list, over each volume, or once per pod. */
 type RuleCel =
@@ -138,10 +178,13 @@ const SAFE_VOLUME_TYPES = ['emptyDir', 'persistentVolumeClaim', 'configMap', 'se
 
 /** The CEL of each generated rule, keyed by rule id. `c` is a container, `v` a volume. */
 const RULE_CEL: Readonly<Record<string, RuleCel | readonly RuleCel[]>> = {
-  HD001: { each: 'allContainers', ok: effective('runAsNonRoot', (x) => `${x} == true`) },
+  HD001: [
+    { each: 'allContainers', ok: effective('runAsNonRoot', (x) => `${x} == true`) },
+    { pod: unsetOr(POD_SC, 'runAsNonRoot', (x) => `${x} == true`) },
+  ],
   HD002: [
     { each: 'allContainers', ok: `(${effective('runAsUser', (x) => `${x} >= ${MIN_ID}`)}) && (${effective('runAsGroup', (x) => `${x} >= ${MIN_ID}`)})` },
-    { pod: `!has(variables.podSecurityContext.fsGroup) || variables.podSecurityContext.fsGroup >= ${MIN_ID}` },
+    { pod: ['runAsUser', 'runAsGroup', 'fsGroup'].map((f) => unsetOr(POD_SC, f, (x) => `${x} >= ${MIN_ID}`)).join(' && ') },
   ],
   HD003: { each: 'allContainers', ok: `has(c.image) && c.image.matches(${celString(DIGEST_PINNED)})` },
   HD004: { each: 'allContainers', ok: `${SECURITY('readOnlyRootFilesystem')} && c.securityContext.readOnlyRootFilesystem == true` },
@@ -150,15 +193,18 @@ const RULE_CEL: Readonly<Record<string, RuleCel | readonly RuleCel[]>> = {
   HD007: {
     each: 'allContainers',
     ok: `${present('c', 'securityContext', 'capabilities', 'drop')} && c.securityContext.capabilities.drop.exists(d, d == 'ALL')`
-      + ` && (!has(c.securityContext.capabilities.add) || c.securityContext.capabilities.add.all(a, (a == 'NET_BIND_SERVICE' || a == 'CAP_NET_BIND_SERVICE')`
+      + ` && (!has(c.securityContext.capabilities.add) || c.securityContext.capabilities.add.all(a, a == 'NET_BIND_SERVICE'`
       + ' && has(c.ports) && c.ports.exists(p, has(p.containerPort) && p.containerPort < 1024)))',
   },
-  HD008: { each: 'allContainers', ok: effective('seccompProfile', (x) => `has(${x}.type) && ${x}.type == 'RuntimeDefault'`) },
+  HD008: [
+    { each: 'allContainers', ok: effective('seccompProfile', (x) => `has(${x}.type) && ${x}.type == 'RuntimeDefault'`) },
+    { pod: unsetOr(POD_SC, 'seccompProfile', (x) => `has(${x}.type) && ${x}.type == 'RuntimeDefault'`) },
+  ],
   HD009: { pod: ['hostNetwork', 'hostPID', 'hostIPC'].map((f) => `!(has(variables.podSpec.${f}) && variables.podSpec.${f} == true)`).join(' && ') },
   HD010: { each: 'volumes', ok: '!has(v.hostPath)' },
   HD011: { each: 'allContainers', ok: '!has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0)' },
-  // A volume with only a name is defaulted to an emptyDir by the API server; `size(v) == 1` keeps the JS rule's leniency.
-  HD012: { each: 'volumes', ok: [...SAFE_VOLUME_TYPES, 'hostPath'].map((t) => `has(v.${t})`).join(' || ') + ' || size(v) == 1' },
+  // Every key is a volume source but `name`: each must be a safe one (hostPath is HD010's), and there is exactly one.
+  HD012: { each: 'volumes', ok: `v.all(k, k in [${['name', ...SAFE_VOLUME_TYPES, 'hostPath'].map(celString).join(', ')}]) && v.exists_one(k, k != 'name')` },
   HD013: { each: 'volumes', ok: '!has(v.emptyDir) || has(v.emptyDir.sizeLimit)' },
   HD014: {
     each: 'containers',
@@ -168,9 +214,9 @@ const RULE_CEL: Readonly<Record<string, RuleCel | readonly RuleCel[]>> = {
   HD015: { pod: 'has(variables.podSpec.automountServiceAccountToken) && variables.podSpec.automountServiceAccountToken == false' },
   HD016: {
     each: 'allContainers',
-    ok: `((has(c.command) && size(c.command) > 0) ? !${shellAt('command')} : !${shellAt('args')})`
-      + ['livenessProbe', 'readinessProbe', 'startupProbe'].map((p) => ` && !${shellAt(p, 'exec', 'command')}`).join('')
-      + ['postStart', 'preStop'].map((h) => ` && !${shellAt('lifecycle', h, 'exec', 'command')}`).join(''),
+    ok: `(${noShell('((has(c.command) ? c.command : []) + (has(c.args) ? c.args : []))')})`
+      + ['livenessProbe', 'readinessProbe', 'startupProbe'].map((p) => ` && ${noShellAt(p)}`).join('')
+      + ['postStart', 'preStop'].map((h) => ` && ${noShellAt('lifecycle', h)}`).join(''),
   },
   HD017: {
     each: 'allContainers',
@@ -189,6 +235,28 @@ const RULE_CEL: Readonly<Record<string, RuleCel | readonly RuleCel[]>> = {
     each: 'allContainers',
     ok: '!has(c.volumeMounts) || c.volumeMounts.all(m, (has(m.readOnly) && m.readOnly == true) || !variables.volumes.exists(v, v.name == m.name && ('
       + READ_ONLY_TYPES.map((t) => `has(v.${t})`).join(' || ') + ')))',
+  },
+  HD023: [
+    { each: 'allContainers', ok: containerUnsetOr('appArmorProfile', appArmorOk) },
+    { pod: unsetOr(POD_SC, 'appArmorProfile', appArmorOk) },
+    {
+      pod: `variables.podAnnotations.all(k, !k.matches(${celString(`(?i)^${APPARMOR_ANNOTATION_PREFIX.replace(/\./g, '\\.')}`)})`
+        + " || variables.podAnnotations[k] == 'runtime/default')",
+    },
+  ],
+  HD024: [
+    { each: 'allContainers', ok: containerUnsetOr('seLinuxOptions', seLinuxOk) },
+    { pod: unsetOr(POD_SC, 'seLinuxOptions', seLinuxOk) },
+  ],
+  HD025: { each: 'allContainers', ok: containerUnsetOr('procMount', (x) => `${x} == 'Default'`) },
+  HD026: { pod: unsetOr(POD_SC, 'sysctls', (x) => `size(${x}) == 0`) },
+  HD027: [
+    { each: 'allContainers', ok: `(!has(c.securityContext) || ${unsetOr('c.securityContext', 'windowsOptions', hostProcessOk)})` },
+    { pod: unsetOr(POD_SC, 'windowsOptions', hostProcessOk) },
+  ],
+  HD028: {
+    each: 'allContainers',
+    ok: [['livenessProbe'], ['readinessProbe'], ['startupProbe'], ['lifecycle', 'postStart'], ['lifecycle', 'preStop']].map((p) => noHost(...p)).join(' && '),
   },
 };
 

@@ -5,7 +5,7 @@ import { looksLikeSecretName, secretValueReason } from '../../../src/rules';
 import { celPatterns, celString } from '../../../src/rules/cel';
 import { evalCel } from './vap';
 
-const { DIGEST_PINNED, PRIVATE_KEY, REFERENCE_SUFFIX, SECRET_NAME, SECRET_NAME_PART, SHELL_ARGV0, URL_WITH_PASSWORD, toJsRegExp } = celPatterns;
+const { DIGEST_PINNED, ENV_PROGRAM, ENV_SPLIT_FLAG, FLOCK_COMMAND_FLAG, FLOCK_PROGRAM, PRIVATE_KEY, REFERENCE_SUFFIX, SECRET_NAME, SECRET_NAME_PART, SHELL_STARTER, SHELL_WORD, URL_WITH_PASSWORD, toJsRegExp } = celPatterns;
 const D = 'ab'.repeat(32);
 
 /** `s.matches(pattern)` in CEL (RE2), and the same pattern as a JS RegExp: both must agree. */
@@ -55,9 +55,44 @@ describe('patterns shared by the CEL and the JS rules', () => {
     expect(pinned).toBeGreaterThan(200); // both answers are well represented
   });
 
-  it('SHELL_ARGV0 matches shells by base name only', () => {
-    for (const [s, shell] of [['sh', true], ['/bin/bash', true], ['/usr/bin/busybox', true], ['shx', false], ['/app/server', false], ['bin/sh/', false], ['fish', false]] as const)
-      expect(matches(SHELL_ARGV0, s)).toBe(shell);
+  it('SHELL_WORD finds a shell anywhere in an argv element, by name, path or word, in RE2 and JS alike', () => {
+    const cases: [string, boolean][] = [
+      ['sh', true], ['/bin/bash', true], ['/bin/../bin/sh', true], ['//bin//sh', true], ['./sh', true], ['/usr/bin/busybox', true], ['toybox', true],
+      ['fish', true], ['mksh', true], ['yash', true], ['ksh93', true], ['bash5.2', true], ['zsh-5.9', true], ['busybox.static', true], ['dash-static', true],
+      ['pwsh', true], ['PowerShell.EXE', true], ['C:\\Program Files\\PowerShell\\7\\pwsh.exe', true], ['C:\\Windows\\System32\\cmd.exe', true],
+      ['hush', true], ['/bin/oksh', true], ['elvish', true], ['nu', true], ['xonsh.exe', true], ['menu', false], ['nux', false], ['shush', false],
+      ['SH', true], ['sh -c "exec /app"', true], ["'sh' -c x", true], ['"sh"', true], ['--shell=/bin/bash', true], ['SHELL=/bin/sh', true],
+      ['x;sh', true], ['$(sh)', true], ['`bash`', true], ['nice -n 5 bash', true], ['sh\t-c', true],
+      ['shx', false], ['ssh', false], ['bashful', false], ['/app/server', false], ['bin/sh/', false], ['sha256', false], ['-c', false], ['', false],
+      ['/usr/share/app', false], ['push', false], ['sh.txt', false], ['cmd', false], ['crash', false], ['fishing', false], ['--flash', false],
+    ];
+    for (const [s, shell] of cases) expect({ s, shell: matches(SHELL_WORD, s) }).toEqual({ s, shell });
+  });
+
+  it('SHELL_STARTER matches su, sudo and the like as whole elements only', () => {
+    for (const [s, starter] of [['su', true], ['/bin/su', true], ['SUDO', true], ['/usr/sbin/runuser', true], ['doas', true], ['chroot', true], ['unshare', true],
+      ['nsenter', true], ['newgrp', true], ['capsh', true], ['/sbin/capsh', true], ['capshx', false], ['suid', false], ['sudoers', false], ['su -c x', false], ['/app/su/server', false], ['', false]] as const)
+      expect({ s, starter: matches(SHELL_STARTER, s) }).toEqual({ s, starter });
+  });
+
+  it('env -S and flock -c are recognised in every spelling getopt accepts', () => {
+    for (const [s, ok] of [['env', true], ['/usr/bin/env', true], ['/bin/../usr/bin/env', true], ['envsubst', false], ['ENV', false]] as const) expect(matches(ENV_PROGRAM, s)).toBe(ok);
+    for (const [s, ok] of [['-S', true], ['-Ssh -c x', true], ['-iS', true], ['-S"sh"', true], ['--split-string', true], ['--split-string=sh -c x', true], ['--split=sh', true],
+      ['--s', true], ['-s', false], ['--silent', false], ['--split-strings', false], ['-i', false], ['S', false]] as const)
+      expect({ s, ok: matches(ENV_SPLIT_FLAG, s) }).toEqual({ s, ok });
+    for (const [s, ok] of [['flock', true], ['/usr/bin/flock', true], ['flocker', false]] as const) expect(matches(FLOCK_PROGRAM, s)).toBe(ok);
+    for (const [s, ok] of [['-c', true], ['-nc', true], ['--command', true], ['--com=x', true], ['--co', false], ['--close', false], ['-w', false]] as const)
+      expect({ s, ok: matches(FLOCK_COMMAND_FLAG, s) }).toEqual({ s, ok });
+  });
+
+  it('the shell patterns agree between RE2 and JS on random strings built from their own pieces', () => {
+    const pieces = ['sh', 'bash', '/', '\\', ' ', '\t', '-', '.', 'exe', '5', '.static', "'", '"', '=', ';', 'x', 'S', 'c', 'env', 'su', 'PWSH', '\u00a0', '\u2028', 'é'];
+    let seed = 11;
+    const rand = (n: number) => Math.floor((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 * n);
+    for (let i = 0; i < 2000; i++) {
+      const s = Array.from({ length: 1 + rand(6) }, () => pieces[rand(pieces.length)]).join('');
+      for (const p of [SHELL_WORD, SHELL_STARTER, ENV_PROGRAM, ENV_SPLIT_FLAG, FLOCK_PROGRAM, FLOCK_COMMAND_FLAG]) matches(p, s);
+    }
   });
 
   it('secret name patterns agree with looksLikeSecretName', () => {
