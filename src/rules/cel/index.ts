@@ -155,7 +155,9 @@ export interface CelMatchCondition {
  * finalizer). Every change to a pod spec is still checked.
  */
 export const POD_MATCH_CONDITIONS: readonly CelMatchCondition[] = [
-  { name: 'namespaced-with-a-pod-spec', expression: `request.namespace != '' && ${hasPodSpec('object')}` },
+  // A cluster-scoped request has no `namespace` key at all (reading it would be an error, and under
+  // `failurePolicy: Fail` every cluster-scoped write of the cluster would be denied): ask has() first.
+  { name: 'namespaced-with-a-pod-spec', expression: `has(request.namespace) && request.namespace != '' && ${hasPodSpec('object')}` },
   { name: 'creates-or-changes-the-pod-spec', expression: `request.operation != 'UPDATE' || ${podSpecOf('object')} != ${podSpecOf('oldObject')}` },
 ];
 

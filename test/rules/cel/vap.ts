@@ -61,7 +61,8 @@ export function admit(
   const obj = toCel(object);
   const operation = request.operation ?? 'CREATE';
   const namespace = request.namespace ?? (object as { metadata?: { namespace?: string } } | null)?.metadata?.namespace ?? 'default';
-  const base = { object: obj, oldObject: toCel(request.oldObject ?? null), request: toCel({ operation, namespace }) };
+  // As the API server does: a cluster-scoped request has no `namespace` key (reading it is an error).
+  const base = { object: obj, oldObject: toCel(request.oldObject ?? null), request: toCel({ operation, ...(namespace ? { namespace } : {}) }) };
   // matchConditions: all must be true for the policy to apply (an error counts as an error).
   for (const m of spec.matchConditions ?? []) {
     let r: unknown;
