@@ -129,7 +129,7 @@ describe('cleanimg policy pack', () => {
   });
 
   it('judges custom resources by the shape of their pod spec: an Argo Rollout and a Knative Service', async () => {
-    const template = structuredClone((await asAnalyzed(deployExamples({}).deployments['python-app']?.workload)).props.spec.template);
+    const template = structuredClone((await asAnalyzed(deployExamples({}).deployments['python-app']?.workload)).props as any).spec.template;
     const privileged = structuredClone(template);
     privileged.spec.containers[0].securityContext.privileged = true;
     const rollout = new k8s.apiextensions.CustomResource('rollout', { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'rollout' }, spec: { template: privileged } });
@@ -176,7 +176,7 @@ describe('cleanimg policy pack', () => {
   });
 
   it('walks a DeploymentList resource item by item', async () => {
-    const privileged = structuredClone((await asAnalyzed(deployExamples({}).deployments['python-app']?.workload)).props);
+    const privileged = structuredClone((await asAnalyzed(deployExamples({}).deployments['python-app']?.workload)).props) as any;
     privileged.spec.template.spec.containers[0].securityContext.privileged = true;
     const list = new k8s.apps.v1.DeploymentList('list', { items: [privileged] });
     const ds = await pack.analyze(await asAnalyzed(list));
