@@ -105,16 +105,23 @@ interface Search {
   readonly unseen: Unseen[];
 }
 
+const TOO_DEEP = 'the object nests deeper than';
+
+/** The lists of a pod spec that hold its containers: judged as the pod's, not searched again. */
+const CONTAINER_LISTS = new Set(['containers', 'initContainers', 'ephemeralContainers']);
+
 /**
  * Depth-first search for pod specs under `node`: a map listing containers is one (its siblings'
- * `metadata` is its template metadata); an embedded built-in workload (a Crossplane `Object`'s
- * manifest) is read at its route; a lone container is recorded as unseen. Nothing inside a pod
- * spec is searched again.
+ * `metadata` is its template metadata), and the rest of it is searched on (a custom resource keeps
+ * every field, so a second pod spec inside or beside a decoy one must not hide); an embedded
+ * built-in workload (a Crossplane `Object`'s manifest) is read at its route (the API server drops
+ * any other field of it); a lone container is recorded as unseen.
  */
 function search(node: unknown, path: string, depth: number, s: Search, parent?: Json, parentPath = ''): void {
   if (node === null || typeof node !== 'object') return;
   if (depth > MAX_SEARCH_DEPTH) {
-    s.unseen.push({ path, message: `the object nests deeper than ${MAX_SEARCH_DEPTH} levels here, where no guard looks for pod templates` });
+    // Once per object: where the search first stopped.
+    if (!s.unseen.some((u) => u.message.startsWith(TOO_DEEP))) s.unseen.push({ path, message: `${TOO_DEEP} ${MAX_SEARCH_DEPTH} levels here, where no guard looks for pod templates` });
     return;
   }
   if (Array.isArray(node)) {
@@ -122,22 +129,20 @@ function search(node: unknown, path: string, depth: number, s: Search, parent?: 
     return;
   }
   const map = node as Json;
-  if (looksLikePodSpec(map)) {
+  const podSpec = looksLikePodSpec(map);
+  if (podSpec) {
     const metadata = isMap(parent?.metadata) ? parent.metadata : undefined;
     s.sites.push({ spec: map, path, ownerKind: s.ownerKind, ...(metadata ? { metadata, metadataPath: `${parentPath}/metadata` } : {}) });
-    return;
-  }
-  if (depth > 0 && typeof map.kind === 'string' && isBuiltIn(map, map.kind) && BUILT_IN_ROUTES[map.kind] && typeof map.apiVersion === 'string') {
+  } else if (depth > 0 && typeof map.kind === 'string' && typeof map.apiVersion === 'string' && BUILT_IN_ROUTES[map.kind] && isBuiltIn(map, map.kind)) {
     const site = routeSite(map, map.kind, BUILT_IN_ROUTES[map.kind]!.route, path);
     if (site) s.sites.push(site);
     return;
-  }
-  if (depth > 0 && looksLikeContainer(map)) {
+  } else if (depth > 0 && looksLikeContainer(map)) {
     s.unseen.push({ path, message: `a container (image ${JSON.stringify(map.image)}) outside any pod spec: the guards cannot judge the pod it runs in` });
     return;
   }
   for (const key of Object.keys(map)) {
-    if (depth === 0 && key === 'metadata') continue;
+    if ((depth === 0 && key === 'metadata') || (podSpec && CONTAINER_LISTS.has(key))) continue;
     search(map[key], `${path}/${escapeKey(key)}`, depth + 1, s, map, path);
   }
 }
@@ -160,6 +165,37 @@ export function scanPodSpecs(obj: KubeObject): PodScan {
   const s: Search = { ownerKind: kind, sites: [], unseen: [] };
   search(obj, '', 0, s);
   return s.sites.length || s.unseen.length ? { sites: s.sites, unseen: s.unseen } : NOTHING;
+}
+
+/**
+ * Where the admission policy looks for a pod spec, in its order (CEL has no recursion, so it cannot
+ * search): the built-in kinds' places and those of the custom resources that copy them (Argo
+ * Rollout, Knative Service, OpenKruise CloneSet: `spec.template.spec`; a CRD whose spec is a
+ * PodSpec; Flink's `spec.podTemplate.spec`; KEDA ScaledJob's `spec.jobTargetRef.template.spec`).
+ */
+export const ADMISSION_POD_SPEC_PATHS: readonly (readonly string[])[] = [
+  ['spec', 'template', 'spec'],
+  ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+  ['spec'],
+  ['template', 'spec'],
+  ['spec', 'podTemplate', 'spec'],
+  ['spec', 'jobTargetRef', 'template', 'spec'],
+];
+
+const BUILT_IN_GROUPS = new Set([...NO_POD_GROUPS, 'apps', 'batch', 'extensions']);
+
+/**
+ * The places of {@link ADMISSION_POD_SPEC_PATHS} that hold a pod spec in a custom resource (none
+ * for built-in kinds, whose other fields the API server drops before admission). With two or more,
+ * the admission policy would judge only the first: a decoy could pass for the real one.
+ */
+export function admissionPodSpecPaths(obj: KubeObject): string[] {
+  const group = groupOf(obj.apiVersion);
+  if (group === undefined || BUILT_IN_GROUPS.has(group)) return [];
+  return ADMISSION_POD_SPEC_PATHS.filter((p) => {
+    const spec = follow(obj, p);
+    return spec !== undefined && looksLikePodSpec(spec);
+  }).map((p) => `/${p.join('/')}`);
 }
 
 let active: { readonly object: KubeObject; readonly scan: PodScan } | undefined;

@@ -10,7 +10,7 @@
  */
 import { SYSTEM_NAMESPACES } from '../core/props-schema';
 import { isQuantity, parseQuantity } from '../core/quantity';
-import { containersOf, isBuiltIn, scanOf, type ContainerSite } from './pod-spec';
+import { admissionPodSpecPaths, containersOf, isBuiltIn, scanOf, type ContainerSite } from './pod-spec';
 import type { Finding, Json, KubeObject, PodSpecSite, Rule } from './rule';
 
 export { SYSTEM_NAMESPACES };
@@ -188,10 +188,13 @@ function jobFindings(pod: PodSpecSite, o: KubeObject): Finding[] {
 
 // ---- HD034: what the guards cannot see ----
 
-/** Objects whose content is applied where no guard sees it. */
+/** Objects whose content is applied where no guard sees it, or that the admission policy would read as something else. */
 function invisible(o: KubeObject): Finding[] {
   if (o.apiVersion === 'helm.sh/v3' && o.kind === 'Release')
     return [{ path: '/kind', message: 'a Pulumi helm.v3.Release installs its chart inside the provider, so no guard sees the objects it creates', fix: 'use helm.v4.Chart: it renders the chart into resources that the policy pack judges one by one' }];
+  const places = admissionPodSpecPaths(o);
+  if (places.length > 1)
+    return [{ path: places[1]!, message: `pod specs at ${places.join(' and ')}: the admission policy judges only the first, so the other could pass unjudged in the cluster`, fix: 'keep one pod template per object, where its controller reads it' }];
   return [];
 }
 

@@ -101,6 +101,14 @@ describe.skipIf(skipWithout(CLUSTER_TOOLS))('the admission policy and custom res
     expect(root.stderr).toMatch(/HD036/);
   });
 
+  it('refuses a Rollout with a hardened decoy template and the privileged pod spec at another place the policy looks (HD034)', async () => {
+    const decoy = { ...rollout('decoy'), spec: { ...rollout('decoy').spec, podTemplate: rollout('x', (t) => { t.spec.containers[0].securityContext.privileged = true; }).spec.template } };
+    expect(checkObject(decoy as never).map((v) => v.code)).toEqual(['HD006', 'HD034']);
+    const r = await create(decoy);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/denied request: HD034/);
+  });
+
   it('accepts a Rollout and a Knative Service whose template is the one hardenedDeployment builds', async () => {
     const good = [rollout('web'), knative('web')];
     for (const o of good) expect(checkObject(o as never)).toEqual([]);

@@ -97,6 +97,21 @@ describe('pod specs by shape, whatever the kind', () => {
     ]);
   });
 
+  it('is not fooled by a decoy: a hardened pod spec beside, before or around the real one', () => {
+    const hardened = () => goodDeployment().spec.template;
+    // The controller reads spec.template; a hardened pod spec sits in spec itself.
+    const decoyInSpec = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'a' }, spec: { ...hardened().spec, template: template() } };
+    expect(found(decoyInSpec)).toEqual([`HD006 Rollout/a /${PRIV}`, 'HD034 Rollout/a /spec']);
+    // The real one at a later place the admission policy looks.
+    const later = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'b' }, spec: { template: hardened(), podTemplate: template() } };
+    expect(found(later)).toEqual(['HD006 Rollout/b /spec/podTemplate/spec/containers/0/securityContext/privileged', 'HD034 Rollout/b /spec/podTemplate/spec']);
+    // A pod spec nested inside a hardened one.
+    const t = hardened();
+    t.spec.extra = { template: template() };
+    const nested = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'c' }, spec: { template: t } };
+    expect(found(nested)).toEqual(['HD006 Rollout/c /spec/template/spec/extra/template/spec/containers/0/securityContext/privileged']);
+  });
+
   it('reads an embedded built-in workload at its route, with its own kind (a Crossplane Object\'s manifest)', () => {
     const d = goodDeployment();
     delete d.spec.template.spec.containers[0].readinessProbe;
@@ -133,8 +148,11 @@ describe('pod specs by shape, whatever the kind', () => {
       for (let i = 0; i < levels; i++) node = { x: node };
       return { apiVersion: 'example.com/v1', kind: 'Deep', metadata: { name: 'd' }, spec: node };
     };
-    // spec (1) + levels + template (1) + spec (1): the pod spec sits at depth levels + 3.
-    expect(found(nest(MAX_SEARCH_DEPTH - 3)).map((x) => x.split(' ')[0])).toEqual(['HD006']);
+    // spec (1) + levels + template (1) + spec (1): the pod spec sits at depth levels + 3, and its own
+    // fields (searched too: a pod spec may hide inside another) go 4 levels further.
+    expect(found(nest(MAX_SEARCH_DEPTH - 7)).map((x) => x.split(' ')[0])).toEqual(['HD006']);
+    // Near the limit the pod spec is judged, and what could not be searched inside it is refused, once.
+    expect(found(nest(MAX_SEARCH_DEPTH - 3)).map((x) => x.split(' ')[0])).toEqual(['HD006', 'HD034']);
     const deep = checkObject(nest(MAX_SEARCH_DEPTH) as KubeObject);
     expect(deep.map((v) => v.code)).toEqual(['HD034']);
     expect(deep[0]!.message).toMatch(/deeper than 32 levels/);

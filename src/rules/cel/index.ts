@@ -10,7 +10,7 @@
  * the same text. Every field access is guarded by `has()`, since a missing key is an evaluation
  * error (which, with `failurePolicy: Fail`, denies the request with a useless message).
  */
-import { LONG_RUNNING_KINDS } from '../pod-spec';
+import { ADMISSION_POD_SPEC_PATHS, LONG_RUNNING_KINDS } from '../pod-spec';
 import { FILE_REFERENCE_NAME, FILE_VOLUME_TYPES, MIN_ID } from '../pod-rules';
 import { DOT_DOT, HOOKS, PORT_HANDLERS, POSITIVE_LIMITS, PROBES, QUANTITY, ROOT_MOUNT, SYSTEM_NAMESPACES, TOKEN_PATH, ZERO_QUANTITY } from '../shape-rules';
 import { RULES, ruleById } from '../index';
@@ -79,20 +79,10 @@ export const POLICY_RESOURCES: readonly { readonly apiGroup: string; readonly ap
 
 /**
  * Where the policy looks for a pod spec, in this order (the first that lists containers is
- * judged). The JS rules search every object everywhere; standard CEL has no recursion, so the
- * policy looks where workloads keep one: the built-in kinds and the custom resources that copy
- * them (Argo Rollout, Knative Service and Configuration, OpenKruise CloneSet: `spec.template.spec`;
- * a CRD whose spec is a PodSpec; Flink's `spec.podTemplate.spec`; KEDA ScaledJob's
- * `spec.jobTargetRef.template.spec`).
+ * judged; an object with more than one is refused, HD034). The JS rules search every object
+ * everywhere; standard CEL has no recursion, so the policy looks where workloads keep one.
  */
-export const CEL_POD_SPEC_PATHS: readonly (readonly string[])[] = [
-  ['spec', 'template', 'spec'],
-  ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
-  ['spec'],
-  ['template', 'spec'],
-  ['spec', 'podTemplate', 'spec'],
-  ['spec', 'jobTargetRef', 'template', 'spec'],
-];
+export const CEL_POD_SPEC_PATHS = ADMISSION_POD_SPEC_PATHS;
 
 const POD_SPEC_LISTS = ['containers', 'initContainers', 'ephemeralContainers'];
 
@@ -290,6 +280,7 @@ const RULE_CEL: Readonly<Record<string, RuleCel | readonly RuleCel[]>> = {
         + ` || (!m.mountPath.matches(${celString(TOKEN_PATH)}) && !(has(m.name) && variables.volumes.exists(v, has(v.name) && v.name == m.name && (${ITEMS_LAND_ON_TOKEN})))))`,
     },
   ],
+  HD034: { pod: `size([${CEL_POD_SPEC_PATHS.map((p) => podSpecAt('object', p).guard).join(', ')}].filter(b, b)) <= 1` },
   HD035: [
     { each: 'allContainers', ok: `!has(c.resources) || (${resourcesOk('c.resources')})` },
     { each: 'volumes', ok: `!has(v.emptyDir) || !has(v.emptyDir.sizeLimit) || (${quantityOk('v.emptyDir.sizeLimit')} && ${quantityNotZero('v.emptyDir.sizeLimit')})` },
@@ -335,11 +326,6 @@ export const CEL_NOT_GENERATED: readonly NotGenerated[] = [
     id: 'HD031',
     reason: 'the check of KEY=value files inside a ConfigMap needs to split the value into lines and test each captured name, and binaryData must be base64-decoded first, neither of which standard CEL can do (they need the Kubernetes strings/regex and encoder extensions); a partial check would disagree with the synth guard.',
     enforcedBy: 'construct validation, cdk8s synth plugin, cleanimg-customize check',
-  },
-  {
-    id: 'HD034',
-    reason: 'the rule is about what reaches the cluster without any guard seeing it: a List is split into its items by the client before the API server sees anything (and each item is then judged on its own), a Pulumi helm.v3.Release never exists as an object, and nesting past the search depth is a property of a manifest, not of a request.',
-    enforcedBy: 'construct validation, cdk8s synth plugin, cleanimg-customize check, Pulumi policy pack',
   },
   {
     id: 'HD038',

@@ -70,6 +70,7 @@ const MUTATIONS: Mutation[] = [
   ['HD032', 'a projected service-account token', (_d, ps, c) => { ps.volumes.push({ name: 'tok', projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3600 } }] } }); c.volumeMounts.push({ name: 'tok', mountPath: '/var/run/tok', readOnly: true }); }],
   ['HD032', 'a Secret mounted over the token directory', (_d, ps, c) => { ps.volumes.push({ name: 'admin', secret: { secretName: 'admin-token' } }); c.volumeMounts.push({ name: 'admin', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }); }],
   ['HD032', 'a Secret whose key path lands on the token', (_d, ps, c) => { ps.volumes.push({ name: 'admin', secret: { secretName: 'admin-token', items: [{ key: 'token', path: 'kubernetes.io/serviceaccount/token' }] } }); c.volumeMounts.push({ name: 'admin', mountPath: '//run/./secrets', readOnly: true }); }],
+  ['HD034', 'a custom resource with a second pod spec where the policy also looks', (d) => { d.apiVersion = 'argoproj.io/v1alpha1'; d.kind = 'Rollout'; d.spec.podTemplate = structuredClone(d.spec.template); }],
   ['HD035', 'a memory limit of 0 (no limit)', (_d, _ps, c) => { c.resources.limits.memory = '0'; }],
   ['HD035', 'an ephemeral-storage limit of 0Gi', (_d, _ps, c) => { c.resources.limits['ephemeral-storage'] = '0Gi'; }],
   ['HD035', 'a negative CPU request', (_d, _ps, c) => { c.resources.requests.cpu = '-100m'; }],
@@ -332,6 +333,17 @@ describe('match conditions: custom resources by the shape of their pod spec', ()
     const broken = structuredClone(good);
     broken.spec.template.spec.containers[0].image = 'nginx:latest';
     expect(admit(P, broken, { operation: 'UPDATE', oldObject: good }).ids).toEqual(['HD003']);
+  });
+
+  it('refuses a custom resource with pod specs at two places it looks (HD034): a hardened decoy cannot cover the real one', () => {
+    const decoyFirst = asKind('Rollout');
+    decoyFirst.spec.podTemplate = insecure().spec.template;
+    const beside = asKind('Rollout');
+    beside.spec.containers = insecure().spec.template.spec.containers;
+    for (const o of [decoyFirst, beside]) {
+      expect(admit(P, o).ids).toContain('HD034');
+      expect(jsIds(o)).toEqual(expect.arrayContaining(['HD006', 'HD034']));
+    }
   });
 
   it('judges the first pod spec where it looks; the JS rules judge every one, wherever it sits', () => {
