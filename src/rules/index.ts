@@ -20,7 +20,7 @@ export function ruleById(id: string): Rule | undefined {
 /** How deep Lists may nest inside Lists before the guards stop and refuse (HD034). */
 export const MAX_LIST_DEPTH = 16;
 
-/** Where a checked object sits: the outermost object's id, the JSON pointer prefix, and its own id inside a List. */
+/** Where a checked object sits: the id of the List it is in (if any, the outermost), its JSON pointer prefix, the List depth. */
 interface Place {
   readonly top?: string;
   readonly prefix: string;
@@ -34,7 +34,7 @@ interface Place {
 function checkOne(object: KubeObject, rules: readonly Rule[], at: Place, out: Violation[]): void {
   const scan: PodScan = scanPodSpecs(object);
   const own = objectId(object);
-  const object_ = at.top ?? own;
+  const reportedAs = at.top ?? own;
   const says = at.top ? `${own}: ` : '';
   const sites: readonly (PodSpecSite | undefined)[] = scan.sites.length ? scan.sites : [undefined];
   const seen = sites.length > 1 ? new Set<string>() : undefined;
@@ -47,7 +47,7 @@ function checkOne(object: KubeObject, rules: readonly Rule[], at: Place, out: Vi
             if (seen.has(key)) continue;
             seen.add(key);
           }
-          out.push({ code: rule.id, title: rule.title, object: object_, path: `${at.prefix}${f.path}`, message: `${says}${f.message}`, fix: f.fix ?? rule.fix });
+          out.push({ code: rule.id, title: rule.title, object: reportedAs, path: `${at.prefix}${f.path}`, message: `${says}${f.message}`, fix: f.fix ?? rule.fix });
         }
       }
     }
