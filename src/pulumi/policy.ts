@@ -11,6 +11,15 @@
  *   `data` or `stringData`, is still refused.
  * - `*Patch` resources (server-side apply patches) are partial: only fields they actually set are
  *   judged (a patch that sets `privileged: true` fails; one that leaves `runAsNonRoot` out does not).
+ *   A custom resource whose kind itself ends in `Patch` (its inputs say so) is judged whole.
+ * - Components whose every object is registered as a resource of its own, and so judged on its own
+ *   (`helm.v4.Chart`, `yaml.v2.ConfigGroup`/`ConfigFile`, `kustomize.v2.Directory` and their v1 SDK
+ *   counterparts), are not judged themselves: their inputs are chart values or raw manifests, not
+ *   objects. `helm.v3.Release` is the opposite: the provider installs the chart itself and
+ *   registers nothing, so it is refused (HD034) and `helm.v4.Chart` is the fix.
+ *
+ * Custom resources (`kubernetes:<group>/<version>:<Kind>`, e.g. `kubernetes:argoproj.io/v1alpha1:Rollout`)
+ * are judged like everything else: the rules find their pod specs by shape.
  * - During preview, values not yet known (e.g. an image digest a build will produce) are skipped;
  *   `pulumi up` runs the policies again with every value known.
  *
@@ -75,6 +84,16 @@ function pointerValue(o: unknown, pointer: string): unknown {
 
 const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
 
+/**
+ * Component types of @pulumi/kubernetes whose objects are each registered as a resource (checked in
+ * its provider: `yaml/v2` registers every object it decodes, `helm.sh/v4` and `kustomize/v2` render
+ * through it; the v1 SDK components create one resource per object). Their own inputs are not objects.
+ */
+export const COMPONENTS_WITH_JUDGED_CHILDREN: ReadonlySet<string> = new Set([
+  'kubernetes:helm.sh/v4:Chart', 'kubernetes:yaml/v2:ConfigGroup', 'kubernetes:yaml/v2:ConfigFile', 'kubernetes:kustomize/v2:Directory',
+  'kubernetes:helm.sh/v3:Chart', 'kubernetes:helm.sh/v2:Chart', 'kubernetes:yaml:ConfigGroup', 'kubernetes:yaml:ConfigFile', 'kubernetes:kustomize:Directory',
+]);
+
 /** True when the URN's type chain shows our EnvConfig component as the resource's parent. */
 export function madeByEnvConfig(urn: string): boolean {
   const types = (urn.split('::')[2] ?? '').split('$');
@@ -89,14 +108,16 @@ export type PolicyResourceLike = Pick<ResourceValidationArgs, 'type' | 'props' |
  * exceptions described at the top of this file.
  */
 export function violationsOfResource(r: PolicyResourceLike, rules: readonly Rule[] = RULES): Violation[] {
-  if (!r.type.startsWith('kubernetes:') || r.type.startsWith('pulumi:providers:')) return [];
+  if (!r.type.startsWith('kubernetes:') || r.type.startsWith('pulumi:providers:') || COMPONENTS_WITH_JUDGED_CHILDREN.has(r.type)) return [];
   const fromType = kindOfType(r.type);
   if (!fromType.kind) return [];
   const unknown: string[] = [];
   const props = knownCopy(r.props, unknown) as KubeObject;
   const object: KubeObject = { ...props, apiVersion: props.apiVersion ?? fromType.apiVersion, kind: props.kind ?? fromType.kind };
   if (!object.metadata?.name && r.name) object.metadata = { ...object.metadata, name: r.name };
-  const isPatch = r.type.endsWith('Patch');
+  // `kubernetes:apps/v1:DeploymentPatch` is a patch; a CustomResource of kind `NetworkPatch` says so in its inputs.
+  const typeKind = r.type.slice(r.type.lastIndexOf(':') + 1);
+  const isPatch = typeKind.endsWith('Patch') && props.kind !== typeKind;
   const exemptSecret = object.kind === 'Secret' && madeByEnvConfig(r.urn)
     && (object.metadata?.annotations as Record<string, unknown> | undefined)?.[SECRET_SOURCE_ANNOTATION] === SECRET_SOURCE_PULUMI
     && (object as Record<string, unknown>).stringData === undefined;

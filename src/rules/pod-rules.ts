@@ -94,6 +94,41 @@ function distinct(found: Finding[]): Finding[] {
   return [...new Map(found.map((f) => [`${f.path}\0${f.message}`, f])).values()];
 }
 
+function literalSecretFinding(c: ContainerSite, e: Json, i: number): Finding | undefined {
+  if (typeof e?.value !== 'string' || e.value === '') return undefined;
+  const reason = secretValueReason(e.value) ?? (looksLikeSecretName(String(e.name)) ? `its name ${JSON.stringify(e.name)} says it is a secret` : undefined);
+  return reason ? { path: `${c.path}/env/${i}/value`, message: `env ${e.name} has a literal value that ${reason.startsWith('its') ? `looks secret: ${reason}` : reason}` } : undefined;
+}
+
+/** Names ending in `_FILE` (`POSTGRES_PASSWORD_FILE`): by convention the path of a file holding the value. */
+export const FILE_REFERENCE_NAME = '(?i)_FILE$';
+const FILE_REFERENCE_RE = /_FILE$/i;
+/** Volume types whose files come from a Secret or ConfigMap. */
+export const FILE_VOLUME_TYPES = ['secret', 'configMap', 'projected'];
+const DOT_DOT_SEGMENT = /(?:^|\/)\.\.(?:\/|$)/;
+
+function fileVolumeNames(pod: PodSpecSite): Set<unknown> {
+  const volumes: Json[] = Array.isArray(pod.spec.volumes) ? pod.spec.volumes : [];
+  return new Set(volumes.filter((v) => v && FILE_VOLUME_TYPES.some((t) => v[t] !== undefined)).map((v) => v.name));
+}
+
+/** A path at or under a mount path (`/etc/app/x` is under `/etc/app` and `/etc/app/`). */
+export function isUnderMount(path: string, mountPath: string): boolean {
+  return path === mountPath || path.startsWith(mountPath.endsWith('/') ? mountPath : `${mountPath}/`);
+}
+
+/** A `*_FILE` variable must hold an absolute path inside a Secret, ConfigMap or projected volume the container mounts. */
+function fileReferenceFinding(c: ContainerSite, e: Json, i: number, fileVolumes: Set<unknown>): Finding | undefined {
+  if (typeof e?.name !== 'string' || !FILE_REFERENCE_RE.test(e.name) || e.value === undefined) return undefined;
+  const value = e.value;
+  const mounts: Json[] = Array.isArray(c.container.volumeMounts) ? c.container.volumeMounts : [];
+  const ok = typeof value === 'string' && value.startsWith('/') && !DOT_DOT_SEGMENT.test(value)
+    && mounts.some((m) => m && typeof m.mountPath === 'string' && fileVolumes.has(m.name) && isUnderMount(value, m.mountPath));
+  if (ok) return undefined;
+  const what = typeof value === 'string' && value.startsWith('/') ? `the path ${JSON.stringify(value)}, which is not inside a Secret, ConfigMap or projected volume the container mounts` : `${JSON.stringify(value)}, not a path`;
+  return { path: `${c.path}/env/${i}/value`, message: `env ${e.name} holds ${what}`, fix: `mount the Secret (EnvConfig secrets) and set ${e.name} to the path of its file, e.g. /var/run/secrets/<name>/<key>` };
+}
+
 export const POD_RULES: Rule[] = [
   podRule('HD001', 'containers run as non-root (runAsNonRoot: true)',
     'set securityContext.runAsNonRoot: true (HardenedDeployment always does)',
@@ -252,14 +287,13 @@ export const POD_RULES: Rule[] = [
       return found;
     })),
   podRule('HD018', 'no secret values are written literally into env',
-    'move the value into a Secret (created outside Git) and mount it as a file',
-    (pod) => eachContainer(pod, (c) => (Array.isArray(c.container.env) ? c.container.env : [])
-      .map((e: Json, i: number) => {
-        if (typeof e?.value !== 'string' || e.value === '') return undefined;
-        const reason = secretValueReason(e.value) ?? (looksLikeSecretName(String(e.name)) ? `its name ${JSON.stringify(e.name)} says it is a secret` : undefined);
-        return reason ? { path: `${c.path}/env/${i}/value`, message: `env ${e.name} has a literal value that ${reason.startsWith('its') ? `looks secret: ${reason}` : reason}` } : undefined;
-      })
-      .filter(Boolean) as Finding[])),
+    'move the value into a Secret (created outside Git) and mount it as a file; a *_FILE variable holds the path of that file',
+    (pod) => {
+      const fileVolumes = fileVolumeNames(pod);
+      return eachContainer(pod, (c) => (Array.isArray(c.container.env) ? c.container.env : [])
+        .flatMap((e: Json, i: number) => [literalSecretFinding(c, e, i), fileReferenceFinding(c, e, i, fileVolumes)])
+        .filter(Boolean) as Finding[]);
+    }),
   podRule('HD019', 'long-running containers have readiness and liveness probes',
     'add readinessProbe and livenessProbe (httpGet, tcpSocket or grpc; exec without a shell)',
     (pod) => {

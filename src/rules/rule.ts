@@ -12,6 +12,10 @@ export interface PodSpecSite {
   readonly path: string;
   /** The owning object's kind: rules that only make sense for long-running workloads look at it. */
   readonly ownerKind: string;
+  /** The pod's metadata (a template's, or a bare Pod's own), where pod annotations live. */
+  readonly metadata?: Json;
+  /** JSON pointer of `metadata`. */
+  readonly metadataPath?: string;
 }
 
 /** What a rule reports: where in the object, and what is wrong. The rule supplies id and fix. */

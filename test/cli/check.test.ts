@@ -77,3 +77,79 @@ describe('cleanimg-customize check', () => {
     expect((await runCli(['no-such-command'])).code).toBe(2);
   });
 });
+
+describe('cleanimg-customize check: what hides objects from a guard', () => {
+  const privileged = () => { const d = goodDeployment(); d.spec.template.spec.containers[0].securityContext.privileged = true; return d; };
+  const report = async (objects: unknown[]) => {
+    const r = await runCli(['check', '--json', tree({ 'm.yaml': objects.map((o) => stringify(o)).join('---\n') })]);
+    const json = JSON.parse(r.out);
+    return { code: r.code, found: json.violations.map((v: any) => `${v.code} ${v.object} ${v.path}`) as string[], messages: json.violations.map((v: any) => v.message) as string[], objects: json.objects as number };
+  };
+
+  it('walks Lists inside Lists, a typed DeploymentList whose items carry no kind, and a Secret in a List', async () => {
+    const { metadata, spec } = privileged();
+    const r = await report([{
+      apiVersion: 'v1', kind: 'List', metadata: { name: 'all' },
+      items: [
+        goodDeployment(),
+        { apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'apps/v1', kind: 'DeploymentList', items: [{ metadata, spec }] }] },
+        { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, stringData: { password: 'hunter2' } },
+      ],
+    }]);
+    expect(r.code).toBe(1);
+    expect(r.found).toEqual([
+      'HD006 List/all /items/1/items/0/items/0/spec/template/spec/containers/0/securityContext/privileged',
+      'HD030 List/all /items/2/stringData',
+    ]);
+    expect(r.messages[0]).toMatch(/^Deployment\/web: /);
+    expect(r.objects).toBe(3);
+  });
+
+  it('reads any object with items as kubectl does: a Deployment carrying items is a List', async () => {
+    const wrapper = { ...goodDeployment(), items: [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: privileged().spec.template.spec }] };
+    const r = await report([wrapper]);
+    expect(r.found).toEqual(['HD006 Deployment/web /items/0/spec/containers/0/securityContext/privileged']);
+  });
+
+  it('judges a CronJob inside a List, with HD038 when it never gives up', async () => {
+    const spec = goodDeployment().spec.template.spec;
+    delete spec.containers[0].readinessProbe;
+    delete spec.containers[0].livenessProbe;
+    const cron = { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'nightly' }, spec: { schedule: '@daily', jobTemplate: { spec: { template: { spec: { ...spec, restartPolicy: 'Always' } } } } } };
+    const r = await report([{ apiVersion: 'v1', kind: 'List', metadata: { name: 'jobs' }, items: [cron] }]);
+    expect(r.found).toEqual([
+      'HD038 List/jobs /items/0/spec/jobTemplate/spec/template/spec/restartPolicy',
+      'HD038 List/jobs /items/0/spec/jobTemplate/spec/backoffLimit',
+    ]);
+  });
+
+  it('finds the pod spec of custom resources by shape: an Argo Rollout, a Knative Service, a Kubeflow job', async () => {
+    const hostPath = goodDeployment().spec.template;
+    hostPath.spec.volumes.push({ name: 'docker', hostPath: { path: '/var/run/docker.sock' } });
+    const r = await report([
+      { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'r' }, spec: { template: privileged().spec.template } },
+      { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'k' }, spec: { template: hostPath } },
+      { apiVersion: 'kubeflow.org/v1', kind: 'PyTorchJob', metadata: { name: 't' }, spec: { pytorchReplicaSpecs: { Master: { template: goodDeployment().spec.template }, Worker: { template: privileged().spec.template } } } },
+    ]);
+    const docker = hostPath.spec.volumes.length - 1;
+    expect(r.found).toEqual([
+      'HD006 Rollout/r /spec/template/spec/containers/0/securityContext/privileged',
+      `HD010 Service/k /spec/template/spec/volumes/${docker}/hostPath`,
+      'HD006 PyTorchJob/t /spec/pytorchReplicaSpecs/Worker/template/spec/containers/0/securityContext/privileged',
+    ]);
+  });
+
+  it('refuses what it cannot judge (HD034): a container outside any pod spec', async () => {
+    const r = await report([{ apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', metadata: { name: 'w' }, spec: { templates: [{ name: 'main', container: { image: 'alpine:3', command: ['sh', '-c', 'id'], securityContext: { privileged: true } } }] } }]);
+    expect(r.found).toEqual(['HD034 Workflow/w /spec/templates/0/container']);
+  });
+
+  it('decodes ConfigMap binaryData (a PEM private key) and checks *_FILE variables (a password instead of a path)', async () => {
+    const pem = Buffer.from('-----BEGIN RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----\n').toString('base64');
+    const d = goodDeployment();
+    d.spec.template.spec.containers[0].env = [{ name: 'DB_PASSWORD_FILE', value: 'hunter2' }];
+    const r = await report([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'tls' }, binaryData: { 'server.bin': pem } }, d]);
+    expect(r.found).toEqual(['HD031 ConfigMap/tls /binaryData/server.bin', 'HD018 Deployment/web /spec/template/spec/containers/0/env/0/value']);
+    expect(r.messages[0]).toMatch(/base64-decoded.*private key/);
+  });
+});

@@ -9,11 +9,12 @@
  * a value is "valid" because of how it is made (digest-pinned images, IDs >= 10000, disjoint ports,
  * emptyDirs that fit the ephemeral-storage limit...), not because our checker says so. The two
  * exceptions are noted where they are (secret-looking NAMES are filtered out with the project's
- * own predicate, since a random upper-case word may end in PASS or DSN).
+ * own predicate, since a random upper-case word may end in PASS or DSN; flags naming a shell too).
  */
 import fc from 'fast-check';
 import { envConfig, nonRootId, type EnvConfigProps, type HardenedContainerProps, type HardenedDeploymentProps, type ProbeProps, type WritablePath } from '../../src/core';
 import { looksLikeSecretName } from '../../src/rules';
+import { celPatterns } from '../../src/rules/cel';
 
 const MI = 2 ** 20;
 
@@ -37,7 +38,10 @@ export const pinnedImage = fc
 
 /** An exec-form argv whose program is no shell. */
 const PROGRAMS = ['/app/server', '/usr/bin/app', '/usr/local/bin/gateway', '/ko-app/api', 'postgres', 'nginx', '/bin/true', 'node', 'python3'];
-const flag = fc.stringMatching(/^--[a-z][a-z-]{0,12}(=[A-Za-z0-9._/-]{0,16})?$/);
+// A flag whose value names a shell (`--a=Sh`) is refused by HD016 by design (a wrapper could run it):
+// the second exception, filtered with the rule's own pattern.
+const SHELL = celPatterns.toJsRegExp(celPatterns.SHELL_WORD);
+const flag = fc.stringMatching(/^--[a-z][a-z-]{0,12}(=[A-Za-z0-9._/-]{0,16})?$/).filter((f) => !SHELL.test(f));
 const argv = fc.tuple(fc.constantFrom(...PROGRAMS), fc.array(flag, { maxLength: 4 })).map(([p, rest]) => [p, ...rest]);
 
 /** A value that is no secret: free text without URL credentials or PEM blocks, or a plain URL. */

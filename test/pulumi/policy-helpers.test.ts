@@ -14,6 +14,9 @@ describe('policy helpers', () => {
     expect(kindOfType('kubernetes:networking.k8s.io/v1:Ingress')).toEqual({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' });
     expect(kindOfType('kubernetes:apps/v1:DeploymentPatch')).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment' });
     expect(kindOfType('aws:s3/bucket:Bucket')).toEqual({});
+    // CustomResource and CustomResourcePatch: `kubernetes:<apiVersion>:<kind>[Patch]`
+    expect(kindOfType('kubernetes:argoproj.io/v1alpha1:Rollout')).toEqual({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout' });
+    expect(kindOfType('kubernetes:serving.knative.dev/v1:ServicePatch')).toEqual({ apiVersion: 'serving.knative.dev/v1', kind: 'Service' });
   });
 
   it('recognises an EnvConfig parent in real (full-chain) and mock URNs, and nothing else', () => {
@@ -37,6 +40,15 @@ describe('policy helpers', () => {
     expect(v.length).toBeGreaterThan(3);
     expect(v.map((x) => x.code)).not.toContain('HD003');
     expect(v.map((x) => x.code)).toContain('HD001');
+  });
+
+  it('judges a custom resource with a pod template by shape, and refuses helm.v3.Release', () => {
+    const rollout = violationsOfResource({ type: 'kubernetes:argoproj.io/v1alpha1:Rollout', name: 'r', urn: 'urn:pulumi:s::p::kubernetes:argoproj.io/v1alpha1:Rollout::r', props: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'r' }, spec: { template: { spec: { containers: [{ name: 'a', image: 'nginx:1' }] } } } } });
+    expect(rollout.map((v) => v.code)).toEqual(expect.arrayContaining(['HD001', 'HD003', 'HD015']));
+    expect(rollout.find((v) => v.code === 'HD003')!.path).toBe('/spec/template/spec/containers/0/image');
+    const release = violationsOfResource({ type: 'kubernetes:helm.sh/v3:Release', name: 'x', urn: 'urn:pulumi:s::p::kubernetes:helm.sh/v3:Release::x', props: { chart: 'x' } });
+    expect(release.map((v) => [v.code, v.object])).toEqual([['HD034', 'Release/x']]);
+    expect(release[0]!.fix).toMatch(/helm\.v4\.Chart/);
   });
 
   it('makes one policy per rule, mandatory by default, reporting rule id, path and fix', () => {

@@ -128,6 +128,62 @@ describe('cleanimg policy pack', () => {
     expect(ruleIds(await pack.analyze({ ...r, props: escalate }))).toEqual(['HD002', 'HD006']);
   });
 
+  it('judges custom resources by the shape of their pod spec: an Argo Rollout and a Knative Service', async () => {
+    const template = structuredClone((await asAnalyzed(deployExamples({}).deployments['python-app']?.workload)).props as any).spec.template;
+    const privileged = structuredClone(template);
+    privileged.spec.containers[0].securityContext.privileged = true;
+    const rollout = new k8s.apiextensions.CustomResource('rollout', { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'rollout' }, spec: { template: privileged } });
+    const a = await asAnalyzed(rollout);
+    expect(a.type).toBe('kubernetes:argoproj.io/v1alpha1:Rollout');
+    const ds = await pack.analyze(a);
+    expect(ruleIds(ds)).toEqual(['HD006']);
+    expect(ds[0]!.message).toContain('Rollout/rollout HD006 /spec/template/spec/containers/0/securityContext/privileged');
+    const hostPath = structuredClone(template);
+    hostPath.spec.volumes.push({ name: 'host', hostPath: { path: '/var/run/docker.sock' } });
+    const knative = new k8s.apiextensions.CustomResource('ksvc', { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'ksvc' }, spec: { template: hostPath } });
+    expect(ruleIds(await pack.analyze(await asAnalyzed(knative)))).toEqual(['HD010']);
+    const hardened = new k8s.apiextensions.CustomResource('rollout-ok', { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'rollout-ok' }, spec: { template } });
+    expect(await pack.analyze(await asAnalyzed(hardened))).toEqual([]);
+  });
+
+  it('judges a CustomResourcePatch by the fields it sets, and a custom kind that ends in Patch whole', async () => {
+    const patch = new k8s.apiextensions.CustomResourcePatch('rollout-patch', { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'rollout' }, spec: { template: { spec: { containers: [{ name: 'app', securityContext: { privileged: true } }] } } } });
+    const a = await asAnalyzed(patch);
+    expect(a.type).toBe('kubernetes:argoproj.io/v1alpha1:RolloutPatch');
+    expect(ruleIds(await pack.analyze(a))).toEqual(['HD006']);
+    const own = new k8s.apiextensions.CustomResource('runner-patch', { apiVersion: 'example.com/v1', kind: 'RunnerPatch', metadata: { name: 'runner' }, spec: { template: { spec: { containers: [{ name: 'app', image: 'nginx@sha256:' + 'ab'.repeat(32) }] } } } });
+    expect(ruleIds(await pack.analyze(await asAnalyzed(own)))).toEqual(expect.arrayContaining(['HD001', 'HD004', 'HD015']));
+  });
+
+  it('refuses helm.v3.Release (HD034), whose objects no guard sees, pointing to helm.v4.Chart', async () => {
+    const release = new k8s.helm.v3.Release('ingress', { chart: 'ingress-nginx', repositoryOpts: { repo: 'https://charts.example.com' }, values: { controller: { hostNetwork: true } } });
+    const a = await asAnalyzed(release);
+    expect(a.type).toBe('kubernetes:helm.sh/v3:Release');
+    const ds = await pack.analyze(a);
+    expect(ruleIds(ds)).toEqual(['HD034']);
+    expect(ds[0]!.enforcementLevel).toBe(MANDATORY);
+    expect(ds[0]!.message).toMatch(/helm\.v3\.Release.*no guard sees.*use helm\.v4\.Chart/);
+  });
+
+  it('leaves components whose objects are registered one by one to the judgment of those objects', async () => {
+    const values = { containers: [{ name: 'x', image: 'nginx', securityContext: { privileged: true } }], image: 'nginx', command: ['sh'] };
+    for (const type of ['kubernetes:helm.sh/v4:Chart', 'kubernetes:yaml/v2:ConfigGroup', 'kubernetes:kustomize/v2:Directory']) {
+      expect(await pack.analyze({ type, name: 'c', urn: urn(type, 'c'), props: { chart: 'x', values, objs: [INSECURE_DEPLOYMENT] } })).toEqual([]);
+    }
+    // ... and a child such a component registers is an ordinary resource, judged as such.
+    const child = { type: 'kubernetes:apps/v1:Deployment', name: 'legacy', urn: urn('kubernetes:apps/v1:Deployment', 'legacy', 'kubernetes:helm.sh/v4:Chart'), props: INSECURE_DEPLOYMENT };
+    expect(ruleIds(await pack.analyze(child))).toEqual(expect.arrayContaining(['HD001', 'HD003']));
+  });
+
+  it('walks a DeploymentList resource item by item', async () => {
+    const privileged = structuredClone((await asAnalyzed(deployExamples({}).deployments['python-app']?.workload)).props) as any;
+    privileged.spec.template.spec.containers[0].securityContext.privileged = true;
+    const list = new k8s.apps.v1.DeploymentList('list', { items: [privileged] });
+    const ds = await pack.analyze(await asAnalyzed(list));
+    expect(ruleIds(ds)).toEqual(['HD006']);
+    expect(ds[0]!.message).toContain('/items/0/spec/template/spec/containers/0/securityContext/privileged');
+  });
+
   it('ignores resources that are not Kubernetes objects', async () => {
     const props = { bucket: 'x', acl: 'public-read', image: 'nginx:latest' };
     expect(await pack.analyze({ type: 'aws:s3/bucket:Bucket', name: 'b', urn: urn('aws:s3/bucket:Bucket', 'b'), props })).toEqual([]);

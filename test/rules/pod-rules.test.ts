@@ -123,7 +123,8 @@ describe('effective values and other kinds', () => {
     const spec = goodDeployment().spec.template.spec;
     delete spec.containers[0].readinessProbe;
     delete spec.containers[0].livenessProbe;
-    expect(checkObject({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j' }, spec: { template: { spec } } })).toEqual([]);
+    spec.restartPolicy = 'Never';
+    expect(checkObject({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j' }, spec: { backoffLimit: 3, template: { spec } } })).toEqual([]);
   });
 
   it('checks init containers too', () => {

@@ -69,15 +69,20 @@ export function checkFiles(paths: readonly string[], dockerfile: DockerfileCheck
         ]);
       }
       const value = doc.toJS() as unknown;
-      const items = value && typeof value === 'object' && (value as KubeObject).kind === 'List' ? ((value as { items?: unknown[] }).items ?? []) : [value];
-      for (const o of items) {
-        if (!o || typeof o !== 'object' || !(o as KubeObject).kind) continue;
-        objects++;
-        for (const v of checkObject(o as KubeObject)) violations.push({ ...v, file });
-      }
+      // A List (any object with `items`, as kubectl reads it) is walked by the rules themselves, recursively.
+      if (!value || typeof value !== 'object' || Array.isArray(value)) continue;
+      if (!(value as KubeObject).kind && !Array.isArray((value as { items?: unknown }).items)) continue;
+      objects += countObjects(value);
+      for (const v of checkObject(value as KubeObject)) violations.push({ ...v, file });
     }
   }
   return { files: files.length, objects, violations };
+}
+
+/** One for an object, the sum of its items for a List (any object with `items`), recursively. */
+function countObjects(value: unknown): number {
+  const items = (value as { items?: unknown }).items;
+  return Array.isArray(items) ? items.reduce((n: number, i) => n + (i && typeof i === 'object' ? countObjects(i) : 0), 0) : 1;
 }
 
 export function runCheck(paths: readonly string[], opts: { json?: boolean } & DockerfileCheckOptions, io: Io): number {

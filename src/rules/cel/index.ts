@@ -10,8 +10,9 @@
  * the same text. Every field access is guarded by `has()`, since a missing key is an evaluation
  * error (which, with `failurePolicy: Fail`, denies the request with a useless message).
  */
-import { LONG_RUNNING_KINDS } from '../pod-spec';
-import { MIN_ID } from '../pod-rules';
+import { ADMISSION_POD_SPEC_PATHS, LONG_RUNNING_KINDS } from '../pod-spec';
+import { FILE_REFERENCE_NAME, FILE_VOLUME_TYPES, MIN_ID } from '../pod-rules';
+import { DOT_DOT, HOOKS, PORT_HANDLERS, POSITIVE_LIMITS, PROBES, QUANTITY, ROOT_MOUNT, SYSTEM_NAMESPACES, TOKEN_PATH, ZERO_QUANTITY } from '../shape-rules';
 import { RULES, ruleById } from '../index';
 import { APPARMOR_ANNOTATION_PREFIX, SELINUX_ALLOWED_TYPES } from '../pss-rules';
 import {
@@ -64,33 +65,82 @@ export interface CelOptions {
 /** The id of the policy-only check behind {@link CelOptions.allowedRegistries}. */
 export const ALLOWED_REGISTRIES_ID = 'NS001';
 
-/** Kinds whose pod spec the policy checks, with their API group, version and plural resources. */
+/**
+ * What the policy matches, with API group, version and plural resources. The built-in workloads
+ * are listed by name; the wildcard line adds every other resource of the namespace (custom
+ * resources such as an Argo Rollout or a Knative Service), of which the match conditions keep
+ * only those carrying a pod spec at one of {@link CEL_POD_SPEC_PATHS}. `kinds` names the kinds
+ * each line stands for (none for the wildcard: any kind with a pod spec at those paths).
+ */
 export const POLICY_RESOURCES: readonly { readonly apiGroup: string; readonly apiVersion: string; readonly resources: readonly string[]; readonly kinds: readonly string[] }[] = [
   // `pods/ephemeralcontainers` is what `kubectl debug` writes to: its object is the Pod.
   { apiGroup: '', apiVersion: 'v1', resources: ['pods', 'pods/ephemeralcontainers', 'replicationcontrollers'], kinds: ['Pod', 'ReplicationController'] },
   { apiGroup: 'apps', apiVersion: 'v1', resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets'], kinds: ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet'] },
   { apiGroup: 'batch', apiVersion: 'v1', resources: ['jobs', 'cronjobs'], kinds: ['Job', 'CronJob'] },
+  // `*` covers resources, not subresources: status and scale updates stay out.
+  { apiGroup: '*', apiVersion: '*', resources: ['*'], kinds: [] },
 ];
+
+/**
+ * Where the policy looks for a pod spec, in this order (the first that lists containers is
+ * judged; an object with more than one is refused, HD034). The JS rules search every object
+ * everywhere; standard CEL has no recursion, so the policy looks where workloads keep one.
+ */
+export const CEL_POD_SPEC_PATHS = ADMISSION_POD_SPEC_PATHS;
+
+const POD_SPEC_LISTS = ['containers', 'initContainers', 'ephemeralContainers'];
+
+/** `root.a.b...` and a guard that is true only when every step is a map (so no access can fail, whatever the object). */
+function mapAt(root: string, path: readonly string[]): { at: string; guard: string } {
+  const guards: string[] = [];
+  let at = root;
+  for (const step of path) {
+    guards.push(`has(${at}.${step})`);
+    at = `${at}.${step}`;
+    guards.push(`type(${at}) == map`);
+  }
+  return { at, guard: guards.join(' && ') };
+}
+
+/** The guard of a pod spec at `path`: a map that lists containers, as the JS rules' `looksLikePodSpec`. */
+function podSpecAt(root: string, path: readonly string[]): { at: string; guard: string } {
+  const { at, guard } = mapAt(root, path);
+  const lists = POD_SPEC_LISTS.map((k) => `(has(${at}.${k}) && type(${at}.${k}) == list)`).join(' || ');
+  return { at, guard: `${guard} && (${lists})` };
+}
+
+/** True when the object has a pod spec where the policy looks. */
+const hasPodSpec = (root: string) => `(${CEL_POD_SPEC_PATHS.map((p) => `(${podSpecAt(root, p).guard})`).join(' || ')})`;
+
+/** The object's pod spec (the first of {@link CEL_POD_SPEC_PATHS} that lists containers), or `{}`. */
+function podSpecOf(root: string): string {
+  return `(${CEL_POD_SPEC_PATHS.map((p) => { const s = podSpecAt(root, p); return `(${s.guard}) ? ${s.at} : `; }).join('')}{})`;
+}
+
+/** The annotations in the metadata beside the pod spec of {@link podSpecOf} (the same order), or `{}`. */
+function podAnnotationsOf(root: string): string {
+  return `(${CEL_POD_SPEC_PATHS.map((p) => {
+    const annotations = mapAt(root, [...p.slice(0, -1), 'metadata', 'annotations']);
+    return `(${podSpecAt(root, p).guard}) ? ((${annotations.guard}) ? ${annotations.at} : {}) : `;
+  }).join('')}{})`;
+}
+
+const listOrEmpty = (x: string) => `(has(${x}) ? ${x} : [])`;
 
 /**
  * Variables every validation uses, so the pod spec is found once per request whatever the kind.
  * Evaluated lazily by the API server, in order; later ones use earlier ones.
  */
 export const POD_VARIABLES: readonly CelVariable[] = [
-  { name: 'podSpec', expression: "object.kind == 'Pod' ? object.spec : object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec" },
+  { name: 'podSpec', expression: podSpecOf('object') },
   { name: 'podSecurityContext', expression: 'has(variables.podSpec.securityContext) ? variables.podSpec.securityContext : {}' },
   /** Containers and init containers: those that have resources and run the workload. */
-  { name: 'containers', expression: 'variables.podSpec.containers + (has(variables.podSpec.initContainers) ? variables.podSpec.initContainers : [])' },
+  { name: 'containers', expression: `${listOrEmpty('variables.podSpec.containers')} + ${listOrEmpty('variables.podSpec.initContainers')}` },
   /** Plus ephemeral (debug) containers. */
-  { name: 'allContainers', expression: 'variables.containers + (has(variables.podSpec.ephemeralContainers) ? variables.podSpec.ephemeralContainers : [])' },
+  { name: 'allContainers', expression: `variables.containers + ${listOrEmpty('variables.podSpec.ephemeralContainers')}` },
   { name: 'volumes', expression: 'has(variables.podSpec.volumes) ? variables.podSpec.volumes : []' },
-  /** The pod's annotations: a bare Pod's own, else its template's. */
-  {
-    name: 'podAnnotations',
-    expression: "object.kind == 'Pod' ? (has(object.metadata.annotations) ? object.metadata.annotations : {})"
-      + " : object.kind == 'CronJob' ? (has(object.spec.jobTemplate.spec.template.metadata) && has(object.spec.jobTemplate.spec.template.metadata.annotations) ? object.spec.jobTemplate.spec.template.metadata.annotations : {})"
-      + ' : (has(object.spec.template.metadata) && has(object.spec.template.metadata.annotations) ? object.spec.template.metadata.annotations : {})',
-  },
+  /** The pod's annotations: beside the pod spec the policy judges (a bare Pod's own, a template's). */
+  { name: 'podAnnotations', expression: podAnnotationsOf('object') },
 ];
 
 /** A ValidatingAdmissionPolicy `spec.matchConditions` entry. */
@@ -99,15 +149,19 @@ export interface CelMatchCondition {
   readonly expression: string;
 }
 
-const podSpecOf = (o: string) => `(${o}.kind == 'Pod' ? ${o}.spec : ${o}.kind == 'CronJob' ? ${o}.spec.jobTemplate.spec.template.spec : ${o}.spec.template.spec)`;
-
 /**
- * Checks a request only when it creates an object or changes its pod spec. An update that leaves
- * the pod spec alone (scale, labels, finalizers, a controller's bookkeeping) changes nothing the
- * rules look at; checking it anyway would lock controllers out of objects that existed before the
- * policy (they could never remove a finalizer). Every change to a pod spec is still checked.
+ * Checks a request only when the object is namespaced and carries a pod spec (the wildcard line of
+ * {@link POLICY_RESOURCES} brings every resource of the namespace, and a binding's namespace
+ * selector never skips cluster-scoped objects: those are left alone), and only when it creates the
+ * object or changes its pod spec. An update that leaves the pod spec alone (scale, labels,
+ * finalizers, a controller's bookkeeping) changes nothing the rules look at; checking it anyway
+ * would lock controllers out of objects that existed before the policy (they could never remove a
+ * finalizer). Every change to a pod spec is still checked.
  */
 export const POD_MATCH_CONDITIONS: readonly CelMatchCondition[] = [
+  // A cluster-scoped request has no `namespace` key at all (reading it would be an error, and under
+  // `failurePolicy: Fail` every cluster-scoped write of the cluster would be denied): ask has() first.
+  { name: 'namespaced-with-a-pod-spec', expression: `has(request.namespace) && request.namespace != '' && ${hasPodSpec('object')}` },
   { name: 'creates-or-changes-the-pod-spec', expression: `request.operation != 'UPDATE' || ${podSpecOf('object')} != ${podSpecOf('oldObject')}` },
 ];
 
@@ -166,6 +220,33 @@ const hostProcessOk = (w: string) => unsetOr(w, 'hostProcess', (h) => `${h} == f
 const noHost = (...path: string[]) => ['httpGet', 'tcpSocket']
   .map((a) => `!(${present('c', ...path, a, 'host')} && ${['c', ...path, a, 'host'].join('.')} != '')`).join(' && ');
 
+/** A `*_FILE` env value is an absolute path, without `..`, inside a Secret, ConfigMap or projected volume the container mounts. */
+const FILE_REFERENCES_OK = `!has(c.env) || c.env.all(e, !has(e.name) || type(e.name) != string || !e.name.matches(${celString(FILE_REFERENCE_NAME)}) || !has(e.value)`
+  + ` || (type(e.value) == string && e.value.startsWith('/') && !e.value.matches(${celString(DOT_DOT)}) && has(c.volumeMounts) && c.volumeMounts.exists(m,`
+  + ' has(m.mountPath) && type(m.mountPath) == string && has(m.name)'
+  + " && (e.value == m.mountPath || e.value.startsWith(m.mountPath.endsWith('/') ? m.mountPath : m.mountPath + '/'))"
+  + ` && variables.volumes.exists(v, has(v.name) && v.name == m.name && (${FILE_VOLUME_TYPES.map((t) => `has(v.${t})`).join(' || ')})))))`;
+
+/** A key path of volume `v` (its `items[].path`) lands at or under the token directory when mounted by `m`. */
+const itemsOn = (src: string) => `(has(${src}) && type(${src}) == map && has(${src}.items) && ${src}.items.exists(i, has(i.path) && type(i.path) == string && (m.mountPath + '/' + i.path).matches(${celString(TOKEN_PATH)})))`;
+const ITEMS_LAND_ON_TOKEN = `${itemsOn('v.secret')} || ${itemsOn('v.configMap')}`
+  + ` || (has(v.projected) && has(v.projected.sources) && v.projected.sources.exists(s, ${itemsOn('s.secret')} || ${itemsOn('s.configMap')}))`;
+
+/** A valid, non-negative quantity: an int or double >= 0, or a string in the quantity grammar that is not negative. */
+function quantityOk(q: string): string {
+  return `(type(${q}) == int ? ${q} >= 0 : type(${q}) == double ? ${q} >= 0.0 : (type(${q}) == string && ${q}.matches(${celString(QUANTITY)})`
+    + ` && !(${q}.startsWith('-') && !${q}.matches(${celString(ZERO_QUANTITY)}))))`;
+}
+/** A quantity that is not zero (for a limit of memory or ephemeral storage, or an emptyDir size: 0 means no limit). */
+function quantityNotZero(q: string): string {
+  return `(type(${q}) == int ? ${q} != 0 : type(${q}) == double ? ${q} != 0.0 : !(type(${q}) == string && ${q}.matches(${celString(ZERO_QUANTITY)})))`;
+}
+/** Every request and limit of a `resources` map is a valid quantity, and memory and ephemeral-storage limits are not zero. */
+function resourcesOk(r: string): string {
+  return `(!has(${r}.requests) || ${r}.requests.all(k, ${quantityOk(`${r}.requests[k]`)}))`
+    + ` && (!has(${r}.limits) || ${r}.limits.all(k, ${quantityOk(`${r}.limits[k]`)} && (!(k in [${POSITIVE_LIMITS.map(celString).join(', ')}]) || ${quantityNotZero(`${r}.limits[k]`)})))`;
+}
+
 /** How one rule is checked: over each container of a list, over each volume, or once per pod. */
 type RuleCel =
   | { readonly each: 'containers' | 'allContainers'; readonly ok: string }
@@ -222,12 +303,15 @@ const RULE_CEL: Readonly<Record<string, RuleCel | readonly RuleCel[]>> = {
     each: 'allContainers',
     ok: '(!has(c.env) || c.env.all(e, !(has(e.valueFrom) && has(e.valueFrom.secretKeyRef)))) && (!has(c.envFrom) || c.envFrom.all(e, !has(e.secretRef)))',
   },
-  HD018: {
-    each: 'allContainers',
-    ok: '!has(c.env) || c.env.all(e, !has(e.value) || e.value == \'\' || !('
-      + `e.value.matches(${celString(PRIVATE_KEY)}) || e.value.matches(${celString(URL_WITH_PASSWORD)})`
-      + ` || ((e.name.matches(${celString(SECRET_NAME)}) || e.name.matches(${celString(SECRET_NAME_PART)})) && !e.name.matches(${celString(REFERENCE_SUFFIX)}))))`,
-  },
+  HD018: [
+    {
+      each: 'allContainers',
+      ok: '!has(c.env) || c.env.all(e, !has(e.value) || e.value == \'\' || !('
+        + `e.value.matches(${celString(PRIVATE_KEY)}) || e.value.matches(${celString(URL_WITH_PASSWORD)})`
+        + ` || ((e.name.matches(${celString(SECRET_NAME)}) || e.name.matches(${celString(SECRET_NAME_PART)})) && !e.name.matches(${celString(REFERENCE_SUFFIX)}))))`,
+    },
+    { each: 'allContainers', ok: FILE_REFERENCES_OK },
+  ],
   HD019: {
     pod: `!(object.kind in [${[...LONG_RUNNING_KINDS].map(celString).join(', ')}]) || variables.podSpec.containers.all(c, has(c.readinessProbe) && has(c.livenessProbe))`,
   },
@@ -258,6 +342,38 @@ const RULE_CEL: Readonly<Record<string, RuleCel | readonly RuleCel[]>> = {
     each: 'allContainers',
     ok: [['livenessProbe'], ['readinessProbe'], ['startupProbe'], ['lifecycle', 'postStart'], ['lifecycle', 'preStop']].map((p) => noHost(...p)).join(' && '),
   },
+  HD029: { pod: `!has(object.metadata.namespace) || !(object.metadata.namespace in [${SYSTEM_NAMESPACES.map(celString).join(', ')}])` },
+  HD032: [
+    { each: 'volumes', ok: '!has(v.projected) || !has(v.projected.sources) || v.projected.sources.all(s, !has(s.serviceAccountToken))' },
+    {
+      each: 'allContainers',
+      ok: '!has(c.volumeMounts) || c.volumeMounts.all(m, !has(m.mountPath) || type(m.mountPath) != string'
+        + ` || (!m.mountPath.matches(${celString(TOKEN_PATH)}) && !(has(m.name) && variables.volumes.exists(v, has(v.name) && v.name == m.name && (${ITEMS_LAND_ON_TOKEN})))))`,
+    },
+  ],
+  HD034: { pod: `size([${CEL_POD_SPEC_PATHS.map((p) => podSpecAt('object', p).guard).join(', ')}].filter(b, b)) <= 1` },
+  HD035: [
+    { each: 'allContainers', ok: `!has(c.resources) || (${resourcesOk('c.resources')})` },
+    { each: 'volumes', ok: `!has(v.emptyDir) || !has(v.emptyDir.sizeLimit) || (${quantityOk('v.emptyDir.sizeLimit')} && ${quantityNotZero('v.emptyDir.sizeLimit')})` },
+    { pod: `!has(variables.podSpec.resources) || (${resourcesOk('variables.podSpec.resources')})` },
+  ],
+  HD036: {
+    each: 'allContainers',
+    ok: '!has(c.volumeMounts) || c.volumeMounts.all(m, has(m.mountPath) && type(m.mountPath) == string && m.mountPath.startsWith(\'/\')'
+      + ` && !m.mountPath.matches(${celString(ROOT_MOUNT)}) && !m.mountPath.matches(${celString(DOT_DOT)})`
+      + ['subPath', 'subPathExpr'].map((f) => ` && (!has(m.${f}) || type(m.${f}) != string || (!m.${f}.startsWith('/') && !m.${f}.matches(${celString(DOT_DOT)})))`).join('')
+      + ')',
+  },
+  HD037: {
+    each: 'allContainers',
+    ok: [...PROBES.map((p) => ['c', p]), ...HOOKS.map((h) => ['c', 'lifecycle', h])]
+      .flatMap((at) => PORT_HANDLERS.map((h) => [...at, h, 'port']))
+      .map((path) => {
+        const port = path.join('.');
+        return `(!(${present(path[0]!, ...path.slice(1))}) || type(${port}) != string || (has(c.ports) && c.ports.exists(p, has(p.name) && p.name == ${port})))`;
+      })
+      .join(' && '),
+  },
 };
 
 /** Rules with no CEL validation, and why. Pod Security `restricted` is not a reason: it only warns on Deployments. */
@@ -279,13 +395,18 @@ export const CEL_NOT_GENERATED: readonly NotGenerated[] = [
   },
   {
     id: 'HD031',
-    reason: 'the check of KEY=value files inside a ConfigMap needs to split the value into lines and test each captured name, which standard CEL cannot do (it needs the Kubernetes strings/regex extensions); a partial check would disagree with the synth guard.',
+    reason: 'the check of KEY=value files inside a ConfigMap needs to split the value into lines and test each captured name, and binaryData must be base64-decoded first, neither of which standard CEL can do (they need the Kubernetes strings/regex and encoder extensions); a partial check would disagree with the synth guard.',
     enforcedBy: 'construct validation, cdk8s synth plugin, cleanimg-customize check',
   },
   {
     id: 'HD033',
     reason: 'the rule is about the text of a manifest, which the API server never sees: by admission Go has already decoded it (a divergence is then the object itself), and a string with a lone surrogate cannot reach the server at all (neither YAML nor JSON in UTF-8 can carry it).',
     enforcedBy: "construct validation, HardenedApp's writer, cdk8s synth plugin, cleanimg-customize check",
+  },
+  {
+    id: 'HD038',
+    reason: 'the API server defaults a Job\'s backoffLimit to 6 and refuses restartPolicy Always before admission runs, so a policy can never tell a Job that asked for six retries from one that said nothing.',
+    enforcedBy: 'construct validation, cdk8s synth plugin, cleanimg-customize check, Pulumi policy pack; in the cluster, the API server\'s validation (restartPolicy)',
   },
 ];
 

@@ -20,6 +20,9 @@ function celIds(o: any, p = POLICY): string[] {
 
 type Mutation = [string, string, (d: any, ps: any, c: any) => void];
 const secretEnv = (c: any, e: any) => { c.env = [...(c.env ?? []), e]; };
+/** Custom resources with a pod spec at each of the paths the policy looks at (see asKind). */
+const CUSTOM_KINDS = ['Rollout', 'KnativeService', 'PodSpecCR', 'FlinkDeployment', 'ScaledJob'];
+
 const MUTATIONS: Mutation[] = [
   ['HD001', 'runAsNonRoot false on the container', (_d, _ps, c) => { c.securityContext.runAsNonRoot = false; }],
   ['HD001', 'runAsNonRoot set nowhere', (_d, ps, c) => { delete c.securityContext.runAsNonRoot; delete ps.securityContext.runAsNonRoot; }],
@@ -60,6 +63,27 @@ const MUTATIONS: Mutation[] = [
   ['HD018', 'a private key', (_d, _ps, c) => secretEnv(c, { name: 'TLS', value: '-----BEGIN EC PRIVATE KEY-----\nMHc...\n-----END EC PRIVATE KEY-----' })],
   ['HD019', 'no readiness probe', (_d, _ps, c) => { delete c.readinessProbe; }],
   ['HD021', 'configMap mounted writable', (_d, ps, c) => { ps.volumes.push({ name: 'cfg', configMap: { name: 'cfg' } }); c.volumeMounts.push({ name: 'cfg', mountPath: '/etc/app' }); }],
+  ['HD018', 'a *_FILE variable holding a password', (_d, _ps, c) => secretEnv(c, { name: 'DB_PASSWORD_FILE', value: 'hunter2' })],
+  ['HD018', 'a *_FILE variable pointing outside any Secret mount', (_d, _ps, c) => secretEnv(c, { name: 'TLS_KEY_FILE', value: '/tmp/key.pem' })],
+  ['HD018', 'a *_FILE variable escaping its mount with ..', (_d, ps, c) => { ps.volumes.push({ name: 'db', secret: { secretName: 'db' } }); c.volumeMounts.push({ name: 'db', mountPath: '/var/run/secrets/db', readOnly: true }); secretEnv(c, { name: 'DB_PASSWORD_FILE', value: '/var/run/secrets/db/../../../etc/shadow' }); }],
+  ['HD029', 'a Deployment in kube-system', (d) => { d.metadata.namespace = 'kube-system'; }],
+  ['HD032', 'a projected service-account token', (_d, ps, c) => { ps.volumes.push({ name: 'tok', projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3600 } }] } }); c.volumeMounts.push({ name: 'tok', mountPath: '/var/run/tok', readOnly: true }); }],
+  ['HD032', 'a Secret mounted over the token directory', (_d, ps, c) => { ps.volumes.push({ name: 'admin', secret: { secretName: 'admin-token' } }); c.volumeMounts.push({ name: 'admin', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }); }],
+  ['HD032', 'a Secret whose key path lands on the token', (_d, ps, c) => { ps.volumes.push({ name: 'admin', secret: { secretName: 'admin-token', items: [{ key: 'token', path: 'kubernetes.io/serviceaccount/token' }] } }); c.volumeMounts.push({ name: 'admin', mountPath: '//run/./secrets', readOnly: true }); }],
+  ['HD034', 'a custom resource with a second pod spec where the policy also looks', (d) => { d.apiVersion = 'argoproj.io/v1alpha1'; d.kind = 'Rollout'; d.spec.podTemplate = structuredClone(d.spec.template); }],
+  ['HD035', 'a memory limit of 0 (no limit)', (_d, _ps, c) => { c.resources.limits.memory = '0'; }],
+  ['HD035', 'an ephemeral-storage limit of 0Gi', (_d, _ps, c) => { c.resources.limits['ephemeral-storage'] = '0Gi'; }],
+  ['HD035', 'a negative CPU request', (_d, _ps, c) => { c.resources.requests.cpu = '-100m'; }],
+  ['HD035', 'a malformed memory request', (_d, _ps, c) => { c.resources.requests.memory = '64 MB'; }],
+  ['HD035', 'an emptyDir sizeLimit of 0', (_d, ps) => { ps.volumes[0].emptyDir.sizeLimit = '0'; }],
+  ['HD035', 'a negative pod-level memory limit', (_d, ps) => { ps.resources = { limits: { memory: '-1Gi' } }; }],
+  ['HD036', 'a volume mounted at /', (_d, ps, c) => { ps.volumes.push({ name: 'root', emptyDir: { sizeLimit: '1Gi' } }); c.volumeMounts.push({ name: 'root', mountPath: '/' }); }],
+  ['HD036', 'a volume mounted at /./', (_d, _ps, c) => { c.volumeMounts[0].mountPath = '/./'; }],
+  ['HD036', 'a subPath with ..', (_d, _ps, c) => { c.volumeMounts[0].subPath = '../../etc'; }],
+  ['HD036', 'an absolute subPathExpr', (_d, _ps, c) => { c.volumeMounts[0].subPathExpr = '/$(POD_NAME)'; }],
+  ['HD036', 'a relative mountPath', (_d, _ps, c) => { c.volumeMounts[0].mountPath = 'tmp'; }],
+  ['HD037', 'a readiness probe on an undeclared port name', (_d, _ps, c) => { c.readinessProbe = { httpGet: { path: '/healthz', port: 'admin' } }; }],
+  ['HD037', 'a preStop hook on an undeclared port name', (_d, _ps, c) => { c.lifecycle = { preStop: { tcpSocket: { port: 'drain' } } }; }],
   ['HD021', 'projected volume with readOnly false', (_d, ps, c) => { ps.volumes.push({ name: 'p', projected: { sources: [] } }); c.volumeMounts.push({ name: 'p', mountPath: '/p', readOnly: false }); }],
   // Pod-level values Pod Security judges even where every container overrides them.
   ['HD001', 'runAsNonRoot false on the pod, true on the container', (_d, ps) => { ps.securityContext.runAsNonRoot = false; }],
@@ -104,8 +128,14 @@ function asKind(kind: string, d: any = goodDeployment()): any {
   const meta = { name: 'web' };
   switch (kind) {
     case 'Pod': return { apiVersion: 'v1', kind, metadata: meta, spec: template.spec };
-    case 'Job': return { apiVersion: 'batch/v1', kind, metadata: meta, spec: { template: { ...template, spec: { ...template.spec, restartPolicy: 'Never' } } } };
-    case 'CronJob': return { apiVersion: 'batch/v1', kind, metadata: meta, spec: { schedule: '* * * * *', jobTemplate: { spec: { template: { ...template, spec: { ...template.spec, restartPolicy: 'Never' } } } } } };
+    case 'Job': return { apiVersion: 'batch/v1', kind, metadata: meta, spec: { backoffLimit: 3, template: { ...template, spec: { ...template.spec, restartPolicy: 'Never' } } } };
+    case 'CronJob': return { apiVersion: 'batch/v1', kind, metadata: meta, spec: { schedule: '* * * * *', jobTemplate: { spec: { backoffLimit: 3, template: { ...template, spec: { ...template.spec, restartPolicy: 'Never' } } } } } };
+    // Custom resources, each with its pod spec where its project keeps it.
+    case 'Rollout': return { apiVersion: 'argoproj.io/v1alpha1', kind, metadata: meta, spec: { selector: d.spec.selector, template } };
+    case 'KnativeService': return { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: meta, spec: { template } };
+    case 'PodSpecCR': return { apiVersion: 'example.com/v1', kind, metadata: meta, spec: template.spec };
+    case 'FlinkDeployment': return { apiVersion: 'flink.apache.org/v1beta1', kind, metadata: meta, spec: { podTemplate: template } };
+    case 'ScaledJob': return { apiVersion: 'keda.sh/v1alpha1', kind, metadata: meta, spec: { jobTargetRef: { backoffLimit: 3, template: { ...template, spec: { ...template.spec, restartPolicy: 'Never' } } } } };
     default: return { apiVersion: 'apps/v1', kind, metadata: meta, spec: { selector: d.spec.selector, template } };
   }
 }
@@ -133,7 +163,7 @@ describe('CEL generated from the rule list', () => {
   it('admits the hardened deployment the core builds, under every matched kind', () => {
     const kinds = POLICY_RESOURCES.flatMap((r) => r.kinds);
     expect(kinds).toEqual(expect.arrayContaining(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']));
-    for (const kind of kinds) {
+    for (const kind of [...kinds, ...CUSTOM_KINDS]) {
       const o = asKind(kind);
       expect(checkObject(o)).toEqual([]);
       const r = admit(POLICY, o);
@@ -196,8 +226,8 @@ describe('CEL generated from the rule list', () => {
     expect(admit(POLICY, d).messages).toEqual([expect.stringMatching(/^HD013 volume scratch: every emptyDir has a sizeLimit/)]);
   });
 
-  it('denies each workload kind written by hand with a tag and a writable root', () => {
-    for (const kind of POLICY_RESOURCES.flatMap((r) => r.kinds)) {
+  it('denies each workload kind, and each custom resource by the shape of its pod spec, written by hand with a tag and a writable root', () => {
+    for (const kind of [...POLICY_RESOURCES.flatMap((r) => r.kinds), ...CUSTOM_KINDS]) {
       const d = goodDeployment();
       d.spec.template.spec.containers[0].image = 'nginx:1.25';
       d.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem = false;
@@ -231,7 +261,8 @@ describe('CEL generated from the rule list', () => {
       for (const m of picked) {
         try { m[2](d, ps, ps.containers[0]); } catch { /* a mutation may not apply after another (e.g. no securityContext) */ }
       }
-      const o = rand() < 0.5 ? d : asKind(['Pod', 'Job', 'CronJob', 'StatefulSet'][Math.floor(rand() * 4)]!, d);
+      const others = ['Pod', 'Job', 'CronJob', 'StatefulSet', ...CUSTOM_KINDS];
+      const o = rand() < 0.5 ? d : asKind(others[Math.floor(rand() * others.length)]!, d);
       expect({ i, ids: celIds(o) }).toEqual({ i, ids: jsIds(o) });
     }
   });
@@ -287,5 +318,76 @@ describe('match conditions: only creations and pod spec changes are checked', ()
     const debugged = structuredClone(pod);
     debugged.spec.ephemeralContainers = [{ name: 'debugger', image: 'busybox' }];
     expect(admit(P, debugged, { operation: 'UPDATE', oldObject: pod }).ids).toEqual(expect.arrayContaining(['HD003', 'HD004']));
+  });
+});
+
+describe('match conditions: custom resources by the shape of their pod spec', () => {
+  const P = { ...POLICY, matchConditions: POD_MATCH_CONDITIONS };
+  const insecure = () => { const d = goodDeployment(); d.spec.template.spec.containers[0].securityContext.privileged = true; return d; };
+
+  it('checks every custom resource with a pod spec where the policy looks, and names the rule', () => {
+    for (const kind of CUSTOM_KINDS) {
+      const o = asKind(kind, insecure());
+      expect({ kind, ids: admit(P, o).ids }).toEqual({ kind, ids: ['HD006'] });
+      expect({ kind, ids: celIds(o, P) }).toEqual({ kind, ids: jsIds(o) });
+    }
+  });
+
+  it('leaves alone objects without a pod spec, and cluster-scoped objects, without an evaluation error whatever their shape', () => {
+    const spec = insecure().spec.template.spec;
+    const objects: unknown[] = [
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'b' } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, type: 'Opaque' },
+      { apiVersion: 'example.com/v1', kind: 'Odd', metadata: { name: 'o' }, spec: 'a string' },
+      { apiVersion: 'example.com/v1', kind: 'Odd', metadata: { name: 'o' }, spec: ['a', 'list'] },
+      { apiVersion: 'example.com/v1', kind: 'Odd', metadata: { name: 'o' }, spec: { template: 5 } },
+      { apiVersion: 'example.com/v1', kind: 'Odd', metadata: { name: 'o' }, spec: { template: { spec: { containers: 'not a list' } } } },
+      { apiVersion: 'example.com/v1', kind: 'Odd', metadata: { name: 'o' }, spec: null, template: null },
+      { apiVersion: 'example.com/v1', kind: 'Odd', metadata: { name: 'o' }, spec: { jobTemplate: { spec: { template: [] } } } },
+    ];
+    for (const o of objects) expect({ o, ...admit(P, o) }).toEqual({ o, allowed: true, messages: [], ids: [], errors: [] });
+    // A cluster-scoped custom resource with an insecure pod spec: every namespace's binding would see it; none judges it.
+    const clusterScoped = { apiVersion: 'example.com/v1', kind: 'ClusterRunner', metadata: { name: 'r' }, spec: { template: { spec } } };
+    expect(admit(P, clusterScoped, { namespace: '' })).toEqual({ allowed: true, messages: [], ids: [], errors: [] });
+    expect(admit(P, clusterScoped, { namespace: 'shop' }).ids).toEqual(['HD006']);
+  });
+
+  it('checks an UPDATE of a custom resource only when it changes the pod spec', () => {
+    const old = asKind('Rollout', insecure());
+    const scaled = structuredClone(old);
+    scaled.spec.replicas = 4;
+    expect(admit(P, scaled, { operation: 'UPDATE', oldObject: old }).ids).toEqual([]);
+    const good = asKind('Rollout');
+    const broken = structuredClone(good);
+    broken.spec.template.spec.containers[0].image = 'nginx:latest';
+    expect(admit(P, broken, { operation: 'UPDATE', oldObject: good }).ids).toEqual(['HD003']);
+  });
+
+  it('refuses a custom resource with pod specs at two places it looks (HD034): a hardened decoy cannot cover the real one', () => {
+    const decoyFirst = asKind('Rollout');
+    decoyFirst.spec.podTemplate = insecure().spec.template;
+    const beside = asKind('Rollout');
+    beside.spec.containers = insecure().spec.template.spec.containers;
+    for (const o of [decoyFirst, beside]) {
+      expect(admit(P, o).ids).toContain('HD034');
+      expect(jsIds(o)).toEqual(expect.arrayContaining(['HD006', 'HD034']));
+    }
+  });
+
+  it('judges the first pod spec where it looks; the JS rules judge every one, wherever it sits', () => {
+    const ray = { apiVersion: 'ray.io/v1', kind: 'RayCluster', metadata: { name: 'r' }, spec: { headGroupSpec: { template: goodDeployment().spec.template }, workerGroupSpecs: [{ template: insecure().spec.template }] } };
+    expect(checkObject(ray).map((v) => `${v.code} ${v.path}`)).toEqual(['HD006 /spec/workerGroupSpecs/0/template/spec/containers/0/securityContext/privileged']);
+    // Not at a path the policy looks at: admission judges the Pods the operator makes from it (the policy matches pods).
+    expect(admit(P, ray)).toEqual({ allowed: true, messages: [], ids: [], errors: [] });
+  });
+});
+
+describe('what only the JS rules check of HD035', () => {
+  it('refuses a request above its limit; the policy leaves it to the API server, whose validation refuses it for built-in kinds before admission', () => {
+    const d = goodDeployment();
+    d.spec.template.spec.containers[0].resources.requests.memory = '2Gi';
+    d.spec.template.spec.containers[0].resources.limits.memory = '1Gi';
+    expect(jsIds(d)).toEqual(['HD035']);
+    expect(celIds(d)).toEqual([]);
   });
 });

@@ -47,6 +47,8 @@ export interface Request {
   /** @default CREATE */
   readonly operation?: 'CREATE' | 'UPDATE';
   readonly oldObject?: unknown;
+  /** The request's namespace, `''` for a cluster-scoped object. @default the object's namespace, else `default` */
+  readonly namespace?: string;
 }
 
 export function admit(
@@ -58,7 +60,9 @@ export function admit(
   const vars = new Map<string, unknown>();
   const obj = toCel(object);
   const operation = request.operation ?? 'CREATE';
-  const base = { object: obj, oldObject: toCel(request.oldObject ?? null), request: toCel({ operation }) };
+  const namespace = request.namespace ?? (object as { metadata?: { namespace?: string } } | null)?.metadata?.namespace ?? 'default';
+  // As the API server does: a cluster-scoped request has no `namespace` key (reading it is an error).
+  const base = { object: obj, oldObject: toCel(request.oldObject ?? null), request: toCel({ operation, ...(namespace ? { namespace } : {}) }) };
   // matchConditions: all must be true for the policy to apply (an error counts as an error).
   for (const m of spec.matchConditions ?? []) {
     let r: unknown;
