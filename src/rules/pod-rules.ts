@@ -103,6 +103,13 @@ function literalSecretFinding(c: ContainerSite, e: Json, i: number): Finding | u
 /** Names ending in `_FILE` (`POSTGRES_PASSWORD_FILE`): by convention the path of a file holding the value. */
 export const FILE_REFERENCE_NAME = '(?i)_FILE$';
 const FILE_REFERENCE_RE = /_FILE$/i;
+/**
+ * `*_FILE` names that point at a secret (`POSTGRES_PASSWORD_FILE`, `API_TOKEN_FILE`, `TLS_KEY_FILE`):
+ * their file must come from a Secret, ConfigMap or projected volume. Others (`LOG_FILE`,
+ * `SSL_CERT_FILE` into the image's trust store) only need to be a path.
+ */
+export const SECRET_FILE_REFERENCE_NAME = '(?i)(?:pass(?:word|wd|phrase)?|secret|token|key|credentials?|dsn|auth)_FILE$';
+const SECRET_FILE_REFERENCE_RE = new RegExp(SECRET_FILE_REFERENCE_NAME.slice(4), 'i');
 /** Volume types whose files come from a Secret or ConfigMap. */
 export const FILE_VOLUME_TYPES = ['secret', 'configMap', 'projected'];
 const DOT_DOT_SEGMENT = /(?:^|\/)\.\.(?:\/|$)/;
@@ -122,8 +129,9 @@ function fileReferenceFinding(c: ContainerSite, e: Json, i: number, fileVolumes:
   if (typeof e?.name !== 'string' || !FILE_REFERENCE_RE.test(e.name) || e.value === undefined) return undefined;
   const value = e.value;
   const mounts: Json[] = Array.isArray(c.container.volumeMounts) ? c.container.volumeMounts : [];
-  const ok = typeof value === 'string' && value.startsWith('/') && !DOT_DOT_SEGMENT.test(value)
-    && mounts.some((m) => m && typeof m.mountPath === 'string' && fileVolumes.has(m.name) && isUnderMount(value, m.mountPath));
+  const isPath = typeof value === 'string' && value.startsWith('/') && !DOT_DOT_SEGMENT.test(value);
+  const ok = isPath && (!SECRET_FILE_REFERENCE_RE.test(e.name)
+    || mounts.some((m) => m && typeof m.mountPath === 'string' && fileVolumes.has(m.name) && isUnderMount(value, m.mountPath)));
   if (ok) return undefined;
   const what = typeof value === 'string' && value.startsWith('/') ? `the path ${JSON.stringify(value)}, which is not inside a Secret, ConfigMap or projected volume the container mounts` : `${JSON.stringify(value)}, not a path`;
   return { path: `${c.path}/env/${i}/value`, message: `env ${e.name} holds ${what}`, fix: `mount the Secret (EnvConfig secrets) and set ${e.name} to the path of its file, e.g. /var/run/secrets/<name>/<key>` };

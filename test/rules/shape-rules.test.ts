@@ -55,6 +55,8 @@ const CASES: Case[] = [
   // HD018: *_FILE variables hold a path inside a mounted Secret, ConfigMap or projected volume
   ['HD018', 'a *_FILE variable holding a password', (d) => { c0(d).env = [{ name: 'DB_PASSWORD_FILE', value: 'hunter2' }]; }, `${C0}/env/0/value`],
   ['HD018', 'a *_FILE variable pointing into the writable /tmp', (d) => { c0(d).env = [{ name: 'TLS_KEY_FILE', value: '/tmp/key.pem' }]; }, `${C0}/env/0/value`],
+  ['HD018', 'a non-secret *_FILE variable holding a literal', (d) => { c0(d).env = [{ name: 'LOG_FILE', value: 'hunter2' }]; }, `${C0}/env/0/value`],
+  ['HD018', 'a non-secret *_FILE variable escaping with ..', (d) => { c0(d).env = [{ name: 'LOG_FILE', value: '/tmp/../etc/passwd' }]; }, `${C0}/env/0/value`],
   ['HD018', 'a *_FILE variable escaping its Secret mount with ..', (d) => {
     addVolume(d, { name: 'db', secret: { secretName: 'db' } }, { name: 'db', mountPath: '/var/run/secrets/db', readOnly: true });
     c0(d).env = [{ name: 'DB_PASSWORD_FILE', value: '/var/run/secrets/db/../../../../etc/shadow' }];
@@ -133,6 +135,8 @@ describe('what the rules let through', () => {
       c0(d).env = [{ name: 'SSL_KEY_FILE', value: '/etc/tls/tls.key' }];
     });
     passes((d) => { c0(d).env = [{ name: 'DB_PASSWORD_FILE', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]; });
+    // A *_FILE variable that names no secret only needs to be a path: a log file, the image's CA bundle.
+    passes((d) => { c0(d).env = [{ name: 'LOG_FILE', value: '/tmp/app.log' }, { name: 'SSL_CERT_FILE', value: '/etc/ssl/certs/ca-certificates.crt' }]; });
   });
 });
 

@@ -11,7 +11,7 @@
  * error (which, with `failurePolicy: Fail`, denies the request with a useless message).
  */
 import { ADMISSION_POD_SPEC_PATHS, LONG_RUNNING_KINDS } from '../pod-spec';
-import { FILE_REFERENCE_NAME, FILE_VOLUME_TYPES, MIN_ID } from '../pod-rules';
+import { FILE_REFERENCE_NAME, FILE_VOLUME_TYPES, MIN_ID, SECRET_FILE_REFERENCE_NAME } from '../pod-rules';
 import { DOT_DOT, HOOKS, PORT_HANDLERS, POSITIVE_LIMITS, PROBES, QUANTITY, ROOT_MOUNT, SYSTEM_NAMESPACES, TOKEN_PATH, ZERO_QUANTITY } from '../shape-rules';
 import { RULES, ruleById } from '../index';
 import { APPARMOR_ANNOTATION_PREFIX, SELINUX_ALLOWED_TYPES } from '../pss-rules';
@@ -220,12 +220,12 @@ const hostProcessOk = (w: string) => unsetOr(w, 'hostProcess', (h) => `${h} == f
 const noHost = (...path: string[]) => ['httpGet', 'tcpSocket']
   .map((a) => `!(${present('c', ...path, a, 'host')} && ${['c', ...path, a, 'host'].join('.')} != '')`).join(' && ');
 
-/** A `*_FILE` env value is an absolute path, without `..`, inside a Secret, ConfigMap or projected volume the container mounts. */
+/** A `*_FILE` env value is an absolute path without `..`; a secret-named one's inside a Secret, ConfigMap or projected volume the container mounts. */
 const FILE_REFERENCES_OK = `!has(c.env) || c.env.all(e, !has(e.name) || type(e.name) != string || !e.name.matches(${celString(FILE_REFERENCE_NAME)}) || !has(e.value)`
-  + ` || (type(e.value) == string && e.value.startsWith('/') && !e.value.matches(${celString(DOT_DOT)}) && has(c.volumeMounts) && c.volumeMounts.exists(m,`
+  + ` || (type(e.value) == string && e.value.startsWith('/') && !e.value.matches(${celString(DOT_DOT)}) && (!e.name.matches(${celString(SECRET_FILE_REFERENCE_NAME)}) || has(c.volumeMounts) && c.volumeMounts.exists(m,`
   + ' has(m.mountPath) && type(m.mountPath) == string && has(m.name)'
   + " && (e.value == m.mountPath || e.value.startsWith(m.mountPath.endsWith('/') ? m.mountPath : m.mountPath + '/'))"
-  + ` && variables.volumes.exists(v, has(v.name) && v.name == m.name && (${FILE_VOLUME_TYPES.map((t) => `has(v.${t})`).join(' || ')})))))`;
+  + ` && variables.volumes.exists(v, has(v.name) && v.name == m.name && (${FILE_VOLUME_TYPES.map((t) => `has(v.${t})`).join(' || ')}))))))`;
 
 /** A key path of volume `v` (its `items[].path`) lands at or under the token directory when mounted by `m`. */
 const itemsOn = (src: string) => `(has(${src}) && type(${src}) == map && has(${src}.items) && ${src}.items.exists(i, has(i.path) && type(i.path) == string && (m.mountPath + '/' + i.path).matches(${celString(TOKEN_PATH)})))`;

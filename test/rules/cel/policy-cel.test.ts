@@ -64,6 +64,7 @@ const MUTATIONS: Mutation[] = [
   ['HD019', 'no readiness probe', (_d, _ps, c) => { delete c.readinessProbe; }],
   ['HD021', 'configMap mounted writable', (_d, ps, c) => { ps.volumes.push({ name: 'cfg', configMap: { name: 'cfg' } }); c.volumeMounts.push({ name: 'cfg', mountPath: '/etc/app' }); }],
   ['HD018', 'a *_FILE variable holding a password', (_d, _ps, c) => secretEnv(c, { name: 'DB_PASSWORD_FILE', value: 'hunter2' })],
+  ['HD018', 'a non-secret *_FILE variable holding a literal', (_d, _ps, c) => secretEnv(c, { name: 'LOG_FILE', value: 'app.log' })],
   ['HD018', 'a *_FILE variable pointing outside any Secret mount', (_d, _ps, c) => secretEnv(c, { name: 'TLS_KEY_FILE', value: '/tmp/key.pem' })],
   ['HD018', 'a *_FILE variable escaping its mount with ..', (_d, ps, c) => { ps.volumes.push({ name: 'db', secret: { secretName: 'db' } }); c.volumeMounts.push({ name: 'db', mountPath: '/var/run/secrets/db', readOnly: true }); secretEnv(c, { name: 'DB_PASSWORD_FILE', value: '/var/run/secrets/db/../../../etc/shadow' }); }],
   ['HD029', 'a Deployment in kube-system', (d) => { d.metadata.namespace = 'kube-system'; }],
