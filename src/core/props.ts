@@ -295,7 +295,7 @@ export interface HardenedCronJobProps extends HardenedPodProps, JobProps {
   readonly timeZone?: string;
   /** @default Forbid */
   readonly concurrencyPolicy?: 'Forbid' | 'Replace' | 'Allow';
-  /** @default none */
+  /** A run that cannot start this long after its time is skipped. @default 300 */
   readonly startingDeadlineSeconds?: number;
   /** @default 3 */
   readonly successfulJobsHistoryLimit?: number;

@@ -152,7 +152,7 @@ describe('Job and CronJob', () => {
   it('schedules jobs, never two at once by default', () => {
     const c = hardenedCronJob({ name: 'backup', namespace: 'db', schedule: '@daily', timeZone: 'Europe/Berlin', containers: [worker] });
     const spec = c.workload.spec as any;
-    expect({ ...spec, jobTemplate: undefined }).toEqual({ schedule: '@daily', timeZone: 'Europe/Berlin', concurrencyPolicy: 'Forbid', successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 1, jobTemplate: undefined });
+    expect({ ...spec, jobTemplate: undefined }).toEqual({ schedule: '@daily', timeZone: 'Europe/Berlin', concurrencyPolicy: 'Forbid', startingDeadlineSeconds: 300, successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 1, jobTemplate: undefined });
     expect(spec.jobTemplate.spec.backoffLimit).toBe(3);
     expect(spec.jobTemplate.metadata.labels['app.kubernetes.io/name']).toBe('backup');
     expect(c.objects.map((o) => o.kind)).toEqual(['ServiceAccount', 'CronJob']);

@@ -210,12 +210,15 @@ describe.skipIf(skipSuite())('CustomizedImage under the real Pulumi engine', () 
 
   it('destroy deletes the build resource and leaves the pushed image and its tag in the registry', async () => {
     const { ref, digest } = await outputs();
-    // This cluster has no controllers: a deleted ServiceAccount or Deployment keeps its
-    // foregroundDeletion finalizer forever, and the Kubernetes provider waits for a ServiceAccount
-    // to go even with pulumi.com/skipAwait. So the two Kubernetes objects leave the state first; the
-    // destroy then runs the dynamic provider's delete under the real engine.
+    // This cluster has no controllers: a deleted ServiceAccount, Deployment or PodDisruptionBudget
+    // keeps its foregroundDeletion finalizer forever, and the Kubernetes provider waits for them
+    // to go even with pulumi.com/skipAwait. So the component's Kubernetes objects leave the state
+    // first; the destroy then runs the dynamic provider's delete under the real engine.
     const prefix = 'urn:pulumi:e2e::image::cleanimg:index:HardenedDeployment$kubernetes:';
-    for (const urn of [`${prefix}apps/v1:Deployment::app`, `${prefix}core/v1:ServiceAccount::app`]) {
+    const exported = JSON.parse((await runOk(tool('pulumi'), ['stack', 'export', '--non-interactive'], { cwd: proj, env: ws.env })).stdout) as { deployment: { resources?: { urn: string }[] } };
+    const children = (exported.deployment.resources ?? []).map((r) => r.urn).filter((u) => u.startsWith(prefix));
+    expect(children.length).toBeGreaterThanOrEqual(2);
+    for (const urn of children) {
       const del = await pulumi(['state', 'delete', urn, '--yes']);
       expect(del.code, del.all).toBe(0);
     }

@@ -6,14 +6,15 @@
 // issue's own example as a control: cdk8s's writer lets a U+2028 in workingDir turn into `hostPID:
 // true` and `hostNetwork: true` for Go while the JS parser reads one harmless string.
 // The seed is printed (replay: FC_SEED=<seed>); E2E_YAML_SAMPLES changes the sample size.
-import { App, Chart } from 'cdk8s';
+import { ApiObject, App, Chart } from 'cdk8s';
 import { ValidationContext } from 'cdk8s-cli/plugins';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HardenedApp, HardenedDeployment, HardeningValidation } from '../../src/cdk8s';
+import { HardenedApp, HardeningValidation } from '../../src/cdk8s';
+import { hardenedDeployment } from '../../src/core';
 import { formatReport, readWithGo, roundTrip } from '../cdk8s/go-yaml-roundtrip';
 import { skipWithout, tool } from './support/tools';
 
@@ -24,11 +25,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const INJECTION = '/srv\n\u2028      hostPID: true\u2028      hostNetwork: true';
 
+/**
+ * The issue's example: a workingDir holding U+2028. The props refuse it now (PROP002: paths take no
+ * line separators), so the Deployment is the hardened one with that string put in by hand, as a
+ * JSON patch or a raw object would: the writers must still carry it to Go as one string.
+ */
 function issueApp(app: App): void {
-  new HardenedDeployment(new Chart(app, 'issue'), 'web', {
-    name: 'web',
-    containers: [{ name: 'app', image: `registry.example.com/app@sha256:${'ab'.repeat(32)}`, ports: [{ containerPort: 8080 }], workingDir: INJECTION }],
-  });
+  const d = structuredClone(hardenedDeployment({ name: 'web', containers: [{ name: 'app', image: `registry.example.com/app@sha256:${'ab'.repeat(32)}`, ports: [{ containerPort: 8080 }] }] }).deployment) as any;
+  d.spec.template.spec.containers[0].workingDir = INJECTION;
+  new ApiObject(new Chart(app, 'issue'), 'web', d);
 }
 
 /** The Deployment's pod spec as Go reads `text`. */

@@ -13,6 +13,11 @@ import { cronJobSchema, jobSchema } from './schema';
 import { claimObjects } from './storage';
 
 export const DEFAULT_BACKOFF_LIMIT = 3;
+/**
+ * A run that could not start within 5 minutes of its time is skipped, not started late; without a
+ * deadline, a CronJob that missed more than 100 runs (a controller outage) stops for good.
+ */
+export const DEFAULT_STARTING_DEADLINE = 300;
 
 export interface HardenedJobResult extends HardenedWorkloadResult {
   readonly kind: 'Job';
@@ -60,7 +65,7 @@ export function hardenedCronJob(props: HardenedCronJobProps): HardenedCronJobRes
     schedule: p.schedule,
     ...(p.timeZone ? { timeZone: p.timeZone } : {}),
     concurrencyPolicy: p.concurrencyPolicy ?? 'Forbid',
-    ...(p.startingDeadlineSeconds !== undefined ? { startingDeadlineSeconds: p.startingDeadlineSeconds } : {}),
+    startingDeadlineSeconds: p.startingDeadlineSeconds ?? DEFAULT_STARTING_DEADLINE,
     successfulJobsHistoryLimit: p.successfulJobsHistoryLimit ?? 3,
     failedJobsHistoryLimit: p.failedJobsHistoryLimit ?? 1,
     ...(p.suspend !== undefined ? { suspend: p.suspend } : {}),

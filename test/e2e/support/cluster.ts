@@ -141,8 +141,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
         '--authorization-mode=RBAC',
         `--token-auth-file=${join(dir, 'tokens.csv')}`,
-        // No controller-manager creates ServiceAccounts or their tokens.
-        '--disable-admission-plugins=ServiceAccount',
+        // No controller-manager: nothing creates ServiceAccounts or their tokens, and nothing would
+        // remove the pvc-protection finalizer StorageObjectInUseProtection puts on every claim (a
+        // deleted PersistentVolumeClaim would stay Terminating, and `pulumi destroy` wait forever).
+        '--disable-admission-plugins=ServiceAccount,StorageObjectInUseProtection',
         `--admission-control-config-file=${join(dir, 'admission.yaml')}`,
         '--profiling=false',
         '--v=1',

@@ -56,7 +56,9 @@ export function podTemplateOf(obj: KObject): PodTemplate | undefined {
 
 /**
  * A Pod made from a workload's pod template, as its controller would create it:
- * template labels and annotations, the template spec unchanged, the workload's namespace.
+ * template labels and annotations, the template spec unchanged, the workload's namespace; for a
+ * StatefulSet, the volume of each claim template, as the StatefulSet controller adds it
+ * (`<template>-<statefulset>-0`).
  */
 export function podFromTemplate(obj: KObject, name = `${obj.metadata?.name ?? 'pod'}-pod`): KObject {
   const tpl = podTemplateOf(obj);
@@ -65,7 +67,13 @@ export function podFromTemplate(obj: KObject, name = `${obj.metadata?.name ?? 'p
   if (obj.metadata?.namespace) metadata.namespace = obj.metadata.namespace;
   if (tpl.metadata?.labels) metadata.labels = tpl.metadata.labels;
   if (tpl.metadata?.annotations) metadata.annotations = tpl.metadata.annotations;
-  return { apiVersion: 'v1', kind: 'Pod', metadata, spec: structuredClone(tpl.spec) };
+  const spec = structuredClone(tpl.spec) as Record<string, unknown>;
+  const claims = obj.kind === 'StatefulSet' ? ((obj.spec as Record<string, unknown>)?.volumeClaimTemplates as { metadata?: { name?: string } }[] | undefined) ?? [] : [];
+  if (claims.length) {
+    const volumes = (spec.volumes as unknown[] | undefined) ?? [];
+    spec.volumes = [...volumes, ...claims.map((c) => ({ name: c.metadata?.name, persistentVolumeClaim: { claimName: `${c.metadata?.name}-${obj.metadata?.name}-0` } }))];
+  }
+  return { apiVersion: 'v1', kind: 'Pod', metadata, spec };
 }
 
 /** A namespace object. */
