@@ -12,7 +12,7 @@ import { installMocks, settle, valueOf } from './harness';
 import { thrown } from '../support/expect-error';
 
 const recorder = installMocks();
-const PINNED = 'registry.example.com/app@sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9';
+const PINNED = 'registry.example.com/app@sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9' as const;
 const container = { name: 'app', image: PINNED, ports: [{ containerPort: 8080, name: 'http' }] } as const;
 const plain = (o: unknown) => JSON.parse(JSON.stringify(o));
 type Obj = Record<string, any>;
@@ -195,9 +195,9 @@ describe('HardenedNamespace (Pulumi)', () => {
 });
 
 describe('HardenedNamespace (Pulumi) with every workload kind', () => {
-  const worker = { name: 'task', image: PINNED, command: ['/app/run'] };
-  const database = { name: 'db', image: PINNED, ports: [{ containerPort: 5432, name: 'pg' }], writablePaths: [{ path: '/data', storage: { size: '1Gi' } }] };
-  const dumps = { ...worker, writablePaths: [{ path: '/dumps', storage: { size: '2Gi' } }] };
+  const worker = { name: 'task', image: PINNED, command: ['/app/run'] } as const;
+  const database = { name: 'db', image: PINNED, ports: [{ containerPort: 5432, name: 'pg' }], writablePaths: [{ path: '/data', storage: { size: '1Gi' } }] } as const;
+  const dumps = { ...worker, writablePaths: [{ path: '/dumps', storage: { size: '2Gi' } }] } as const;
 
   /** Every child of a workload component: its URN, type and name as the engine received them. */
   async function childrenOf(w: HardenedWorkload): Promise<{ urn: string; type: string; name: string }[]> {
@@ -215,6 +215,7 @@ describe('HardenedNamespace (Pulumi) with every workload kind', () => {
     let backup!: HardenedCronJob;
     let report!: HardenedCronJob;
     const ns = new HardenedNamespace('batch', {
+      annotations: {},
       deployments: (o) => {
         db = new HardenedStatefulSet('db', { namespace: 'batch', replicas: 3, containers: [database] }, o);
         migrate = new HardenedJob('migrate', { namespace: 'batch', backoffLimit: 1, containers: [worker] }, o);
@@ -269,7 +270,7 @@ describe('HardenedNamespace (Pulumi) with every workload kind', () => {
     const cmigrate = new Cdk8sJob(chart, 'migrate', { name: 'migrate', backoffLimit: 1, containers: [worker] });
     const cbackup = new Cdk8sCronJob(chart, 'backup', { name: 'backup', schedule: '30 2 * * *', timeZone: 'Etc/UTC', containers: [dumps] });
     const creport = new Cdk8sCronJob(chart, 'report', { name: 'report', schedule: '@weekly', containers: [worker] });
-    new Cdk8sNamespace(chart, 'ns', { name: 'batch', workloads: [cdb, cmigrate, cbackup, creport] })
+    new Cdk8sNamespace(chart, 'ns', { name: 'batch', annotations: {}, workloads: [cdb, cmigrate, cbackup, creport] })
       .allowFrom(cdb, cmigrate, cbackup).allowTo(cmigrate, cdb).allowTo(cbackup, cdb);
     const synthesized = Testing.synth(chart);
     const registered = recorder.kube().map((r) => plain(r.inputs)).filter((o) => o.metadata?.namespace === 'batch' || o.metadata?.name === 'batch' || o.metadata?.name === 'cleanimg-hardening.batch');
