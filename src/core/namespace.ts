@@ -264,7 +264,8 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
           [`pod-security.kubernetes.io/${mode}-version`, version],
         ])),
       },
-      ...(props.annotations ? { annotations: { ...props.annotations } } : {}),
+      // Empty annotations are left out, as cdk8s leaves them out of metadata (same object in both faces).
+      ...(props.annotations && Object.keys(props.annotations).length ? { annotations: { ...props.annotations } } : {}),
     },
   };
 

@@ -7,7 +7,7 @@ import {
 import { CleanimgError } from '../errors';
 import type { KubeObject } from '../rules';
 import { HardenedWorkload, kubeArgs } from './hardened-workload';
-import { mapKnown, resolveWith, type Known } from './resolve';
+import { isPlain, mapKnown, resolveWith, type Known } from './resolve';
 
 /** The type token of the HardenedNamespace component. */
 export const HARDENED_NAMESPACE_TYPE = 'cleanimg:index:HardenedNamespace';
@@ -65,10 +65,14 @@ function keyOf(o: KubeObject): string {
   return `${o.kind}/${o.metadata?.name}`;
 }
 
-/** A workload whose values are not known yet, as its plain args shape it: decides which objects exist. */
+/**
+ * A workload whose values are not known yet, as its plain args shape it: decides which objects exist.
+ * A namespace given as a plain value is kept (so one elsewhere is refused now); one still to come is
+ * taken to be this one, and checked when known.
+ */
 function standIn(w: HardenedWorkload, namespace: string): WorkloadLike {
   const s = w.shape;
-  return { ...s, workload: { ...s.workload, metadata: { ...s.workload.metadata, namespace } } };
+  return { ...s, workload: { ...s.workload, metadata: { ...s.workload.metadata, namespace: s.workload.metadata?.namespace ?? namespace } } };
 }
 
 function entryOf(e: HardenedWorkload | NamespaceWorkloadEntry | NamespaceDeployment): NamespaceWorkloadEntry {
@@ -163,10 +167,12 @@ export class HardenedNamespace extends pulumi.ComponentResource {
       });
       return hardenedNamespace({ ...props, workloads });
     };
-    const known: Known<HardenedNamespaceResult> = resolveWith(entries.map(workloadInput), (w) => coreWith(w as unknown as NamespaceWorkload[]));
-    if (known.plain) shape = known.value;
+    const inputs = entries.map(workloadInput);
+    const allPlain = isPlain(inputs);
+    if (allPlain) shape = coreWith(inputs as unknown as NamespaceWorkload[]);
     else {
       // Which objects exist is decided now; stand-ins for the deployments whose values come later.
+      // Bad plain values throw here, before the Output below exists (it would reject again, unhandled).
       const plainPeer = (p: PulumiPeerLike): NetworkPeer => (p instanceof HardenedWorkload ? (p.resultValue ? peer(p) as NetworkPeer : { pods: { 'app.kubernetes.io/name': p.name } }) : p);
       shape = hardenedNamespace({
         ...props,
@@ -177,6 +183,7 @@ export class HardenedNamespace extends pulumi.ComponentResource {
         })),
       });
     }
+    const known: Known<HardenedNamespaceResult> = allPlain ? { plain: true, value: shape } : resolveWith(inputs, (w) => coreWith(w as unknown as NamespaceWorkload[]));
     this.known = known;
     if (known.plain) this.resultValue = known.value;
     this.workloads = entries.map((e) => e.workload);

@@ -14,7 +14,7 @@ import type { HardenedWorkloadResult } from '../core/workload/result';
 import { CleanimgError } from '../errors';
 import type { KubeObject } from '../rules';
 import type { PulumiAttachmentSource } from './env-config';
-import { asOutput, lateContainerImages, mapKnown, resolveWithLate, type Known } from './resolve';
+import { asOutput, isPlain, lateContainerImages, mapKnown, resolveWithLate, type Known } from './resolve';
 
 export type { ServiceOptions as ExposeOptions, IngressOptions, HttpRouteOptions } from '../core/workload/exposure';
 
@@ -152,10 +152,13 @@ export abstract class HardenedWorkload<R extends HardenedWorkloadResult = Harden
       containers: args.containers.map(containerInput),
       ...(args.initContainers ? { initContainers: args.initContainers.map(containerInput) } : {}),
     };
-    // Validate before registering anything: plain args that break a rule throw here.
-    const known = resolveWithLate(coreInput, (p) => build(p as never), lateContainerImages);
-    const shape = known.plain ? known.value : build(withoutPending(coreInput) as never);
-    const exposure = exposureOf(shape, service, ingress, httpRoute);
+    // Validate before registering anything, and before any Output is made (one made first would
+    // reject again, unhandled, after this constructor threw): plain args that break a rule throw here.
+    const allPlain = isPlain(coreInput);
+    const planned = build((allPlain ? coreInput : withoutPending(coreInput)) as never);
+    const exposure = exposureOf(planned, service, ingress, httpRoute);
+    const known: Known<R> = allPlain ? { plain: true, value: planned } : resolveWithLate(coreInput, (p) => build(p as never), lateContainerImages);
+    const shape = known.plain ? known.value : planned;
     super(type, resourceName, {}, opts);
     this.resourceName = resourceName;
     this.name = name;

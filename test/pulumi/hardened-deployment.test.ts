@@ -13,6 +13,8 @@ const recorder = installMocks();
 const inputsOf = recorder.inputsOf;
 const PINNED = 'registry.example.com/app@sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const plain = (o: unknown) => JSON.parse(JSON.stringify(o));
+/** Lets pending registrations reach the mocks (registration is asynchronous: a count taken at once proves nothing). */
+const tick = () => new Promise((r) => setTimeout(r, 50));
 
 
 describe('HardenedDeployment (Pulumi)', () => {
@@ -40,6 +42,12 @@ describe('HardenedDeployment (Pulumi)', () => {
     new Cdk8sHardenedDeployment(chart, 'web', { name: 'web', namespace: 'apps', containers: [{ name: 'web', image: PINNED, ports: [{ containerPort: 8080, name: 'http' }] }] });
     expect(Testing.synth(chart).find((o) => o.kind === 'Deployment')).toEqual(plain(dep));
     expect(await pulumi.isSecret(d.deployment.spec)).toBe(false);
+    // Production shape by default: two replicas, so a PodDisruptionBudget, ordered after the Deployment.
+    expect(Object.keys(d.children)).toEqual(['ServiceAccount/web', 'Deployment/web', 'PodDisruptionBudget/web']);
+    expect(d.deployment).toBe(d.workload);
+    const [pdbUrn] = await settle(d.children['PodDisruptionBudget/web']);
+    expect(pdbUrn).toMatch(/::cleanimg:index:HardenedDeployment\$kubernetes:policy\/v1:PodDisruptionBudget::web$/);
+    expect(inputsOf('kubernetes:policy/v1:PodDisruptionBudget', 'web').spec).toEqual({ selector: { matchLabels: { 'app.kubernetes.io/name': 'web' } }, maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
   });
 
   it('follows the naming rule: Kubernetes names from args.name (else the resource name), Pulumi names from the resource name', async () => {
@@ -89,7 +97,7 @@ describe('HardenedDeployment (Pulumi)', () => {
     expect(pod.containers[0].env).toBeUndefined();
   });
 
-  it('refuses bad args at construction with the same rule ids and messages as the cdk8s face, registering nothing', () => {
+  it('refuses bad args at construction with the same rule ids and messages as the cdk8s face, registering nothing', async () => {
     const base = { name: 'bad', containers: [{ name: 'a', image: PINNED, ports: [{ containerPort: 8080 }] }] };
     const container = base.containers[0]!;
     const cases: Record<string, unknown>[] = [
@@ -106,12 +114,14 @@ describe('HardenedDeployment (Pulumi)', () => {
     ];
     for (const props of cases) {
       const fromCdk8s = thrown(() => new Cdk8sHardenedDeployment(Testing.chart(), 'c', props as never));
+      await tick();
       const before = recorder.resources.length;
       const fromPulumi = thrown(() => new HardenedDeployment(`bad-${cases.indexOf(props)}`, props as never));
       expect(fromPulumi, JSON.stringify(props)).toBeInstanceOf(CleanimgError);
       expect(fromPulumi.problems.length).toBeGreaterThan(0);
       expect(fromPulumi.message).toBe(fromCdk8s.message);
       expect(fromPulumi.problems).toEqual(fromCdk8s.problems);
+      await tick();
       expect(recorder.resources.length).toBe(before);
     }
     const codes = (props: Record<string, unknown>) => thrown(() => new HardenedDeployment('codes', props as never)).problems.map((p) => p.code);
@@ -132,12 +142,14 @@ describe('HardenedDeployment (Pulumi)', () => {
     expect(build).toThrow(/HD003 containers\[0\]\.image/);
   });
 
-  it('refuses `service: true` without a declared port before registering anything', () => {
+  it('refuses `service: true` without a declared port before registering anything', async () => {
+    await tick();
     const before = recorder.resources.length;
     const probe = { exec: { command: ['/healthcheck'] } };
     const e = thrown(() => new HardenedDeployment('no-ports', { service: true, containers: [{ name: 'worker', image: PINNED, probes: { readiness: probe, liveness: probe } }] }));
     expect(e).toBeInstanceOf(CleanimgError);
     expect(e.problems.map((p) => p.code)).toEqual(['PROP006']);
+    await tick();
     expect(recorder.resources.length).toBe(before);
   });
 

@@ -1,16 +1,18 @@
 import * as pulumi from '@pulumi/pulumi';
 import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { HardenedDeployment as Cdk8sDeployment, HardenedNamespace as Cdk8sNamespace } from '../../src/cdk8s';
-import { hardenedDeployment, hardenedNamespace } from '../../src/core';
+import {
+  HardenedCronJob as Cdk8sCronJob, HardenedDeployment as Cdk8sDeployment, HardenedJob as Cdk8sJob, HardenedNamespace as Cdk8sNamespace, HardenedStatefulSet as Cdk8sStatefulSet,
+} from '../../src/cdk8s';
+import { hardenedCronJob, hardenedDeployment, hardenedJob, hardenedNamespace } from '../../src/core';
 import { CleanimgError } from '../../src/errors';
-import { EnvConfig, HardenedDeployment, HardenedNamespace } from '../../src/pulumi';
+import { EnvConfig, HardenedCronJob, HardenedDeployment, HardenedJob, HardenedNamespace, HardenedStatefulSet, type HardenedWorkload } from '../../src/pulumi';
 import { checkObjects } from '../../src/rules';
 import { installMocks, settle, valueOf } from './harness';
 import { thrown } from '../support/expect-error';
 
 const recorder = installMocks();
-const PINNED = 'registry.example.com/app@sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9';
+const PINNED = 'registry.example.com/app@sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9' as const;
 const container = { name: 'app', image: PINNED, ports: [{ containerPort: 8080, name: 'http' }] } as const;
 const plain = (o: unknown) => JSON.parse(JSON.stringify(o));
 type Obj = Record<string, any>;
@@ -189,5 +191,137 @@ describe('HardenedNamespace (Pulumi)', () => {
     expect(Object.keys(ns.networkPolicies)).toEqual(['default-deny']);
     expect(recorder.inputsOf('kubernetes:core/v1:Namespace', 'empty-ns').metadata.name).toBe('empty');
     expect(new HardenedNamespace('by-resource-name').name).toBe('by-resource-name');
+  });
+});
+
+describe('HardenedNamespace (Pulumi) with every workload kind', () => {
+  const worker = { name: 'task', image: PINNED, command: ['/app/run'] } as const;
+  const database = { name: 'db', image: PINNED, ports: [{ containerPort: 5432, name: 'pg' }], writablePaths: [{ path: '/data', storage: { size: '1Gi' } }] } as const;
+  const dumps = { ...worker, writablePaths: [{ path: '/dumps', storage: { size: '2Gi' } }] } as const;
+
+  /** Every child of a workload component: its URN, type and name as the engine received them. */
+  async function childrenOf(w: HardenedWorkload): Promise<{ urn: string; type: string; name: string }[]> {
+    const out = [];
+    for (const child of Object.values(w.children)) {
+      const [urn] = await settle(child);
+      out.push({ urn: urn!, type: urn!.split('::')[2]!.split('$').pop()!, name: urn!.split('::')[3]! });
+    }
+    return out;
+  }
+
+  it('orders a StatefulSet, a Job and CronJobs after the guards, binds their ServiceAccounts and gives each its NetworkPolicy, as cdk8s does', async () => {
+    let db!: HardenedStatefulSet;
+    let migrate!: HardenedJob;
+    let backup!: HardenedCronJob;
+    let report!: HardenedCronJob;
+    const ns = new HardenedNamespace('batch', {
+      annotations: {},
+      deployments: (o) => {
+        db = new HardenedStatefulSet('db', { namespace: 'batch', replicas: 3, containers: [database] }, o);
+        migrate = new HardenedJob('migrate', { namespace: 'batch', backoffLimit: 1, containers: [worker] }, o);
+        backup = new HardenedCronJob('backup', { namespace: 'batch', schedule: '30 2 * * *', timeZone: 'Etc/UTC', containers: [dumps] }, o);
+        report = new HardenedCronJob('report', { namespace: 'batch', schedule: '@weekly', containers: [worker] }, o);
+        return [
+          { workload: db, ingressFrom: [migrate, backup] },
+          { workload: migrate, egressTo: [{ to: [db], ports: [{ port: 5432 }] }] },
+          { workload: backup, egressTo: [{ to: [db], ports: [{ port: 5432 }] }] },
+          report,
+        ];
+      },
+    });
+    expect(ns.workloads).toEqual([db, migrate, backup, report]);
+    await settle(ns, ns.namespace, ns.policy, ns.policyBinding, ns.role, ns.roleBinding, ...Object.values(ns.networkPolicies));
+    const guardUrns = await Promise.all(ns.guards.map((g) => valueOf(g.urn)));
+    expect(guardUrns).toHaveLength(6);
+
+    // Every Kubernetes object of every kind depends on every guard, and reaches the engine after them.
+    const order = recorder.resources.map((r) => `${r.type}::${r.name}`);
+    const bindingAt = order.indexOf('kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding::batch');
+    const seen = new Set<string>();
+    for (const w of [db, migrate, backup, report]) {
+      for (const c of await childrenOf(w)) {
+        seen.add(c.type.split(':').pop()!);
+        expect(depsOf(c.type, c.name), `${c.type} ${c.name}`).toEqual(expect.arrayContaining(guardUrns));
+        expect(order.indexOf(`${c.type}::${c.name}`), `${c.type} ${c.name}`).toBeGreaterThan(bindingAt);
+      }
+    }
+    expect([...seen].sort()).toEqual(['CronJob', 'Job', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'StatefulSet']);
+
+    // The RoleBinding names every ServiceAccount; NetworkPolicies: the StatefulSet's port from the two
+    // jobs, egress-only policies for the jobs that reach it, none for a CronJob with no port and no egress.
+    const binding = recorder.inputsOf('kubernetes:rbac.authorization.k8s.io/v1:RoleBinding', 'batch');
+    expect(binding.subjects).toEqual(['db', 'migrate', 'backup', 'report'].map((name) => ({ kind: 'ServiceAccount', name, namespace: 'batch' })));
+    expect(Object.keys(ns.networkPolicies)).toEqual(['default-deny', 'allow-dns', 'allow-db', 'allow-migrate', 'allow-backup']);
+    const policy = (n: string) => recorder.inputsOf('kubernetes:networking.k8s.io/v1:NetworkPolicy', `batch-${n}`).spec;
+    expect(policy('allow-migrate')).toEqual({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'migrate' } },
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'db' } } }], ports: [{ port: 5432, protocol: 'TCP' }] }],
+    });
+    expect(policy('allow-db')).toEqual({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'db' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'migrate' } } }, { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'backup' } } }], ports: [{ port: 5432, protocol: 'TCP' }] }],
+    });
+
+    // The cdk8s HardenedNamespace with the same workloads: the same objects, field by field.
+    const chart = new Chart(Testing.app(), 'c', { namespace: 'batch' });
+    const cdb = new Cdk8sStatefulSet(chart, 'db', { name: 'db', replicas: 3, containers: [database] });
+    const cmigrate = new Cdk8sJob(chart, 'migrate', { name: 'migrate', backoffLimit: 1, containers: [worker] });
+    const cbackup = new Cdk8sCronJob(chart, 'backup', { name: 'backup', schedule: '30 2 * * *', timeZone: 'Etc/UTC', containers: [dumps] });
+    const creport = new Cdk8sCronJob(chart, 'report', { name: 'report', schedule: '@weekly', containers: [worker] });
+    new Cdk8sNamespace(chart, 'ns', { name: 'batch', annotations: {}, workloads: [cdb, cmigrate, cbackup, creport] })
+      .allowFrom(cdb, cmigrate, cbackup).allowTo(cmigrate, cdb).allowTo(cbackup, cdb);
+    const synthesized = Testing.synth(chart);
+    const registered = recorder.kube().map((r) => plain(r.inputs)).filter((o) => o.metadata?.namespace === 'batch' || o.metadata?.name === 'batch' || o.metadata?.name === 'cleanimg-hardening.batch');
+    expect(registered.map(key).sort()).toEqual(synthesized.map(key).sort());
+    for (const o of synthesized) expect(registered.find((p) => key(p) === key(o)), key(o)).toEqual(o);
+    expect(checkObjects(registered)).toEqual([]);
+  });
+
+  it('takes a Job and a CronJob whose args are Outputs: NetworkPolicies and RoleBinding exist before the values are known, the same objects once known', async () => {
+    let job!: HardenedJob;
+    let cron!: HardenedCronJob;
+    const ns = new HardenedNamespace('later-batch', {
+      deployments: (o) => {
+        job = new HardenedJob('late-job', { namespace: pulumi.output('later-batch'), containers: [{ ...worker, image: pulumi.output(PINNED) }] }, o);
+        cron = new HardenedCronJob('late-cron', { namespace: 'later-batch', schedule: '@hourly', labels: pulumi.output({ team: 'ops' }), containers: [{ ...worker, ports: [{ containerPort: 9090, name: 'metrics' }] }] }, o);
+        return [{ workload: job, egressTo: [{ to: [cron], ports: [{ port: 9090 }] }] }, { workload: cron, ingressFrom: [job] }];
+      },
+    });
+    expect(ns.resultValue).toBeUndefined();
+    expect(Object.keys(ns.networkPolicies)).toEqual(['default-deny', 'allow-dns', 'allow-late-job', 'allow-late-cron']);
+    expect(ns.roleBinding).toBeDefined();
+    await settle(ns.roleBinding, ...Object.values(ns.networkPolicies), job.job, cron.cronJob);
+    const core = hardenedNamespace({
+      name: 'later-batch',
+      workloads: [
+        { workload: hardenedJob({ name: 'late-job', namespace: 'later-batch', containers: [worker] }), egressTo: [{ to: [{ pods: { 'app.kubernetes.io/name': 'late-cron' } }], ports: [{ port: 9090 }] }] },
+        { workload: hardenedCronJob({ name: 'late-cron', namespace: 'later-batch', schedule: '@hourly', labels: { team: 'ops' }, containers: [{ ...worker, ports: [{ containerPort: 9090, name: 'metrics' }] }] }), ingressFrom: [{ pods: { 'app.kubernetes.io/name': 'late-job' } }] },
+      ],
+    });
+    const registered = recorder.kube().map((r) => plain(r.inputs)).filter((o) => o.metadata?.namespace === 'later-batch' || o.metadata?.name === 'later-batch' || o.metadata?.name === 'cleanimg-hardening.later-batch');
+    for (const o of core.objects) expect(registered.find((g) => key(g) === key(o)), key(o)).toEqual(plain(o));
+    expect(plain(await valueOf(ns.result))).toEqual(plain(core));
+    expect(registered.find((o) => o.kind === 'Job').spec.template.spec.containers[0].image).toBe(PINNED);
+  });
+
+  it('refuses a CronJob outside the namespace, its args Outputs or not, with nothing registered and no Output left to fail again', async () => {
+    const unhandled: unknown[] = [];
+    const record = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', record);
+    await tick();
+    const before = recorder.kube().length;
+    for (const image of [PINNED, pulumi.output(PINNED)]) {
+      const e = thrown(() => new HardenedNamespace(`strict-cron-${typeof image}`, {
+        deployments: (o) => [new HardenedCronJob(`stray-cron-${typeof image}`, { namespace: 'elsewhere', schedule: '@daily', containers: [{ ...worker, image }] }, o)],
+      }));
+      expect(e.problems).toEqual([expect.objectContaining({ code: 'NS014', path: 'workloads[0]', message: `CronJob stray-cron-${typeof image} is in namespace elsewhere, not strict-cron-${typeof image}` })]);
+    }
+    await tick();
+    await tick();
+    process.off('unhandledRejection', record);
+    expect(recorder.kube().length).toBe(before);
+    expect(unhandled.map((e) => (e as Error).message)).toEqual([]);
   });
 });

@@ -34,9 +34,13 @@ export function throwProblems(what: string, problems: readonly Problem[]): void 
   if (problems.length) throw new CleanimgError(`${what}: ${problems.length} invalid prop${problems.length === 1 ? '' : 's'}:`, problems);
 }
 
-/** Metadata of the workload's own objects (workload, ServiceAccount, HPA, PDB, ...). */
+/**
+ * Metadata of the workload's own objects (workload, ServiceAccount, HPA, PDB, ...). Empty annotations
+ * are left out, as cdk8s leaves them out of metadata, so both faces write the same object.
+ */
 export function objectMetadata(p: HardenedPodProps, labels: Readonly<Record<string, string>>, name = p.name): Json {
-  return { name, ...(p.namespace ? { namespace: p.namespace } : {}), labels: { ...labels }, ...(p.annotations ? { annotations: { ...p.annotations } } : {}) };
+  const annotations = p.annotations && Object.keys(p.annotations).length ? { annotations: { ...p.annotations } } : {};
+  return { name, ...(p.namespace ? { namespace: p.namespace } : {}), labels: { ...labels }, ...annotations };
 }
 
 export interface WorkloadParts {
