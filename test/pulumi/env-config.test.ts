@@ -74,6 +74,11 @@ describe('EnvConfig (Pulumi)', () => {
     const cfg = new EnvConfig('obj', { managedSecret: { mountPath: '/s', data: pulumi.secret({ 'api.token': 'xyz' }) } });
     await settle(cfg.secret);
     expect(await pulumi.isSecret(cfg.secret!.data)).toBe(true);
+    const plainOutput = runFixture('plain-output-secret');
+    expect(plainOutput.status).not.toBe(0);
+    expect(plainOutput.stderr).toMatch(/HD030 EnvConfig "plain-out" managedSecret\.data\.token: the value is an Output that is not a Pulumi secret/);
+    const secretOutput = runFixture('secret-output');
+    expect([secretOutput.status, secretOutput.stderr]).toEqual([0, '']);
     const run = runFixture('secret-keys');
     expect(run.status).not.toBe(0);
     expect(run.stderr).toMatch(/PROP002 EnvConfig "bad-keys" managedSecret\.data\.no\/slash: key "no\/slash" must consist/);
