@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EnvConfig, HardenedApp, HardenedDeployment, HardeningValidation } from '../../src/cdk8s';
-import { CleanimgError } from '../../src/errors';
+import { thrown } from '../support/expect-error';
 
 const IMAGE = `registry.example.com/app@sha256:${'ab'.repeat(32)}` as const;
 const INJECTION = '/srv\n\u2028      hostPID: true\u2028      hostNetwork: true';
@@ -25,15 +25,7 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function problemsOf(fn: () => unknown): { code: string; path: string; message: string }[] {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(CleanimgError);
-    return [...(e as CleanimgError).problems];
-  }
-  throw new Error('expected a CleanimgError');
-}
+const problemsOf = (fn: () => unknown) => [...thrown(fn).problems];
 
 describe('HD033 at construction and in HardenedApp', () => {
   it('refuses a lone surrogate in any string of a HardenedDeployment or an EnvConfig, naming the field', () => {

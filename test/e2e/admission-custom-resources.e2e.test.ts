@@ -4,6 +4,7 @@
 // (serving.knative.dev/v1, kind "Service" in another group) are refused when insecure, with the
 // rule id, and accepted when their template is the one hardenedDeployment builds; ConfigMaps and
 // Secrets of the namespace, and cluster-scoped custom resources, are left alone.
+import { waitForPolicy } from './support/admission';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hardenedDeployment, hardenedNamespace } from '../../src/core';
 import { checkObject } from '../../src/rules';
@@ -56,12 +57,7 @@ describe.skipIf(skipWithout(CLUSTER_TOOLS))('the admission policy and custom res
     expect(est.code, est.stderr).toBe(0);
     // The policy takes effect shortly after its binding is stored, and a new CRD's resource a moment after it is established.
     const probe = rollout('probe', (t) => { t.spec.containers[0].image = 'nginx'; });
-    for (let i = 0; i < 120; i++) {
-      const d = await k.kubectl(['create', '--dry-run=server', '-f', '-'], { input: toYaml([probe]) });
-      if (d.code !== 0 && /cleanimg-hardening/.test(d.stderr)) return;
-      await new Promise((res) => setTimeout(res, 500));
-    }
-    throw new Error('the admission policy never judged the custom resource');
+    await waitForPolicy(k, probe, 120);
   }, 180_000);
 
   it('stores the policy without type-checking errors that would make it fail on every request', async () => {

@@ -3,6 +3,7 @@
 // deploy — `kubectl create deployment` as root, `kubectl set image` to a tag, `kubectl patch` turning
 // readOnlyRootFilesystem off, `kubectl set env` with a literal secret or from a Secret — each with a
 // message naming the rule, and admits our hardened objects.
+import { waitForPolicy } from './support/admission';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hardenedDeployment, hardenedNamespace } from '../../src/core';
 import { CLUSTER_TOOLS } from './support/global-setup';
@@ -27,12 +28,7 @@ describe.skipIf(skipWithout(CLUSTER_TOOLS))('HardenedNamespace on a real API ser
     // The policy takes effect shortly after its binding is stored: wait until a root Deployment is refused.
     const probe = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'probe', namespace: NS },
       spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } } };
-    for (let i = 0; i < 60; i++) {
-      const d = await k.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: toYaml([probe]) });
-      if (d.code !== 0 && /cleanimg-hardening/.test(d.stderr)) return;
-      await new Promise((res) => setTimeout(res, 500));
-    }
-    throw new Error('the admission policy never took effect');
+    await waitForPolicy(k, probe);
   }, 120_000);
 
   it('admits our hardened ServiceAccount and Deployment, and a Pod from its template', async () => {

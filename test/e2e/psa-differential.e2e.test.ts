@@ -5,6 +5,7 @@
 // containers, init and ephemeral containers, the AppArmor annotation; odd-but-type-valid and null-ish
 // values), in every workload kind and as bare Pods. Every pod upstream refuses must be refused by
 // checkObject, by a rule that stands for the refusing check: zero misses. Counts are printed.
+import { waitForPolicy } from './support/admission';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hardenedDeployment, hardenedNamespace } from '../../src/core';
 import { RULES } from '../../src/rules';
@@ -88,12 +89,7 @@ describe.skipIf(skipWithout(CLUSTER_TOOLS))('the generated policy on a real API 
     expect(r.code, r.stderr).toBe(0);
     const probe = base();
     probe.spec.template.spec.containers[0].image = 'nginx';
-    for (let i = 0; i < 60; i++) {
-      const d = await k.kubectl(['create', '--dry-run=server', '-f', '-'], { input: toYaml([probe]) });
-      if (d.code !== 0 && /cleanimg-hardening/.test(d.stderr)) return;
-      await new Promise((res) => setTimeout(res, 500));
-    }
-    throw new Error('the admission policy never took effect');
+    await waitForPolicy(k, probe);
   }, 120_000);
 
   const spec = (d: any) => d.spec.template.spec;

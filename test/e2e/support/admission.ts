@@ -43,3 +43,17 @@ export async function admitPodsFromTemplates(k: Kubectl, objs: readonly KObject[
   }
   return out;
 }
+
+/**
+ * Waits until the namespace's generated admission policy refuses `probe` (an object that breaks a
+ * rule): a policy takes effect a moment after its binding is stored, and a new CRD's resource a
+ * moment after it is established. Throws when it never does.
+ */
+export async function waitForPolicy(k: Kubectl, probe: KObject, attempts = 60): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    const d = await k.kubectl(['create', '--dry-run=server', '-f', '-'], { input: toYaml([probe]) });
+    if (d.code !== 0 && /cleanimg-hardening/.test(d.stderr)) return;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  throw new Error(`the admission policy never judged ${probe.kind}/${probe.metadata?.name}`);
+}

@@ -17,7 +17,8 @@ export function inCI(): boolean {
   return ci !== '' && ci !== '0' && ci !== 'false';
 }
 
-function executable(path: string): boolean {
+/** True when `path` is a file this process may execute. */
+export function executable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;

@@ -4,22 +4,13 @@
 // a stale build elsewhere on PATH cannot answer for the current main.go.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+
+import { executable, toolsDir } from '../../e2e/support/tools';
 
 const SOURCES = join(__dirname, '../../tools/psa-check');
 
-/** Where test/e2e/provision.sh caches the tools. */
-const toolsDir = () => process.env.CLEANIMG_TOOLS ?? '/root/.cache/cleanimg-tools';
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The cache directory provision.sh builds these sources into: `psa-check-<evaluator version>-<hash of the sources>`. */
 function cachedBuildPath(): string {
