@@ -129,4 +129,10 @@ describe('HD016: shells behind wrappers', () => {
     const e = withCommand(['env', '-S', 'x y']);
     expect(checkObject(e)[0]!.message).toBe('the container runs a shell: "-S": env -S splits a string into a command line that no rule can read');
   });
+
+  it('takes an option\'s value for a value, not a program: --a=/Su starts nothing, /usr/bin/su does', () => {
+    expect(checkObject(withCommand(['/app/server', '--a=/Su', '--home=/opt/sudo'])).filter((v) => v.code === 'HD016')).toEqual([]);
+    expect(checkObject(withCommand(['/usr/bin/su', 'app'])).map((v) => v.code)).toContain('HD016');
+    expect(checkObject(withCommand(['/app/server', '--shell=/bin/sh'])).map((v) => v.code)).toContain('HD016');
+  });
 });

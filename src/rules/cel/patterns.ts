@@ -52,7 +52,8 @@ export const SHELL_WORD = `(?i)(?:^|[${SPACE}/\\\\"'=;&|(\`])${SHELL_NAME}(?:$|[
  * a hardened pod anyway (they need setuid or capabilities the pod drops), except `capsh`, which
  * needs nothing to run `/bin/bash` after `--` (`capsh -- -c x`).
  */
-export const SHELL_STARTER = `(?i)^(?:${NOT_SPACE}*[/\\\\])?(?:su|runuser|sudo|doas|chroot|unshare|nsenter|newgrp|capsh)(?:\\.exe)?$`;
+// The folder part holds no "=": `--opt=/su` is an option's value, not a program (`/usr/bin/su` is one).
+export const SHELL_STARTER = `(?i)^(?:[^${SPACE}=]*[/\\\\])?(?:su|runuser|sudo|doas|chroot|unshare|nsenter|newgrp|capsh)(?:\\.exe)?$`;
 
 /** Every prefix of a long option from its first `min` letters on, as GNU getopt accepts it: `--split`, `--split-string`. */
 function longOption(name: string, min: number): string {
