@@ -44,7 +44,7 @@ const tsx = (script: string, ...rest: string[]): string[] => ['npx', 'tsx', `ben
 const SECTIONS: Section[] = [
   {
     id: 'synth',
-    title: 'Synth: HardenedDeployment + EnvConfig against cdk8s-plus-28 and plain ApiObjects',
+    title: 'Synth: HardenedDeployment + EnvConfig, and every kind mixed, against cdk8s-plus-28 and plain ApiObjects',
     commands: [quick ? tsx('synth.ts', '100,1000', '1') : tsx('synth.ts', '100,1000,3000', '3')],
   },
   {

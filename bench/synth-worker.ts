@@ -7,6 +7,7 @@ import * as kplus from 'cdk8s-plus-28';
 // The compiled library, as users run it (npm run build first; bench/synth.ts does).
 import { EnvConfig, HardenedApp, HardenedDeployment } from '../lib/cdk8s';
 import { envConfig, hardenedDeployment } from '../lib/core';
+import { mixedCleanimg, mixedObjectsJson, mixedPlus, mixedSame } from './synth-mixed';
 
 const [variant, countArg] = process.argv.slice(2);
 const count = Number(countArg ?? 1000);
@@ -66,13 +67,21 @@ function same(app: App) {
   });
 }
 
+/** The mixed apps' plain objects, serialized outside the timed part (as for apiobject-same). */
+const mixedJson = variant === 'mixed-apiobject-same' ? mixedObjectsJson(count) : [];
+
 const start = process.hrtime.bigint();
 const cpu0 = process.cpuUsage();
 // `cleanimg-cdk8s-yaml` is cleanimg with cdk8s's own YAML writer for every document (what HardenedApp did before its writer).
-const app = variant === 'cleanimg' ? new HardenedApp({ outdir: '/nonexistent-not-written' })
+const app = variant === 'cleanimg' || variant === 'mixed-cleanimg' ? new HardenedApp({ outdir: '/nonexistent-not-written' })
   : variant === 'cleanimg-cdk8s-yaml' ? new HardenedApp({ outdir: '/nonexistent-not-written', yamlWriter: 'cdk8s' })
   : new App({ outdir: '/nonexistent-not-written' });
-({ cleanimg: hardened, 'cleanimg-cdk8s-yaml': hardened, 'cdk8s-plus-28': plus, apiobject: plain, 'apiobject-same': same } as Record<string, (a: App) => void>)[variant!]!(app);
+({
+  cleanimg: hardened, 'cleanimg-cdk8s-yaml': hardened, 'cdk8s-plus-28': plus, apiobject: plain, 'apiobject-same': same,
+  'mixed-cleanimg': (a: App) => mixedCleanimg(new Chart(a, 'bench'), count),
+  'mixed-cdk8s-plus-28': (a: App) => mixedPlus(new Chart(a, 'bench'), count),
+  'mixed-apiobject-same': (a: App) => mixedSame(new Chart(a, 'bench'), mixedJson),
+} as Record<string, (a: App) => void>)[variant!]!(app);
 const yaml = app.synthYaml();
 const ms = Number(process.hrtime.bigint() - start) / 1e6;
 const cpu = process.cpuUsage(cpu0);
