@@ -24,7 +24,7 @@
  * manifests written by anyone else (the synth plugin, `cleanimg-customize check`).
  */
 import { isUtf8 } from 'node:buffer';
-import { Document as YamlDocument, parseAllDocuments, visit, type Document } from 'yaml';
+import { Document as YamlDocument, isScalar, parseAllDocuments, visit, type Document } from 'yaml';
 import { objectId, type Finding, type Json, type KubeObject, type Rule, type Violation } from './rule';
 
 /**
@@ -70,10 +70,13 @@ function holdsUnencodable(value: unknown, depth: number): boolean {
   }
   const keys = Object.keys(value);
   for (let i = 0; i < keys.length; i++) {
-    if (unencodableString(keys[i]!) || holdsUnencodable((value as Json)[keys[i]!], depth + 1)) return true;
+    if (keys[i] === MERGE_KEY || unencodableString(keys[i]!) || holdsUnencodable((value as Json)[keys[i]!], depth + 1)) return true;
   }
   return false;
 }
+
+/** A key that Go's YAML (YAML 1.1) reads as a merge key when it is written plain, as cdk8s's writer writes it. */
+const MERGE_KEY = '<<';
 
 const u = (code: number) => `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
 
@@ -92,7 +95,7 @@ function loneSurrogate(s: string, what: string): string | undefined {
 function unencodable(value: unknown, path: string, out: Finding[], seen: Set<object>): void {
   if (typeof value === 'string') {
     const message = loneSurrogate(value, 'the string');
-    if (message) out.push({ path: path || '/', message });
+    if (message) out.push({ path: path || '/', message, fix: SURROGATE_FIX });
     return;
   }
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
@@ -104,10 +107,13 @@ function unencodable(value: unknown, path: string, out: Finding[], seen: Set<obj
   for (const key of Object.keys(value)) {
     const at = `${path}/${escapePointer(key)}`;
     const message = loneSurrogate(key, `the key ${JSON.stringify(key)}`);
-    if (message) out.push({ path: at, message });
+    if (message) out.push({ path: at, message, fix: SURROGATE_FIX });
+    if (key === MERGE_KEY) out.push({ path: at, message: 'a key named "<<": written plain (as cdk8s writes it), Go\'s YAML reads a merge key and merges its map into this object, where the guards do not look', fix: 'remove the "<<" key; no Kubernetes field has that name' });
     unencodable((value as Json)[key], at, out, seen);
   }
 }
+
+const SURROGATE_FIX = 'remove the lone surrogate (a character above U+FFFF is a high surrogate U+D800-U+DBFF followed by a low one U+DC00-U+DFFF)';
 
 export const HD033: Rule = {
   id: 'HD033',
@@ -117,7 +123,7 @@ export const HD033: Rule = {
     if (!holdsUnencodable(object, 0)) return [];
     const out: Finding[] = [];
     unencodable(object, '', out, new Set());
-    return out.map((f) => ({ ...f, fix: 'remove the lone surrogate (a character above U+FFFF is a high surrogate U+D800-U+DBFF followed by a low one U+DC00-U+DFFF)' }));
+    return out;
   },
 };
 
@@ -157,36 +163,94 @@ const RAW_DIVERGENT = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\uf
 type Located = Omit<YamlTextFinding, 'line' | 'column'>;
 
 /** The non-string tags of YAML 1.1 as the `yaml` package has them (the schema cdk8s writes with). */
-const YAML11_NON_STRING = (() => {
-  const schema = new YamlDocument(null, { version: '1.1' }).schema as unknown as { tags: { default?: unknown; tag: string; test?: RegExp }[]; compat?: { default?: unknown; tag: string; test?: RegExp }[] | null };
-  return [...schema.tags, ...(schema.compat ?? [])].filter((t) => t.default && t.tag !== 'tag:yaml.org,2002:str' && t.test).map((t) => t.test!);
+interface ScalarTag { default?: unknown; tag: string; test?: RegExp; resolve(value: string, onError: (m: string) => void, options: object): unknown }
+const YAML11_NON_STRING: readonly ScalarTag[] = (() => {
+  const schema = new YamlDocument(null, { version: '1.1' }).schema as unknown as { tags: ScalarTag[]; compat?: ScalarTag[] | null };
+  // Timestamps and sexagesimal numbers (`1:20`) are left out: a writer that meant one would have
+  // written an ISO date or a decimal number, and Go reads both spellings as strings, as meant.
+  const left = new Set(['tag:yaml.org,2002:str', 'tag:yaml.org,2002:timestamp', 'tag:yaml.org,2002:merge']);
+  return [...schema.tags, ...(schema.compat ?? [])].filter((t) => t.default === true && !left.has(t.tag) && (t as { format?: string }).format !== 'TIME' && t.test);
 })();
 
-/** Tokens that might be plain scalars Go reads as a number and a JS reader as a string (`0o17`, `672.e_-6`, `1_000`). */
+/** A plain scalar as YAML 1.1 (the `yaml` package's schema, as cdk8s writes) reads it. */
+function yaml11Value(value: string): unknown {
+  const tag = YAML11_NON_STRING.find((t) => t.test!.test(value));
+  const resolved = tag ? tag.resolve(value, () => undefined, {}) : value;
+  return isScalar(resolved) ? resolved.value : resolved; // 1.1 booleans come back as Scalar nodes
+}
+
+const GO_TRUE = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON']);
+const GO_FALSE = new Set(['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF']);
+const GO_NULL = new Set(['', '~', 'null', 'Null', 'NULL']);
+const GO_SPECIAL_FLOATS: Readonly<Record<string, number>> = {
+  '.nan': NaN, '.NaN': NaN, '.NAN': NaN,
+  '.inf': Infinity, '.Inf': Infinity, '.INF': Infinity, '+.inf': Infinity, '+.Inf': Infinity, '+.INF': Infinity,
+  '-.inf': -Infinity, '-.Inf': -Infinity, '-.INF': -Infinity,
+};
+
+/**
+ * A plain scalar as go-yaml v2 resolves it into an `interface{}` (resolve.go), which is what
+ * sigs.k8s.io/yaml hands on as JSON: the YAML 1.1 booleans (`y`, `yes`, `on`, `off`, ...), nulls,
+ * `.inf`/`.nan`, and after dropping every `_`, Go's integer syntax (`0777` is octal, `0o17`, `0x1F`,
+ * `0b101`, a sign before any of them) and its float pattern. Timestamps stay strings.
+ */
+function goPlainScalar(value: string): unknown {
+  if (GO_TRUE.has(value)) return true;
+  if (GO_FALSE.has(value)) return false;
+  if (GO_NULL.has(value)) return null;
+  if (Object.hasOwn(GO_SPECIAL_FLOATS, value)) return GO_SPECIAL_FLOATS[value];
+  if (!readAsNumberByGo(value)) return value;
+  const plain = value.replace(/_/g, '');
+  const sign = plain.startsWith('-') ? -1 : 1;
+  const digits = plain.replace(/^[-+]/, '');
+  const m = /^0([xXoObB])(.+)$/.exec(digits);
+  if (m) return sign * parseInt(m[2]!, { x: 16, o: 8, b: 2 }[m[1]!.toLowerCase() as 'x' | 'o' | 'b']);
+  if (/^0[0-7]+$/.test(digits)) return sign * parseInt(digits, 8);
+  return Number(plain);
+}
+
+const sameScalar = (a: unknown, b: unknown) =>
+  Object.is(a, b) || (typeof a === 'number' && typeof b === 'number' && a === b) || (a == null && b == null);
+
+const show = (v: unknown) => (v instanceof Date ? `the timestamp ${v.toISOString()}` : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : String(v));
+
+/** Words and tokens that may be plain scalars Go reads differently: a cheap look before parsing. */
+const GO_WORDS = /<<|(?<![\w.\-/])(?:[yYnN]|[Yy]es|YES|[Nn]o|NO|[Oo]n|ON|[Oo]ff|OFF)(?![\w.\-/])/;
+
+/** Tokens that might be plain scalars Go reads as a number and a JS reader as a string (`0o17`, `672.e_-6`, `1_000`), or with another value (`0777`). */
 const NUMBER_TOKEN = /(?<![\w.+-])[-+.0-9][\w.+-]*/g;
-const AGREED_NUMBER = /^[-+]?[0-9]+(?:\.[0-9]+)?$/;
+const AGREED_NUMBER = /^[-+]?(?:[1-9][0-9]*|0)(?:\.[0-9]+)?$/;
 function mayHoldGoNumber(text: string): boolean {
   for (const m of text.matchAll(NUMBER_TOKEN)) if (!AGREED_NUMBER.test(m[0]) && readAsNumberByGo(m[0])) return true;
   return false;
 }
 
 /**
- * Plain scalars that Go reads as a number (readAsNumberByGo) where the JS side takes a string: the
- * parser the guards use (YAML 1.2), or, for text written for YAML 1.1 as cdk8s writes it, that
- * version's reading (`0o17` is a number in 1.2 but a string in 1.1, so cdk8s's writer leaves it plain).
+ * Plain scalars (values and keys) that Go's YAML resolves to another value than the one meant: the
+ * reading of the text's YAML version (1.2 for manifests written by hand, the JS parser's; 1.1 for
+ * text cdk8s writes). `yes` is a boolean to Go and a string in 1.2; `0777` is 511 to Go and 777 in
+ * 1.2; `1_000` and `0b101` are numbers to Go and strings in 1.2; a key `<<` merges another map for Go
+ * and is a plain key in 1.2. Each is refused, to be quoted or written out.
  */
-function numbersToGo(text: string, docs: readonly Document[], version: '1.1' | '1.2'): Located[] {
+function scalarsToGo(text: string, docs: readonly Document[], version: '1.1' | '1.2'): Located[] {
   const out: Located[] = [];
   for (const doc of docs) {
     visit(doc, {
-      Scalar(_key, node) {
+      Pair(_key, pair) {
+        const k = pair.key as { type?: string; source?: string; value?: unknown; range?: [number, number, number] } | null;
+        if (k && k.type === 'PLAIN' && k.value === '<<' && k.range)
+          out.push({ offset: k.range[0], message: 'a merge key ("<<"): Go\'s YAML merges the given map into this one, the guards\' JS parser reads a key named "<<"', fix: 'write the keys out instead of merging them' });
+      },
+      Scalar(key, node) {
         if (node.type !== 'PLAIN' || !node.range) return;
-        const source = text.slice(node.range[0], node.range[1]);
-        if (!readAsNumberByGo(source)) return;
-        if (typeof node.value !== 'string' && (version === '1.2' || YAML11_NON_STRING.some((t) => t.test(source)))) return;
+        const source = typeof node.value === 'string' ? node.value : text.slice(node.range[0], node.range[1]);
+        if (key === 'key' && source === '<<') return; // reported as a merge key
+        const go = goPlainScalar(source);
+        const meant = version === '1.2' ? node.value : yaml11Value(source);
+        if (key === 'key' ? String(go) === String(meant) : sameScalar(go, meant)) return;
         out.push({
           offset: node.range[0],
-          message: `${JSON.stringify(source)} is written plain; Go's YAML reads it as a number, the JS parser (YAML ${typeof node.value === 'string' ? '1.2' : '1.1, as cdk8s writes'}) as a string`,
+          message: `${JSON.stringify(source)} is written plain: Go's YAML reads ${show(go)}, the JS parser (YAML ${version}${version === '1.1' ? ', as cdk8s writes' : ''}) ${show(meant)}`,
           fix: 'double-quote it (HardenedApp\'s writer does)',
         });
       },
@@ -284,7 +348,8 @@ export function goYamlTextFindings(input: string | Uint8Array, options: YamlText
   // Checks that need the documents run only when a cheap look at the text finds a candidate.
   const parsed = () => (docs ??= [...parseAllDocuments(text)]);
   if (/(^|\n) *\t/.test(text)) out.push(...tabsInBlockIndentation(text, parsed()));
-  if (mayHoldGoNumber(text)) out.push(...numbersToGo(text, parsed(), options.version ?? '1.1'));
+  const version = options.version ?? '1.1';
+  if (mayHoldGoNumber(text) || GO_WORDS.test(text)) out.push(...scalarsToGo(text, parsed(), version));
   return out.length === 0 ? [] : locate(text, out);
 }
 

@@ -108,8 +108,8 @@ describe('HD033 in the synth plugin', () => {
     const locations = r.violations.flatMap((v) => v.violatingConstructs.flatMap((c) => c.locations));
     // In text order, each with the line and column.
     expect(locations.map((l) => l.replace(/^.*?raw\.k8s\.yaml:/, ''))).toEqual([
-      expect.stringMatching(/^5: column 12: "672\.e_-6" is written plain; Go's YAML reads it as a number, the JS parser \(YAML 1\.2\) as a string — double-quote it/),
-      expect.stringMatching(/^6: column 11: "0o17" is written plain; Go's YAML reads it as a number, the JS parser \(YAML 1\.1, as cdk8s writes\) as a string/),
+      expect.stringMatching(/^5: column 12: "672\.e_-6" is written plain: Go's YAML reads 0\.000672, the JS parser \(YAML 1\.1, as cdk8s writes\) the string "672\.e_-6" — double-quote it/),
+      expect.stringMatching(/^6: column 11: "0o17" is written plain: Go's YAML reads 15, the JS parser \(YAML 1\.1, as cdk8s writes\) the string "0o17"/),
       expect.stringMatching(/^9: column 11: the text contains U\+0085 \(NEXT LINE\) written raw; Go's YAML reads it as a line break/),
       expect.stringMatching(/^10: column 10: the text contains U\+007F written raw; Go's YAML refuses the whole document/),
     ]);

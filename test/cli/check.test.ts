@@ -42,6 +42,28 @@ describe('cleanimg-customize check', () => {
     expect(r.out).toMatch(/3 objects in 2 files: 2 break 3 rules \(3 findings\)/);
   });
 
+  it('reads what kubectl apply -f reads (.json, hidden files and folders) and skips .git and node_modules', async () => {
+    const bad = stringify({ ...goodDeployment(), metadata: { name: 'bad' }, spec: { ...goodDeployment().spec, template: { ...goodDeployment().spec.template, spec: { ...goodDeployment().spec.template.spec, hostPID: true } } } });
+    const dir = tree({
+      'a.json': JSON.stringify(goodDeployment()),
+      '.hidden.yaml': bad,
+      '.overlay/x.yml': bad,
+      '.git/config.yaml': bad,
+      'node_modules/pkg/k8s.yaml': bad,
+    });
+    const r = await runCli(['check', '--json', dir]);
+    const report = JSON.parse(r.out);
+    expect(report.files).toBe(3);
+    expect([...new Set(report.violations.map((v: { file: string }) => v.file.slice(dir.length + 1)))].sort()).toEqual(['.hidden.yaml', '.overlay/x.yml']);
+  });
+
+  it('does not report how Go reads a file that holds no Kubernetes object (a CI workflow\'s on: key)', async () => {
+    const dir = tree({ '.github/workflows/ci.yml': 'on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n', 'ok.yaml': stringify(goodDeployment()) });
+    const r = await runCli(['check', dir]);
+    expect(r.out).toMatch(/no rule broken/);
+    expect(r.code).toBe(0);
+  });
+
   it('prints a JSON report with --json', async () => {
     const bad = goodDeployment();
     bad.spec.template.spec.hostPID = true;

@@ -80,6 +80,20 @@ describe('HD033 on text: what Go\'s YAML reads differently', () => {
     expect(at('a: x\tb\nc:\t1\n')).toEqual([]);
   });
 
+  it('finds YAML 1.1 booleans, octal numbers and merge keys that Go reads otherwise than YAML 1.2, in values and keys', () => {
+    const text = 'a: yes\nb: "yes"\nc: on\nd: y\ne: True\nf: 0777\ng: 0o17\nh: ~\non: x\n"off": x\nbase: &b {x: 1}\nm:\n  <<: *b\nnote: runs on nodes\nn: x\n';
+    expect(at(text, { version: '1.2' })).toEqual(['1:4', '3:4', '4:4', '6:4', '9:1', '13:3', '15:1']);
+    expect(goYamlTextFindings('m:\n  <<: {hostPID: true}\n', { version: '1.2' })[0]!.message).toMatch(/merge key/);
+    // Read as YAML 1.1 (cdk8s's text), the booleans and octal agree with Go; 0o17 (a string in 1.1) and a merge key do not.
+    expect(at(text, { version: '1.1' })).toEqual(['7:4', '13:3']);
+  });
+
+  it('refuses a "<<" key in an object, which cdk8s writes plain and Go then merges', () => {
+    const v = checkObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', annotations: { '<<': 'x' } } } as never).filter((x) => x.code === 'HD033');
+    expect(v.map((x) => x.path)).toEqual(['/metadata/annotations/<<']);
+    expect(v[0]!.fix).toMatch(/remove the "<<" key/);
+  });
+
   it('finds plain scalars Go reads as numbers where the JS side reads strings', () => {
     expect(at('a: 672.e_-6\nb: 1_000\nc: "0o17"\nd: 8080\ne: 1.5\nf: v1.0\n', { version: '1.2' })).toEqual(['1:4', '2:4']);
     // Written for YAML 1.1 (cdk8s's writer): 0o17 is a string there (and in 1.2 a number, as for Go).
@@ -88,7 +102,7 @@ describe('HD033 on text: what Go\'s YAML reads differently', () => {
     expect(at('"0o17": 1\n1_0: x\n', { version: '1.2' })).toEqual(['2:1']);
     // Inside a block scalar it is text, not a scalar.
     expect(at('a: |\n  timeout: 672.e_-6\n')).toEqual([]);
-    expect(goYamlTextFindings('a: 672.e_-6\n')[0]!.message).toBe('"672.e_-6" is written plain; Go\'s YAML reads it as a number, the JS parser (YAML 1.2) as a string');
+    expect(goYamlTextFindings('a: 672.e_-6\n')[0]!.message).toBe('"672.e_-6" is written plain: Go\'s YAML reads 0.000672, the JS parser (YAML 1.1, as cdk8s writes) the string "672.e_-6"');
   });
 
   it('agrees with go-yaml v2 on what is a number (strconv.ParseInt base 0 without `_`, then its float pattern)', () => {

@@ -4,13 +4,16 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, type Document } from 'yaml';
 import { CleanimgError } from '../../errors';
 import { checkDockerfileFile, isDockerfileName, type DockerfileCheckOptions } from '../../dockerfile';
 import { checkObject, goYamlTextViolations, type KubeObject, type Violation } from '../../rules';
 import { EXIT, type Io } from '../output';
 
-const YAML_EXT = new Set(['.yaml', '.yml']);
+/** What `kubectl apply -f DIR` reads: .yaml, .yml and .json files, hidden ones included. */
+const MANIFEST_EXT = new Set(['.yaml', '.yml', '.json']);
+/** Folders never walked: version control and installed packages hold no manifests to apply. */
+const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
 
 export interface FileViolation extends Violation {
   readonly file: string;
@@ -22,7 +25,11 @@ export interface CheckReport {
   readonly violations: readonly FileViolation[];
 }
 
-/** Every YAML file and Dockerfile (Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile) under the given paths, sorted, skipping node_modules and dot folders. */
+/**
+ * Every manifest (.yaml, .yml, .json: what `kubectl apply -f` reads, hidden files included) and
+ * Dockerfile (Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile) under the given paths, sorted,
+ * walking every folder (as `kubectl apply -R` does) but .git and node_modules.
+ */
 export function collectFiles(paths: readonly string[]): string[] {
   const out: string[] = [];
   const walk = (p: string, top: boolean) => {
@@ -34,10 +41,10 @@ export function collectFiles(paths: readonly string[]): string[] {
     }
     if (st.isDirectory()) {
       for (const name of readdirSync(p).sort()) {
-        if (name === 'node_modules' || name.startsWith('.')) continue;
+        if (SKIPPED_DIRS.has(name)) continue;
         walk(join(p, name), false);
       }
-    } else if (top || YAML_EXT.has(extname(p)) || isDockerfileName(basename(p))) out.push(p);
+    } else if (top || MANIFEST_EXT.has(extname(p)) || isDockerfileName(basename(p))) out.push(p);
   };
   for (const p of paths) walk(p, true);
   return out;
@@ -56,9 +63,10 @@ export function checkFiles(paths: readonly string[], dockerfile: DockerfileCheck
     // The text first: where Go's YAML (kubectl, the API server) reads it differently from the JS
     // parser below, what the rules see is not what the cluster gets (HD033).
     const bytes = readFileSync(file);
-    const parsed = parseAllDocuments(bytes.toString('utf8'));
+    const text = bytes.toString('utf8');
+    const parsed = parseAllDocuments(text);
     const docs = Array.isArray(parsed) ? parsed : [parsed];
-    const textViolations = goYamlTextViolations(bytes, file, { docs, version: '1.2' });
+    const textViolations = goYamlTextViolations(bytes, file, { docs, version: '1.2' }).filter((v) => aboutAnObject(v, docs, text));
     for (const v of textViolations) violations.push({ ...v, file });
     for (const doc of docs) {
       if (doc.errors.length) {
@@ -77,6 +85,21 @@ export function checkFiles(paths: readonly string[], dockerfile: DockerfileCheck
     }
   }
   return { files: files.length, objects, violations };
+}
+
+/**
+ * Whether a text finding concerns something kubectl would apply: a document that is a Kubernetes
+ * object (the finding names it), one whose merge keys could make it one, or one the JS parser
+ * cannot read. A CI workflow's `on:`
+ * in a folder `check` walks is not reported.
+ */
+function aboutAnObject(v: Violation, docs: readonly Document[], text: string): boolean {
+  const m = /^document (\d+)$/.exec(v.object);
+  if (!m) return true;
+  const doc = docs[Number(m[1]) - 1];
+  // A document the JS parser cannot read either may be anything: keep what Go reads differently in it.
+  if (!doc?.range || doc.errors.length) return true;
+  return text.slice(doc.range[0], doc.range[2]).includes('<<');
 }
 
 /** One for an object, the sum of its items for a List (any object with `items`), recursively. */
