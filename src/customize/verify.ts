@@ -53,7 +53,15 @@ export async function verifyPushed(opts: VerifyPushedOptions): Promise<VerifyPus
 
   const failures: string[] = [];
   if (signature && !signature.verified) failures.push(`no valid signature for ${digest} with the given key`);
-  for (const f of shell.findings) failures.push(`${f.kind} at ${f.path}${f.target ? ` (-> ${f.target})` : ''}, from layer ${f.layer + 1}`);
-  if (shell.user.isRoot) failures.push(`the image runs as root (config User ${JSON.stringify(config.config?.User ?? '')})`);
+  failures.push(...inspectionFailures(shell, config));
   return { image: `${refName(ref)}@${digest}`, digest, ...(platformDigest ? { platformDigest } : {}), ...(signature ? { signature } : {}), shell, ok: failures.length === 0, failures };
+}
+
+/** What the filesystem inspection finds wrong: shells (by path, name or contents), a root or unresolvable user. */
+export function inspectionFailures(shell: ShellCheckResult, config: ImageConfig): string[] {
+  const out = shell.findings.map((f) => `${f.kind === 'content' ? `a ${f.shell} binary (by its contents)` : f.kind} at ${f.path}${f.target ? ` (-> ${f.target})` : ''}, from layer ${f.layer + 1}`);
+  const user = JSON.stringify(config.config?.User ?? '');
+  if (shell.user.isRoot) out.push(`the image runs as root (config User ${user}${shell.user.uid === 0 && !/^(0*|root)(:|$)/.test(config.config?.User ?? '') ? ', UID 0 in the image\'s /etc/passwd' : ''})`);
+  else if (shell.user.unresolved) out.push(`config User ${user} cannot be resolved: ${shell.user.unresolved} (a runtime refuses to start the container)`);
+  return out;
 }

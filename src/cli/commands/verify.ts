@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import type { X509Certificate } from 'node:crypto';
 import { CleanimgError } from '../../errors';
-import { verifyPushed } from '../../customize/verify';
+import { inspectionFailures, verifyPushed } from '../../customize/verify';
 import { describeTrustVerify, parseCertificateFile, verifyTrust, type TrustVerifyResult } from '../../customize/trust/verify';
 import { checkShellFree, type ShellCheckResult } from '../../oci/inspect';
 import { LayoutImageSource } from '../../oci/layout';
@@ -71,8 +71,7 @@ async function fromLayout(arg: string, f: VerifyFlags, certs: X509Certificate[] 
   const shell = await checkShellFree({ layers: manifest.layers, config }, open);
   const trust = certs ? await verifyTrust({ layers: manifest.layers, open, config, certs }) : undefined;
   const failures: string[] = [];
-  for (const s of shell.findings) failures.push(`${s.kind} at ${s.path}${s.target ? ` (-> ${s.target})` : ''}, from layer ${s.layer + 1}`);
-  if (shell.user.isRoot) failures.push(`the image runs as root (config User ${JSON.stringify(config.config?.User ?? '')})`);
+  failures.push(...inspectionFailures(shell, config));
   if (trust) failures.push(...trust.failures);
   return { image: `oci:${dir}:${ref}@${top.digest}`, digest: top.digest, ...(platformDigest ? { platformDigest } : {}), shell, ...(trust ? { trust } : {}), failures };
 }
@@ -121,7 +120,7 @@ export async function runVerify(refText: string | undefined, f: VerifyFlags, io:
     io.out(JSON.stringify({
       ok, image: r.image, digest: r.digest, platformDigest: r.platformDigest ?? null, failures: r.failures,
       signature: r.signature ? { verified: r.signature.verified, valid: r.signature.valid.length, lines: describeVerifyResult(r.signature) } : null,
-      shellFree: r.shell.shellFree, shells: r.shell.findings, user: r.shell.user, layers: r.shell.layers,
+      shellFree: r.shell.shellFree, shells: r.shell.findings, user: r.shell.user, special: r.shell.special, layers: r.shell.layers,
       trust: r.trust ?? null,
     }, null, 2));
   } else {
@@ -129,7 +128,9 @@ export async function runVerify(refText: string | undefined, f: VerifyFlags, io:
     if (r.signature) for (const line of describeVerifyResult(r.signature)) io.out(`  signature ${line}`);
     else io.out(f.layout ? '  signature: not checked (an OCI layout holds no signature)' : '  signature: not checked (pass --key cosign.pub)');
     io.out(`  shell: ${r.shell.shellFree ? `none in ${r.shell.layers} layers (${r.shell.entries} entries)` : 'FOUND'}`);
-    io.out(`  user: ${JSON.stringify(r.shell.user.user)}${r.shell.user.isRoot ? ' (root)' : ''}`);
+    io.out(`  user: ${JSON.stringify(r.shell.user.user)}${r.shell.user.uid !== undefined ? ` (UID ${r.shell.user.uid}${r.shell.user.isRoot ? ': root' : ''})` : r.shell.user.isRoot ? ' (root)' : ''}`);
+    // Not failures (a hardened pod runs with no_new_privs and a read-only root), but worth knowing.
+    for (const e of r.shell.special) io.out(`  note: ${e.what} ${e.path} (layer ${e.layer + 1})`);
     if (r.trust) for (const line of describeTrustVerify(r.trust)) io.out(line);
     for (const f2 of r.failures) io.out(`  FAIL ${f2}`);
     io.out(ok ? 'verified' : 'NOT verified');

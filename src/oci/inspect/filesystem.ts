@@ -6,6 +6,7 @@
  *
  * The layer bytes are checked against the descriptor's digest while streaming.
  */
+import { ContentSniffer, KEPT_FILES } from './content';
 import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -32,6 +33,10 @@ export interface FsNode {
   /** The layer (0-based) that last wrote this entry. */
   layer: number;
   children?: Map<string, FsNode>;
+  /** For an ELF file that is a shell by its contents: which one (see content.ts). */
+  shell?: string;
+  /** For the files the inspection keeps (/etc/passwd, /etc/group): their text. */
+  text?: string;
 }
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -165,12 +170,12 @@ export class Filesystem {
       case 'link': {
         const target = this.lget(normalizePath(h.linkname ?? ''));
         const inode = target && target.type === 'file' ? target.inode : this.nextInode++;
-        parent.children!.set(name, { type: 'file', inode, ...base });
+        parent.children!.set(name, { type: 'file', inode, ...base, ...(target?.shell ? { shell: target.shell } : {}), ...(target?.text !== undefined ? { text: target.text } : {}) });
         return;
       }
       case 'file':
       case 'contiguous-file':
-        parent.children!.set(name, { type: 'file', inode: this.nextInode++, ...base });
+        parent.children!.set(name, { type: 'file', inode: this.nextInode++, ...base, ...(h.shell ? { shell: h.shell } : {}), ...(h.text !== undefined ? { text: h.text } : {}) });
         return;
       default:
         parent.children!.set(name, { type: 'other', inode: 0, ...base });
@@ -179,7 +184,7 @@ export class Filesystem {
 }
 
 /** The tar header fields the filesystem keeps. */
-export type EntryHeader = Pick<tar.Header, 'name' | 'type' | 'linkname' | 'mode' | 'uid' | 'gid'>;
+export type EntryHeader = Pick<tar.Header, 'name' | 'type' | 'linkname' | 'mode' | 'uid' | 'gid'> & { readonly shell?: string; readonly text?: string };
 
 /** What one layer said, before it is applied to the layers below. */
 interface LayerEdits {
@@ -225,7 +230,7 @@ async function* sniffAndHash(src: Readable, layer: Descriptor, index: number, ki
   }
 }
 
-/** Read one layer's tar headers, streaming; contents are discarded as they pass. */
+/** Read one layer's tar headers, streaming; contents pass a sniffer (content.ts) and are discarded. */
 async function readLayer(open: OpenLayer, layer: Descriptor, index: number): Promise<LayerEdits> {
   if (/zstd/.test(layer.mediaType)) {
     throw inspectError('INS001', `layers[${index}]`, `layer media type ${layer.mediaType} (zstd) is not supported`, 'use gzip or uncompressed layers');
@@ -267,6 +272,12 @@ async function readLayer(open: OpenLayer, layer: Descriptor, index: number): Pro
         edits.opaque.push(path.posix.dirname(p));
       } else if (base.startsWith(WHITEOUT_PREFIX)) {
         edits.whiteouts.push(path.posix.join(path.posix.dirname(p), base.slice(WHITEOUT_PREFIX.length)));
+      } else if (h.type === 'file' || h.type === 'contiguous-file') {
+        // Contents pass through a sniffer (shells by their strings, the kept files' text), then are dropped.
+        const sniffer = new ContentSniffer(KEPT_FILES.has(p));
+        for await (const chunk of entry) sniffer.update(chunk as Buffer);
+        edits.entries.push({ name: h.name, type: h.type, linkname: h.linkname, mode: h.mode, uid: h.uid, gid: h.gid, shell: sniffer.shell(), text: sniffer.text() });
+        continue;
       } else {
         edits.entries.push({ name: h.name, type: h.type, linkname: h.linkname, mode: h.mode, uid: h.uid, gid: h.gid });
       }

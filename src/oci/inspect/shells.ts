@@ -4,10 +4,16 @@
  * A shell is found when any of these resolves (following symlinks, as `execve` would) to a regular file:
  * the shell names below in the usual binary folders; or when any file is named `busybox*` anywhere;
  * then every other path that reaches one of those files (a symlink anywhere, or a hardlink) is reported too.
- * Only names are checked, not file contents: a shell renamed to something else is not detected.
+ * Contents are checked too (content.ts): an ELF file that carries a shell's strings (busybox, bash,
+ * dash, mksh, zsh) is a shell wherever it sits and whatever its name.
+ *
+ * The user is resolved through the image's own /etc/passwd and /etc/group (the final ones, across
+ * all layers), as a runtime resolves a name: a name that maps to UID 0 is root. Setuid and setgid
+ * files, and world-writable files and folders (without the sticky bit), are listed.
  */
 import * as path from 'node:path';
 import type { Descriptor, ImageConfig } from '../types';
+import { resolveUser } from './content';
 import { type Filesystem, type OpenLayer, readFilesystem } from './filesystem';
 
 export const SHELL_NAMES = ['sh', 'bash', 'ash', 'dash', 'zsh', 'ksh', 'mksh', 'csh', 'tcsh', 'fish'] as const;
@@ -18,8 +24,10 @@ const BUSYBOX_RE = /^busybox([._-].*)?$/;
 export interface ShellFinding {
   /** The path in the image, e.g. `/bin/sh`. */
   path: string;
-  /** `shell`: a shell binary at a shell path; `busybox`: a busybox binary; `symlink`/`hardlink`: another path reaching one of them. */
-  kind: 'shell' | 'busybox' | 'symlink' | 'hardlink';
+  /** `shell`: a shell binary at a shell path; `busybox`: a busybox binary; `content`: an ELF file that is a shell by its strings (`shell` names which); `symlink`/`hardlink`: another path reaching one of them. */
+  kind: 'shell' | 'busybox' | 'content' | 'symlink' | 'hardlink';
+  /** For `content`: the shell its strings name. */
+  shell?: string;
   /** For links and for shell paths that resolve elsewhere: the real file reached. */
   target?: string;
   /** The layer (0-based) that wrote this path. */
@@ -29,8 +37,20 @@ export interface ShellFinding {
 export interface UserInfo {
   /** The config's `User`, as written ('' when unset). */
   user: string;
-  /** True for '', `0`, `root`, and `0:<group>` / `root:<group>`: the container runs as root unless the runtime overrides it. */
+  /** True for '', `0`, `root`, a name the image's /etc/passwd maps to UID 0, and those with `:<group>`: the container runs as root unless the runtime overrides it. */
   isRoot: boolean;
+  /** The UID and GID the name resolves to, when known. */
+  uid?: number;
+  gid?: number;
+  /** Why the name cannot be resolved (a runtime refuses to start such an image). */
+  unresolved?: string;
+}
+
+/** A file or folder a hardened image should not have. */
+export interface SpecialEntry {
+  path: string;
+  what: 'setuid' | 'setgid' | 'world-writable';
+  layer: number;
 }
 
 export interface ShellCheckResult {
@@ -38,15 +58,32 @@ export interface ShellCheckResult {
   shellFree: boolean;
   findings: ShellFinding[];
   user: UserInfo;
+  /** Setuid and setgid files, world-writable files and folders (folders with the sticky bit excepted). */
+  special: SpecialEntry[];
   layers: number;
   entries: number;
 }
 
-/** The user an image runs as, from its config (`config.User`). */
-export function imageUser(config: Pick<ImageConfig, 'config'>): UserInfo {
+/** The user an image runs as, from its config (`config.User`), resolved through the image's own /etc/passwd and /etc/group when given. */
+export function imageUser(config: Pick<ImageConfig, 'config'>, fsys?: Filesystem): UserInfo {
   const user = typeof config.config?.User === 'string' ? config.config.User : '';
   const name = user.split(':')[0]!.trim();
-  return { user, isRoot: name === '' || name === 'root' || /^0+$/.test(name) };
+  if (name === '' || name === 'root' || /^0+$/.test(name)) return { user, isRoot: true, uid: 0 };
+  const text = (p: string) => (fsys ? fsys.resolve(p)?.node.text : undefined);
+  const r = resolveUser(user, text('/etc/passwd'), text('/etc/group'));
+  if (!fsys && r.unresolved) return { user, isRoot: false };
+  return { user, isRoot: r.uid === 0, ...(r.uid !== undefined ? { uid: r.uid } : {}), ...(r.gid !== undefined ? { gid: r.gid } : {}), ...(r.unresolved ? { unresolved: r.unresolved } : {}) };
+}
+
+/** Setuid and setgid files, and world-writable files and folders (a folder with the sticky bit, like /tmp, is fine). */
+export function findSpecialEntries(fsys: Filesystem): SpecialEntry[] {
+  const out: SpecialEntry[] = [];
+  for (const [p, node] of fsys.walk()) {
+    if (node.type === 'file' && node.mode & 0o4000) out.push({ path: p, what: 'setuid', layer: node.layer });
+    if (node.type === 'file' && node.mode & 0o2000) out.push({ path: p, what: 'setgid', layer: node.layer });
+    if ((node.type === 'file' || node.type === 'dir') && node.mode & 0o002 && !(node.type === 'dir' && node.mode & 0o1000)) out.push({ path: p, what: 'world-writable', layer: node.layer });
+  }
+  return out;
 }
 
 /** Find shells and busybox in a filesystem. */
@@ -84,6 +121,13 @@ export function findShells(fsys: Filesystem): ShellFinding[] {
     }
   }
 
+  // ELF files that are shells by their contents, wherever they are and whatever they are called.
+  for (const [p, node] of fsys.walk()) {
+    if (node.type !== 'file' || !node.shell || shellFiles.has(p)) continue;
+    addReal(p, node.inode);
+    if (!findings.has(p)) findings.set(p, { path: p, kind: 'content', shell: node.shell, layer: node.layer });
+  }
+
   // Every other path that reaches a shell file: symlinks anywhere, hardlinks (same inode).
   for (const [p, node] of fsys.walk()) {
     if (findings.has(p) || shellFiles.has(p)) continue;
@@ -110,5 +154,5 @@ export async function checkShellFree(
 ): Promise<ShellCheckResult> {
   const fsys = await readFilesystem(image.layers, openLayer);
   const findings = findShells(fsys);
-  return { shellFree: findings.length === 0, findings, user: imageUser(image.config), layers: image.layers.length, entries: fsys.entries };
+  return { shellFree: findings.length === 0, findings, user: imageUser(image.config, fsys), special: findSpecialEntries(fsys), layers: image.layers.length, entries: fsys.entries };
 }

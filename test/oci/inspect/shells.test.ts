@@ -74,7 +74,7 @@ describe('checkShellFree', () => {
     const res = await check([await layer(base)], '65532:65532');
     expect(res.shellFree).toBe(true);
     expect(res.findings).toEqual([]);
-    expect(res.user).toEqual({ user: '65532:65532', isRoot: false });
+    expect(res.user).toEqual({ user: '65532:65532', isRoot: false, uid: 65532, gid: 65532 });
     expect(res.entries).toBe(base.length);
   });
 
@@ -258,10 +258,60 @@ describe('imageUser', () => {
     ['nonroot', false],
     ['10001', false],
   ])('User %j → isRoot %s', (user, isRoot) => {
-    expect(imageUser({ config: { User: user } })).toEqual({ user, isRoot });
+    expect(imageUser({ config: { User: user } })).toMatchObject({ user, isRoot });
   });
 
   it('treats a missing config as root', () => {
-    expect(imageUser({})).toEqual({ user: '', isRoot: true });
+    expect(imageUser({})).toMatchObject({ user: '', isRoot: true });
   });
 });
+
+describe('judged as a runtime sees the image: contents, the image\'s own users, special modes', () => {
+  const elf = (strings: string) => `\x7fELF\x02\x01\x01${'\0'.repeat(40)}${strings}${'\0'.repeat(40)}`;
+
+  it('finds a shell by its contents wherever it is and whatever it is called, and the links to it', async () => {
+    const l = await layer([
+      ...base,
+      { name: 'opt/', type: 'directory' },
+      { name: 'opt/tools/', type: 'directory' },
+      { name: 'opt/tools/helper', content: elf('BusyBox v1.36.1 (2024-01-01) multi-call binary'), mode: 0o755 },
+      { name: 'usr/libexec/', type: 'directory' },
+      { name: 'usr/libexec/x', content: elf('GNU bash, version 5.2.15(1)-release'), mode: 0o755 },
+      { name: 'usr/bin/run', type: 'symlink', linkname: '../libexec/x' },
+      { name: 'usr/share/', type: 'directory' },
+      { name: 'usr/share/README', content: 'this image has no BusyBox v1 and no GNU bash, version anything' },
+      { name: 'usr/bin/dashy', content: elf('Syntax error: %s\0Illegal option -%c'), mode: 0o755 },
+    ]);
+    const r = await check([l], 'nonroot');
+    expect(r.findings.map((f) => `${f.kind}${f.shell ? `:${f.shell}` : ''} ${f.path}${f.target ? ` -> ${f.target}` : ''}`)).toEqual([
+      'content:busybox /opt/tools/helper',
+      'symlink /usr/bin/run -> /usr/libexec/x',
+      'content:dash /usr/bin/dashy',
+      'content:bash /usr/libexec/x',
+    ].sort((a, b) => a.split(' ')[1]!.localeCompare(b.split(' ')[1]!)));
+  });
+
+  it('resolves the configured user through the image\'s final /etc/passwd: a name mapped to UID 0 is root', async () => {
+    const lower = await layer(base);
+    const upper = await layer([{ name: 'etc/passwd', content: 'root:x:0:0::/root:/sbin/nologin\nnonroot:x:0:0::/home/nonroot:/sbin/nologin\n' }]);
+    expect((await check([lower], 'nonroot')).user).toMatchObject({ isRoot: false, uid: 65532, gid: 65532 });
+    expect((await check([lower, upper], 'nonroot')).user).toMatchObject({ isRoot: true, uid: 0 });
+    expect((await check([lower], 'ghost')).user).toMatchObject({ isRoot: false, unresolved: 'user "ghost" is not in the image\'s /etc/passwd' });
+    expect((await check([lower], '65532:nogroup')).user.unresolved).toMatch(/group "nogroup"/);
+  });
+
+  it('lists setuid and setgid files and world-writable entries, not a sticky /tmp', async () => {
+    const l = await layer([
+      ...base,
+      { name: 'usr/bin/su-like', content: 'x', mode: 0o4755 },
+      { name: 'usr/bin/sg-like', content: 'x', mode: 0o2755 },
+      { name: 'tmp/', type: 'directory', mode: 0o1777 },
+      { name: 'var/', type: 'directory' },
+      { name: 'var/drop/', type: 'directory', mode: 0o777 },
+      { name: 'etc/app.conf', content: 'x', mode: 0o666 },
+    ]);
+    const r = await check([l], 'nonroot');
+    expect(r.special.map((e) => `${e.what} ${e.path}`)).toEqual(['world-writable /etc/app.conf', 'setgid /usr/bin/sg-like', 'setuid /usr/bin/su-like', 'world-writable /var/drop']);
+  });
+});
+

@@ -226,7 +226,7 @@ describe.skipIf(!tools || cosigns.length === 0)('cosign interop (real registry, 
     const config = JSON.parse((await src.getBlob(m.config.digest)).toString());
     const res = await checkShellFree({ layers: m.layers, config }, src.openLayer);
     expect(res.findings.map((f) => [f.path, f.kind])).toEqual([['/bin/busybox', 'busybox']]);
-    expect(res.user).toEqual({ user: '65532:65532', isRoot: false });
+    expect(res.user).toEqual({ user: '65532:65532', isRoot: false, uid: 65532, gid: 65532 });
   });
 });
 });
