@@ -123,13 +123,56 @@ const PUTTY_RE = /^PuTTY-User-Key-File-[0-9]+:/;
 const PRIVATE_KEY_BYTES = Buffer.from('PRIVATE KEY', 'latin1');
 const OPENSSH_B64_BYTES = Buffer.from(OPENSSH_B64, 'latin1');
 
+/**
+ * "PRIVATE KEY" as base64 at each of its three alignments (only the characters it alone decides):
+ * a PEM key wrapped in base64 once more, as in a properties file or a Kubernetes-style value.
+ */
+const BASE64_MARKERS: readonly [Buffer, string][] = [0, 1, 2].map((off) => {
+  const encoded = Buffer.concat([Buffer.alloc(off), PRIVATE_KEY_BYTES]).toString('base64');
+  const full = 4 * Math.floor((off + PRIVATE_KEY_BYTES.length) / 3);
+  return [Buffer.from(encoded.slice(off === 0 ? 0 : 4, full), 'latin1'), 'a base64-wrapped PEM private key'];
+});
+
+/** The start of a DER private key's body, which a public key or certificate never has: version 0, then the algorithm. */
+const DER_KEY_MARKERS: readonly [Buffer, string][] = [
+  // PKCS#8: INTEGER 0, SEQUENCE { OID rsaEncryption, NULL }
+  ['020100300d06092a864886f70d0101010500', 'a PKCS#8 DER RSA private key'],
+  // PKCS#8: INTEGER 0, SEQUENCE { OID ecPublicKey, ... }
+  ['020100301306072a8648ce3d0201', 'a PKCS#8 DER EC private key'],
+  // PKCS#8: INTEGER 0, SEQUENCE { OID Ed25519 / X25519 / Ed448 }, OCTET STRING
+  ['020100300506032b657004', 'a PKCS#8 DER Ed25519 private key'],
+  ['020100300506032b656e04', 'a PKCS#8 DER X25519 private key'],
+  ['020100300506032b657104', 'a PKCS#8 DER Ed448 private key'],
+  // PKCS#12 key bags: keyBag and pkcs8ShroudedKeyBag (1.2.840.113549.1.12.10.1.1 and .2)
+  ['060b2a864886f70d010c0a0101', 'a private key in a PKCS#12 keystore (keyBag)'],
+  ['060b2a864886f70d010c0a0102', 'a private key in a PKCS#12 keystore (pkcs8ShroudedKeyBag)'],
+].map(([hex, what]) => [Buffer.from(hex!, 'hex'), what!]);
+
+/** JWK members that only a private key has (RSA, EC and OKP `d`, RSA's primes); `k` of a symmetric key. */
+const JWK_PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
+
+/** A JWK or JWK set (or anything holding one) with a private member, found in parsed JSON. */
+function privateJwk(v: unknown, depth = 0): boolean {
+  if (!v || typeof v !== 'object' || depth > 16) return false;
+  if (Array.isArray(v)) return v.some((x) => privateJwk(x, depth + 1));
+  const o = v as Record<string, unknown>;
+  if (typeof o.kty === 'string' && (JWK_PRIVATE_MEMBERS.some((m) => typeof o[m] === 'string') || (o.kty === 'oct' && typeof o.k === 'string'))) return true;
+  return Object.values(o).some((x) => privateJwk(x, depth + 1));
+}
+
+/** How many first bytes of a file decide which extra markers it is searched for. */
+const EXTRA_DECISION_BYTES = 4096;
+
 /** Part of what a cached scan result depends on: change it whenever the detection below changes. */
-export const PRIVATE_KEY_SCAN_VERSION = 1;
+export const PRIVATE_KEY_SCAN_VERSION = 2;
 
 /**
  * Looks for private key material in a stream of one file's bytes, chunk by chunk (so the scan can share
- * a read with hashing): PEM/OpenSSH markers anywhere (with overlap between chunks); a file that starts
- * like an OpenSSH blob, a PuTTY key, or (up to 64 KiB) DER that parses as PKCS#8 / SEC1 / PKCS#1.
+ * a read with hashing): PEM/OpenSSH markers anywhere (with overlap between chunks), also wrapped in
+ * base64; the body of a DER PKCS#8 key anywhere (after a PEM certificate, inside another file); key
+ * bags of a PKCS#12 keystore (not those inside its encrypted parts); a file that starts like an
+ * OpenSSH blob, a PuTTY key, a JWK (set) with private members, or (up to 64 KiB) DER that parses as
+ * PKCS#8 / SEC1 / PKCS#1.
  * `finish()` returns the kind found, or null.
  */
 export class PrivateKeyScanner {
@@ -138,6 +181,8 @@ export class PrivateKeyScanner {
   private headSize = 0;
   private size = 0;
   private found: string | null = null;
+  /** The markers this file is searched for beyond PEM and OpenSSH, chosen by its first chunk. */
+  private extra: readonly (readonly [Buffer, string])[] | undefined;
 
   /** True once a key was found: the rest of the file need not be scanned. */
   get done(): boolean {
@@ -170,15 +215,57 @@ export class PrivateKeyScanner {
       this.found = 'an OpenSSH private key (openssh-key-v1)';
       return;
     }
+    if (this.extra) {
+      for (const [needle, what] of this.extra) {
+        if (has(needle)) {
+          this.found = what;
+          return;
+        }
+      }
+    } else if (this.headSize >= EXTRA_DECISION_BYTES) {
+      this.decideExtra();
+      if (this.found) return;
+      this.scanExtra(part);
+      if (this.found) return;
+    }
     this.carry = Buffer.from(part.length >= 128 ? part.subarray(part.length - 128) : Buffer.concat([this.carry, part]).subarray(-128));
   }
 
+  /**
+   * The extra markers cost a pass each, so they are looked for only where they can be, as the file's
+   * first bytes tell (the same whatever the chunk sizes): base64 in text (no NUL byte), DER bodies
+   * in files that start as DER or as PEM. What was read before the decision is in `head`: scanned now.
+   */
+  private decideExtra(): void {
+    const first = Buffer.concat(this.head);
+    const start = first.subarray(0, EXTRA_DECISION_BYTES);
+    this.extra = [...(start.includes(0) ? [] : BASE64_MARKERS), ...(start[0] === 0x30 || start.subarray(0, 11).toString('latin1') === '-----BEGIN ' ? DER_KEY_MARKERS : [])];
+    this.scanExtra(first);
+  }
+
+  private scanExtra(bytes: Buffer): void {
+    for (const [needle, what] of this.extra ?? []) {
+      if (bytes.includes(needle)) {
+        this.found = what;
+        return;
+      }
+    }
+  }
+
   finish(): string | null {
+    if (!this.found && !this.extra && this.size > 0) this.decideExtra();
     if (this.found) return this.found;
     if (this.size === 0) return null;
     const first = Buffer.concat(this.head);
     if (first.subarray(0, OPENSSH_MAGIC.length).equals(OPENSSH_MAGIC)) return 'an OpenSSH private key (openssh-key-v1)';
     if (PUTTY_RE.test(first.subarray(0, 64).toString('latin1'))) return 'a PuTTY private key';
+    if (this.size <= 64 << 10 && /^\s*[[{]/.test(first.subarray(0, 16).toString('latin1'))) {
+      try {
+        if (privateJwk(JSON.parse(first.toString('utf8')))) return 'a JWK with private members';
+      } catch {
+        // not JSON
+      }
+    }
     if (first[0] === 0x30 && this.size <= 64 << 10) {
       for (const type of ['pkcs8', 'sec1', 'pkcs1'] as const) {
         try {

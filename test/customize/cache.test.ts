@@ -7,6 +7,7 @@ import { readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from '
 import * as path from 'node:path';
 import { buildOverlay, type BuildOverlayOptions } from '../../src/customize/build';
 import { LayerCache, defaultCacheDir, layerFormatTag } from '../../src/customize/cache';
+import { PRIVATE_KEY_SCAN_VERSION } from '../../src/customize/inputs';
 import { buildLayer, normalizeEntries, type LayerEntry } from '../../src/oci/layer';
 import { LayoutImageSource } from '../../src/oci/layout';
 import { cleanupTmp, makeBaseLayout, sha256, specYaml, tmp, write, writeSpec, type BaseImage } from './fixtures';
@@ -202,7 +203,7 @@ describe('LayerCache.inspect: the private-key scan shares the content hash', () 
     const recDir = path.join(dir, 'cache', 'files');
     for (const f of readdirSync(recDir)) {
       const rec = JSON.parse(readFileSync(path.join(recDir, f), 'utf8'));
-      expect(rec.keyScan.version).toBe(1);
+      expect(rec.keyScan.version).toBe(PRIVATE_KEY_SCAN_VERSION);
       delete rec.keyScan;
       writeFileSync(path.join(recDir, f), JSON.stringify(rec));
     }

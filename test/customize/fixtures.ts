@@ -151,7 +151,37 @@ export function makePrivateKeys(dir: string): Record<string, Buffer> {
   rmSync(openssl, { recursive: true, force: true });
   // A key hidden after 3 MiB of text, across read-chunk boundaries.
   keys['config-with-key.conf'] = Buffer.concat([Buffer.alloc(3 * (1 << 20) - 20, 'a'), Buffer.from('\n'), keys['pkcs8.pem']!]);
+  // Keys in other clothes: a PKCS#12 keystore, a JWK set, DER after a PEM certificate, base64-wrapped PEM.
+  const { certPem, p12WithKey } = pkcs12Files(dir);
+  keys['keystore.p12'] = p12WithKey;
+  keys['jwks.json'] = Buffer.from(JSON.stringify({ keys: [rsa.export({ format: 'jwk' })] }));
+  keys['cert-then-der.pem'] = Buffer.concat([certPem, rsa.export({ format: 'der', type: 'pkcs8' }) as Buffer]);
+  keys['app.properties'] = Buffer.from(`tls.enabled=true\ntls.key=${keys['pkcs8.pem']!.toString('base64')}\n`);
   return keys;
+}
+
+/** Files that hold no private key though they look close: a certificates-only PKCS#12 truststore, a public JWK set, a PEM certificate. */
+export function keylessLookalikes(dir: string): Record<string, Buffer> {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { certPem, p12CertsOnly } = pkcs12Files(dir);
+  return {
+    'truststore.p12': p12CertsOnly,
+    'public-jwks.json': Buffer.from(JSON.stringify({ keys: [rsa.publicKey.export({ format: 'jwk' })] })),
+    'cert.pem': certPem,
+    'spki.der': rsa.publicKey.export({ format: 'der', type: 'spki' }) as Buffer,
+  };
+}
+
+/** A self-signed certificate, and PKCS#12 files made from it by openssl: with its key, and certificates only. */
+function pkcs12Files(dir: string): { certPem: Buffer; p12WithKey: Buffer; p12CertsOnly: Buffer } {
+  const d = mkdtempSync(path.join(dir, 'p12-'));
+  const [key, cert] = [path.join(d, 'k.pem'), path.join(d, 'c.pem')];
+  run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=test', '-days', '1']);
+  run('openssl', ['pkcs12', '-export', '-inkey', key, '-in', cert, '-out', path.join(d, 'with-key.p12'), '-passout', 'pass:test']);
+  run('openssl', ['pkcs12', '-export', '-nokeys', '-in', cert, '-out', path.join(d, 'certs.p12'), '-passout', 'pass:test']);
+  const out = { certPem: readFileSync(cert), p12WithKey: readFileSync(path.join(d, 'with-key.p12')), p12CertsOnly: readFileSync(path.join(d, 'certs.p12')) };
+  rmSync(d, { recursive: true, force: true });
+  return out;
 }
 
 export const FAKE_DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { CleanimgError, type Problem } from '../../src/errors';
 import { PrivateKeyScanner, checkCertificates, detectPrivateKey, isShellPath, resolveInputs } from '../../src/customize/inputs';
 import { parseSpec } from '../../src/customize/spec';
-import { cleanupTmp, FAKE_DIGEST, makeCert, makePrivateKeys, specYaml, tmp, write } from './fixtures';
+import { cleanupTmp, FAKE_DIGEST, keylessLookalikes, makeCert, makePrivateKeys, specYaml, tmp, write } from './fixtures';
 
 afterAll(cleanupTmp);
 
@@ -213,6 +213,10 @@ describe('resolveInputs: private keys', () => {
       id_ed25519: /OpenSSH/,
       'openssl-ed25519.pem': /PRIVATE KEY/,
       'config-with-key.conf': /PEM "PRIVATE KEY"/,
+      'keystore.p12': /PKCS#12 keystore/,
+      'jwks.json': /JWK with private members/,
+      'cert-then-der.pem': /PKCS#8 DER RSA/,
+      'app.properties': /base64-wrapped PEM/,
     };
     expect(Object.keys(keys).sort()).toEqual(Object.keys(expected).sort());
     for (const [name, re] of Object.entries(expected)) {
@@ -220,6 +224,10 @@ describe('resolveInputs: private keys', () => {
     }
     expect(await detectPrivateKey(path.join(dir, 'public.pem'))).toBeNull();
     expect(await detectPrivateKey(path.join(dir, 'der-like.bin'))).toBeNull();
+    for (const [name, bytes] of Object.entries(keylessLookalikes(dir))) {
+      write(path.join(dir, 'lookalikes', name), bytes);
+      expect(await detectPrivateKey(path.join(dir, 'lookalikes', name)), name).toBeNull();
+    }
   });
 
   it('finds a key marker deep in a large file, also across a 1 MiB read boundary', async () => {
