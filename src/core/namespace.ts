@@ -11,10 +11,12 @@
  * - a default-deny NetworkPolicy (ingress and egress), DNS egress to kube-system, and per workload
  *   an allow for its declared ports (plus any declared egress).
  */
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { CleanimgError, type Problem } from '../errors';
 import type { KubeObject } from '../rules';
 import { CEL_NOT_GENERATED, celChecks, POD_MATCH_CONDITIONS, POD_VARIABLES, POLICY_RESOURCES } from '../rules/cel';
 import type { HardenedWorkloadResult } from './workload/result';
+import { SYSTEM_NAMESPACES } from './props-schema';
 
 /** The Pod Security Standards version the labels pin by default. */
 export const DEFAULT_POD_SECURITY_VERSION = 'v1.33';
@@ -42,8 +44,15 @@ export interface NetworkPort {
 
 /** Outgoing traffic a workload may send beyond DNS. */
 export interface EgressAllow {
+  /**
+   * Peers. An IP block that contains a cloud metadata block (link-local 169.254.0.0/16 with
+   * 169.254.169.254, which hands out node credentials; fe80::/10; 100.100.100.200; fd00:ec2::254)
+   * gets it as `except`, and one inside such a block is refused, unless `unsafeAllowLinkLocal` is set.
+   */
   readonly to: readonly NetworkPeer[];
   readonly ports: readonly NetworkPort[];
+  /** Allow link-local and cloud metadata addresses. @default false */
+  readonly unsafeAllowLinkLocal?: boolean;
 }
 
 /** What the namespace needs of a hardened workload of any kind: the core's result (or a construct's `result`). */
@@ -84,9 +93,11 @@ export interface HardenedNamespaceProps {
   /**
    * What the workloads' ServiceAccounts may do in the namespace. The default is nothing: a hardened
    * pod mounts no token (HD015), so it cannot call the API at all, and the Role only states that and
-   * is the one place a grant is added. Refused: wildcards, `pods/exec`, `pods/attach`,
+   * is the one place a grant is added. Refused: wildcards (`*`, `pods/*`, a `*` before a subresource), `pods/exec`, `pods/attach`,
    * `pods/ephemeralcontainers`, `pods/portforward`, `pods/proxy`, `services/proxy`, reading secrets
-   * (get, list, watch), minting tokens (`serviceaccounts/token`), and the verbs escalate, bind, impersonate.
+   * (get, list, watch), minting tokens (`serviceaccounts/token`), the verbs escalate, bind, impersonate,
+   * writing any kind that starts pods (pods, deployments, jobs, ...: a new pod can mount any Secret of
+   * the namespace) and writing the namespace's guards (NetworkPolicies, Roles and bindings, admission objects).
    * @default []
    */
   readonly grants?: readonly RoleGrant[];
@@ -116,6 +127,22 @@ const REGISTRY_PREFIX = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(\/[a-z0-9._\/
 const FORBIDDEN_SUBRESOURCES = ['pods/exec', 'pods/attach', 'pods/ephemeralcontainers', 'pods/portforward', 'pods/proxy', 'services/proxy', 'serviceaccounts/token'];
 const SECRET_READ_VERBS = ['get', 'list', 'watch'];
 const FORBIDDEN_VERBS = ['escalate', 'bind', 'impersonate'];
+const WRITE_VERBS = ['create', 'update', 'patch', 'delete', 'deletecollection'];
+/** Kinds whose objects start pods, by API group: writing one runs a pod the app chose. */
+const POD_MAKERS: Readonly<Record<string, readonly string[]>> = {
+  '': ['pods', 'replicationcontrollers', 'podtemplates'],
+  apps: ['deployments', 'replicasets', 'statefulsets', 'daemonsets'],
+  batch: ['jobs', 'cronjobs'],
+};
+/** Kinds that hold the namespace's guards, by API group: writing one can switch a guard off. */
+const GUARD_KINDS: Readonly<Record<string, readonly string[]>> = {
+  '': ['namespaces'],
+  'networking.k8s.io': ['networkpolicies'],
+  'rbac.authorization.k8s.io': ['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings'],
+  'admissionregistration.k8s.io': ['validatingadmissionpolicies', 'validatingadmissionpolicybindings', 'validatingwebhookconfigurations', 'mutatingwebhookconfigurations', 'mutatingadmissionpolicies', 'mutatingadmissionpolicybindings'],
+};
+/** Whether `resource` of `group` is in the table (own keys only: a group named `constructor` finds nothing). */
+const listed = (table: Readonly<Record<string, readonly string[]>>, group: string, resource: string) => Object.hasOwn(table, group) && table[group]!.includes(resource);
 
 /** Why a grant is dangerous, one problem per reason; empty when it is fine. */
 export function dangerousGrants(grants: readonly RoleGrant[], where = 'grants'): Problem[] {
@@ -130,7 +157,7 @@ export function dangerousGrants(grants: readonly RoleGrant[], where = 'grants'):
       add('a grant needs apiGroups, resources and verbs (non-empty lists)', 'write { apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }');
       return;
     }
-    if (resources.some((r) => r === '*' || r.endsWith('/*')) || verbs.includes('*') || groups.includes('*'))
+    if (resources.some((r) => r === '*' || r.endsWith('/*') || r.startsWith('*/')) || verbs.includes('*') || groups.includes('*'))
       add(`a wildcard (${JSON.stringify({ apiGroups: groups, resources, verbs })}) grants pods/exec and secrets among everything else`, 'name each resource and verb the app needs');
     const core = groups.includes('');
     for (const r of resources) {
@@ -141,16 +168,57 @@ export function dangerousGrants(grants: readonly RoleGrant[], where = 'grants'):
     }
     for (const v of verbs.filter((x) => FORBIDDEN_VERBS.includes(x)))
       add(`the verb ${v} lets the workload gain permissions it was not given`, `remove ${v}`);
+    const writes = verbs.filter((v) => WRITE_VERBS.includes(v));
+    for (const r of resources.filter((x) => groups.some((gr) => listed(POD_MAKERS, gr, x))))
+      if (writes.some((v) => v !== 'delete' && v !== 'deletecollection'))
+        add(`${writes.join(', ')} on ${r} lets the workload start pods of its own choosing, which can mount any Secret or ServiceAccount of the namespace`, `remove the write verbs on ${r}; pods are made by the deployment pipeline, not by the app`);
+    for (const r of resources.filter((x) => groups.some((gr) => listed(GUARD_KINDS, gr, x))))
+      if (writes.length)
+        add(`${writes.join(', ')} on ${r} lets the workload undo the namespace's own guards (its default-deny NetworkPolicy, its Role and binding, its admission policy)`, `remove the write verbs on ${r}`);
   });
   return out;
 }
 
-function peerObject(p: NetworkPeer, at: string, problems: Problem[]): Record<string, unknown> {
+/**
+ * Where cloud metadata services answer (they hand node credentials to any pod that reaches them):
+ * link-local 169.254.0.0/16 (169.254.169.254 on most clouds) and fe80::/10, Alibaba's 100.100.100.200,
+ * AWS's IPv6 fd00:ec2::254.
+ */
+const METADATA_BLOCKS = {
+  ipv4: [['169.254.0.0', 16], ['100.100.100.200', 32]],
+  ipv6: [['fe80::', 10], ['fd00:ec2::254', 128]],
+} as const;
+
+/** The metadata blocks an IP block lies inside, and those it contains (to be cut out of it). */
+function metadataOverlap(cidr: string): { inside: string[]; contains: string[] } {
+  const [base = '', bits = ''] = cidr.split('/');
+  const family = isIPv6(base) ? 'ipv6' : isIPv4(base) ? 'ipv4' : undefined;
+  const out = { inside: [] as string[], contains: [] as string[] };
+  if (!family) return out;
+  const prefix = Number(bits);
+  const within = (b: string, p: number, address: string) => {
+    const list = new BlockList();
+    list.addSubnet(b, p, family);
+    return list.check(address, family);
+  };
+  for (const [mb, mp] of METADATA_BLOCKS[family]) {
+    if (prefix >= mp && within(mb, mp, base)) out.inside.push(`${mb}/${mp}`);
+    else if (prefix < mp && within(base, prefix, mb)) out.contains.push(`${mb}/${mp}`);
+  }
+  return out;
+}
+
+function peerObject(p: NetworkPeer, at: string, problems: Problem[], egress?: { readonly allowLinkLocal: boolean }): Record<string, unknown> {
   const bad = (message: string, fix: string) => problems.push({ code: 'NS016', path: at, message, fix });
   if (p.cidr !== undefined) {
     if (p.pods || p.namespace) bad('cidr cannot be combined with pods or namespace', 'use separate peers');
     for (const c of [p.cidr, ...(p.except ?? [])]) if (!CIDR.test(c)) bad(`${JSON.stringify(c)} is not a CIDR`, 'write e.g. 10.0.0.0/8');
-    return { ipBlock: { cidr: p.cidr, ...(p.except?.length ? { except: [...p.except] } : {}) } };
+    const except = [...(p.except ?? [])];
+    const overlap = egress && !egress.allowLinkLocal && CIDR.test(p.cidr) ? metadataOverlap(p.cidr) : { inside: [], contains: [] };
+    if (overlap.inside.length)
+      problems.push({ code: 'NS017', path: at, message: `${p.cidr} lies in ${overlap.inside.join(', ')}, where cloud metadata services hand node credentials to any pod that reaches them`, fix: 'remove it; if the workload truly needs it, set unsafeAllowLinkLocal: true on this egress allow' });
+    except.push(...overlap.contains);
+    return { ipBlock: { cidr: p.cidr, ...(except.length ? { except } : {}) } };
   }
   if (!p.pods && !p.namespace) {
     bad('a peer needs pods, namespace or cidr', 'name the pods (labels), the namespace or the IP block allowed');
@@ -183,6 +251,8 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
   const name = props.name;
   if (typeof name !== 'string' || !DNS_LABEL.test(name))
     problems.push({ code: 'NS010', path: 'name', message: `${JSON.stringify(name)} is not a namespace name`, fix: 'use a DNS label: lower-case letters, digits and "-", at most 63 characters' });
+  else if (SYSTEM_NAMESPACES.includes(name))
+    problems.push({ code: 'HD029', path: 'name', message: `${JSON.stringify(name)} is a system namespace: its Pod Security labels, default-deny policy and Role would be applied over the cluster's own`, fix: 'use a namespace of your own' });
   const version = props.podSecurityVersion ?? DEFAULT_POD_SECURITY_VERSION;
   if (!PSS_VERSION.test(version))
     problems.push({ code: 'NS013', path: 'podSecurityVersion', message: `${JSON.stringify(version)} is not a Pod Security version`, fix: `use a Kubernetes minor version such as ${DEFAULT_POD_SECURITY_VERSION} (pinned), or latest` });
@@ -238,7 +308,8 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
       : [];
     const egress = (w.egressTo ?? []).map((e, j) => {
       if (!e.to?.length || !e.ports?.length) problems.push({ code: 'NS016', path: `${at}.egressTo[${j}]`, message: 'an egress allow needs at least one peer and one port', fix: 'list to: [...] and ports: [...]' });
-      return { to: (e.to ?? []).map((p, k) => peerObject(p, `${at}.egressTo[${j}].to[${k}]`, problems)), ports: portObjects(e.ports ?? [], `${at}.egressTo[${j}].ports`, problems) };
+      const linkLocal = { allowLinkLocal: e.unsafeAllowLinkLocal === true };
+      return { to: (e.to ?? []).map((p, k) => peerObject(p, `${at}.egressTo[${j}].to[${k}]`, problems, linkLocal)), ports: portObjects(e.ports ?? [], `${at}.egressTo[${j}].ports`, problems) };
     });
     if (!ingress.length && !egress.length) return;
     networkPolicies.push({
