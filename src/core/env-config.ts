@@ -9,6 +9,7 @@ import { CleanimgError } from '../errors';
 import { checkObject } from '../rules';
 import { sealAttachment } from './attachment';
 import type { EnvConfigAttachment } from './props';
+import { TOKEN_PATH } from '../rules/shape-rules';
 import { absolutePath, dnsLabel, parseProps } from './props-schema';
 
 /** A Secret that exists in the cluster (made by External Secrets, Sealed Secrets, an operator, Pulumi...). */
@@ -52,16 +53,23 @@ const dnsSubdomain = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 
 const configKey = z.string().max(253).regex(/^[-._a-zA-Z0-9]+$/, 'must consist of letters, digits, "-", "_" and "."')
   .refine((k) => k !== '.' && k !== '..', 'must not be "." or ".." (the API server refuses them)');
 
+/** Where an attachment mounts: never at or under the service-account token's directory (HD032). */
+const TOKEN_DIR = new RegExp(TOKEN_PATH);
+const mountTarget = absolutePath.refine((p) => !TOKEN_DIR.test(p), {
+  error: 'is at or under the service-account token directory (/var/run/secrets/kubernetes.io): a mount there would put a token where clients look for one',
+  params: { rule: 'HD032' },
+});
+
 const schema = z.strictObject({
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/, 'must be a DNS label of at most 42 characters (a hash suffix is added)'),
   namespace: dnsLabel.optional(),
   data: z.record(configKey, z.string()).optional(),
-  mountPath: absolutePath.optional(),
-  fileMounts: z.record(configKey, absolutePath).optional(),
+  mountPath: mountTarget.optional(),
+  fileMounts: z.record(configKey, mountTarget).optional(),
   envKeys: z.record(z.string().regex(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/), configKey).optional(),
   secrets: z.array(z.strictObject({
     secretName: dnsSubdomain,
-    mountPath: absolutePath,
+    mountPath: mountTarget,
     keys: z.array(configKey).min(1).optional(),
     optional: z.boolean().optional(),
   })).optional(),

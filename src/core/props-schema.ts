@@ -32,6 +32,9 @@ const FIELD_FIXES: Record<string, string> = {
   HD002: 'use 65532 or another ID >= 10000',
   HD003: 'use repo@sha256:<digest> (or repo:tag@sha256:<digest>), or a CustomizedImage',
   HD029: 'use a namespace of your own, e.g. a HardenedNamespace',
+  HD032: 'mount it elsewhere, e.g. /etc/<app>; a hardened pod calls no API and carries no token',
+  HD035: 'use a quantity above zero such as 64Mi, 1Gi or 250m, with the request not above the limit',
+  HD036: 'use an absolute path below / without "." or ".." segments (subPaths: relative, inside the volume)',
 };
 
 /** System namespaces no workload may run in (HD029). */
@@ -44,17 +47,19 @@ export const namespaceName = dnsLabel.refine((n) => !SYSTEM_NAMESPACES.includes(
   params: { rule: 'HD029' },
 });
 /** An absolute path, not `/` itself, without `.`/`..` segments, empty segments or control characters. */
+const HD036 = { params: { rule: 'HD036' } } as const;
+const HD035 = { params: { rule: 'HD035' } } as const;
 export const absolutePath = z.string()
-  .regex(/^\/(?!.*(^|\/)\.\.?(\/|$))/, 'must be an absolute path without "." or ".." segments')
-  .refine((p) => p !== '/' && !p.includes('//'), 'must name a directory below / (not / itself, no empty segments)')
-  .refine((p) => !/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(p), 'must not contain control characters or line separators');
+  .refine((p) => /^\/(?!.*(^|\/)\.\.?(\/|$))/.test(p), { error: 'must be an absolute path without "." or ".." segments', ...HD036 })
+  .refine((p) => p !== '/' && !p.includes('//'), { error: 'must name a directory below / (not / itself, no empty segments)', ...HD036 })
+  .refine((p) => !/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(p), { error: 'must not contain control characters or line separators', ...HD036 });
 /** A path relative to a volume: no leading `/`, no `..` segments. */
 export const relativeSubPath = z.string().min(1)
-  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'must be a relative path inside the volume (no leading "/", no "..")')
-  .refine((p) => !/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(p), 'must not contain control characters or line separators');
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), { error: 'must be a relative path inside the volume (no leading "/", no "..")', ...HD036 })
+  .refine((p) => !/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(p), { error: 'must not contain control characters or line separators', ...HD036 });
 /** A quantity greater than zero: `0` means "no limit" to Kubernetes, and negative sizes are refused. */
-export const quantity = z.string().refine(isQuantity, 'must be a Kubernetes quantity such as 64Mi, 1Gi or 250m')
-  .refine((q) => !isQuantity(q) || parseQuantity(q) > 0, 'must be greater than zero (0 means no limit to Kubernetes)');
+export const quantity = z.string().refine(isQuantity, { error: 'must be a Kubernetes quantity such as 64Mi, 1Gi or 250m', ...HD035 })
+  .refine((q) => !isQuantity(q) || parseQuantity(q) > 0, { error: 'must be greater than zero (0 means no limit to Kubernetes)', ...HD035 });
 export const id = z.number().int().min(MIN_ID, `must be >= ${MIN_ID} (0 is root; IDs below ${MIN_ID} collide with host users)`).max(2 ** 31 - 1);
 export const port = z.number().int().min(1).max(65535);
 /** An IANA service name, as Kubernetes requires of port names: at most 15 characters, a letter among them, no "--". */
@@ -98,7 +103,7 @@ const writablePath = z.union([
 /** A request and a limit: the request may not exceed the limit (the API server refuses it). */
 const requestNotAboveLimit = (r: { request: string; limit?: string }) =>
   !isQuantity(r.request) || r.limit === undefined || !isQuantity(r.limit) || parseQuantity(r.request) <= parseQuantity(r.limit);
-const overLimit = { error: 'the request is larger than the limit (the API server refuses it)', path: ['request'] };
+const overLimit = { error: 'the request is larger than the limit (the API server refuses it)', path: ['request'], ...HD035 };
 const requestAndLimit = z.strictObject({ request: quantity, limit: quantity }).refine(requestNotAboveLimit, overLimit);
 const requestAndOptionalLimit = z.strictObject({ request: quantity, limit: quantity.optional() }).refine(requestNotAboveLimit, overLimit);
 
@@ -178,7 +183,8 @@ export function zodProblems(error: z.ZodError, root: string): Problem[] {
     const at = (k?: string) => [root, base, k].filter(Boolean).join('.').replace(/\.\[/g, '[');
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        const forbidden = FORBIDDEN_KEYS[key];
+        // Own keys only: `__proto__` or `constructor` must not find Object.prototype's members.
+        const forbidden = Object.hasOwn(FORBIDDEN_KEYS, key) ? FORBIDDEN_KEYS[key] : undefined;
         out.push(forbidden
           ? { code: forbidden.code, path: at(key), message: `"${key}" cannot be set: ${forbidden.why}`, fix: `remove "${key}"` }
           : { code: 'PROP001', path: at(key), message: `"${key}" is not a known prop`, fix: 'remove it or correct its spelling' });
@@ -188,7 +194,7 @@ export function zodProblems(error: z.ZodError, root: string): Problem[] {
     const last = issue.path[issue.path.length - 1];
     const declared = issue.code === 'custom' ? (issue.params as { rule?: string } | undefined)?.rule : undefined;
     const rule = declared ?? (last === 'runAsUser' || last === 'runAsGroup' ? 'HD002' : last === 'image' ? 'HD003' : undefined);
-    out.push({ code: rule ?? 'PROP002', path: at(), message: issue.message, fix: rule ? FIELD_FIXES[rule]! : 'correct the value' });
+    out.push({ code: rule ?? 'PROP002', path: at(), message: issue.message, fix: (rule && Object.hasOwn(FIELD_FIXES, rule) ? FIELD_FIXES[rule] : undefined) ?? 'correct the value' });
   }
   return out;
 }

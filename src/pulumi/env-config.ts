@@ -4,6 +4,7 @@ import { envConfig, type EnvConfigResult, type SecretReference } from '../core/e
 import type { EnvConfigAttachment } from '../core/props';
 import { CleanimgError, type Problem } from '../errors';
 import { asOutput, mapKnown, resolveWith, type Known } from './resolve';
+import { secretFieldGuard } from './secret-fields';
 
 /** The type token of the EnvConfig component. */
 export const ENV_CONFIG_TYPE = 'cleanimg:index:EnvConfig';
@@ -170,7 +171,8 @@ export class EnvConfig extends pulumi.ComponentResource implements PulumiAttachm
       ...(args.secrets !== undefined || ms ? { secrets: [...(args.secrets ?? []), ...(ms ? [{ secretName: secretName!, mountPath: ms.mountPath }] : [])] } : {}),
     };
     // Validate before registering anything: plain args that break a rule throw here.
-    const known: Known<EnvConfigResult> = resolveWith(coreInput, (p) => envConfig(p as never));
+    // A secret Output in data (or any other field) would be stored in a ConfigMap or a label in plain text.
+    const known: Known<EnvConfigResult> = resolveWith(coreInput, (p) => envConfig(p as never), secretFieldGuard(coreInput, `EnvConfig ${JSON.stringify(name)}`));
     super(ENV_CONFIG_TYPE, resourceName, {}, opts);
     this.name = name;
     this.known = known;

@@ -15,6 +15,7 @@ import { CleanimgError } from '../errors';
 import type { KubeObject } from '../rules';
 import type { PulumiAttachmentSource } from './env-config';
 import { asOutput, isPlain, lateContainerImages, mapKnown, resolveWithLate, type Known } from './resolve';
+import { secretFieldGuard } from './secret-fields';
 
 export type { ServiceOptions as ExposeOptions, IngressOptions, HttpRouteOptions } from '../core/workload/exposure';
 
@@ -157,7 +158,9 @@ export abstract class HardenedWorkload<R extends HardenedWorkloadResult = Harden
     const allPlain = isPlain(coreInput);
     const planned = build((allPlain ? coreInput : withoutPending(coreInput)) as never);
     const exposure = exposureOf(planned, service, ingress, httpRoute);
-    const known: Known<R> = allPlain ? { plain: true, value: planned } : resolveWithLate(coreInput, (p) => build(p as never), lateContainerImages);
+    // A secret Output in any field but an attachment would reach the cluster in plain text: refused when known.
+    const guard = allPlain ? undefined : secretFieldGuard(coreInput, `${planned.kind} ${JSON.stringify(name)}`, (path) => /\]\.config\b/.test(path));
+    const known: Known<R> = allPlain ? { plain: true, value: planned } : resolveWithLate(coreInput, (p) => build(p as never), lateContainerImages, guard);
     const shape = known.plain ? known.value : planned;
     super(type, resourceName, {}, opts);
     this.resourceName = resourceName;

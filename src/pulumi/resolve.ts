@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
+import { CleanimgError, type Problem } from '../errors';
 
 /** Either a value known now, or an Output of it. */
 export type Known<T> = { readonly plain: true; readonly value: T; /** Some fields of `value` are Outputs (see resolveWithLate). */ readonly late?: true } | { readonly plain: false; readonly value: pulumi.Output<T> };
@@ -19,10 +20,34 @@ export function isPlain(v: unknown, seen = new Set<unknown>()): boolean {
   return Object.values(v as object).every((x) => isPlain(x, seen));
 }
 
-/** Runs `fn` over `input` now when it is plain, else inside `pulumi.output(input).apply`. */
-export function resolveWith<I, O>(input: I, fn: (value: pulumi.Unwrap<I>) => O): Known<O> {
+/**
+ * The prop paths (`containers[0].env.TOKEN`) of the secret Outputs under `input`, where `skip` allows
+ * none of them: a Pulumi secret given to a field that is sent to the cluster (and shown by
+ * `kubectl get`) in plain text. Resources and promises are not looked into.
+ */
+export async function secretOutputPaths(input: unknown, skip: (path: string) => boolean = () => false, path = '', seen = new Set<unknown>()): Promise<string[]> {
+  if (input === null || typeof input !== 'object' || pulumi.Resource.isInstance(input) || seen.has(input) || skip(path)) return [];
+  seen.add(input);
+  if (pulumi.Output.isInstance(input)) return (await pulumi.isSecret(input)) ? [path] : [];
+  if (typeof (input as { then?: unknown }).then === 'function') return [];
+  const entries = Array.isArray(input) ? input.map((v, i) => [`${path}[${i}]`, v] as const) : Object.entries(input).map(([k, v]) => [path ? `${path}.${k}` : k, v] as const);
+  return (await Promise.all(entries.map(([p, v]) => secretOutputPaths(v, skip, p, seen)))).flat();
+}
+
+/** A guard run before the values are used: problems found (asynchronously) fail the resolution with them. */
+export type InputGuard = { readonly what: string; readonly problems: Promise<readonly Problem[]> };
+
+function failOn(guard: InputGuard | undefined): pulumi.Output<true> {
+  return pulumi.output(guard?.problems ?? []).apply((problems) => {
+    if (problems.length) throw new CleanimgError(`${guard!.what}: ${problems.length} invalid prop${problems.length === 1 ? '' : 's'}:`, problems as Problem[]);
+    return true as const;
+  });
+}
+
+/** Runs `fn` over `input` now when it is plain, else inside `pulumi.output(input).apply` (after `guard`, if any, found nothing). */
+export function resolveWith<I, O>(input: I, fn: (value: pulumi.Unwrap<I>) => O, guard?: InputGuard): Known<O> {
   if (isPlain(input)) return { plain: true, value: fn(input as pulumi.Unwrap<I>) };
-  return { plain: false, value: pulumi.output(input).apply((v) => fn(v as pulumi.Unwrap<I>)) as pulumi.Output<O> };
+  return { plain: false, value: pulumi.all([failOn(guard), pulumi.output(input)]).apply(([, v]) => fn(v as pulumi.Unwrap<I>)) as pulumi.Output<O> };
 }
 
 /** The value as a Pulumi Input: the plain value itself, or the Output. */
@@ -77,7 +102,7 @@ function fillLate(v: unknown, late: ReadonlyMap<string, unknown>, hits: Map<stri
  * errors as `resolveWith`). When anything else is an Output, or a stand-in does not come out as a
  * whole field, this is `resolveWith`.
  */
-export function resolveWithLate<I, O>(input: I, fn: (value: pulumi.Unwrap<I>) => O, lateValues: (input: I, late: (v: unknown) => unknown) => I): Known<O> {
+export function resolveWithLate<I, O>(input: I, fn: (value: pulumi.Unwrap<I>) => O, lateValues: (input: I, late: (v: unknown) => unknown) => I, guard?: InputGuard): Known<O> {
   if (isPlain(input)) return { plain: true, value: fn(input as pulumi.Unwrap<I>) };
   const late = new Map<string, unknown>();
   const substituted = lateValues(input, (v) => {
@@ -86,14 +111,14 @@ export function resolveWithLate<I, O>(input: I, fn: (value: pulumi.Unwrap<I>) =>
     late.set(ref, v);
     return ref;
   });
-  if (late.size === 0 || !isPlain(substituted)) return resolveWith(input, fn);
+  if (late.size === 0 || !isPlain(substituted)) return resolveWith(input, fn, guard);
   let now: O;
   try {
     now = fn(substituted as pulumi.Unwrap<I>);
   } catch {
-    return resolveWith(input, fn); // judged with the real values, when known
+    return resolveWith(input, fn, guard); // judged with the real values, when known
   }
-  const checked = pulumi.output(input).apply((v) => {
+  const checked = pulumi.all([failOn(guard), pulumi.output(input)]).apply(([, v]) => {
     fn(v as pulumi.Unwrap<I>);
     return true;
   });
@@ -101,7 +126,7 @@ export function resolveWithLate<I, O>(input: I, fn: (value: pulumi.Unwrap<I>) =>
   for (const [ref, v] of late) replacements.set(ref, pulumi.all([checked, pulumi.output(v as pulumi.Input<unknown>)]).apply(([, real]) => real));
   const hits = new Map<string, number>();
   const filled = fillLate(now, replacements, hits);
-  if (filled.embedded || hits.size !== late.size) return resolveWith(input, fn);
+  if (filled.embedded || hits.size !== late.size) return resolveWith(input, fn, guard);
   return { plain: true, value: filled.value as O, late: true };
 }
 

@@ -9,6 +9,9 @@ export const MIN_ID = 10000;
 
 const ALLOWED_VOLUME_TYPES = ['emptyDir', 'persistentVolumeClaim', 'configMap', 'secret', 'projected', 'downwardAPI', 'ephemeral'];
 const READ_ONLY_VOLUME_TYPES = new Set(['configMap', 'secret', 'projected', 'downwardAPI']);
+/** A switch that is set to anything but false (true, or a value the API server would not take as false). */
+const notFalse = (v: unknown): boolean => v !== undefined && v !== null && v !== false;
+
 const CONTAINER_ONLY_SECURITY_FIELDS = ['readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'capabilities', 'privileged', 'procMount'];
 
 type PodCheck = (pod: PodSpecSite) => Finding[];
@@ -195,8 +198,9 @@ export const POD_RULES: Rule[] = [
   podRule('HD006', 'containers are not privileged',
     'remove privileged: true; a privileged container is root on the node',
     (pod) => eachContainer(pod, (c) =>
-      c.container.securityContext?.privileged === true
-        ? { path: `${c.path}/securityContext/privileged`, message: 'the container is privileged' } : undefined)),
+      // Fail closed: anything but false or unset (a string, an unresolved value) is refused, not guessed at.
+      notFalse(c.container.securityContext?.privileged)
+        ? { path: `${c.path}/securityContext/privileged`, message: c.container.securityContext?.privileged === true ? 'the container is privileged' : `privileged is ${JSON.stringify(c.container.securityContext?.privileged)}, not false` } : undefined)),
   podRule('HD007', 'all capabilities are dropped; only NET_BIND_SERVICE may be added, for a declared port below 1024',
     'set capabilities.drop: [ALL] and add nothing (NET_BIND_SERVICE only with a containerPort < 1024)',
     (pod) => eachContainer(pod, (c) => {
@@ -232,8 +236,8 @@ export const POD_RULES: Rule[] = [
   podRule('HD009', 'the pod does not share host namespaces',
     'remove hostNetwork, hostPID and hostIPC',
     (pod) => ['hostNetwork', 'hostPID', 'hostIPC']
-      .filter((f) => pod.spec[f] === true)
-      .map((f) => ({ path: `${pod.path}/${f}`, message: `${f} is true` }))),
+      .filter((f) => notFalse(pod.spec[f]))
+      .map((f) => ({ path: `${pod.path}/${f}`, message: `${f} is ${JSON.stringify(pod.spec[f])}` }))),
   podRule('HD010', 'no hostPath volumes',
     'use a sized emptyDir, a PersistentVolumeClaim, or bake the files into the image with cleanimg-customize',
     (pod) => (Array.isArray(pod.spec.volumes) ? pod.spec.volumes : [])

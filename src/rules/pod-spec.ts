@@ -18,13 +18,26 @@ const BUILT_IN_ROUTES: Record<string, { readonly groups: readonly string[]; read
 };
 
 /**
- * Built-in API groups none of whose kinds holds a pod spec: not searched. The core group (`v1`)
- * is listed too: its only kinds with pods are the routes above.
+ * Built-in API groups none of whose kinds holds a pod spec (the core group's only kinds with pods
+ * are the routes above): the admission policy does not look for pod specs in their objects.
  */
 const NO_POD_GROUPS = new Set([
   '', 'rbac.authorization.k8s.io', 'networking.k8s.io', 'policy', 'autoscaling', 'admissionregistration.k8s.io', 'apiextensions.k8s.io',
   'storage.k8s.io', 'scheduling.k8s.io', 'coordination.k8s.io', 'discovery.k8s.io', 'certificates.k8s.io', 'events.k8s.io', 'node.k8s.io',
   'flowcontrol.apiserver.k8s.io', 'apiregistration.k8s.io', 'authentication.k8s.io', 'authorization.k8s.io', 'resource.k8s.io',
+]);
+
+/** The kinds those groups serve (none holds a pod spec). */
+const NO_POD_KINDS = new Set([
+  'Binding', 'ComponentStatus', 'ConfigMap', 'Endpoints', 'Event', 'LimitRange', 'Namespace', 'Node', 'PersistentVolume',
+  'PersistentVolumeClaim', 'ResourceQuota', 'Secret', 'Service', 'ServiceAccount',
+  'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'NetworkPolicy', 'Ingress', 'IngressClass', 'IPAddress', 'ServiceCIDR',
+  'PodDisruptionBudget', 'Eviction', 'HorizontalPodAutoscaler', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding',
+  'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding',
+  'CustomResourceDefinition', 'StorageClass', 'VolumeAttachment', 'CSIDriver', 'CSINode', 'CSIStorageCapacity', 'VolumeAttributesClass',
+  'PriorityClass', 'Lease', 'EndpointSlice', 'CertificateSigningRequest', 'ClusterTrustBundle', 'RuntimeClass', 'FlowSchema',
+  'PriorityLevelConfiguration', 'APIService', 'TokenReview', 'SelfSubjectReview', 'SubjectAccessReview', 'SelfSubjectAccessReview',
+  'LocalSubjectAccessReview', 'SelfSubjectRulesReview', 'ResourceClaim', 'ResourceClaimTemplate', 'DeviceClass', 'ResourceSlice',
 ]);
 
 /** Kinds whose pods run for a long time and so need probes. */
@@ -53,6 +66,11 @@ export interface PodScan {
 
 const NOTHING: PodScan = { sites: [], unseen: [] };
 
+/** The route of a built-in kind; own keys only, so that `kind: constructor` finds nothing. */
+function builtInRoute(kind: string): (typeof BUILT_IN_ROUTES)[string] | undefined {
+  return Object.hasOwn(BUILT_IN_ROUTES, kind) ? BUILT_IN_ROUTES[kind] : undefined;
+}
+
 const isMap = (v: unknown): v is Json => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** The API group of an apiVersion (`apps/v1` is `apps`, `v1` is the core group `''`); undefined when unset. */
@@ -67,7 +85,7 @@ export function isBuiltIn(o: Json, ...kinds: string[]): boolean {
   const kind = o.kind;
   if (typeof kind !== 'string' || !kinds.includes(kind)) return false;
   const group = groupOf(o.apiVersion);
-  return group === undefined || (BUILT_IN_ROUTES[kind]?.groups.includes(group) ?? false);
+  return group === undefined || (builtInRoute(kind)?.groups.includes(group) ?? false);
 }
 
 /** A map that lists containers (or init or ephemeral containers): the shape of a PodSpec. */
@@ -133,8 +151,8 @@ function search(node: unknown, path: string, depth: number, s: Search, parent?: 
   if (podSpec) {
     const metadata = isMap(parent?.metadata) ? parent.metadata : undefined;
     s.sites.push({ spec: map, path, ownerKind: s.ownerKind, ...(metadata ? { metadata, metadataPath: `${parentPath}/metadata` } : {}) });
-  } else if (depth > 0 && typeof map.kind === 'string' && typeof map.apiVersion === 'string' && BUILT_IN_ROUTES[map.kind] && isBuiltIn(map, map.kind)) {
-    const site = routeSite(map, map.kind, BUILT_IN_ROUTES[map.kind]!.route, path);
+  } else if (depth > 0 && typeof map.kind === 'string' && typeof map.apiVersion === 'string' && builtInRoute(map.kind) && isBuiltIn(map, map.kind)) {
+    const site = routeSite(map, map.kind, builtInRoute(map.kind)!.route, path);
     if (site) s.sites.push(site);
     return;
   } else if (depth > 0 && looksLikeContainer(map)) {
@@ -155,13 +173,16 @@ function search(node: unknown, path: string, depth: number, s: Search, parent?: 
  */
 export function scanPodSpecs(obj: KubeObject): PodScan {
   const kind = typeof obj.kind === 'string' ? obj.kind : '';
-  const builtIn = BUILT_IN_ROUTES[kind];
+  const builtIn = builtInRoute(kind);
   if (builtIn && isBuiltIn(obj, kind)) {
     const site = routeSite(obj, kind, builtIn.route, '');
     return site ? { sites: [site], unseen: [] } : NOTHING;
   }
+  // A built-in kind that holds no pod is not searched (the API server drops fields it does not
+  // have); any other object is, in built-in groups too: a kind the group does not serve (a `v1`
+  // object of kind `Thing` or `constructor`) is no guarantee that nothing in it is a pod template.
   const group = groupOf(obj.apiVersion);
-  if (group !== undefined && NO_POD_GROUPS.has(group)) return NOTHING;
+  if (group !== undefined && NO_POD_GROUPS.has(group) && NO_POD_KINDS.has(kind)) return NOTHING;
   const s: Search = { ownerKind: kind, sites: [], unseen: [] };
   search(obj, '', 0, s);
   return s.sites.length || s.unseen.length ? { sites: s.sites, unseen: s.unseen } : NOTHING;

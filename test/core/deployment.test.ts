@@ -114,7 +114,7 @@ describe('hardenedDeployment', () => {
     expect(problemsOf(() => hardenedDeployment({ ...baseProps(), replica: 3 } as any))).toEqual([['PROP001', 'replica']]);
     expect(problemsOf(() => hardenedDeployment(baseProps({ name: 'Web_App' })))).toEqual([['PROP002', 'name']]);
     expect(problemsOf(() => hardenedDeployment(baseProps({ containers: [{ name: 'app', image: IMAGE, ports: [{ containerPort: 80 }], writablePaths: [{ path: 'tmp', sizeLimit: 'lots' }] }] }))))
-      .toEqual([['PROP002', 'containers[0].writablePaths[0].path'], ['PROP002', 'containers[0].writablePaths[0].sizeLimit']]);
+      .toEqual([['HD036', 'containers[0].writablePaths[0].path'], ['HD035', 'containers[0].writablePaths[0].sizeLimit']]);
   });
 
   it('refuses scratch space larger than the ephemeral-storage limit, and duplicate mounts', () => {

@@ -178,10 +178,10 @@ describe('props refused for every kind', () => {
       expect(codesOf(() => m({ name: 'x', namespace: 'kube-system', containers: [web] }))).toEqual(['HD029']);
       const lookAlike = { volumes: [{ name: 't', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } }], volumeMounts: [], env: [], seal: 'x' };
       expect(codesOf(() => m({ name: 'x', containers: [{ ...web, config: [lookAlike] }] }))).toEqual(['PROP007']);
-      expect(codesOf(() => m({ name: 'x', containers: [{ ...web, writablePaths: [{ path: '/', sizeLimit: '1Mi' }] }] }))).toEqual(['PROP002']);
-      expect(codesOf(() => m({ name: 'x', containers: [{ ...web, resources: { memory: { request: '1Gi', limit: '0' } } }] }))).toEqual(['PROP002', 'PROP002']);
+      expect(codesOf(() => m({ name: 'x', containers: [{ ...web, writablePaths: [{ path: '/', sizeLimit: '1Mi' }] }] }))).toEqual(['HD036']);
+      expect(codesOf(() => m({ name: 'x', containers: [{ ...web, resources: { memory: { request: '1Gi', limit: '0' } } }] }))).toEqual(['HD035', 'HD035']);
       expect(codesOf(() => m({ name: 'x', containers: [{ ...web, ports: [{ containerPort: 80, name: 'http--x' }] }] }))).toEqual(['PROP002']);
-      expect(codesOf(() => m({ name: 'x', containers: [{ ...web, writablePaths: [{ path: '/d', claimName: 'c', subPath: '../etc' }] }] }))).toEqual(['PROP002']);
+      expect(codesOf(() => m({ name: 'x', containers: [{ ...web, writablePaths: [{ path: '/d', claimName: 'c', subPath: '../etc' }] }] }))).toEqual(['HD036']);
       expect(codesOf(() => m({ name: 'x', containers: [web], privileged: true }))).toEqual(['HD006']);
     }
   });

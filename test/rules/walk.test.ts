@@ -133,6 +133,11 @@ describe('pod specs by shape, whatever the kind', () => {
     expect(findPodSpecs({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'b' } })).toEqual([]);
   });
 
+  it('searches an object of a built-in group whose kind that group does not serve (v1 Thing, v1 constructor)', () => {
+    for (const kind of ['Thing', 'constructor', '__proto__'])
+      expect(scanPodSpecs({ apiVersion: 'v1', kind, metadata: { name: 'x' }, spec: { template: template() } } as never).sites.map((s) => s.path), kind).toEqual(['/spec/template/spec']);
+  });
+
   it('refuses a container outside any pod spec (HD034): an Argo Workflow, a Tekton Task', () => {
     const wf = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', metadata: { name: 'w' }, spec: { templates: [{ name: 'a', container: { image: 'alpine', command: ['id'], securityContext: { privileged: true } } }] } };
     expect(found(wf)).toEqual(['HD034 Workflow/w /spec/templates/0/container']);

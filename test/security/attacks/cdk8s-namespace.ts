@@ -1,0 +1,72 @@
+/**
+ * Attacks on HardenedNamespace: grants in its Role that would let a workload weaken its own
+ * namespace (reach into containers, start pods of its choosing, undo the NetworkPolicy, the Role or
+ * the admission policy), and egress to the cloud metadata service.
+ */
+import type { Chart } from 'cdk8s';
+import { expect } from 'vitest';
+import { HardenedNamespace } from '../../../src/cdk8s';
+import type { Cdk8sAttack } from '../cdk8s-harness';
+import { cdk8sWorkload } from './common';
+
+type Grant = { apiGroups: string[]; resources: string[]; verbs: string[] };
+
+const GRANTS: [string, Grant][] = [
+  ['exec through a wildcard subresource', { apiGroups: [''], resources: ['*/exec'], verbs: ['create'] }],
+  ['attach through a wildcard subresource', { apiGroups: [''], resources: ['*/attach'], verbs: ['create', 'get'] }],
+  ['port-forward through pods/*', { apiGroups: [''], resources: ['pods/*'], verbs: ['create'] }],
+  ['proxy to services', { apiGroups: [''], resources: ['services/proxy'], verbs: ['get', 'create'] }],
+  ['ephemeral containers', { apiGroups: [''], resources: ['pods/ephemeralcontainers'], verbs: ['patch'] }],
+  ['tokens for any ServiceAccount', { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] }],
+  ['create pods (one that mounts any Secret)', { apiGroups: [''], resources: ['pods'], verbs: ['create'] }],
+  ['patch Deployments', { apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch', 'get'] }],
+  ['create Jobs', { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create'] }],
+  ['update CronJobs', { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['update'] }],
+  ['create DaemonSets', { apiGroups: ['apps'], resources: ['daemonsets'], verbs: ['create'] }],
+  ['delete NetworkPolicies (the default deny)', { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['delete'] }],
+  ['patch its own RoleBinding', { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], verbs: ['patch'] }],
+  ['update its Role', { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles'], verbs: ['update'] }],
+  ['delete the admission policy binding', { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingadmissionpolicybindings'], verbs: ['delete'] }],
+  ['patch the Namespace (its Pod Security labels)', { apiGroups: [''], resources: ['namespaces'], verbs: ['patch'] }],
+  ['escalate', { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles'], verbs: ['escalate'] }],
+  ['impersonate', { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] }],
+  ['list secrets', { apiGroups: [''], resources: ['secrets'], verbs: ['list'] }],
+  ['everything in a named group', { apiGroups: ['apps'], resources: ['*'], verbs: ['get'] }],
+  ['a group named like an Object.prototype member', { apiGroups: ['constructor'], resources: ['pods'], verbs: ['*'] }],
+];
+
+const grantAttacks: Cdk8sAttack[] = GRANTS.map(([what, grant]) => ({
+  name: `a namespace grant to ${what}`, category: 'typed-props', target: 'Namespace', stage: 'construct', rule: 'NS011',
+  build: (c: Chart) => new HardenedNamespace(c, 'ns', { name: 'shop', grants: [grant] }),
+}));
+
+const egressAttacks: Cdk8sAttack[] = [
+  {
+    name: 'egress to the cloud metadata address', category: 'values', target: 'Namespace', stage: 'construct', rule: 'NS017',
+    build: (c) => {
+      const ns = new HardenedNamespace(c, 'ns', { name: 'shop' });
+      ns.addWorkload(cdk8sWorkload(c, 'Deployment', { namespace: 'shop' }), { egressTo: [{ to: [{ cidr: '169.254.169.254/32' }], ports: [{ port: 80 }] }] });
+    },
+  },
+  {
+    name: 'egress to a link-local /24 holding the metadata address', category: 'values', target: 'Namespace', stage: 'construct', rule: 'NS017',
+    build: (c) => {
+      const ns = new HardenedNamespace(c, 'ns', { name: 'shop' });
+      ns.addWorkload(cdk8sWorkload(c, 'Job', { namespace: 'shop' }), { egressTo: [{ to: [{ cidr: '169.254.169.0/24' }], ports: [{ port: 80 }] }] });
+    },
+  },
+  {
+    name: 'egress to 0.0.0.0/0 on 443 (the metadata service is cut out of it)', category: 'values', target: 'Namespace', stage: 'written', rule: 'NS017',
+    build: (c) => {
+      const ns = new HardenedNamespace(c, 'ns', { name: 'shop' });
+      ns.addWorkload(cdk8sWorkload(c, 'CronJob', { namespace: 'shop' }), { egressTo: [{ to: [{ cidr: '0.0.0.0/0' }], ports: [{ port: 443 }] }] });
+    },
+    verify: (objects) => {
+      const np = objects.find((o) => o.kind === 'NetworkPolicy' && JSON.stringify(o).includes('0.0.0.0/0')) as any;
+      expect(np.spec.egress[0].to[0].ipBlock).toEqual({ cidr: '0.0.0.0/0', except: ['169.254.0.0/16', '100.100.100.200/32'] });
+      expect(np.spec.egress[0].ports).toEqual([{ port: 443, protocol: 'TCP' }]);
+    },
+  },
+];
+
+export const CDK8S_NAMESPACE_ATTACKS: readonly Cdk8sAttack[] = [...grantAttacks, ...egressAttacks];

