@@ -3,6 +3,7 @@ import type { IConstruct } from 'constructs';
 import { formatProblem } from '../errors';
 import { sortForApply } from '../core/apply-order';
 import { assertNoViolations, checkObjects, type KubeObject, type Violation } from '../rules';
+import { deepFreeze, pinApiObjects, writeOnlyChecked } from './checked-write';
 import { withFastYaml } from './yaml-writer';
 
 /** Every rule violation among the objects under `scope`, after JSON patches are applied. */
@@ -39,8 +40,9 @@ export interface HardenedAppProps extends AppProps {
 /**
  * A cdk8s App whose synth fails, writing nothing, when any object breaks a hardening rule.
  *
- * It resolves each chart once: the rules run over exactly the objects that are then written (JSON
- * patches applied), and cdk8s writes them without resolving again. Each chart's objects are written
+ * It resolves each object once: the rules run over exactly the objects that are then written (JSON
+ * patches applied), frozen, and cdk8s writes them without resolving again; a document the check never
+ * saw (made during synth) refuses the whole write (see checked-write.ts). Each chart's objects are written
  * in an order that `kubectl apply -f dist/` accepts in one go on an empty cluster (Namespace and its
  * guards first, then identities, config and storage, Services, workloads, autoscalers and routes;
  * custom resources last), whatever order they were created in.
@@ -64,14 +66,20 @@ export class HardenedApp extends App {
 
   private withCheckedCharts<T>(write: () => T): T {
     const charts = this.charts;
-    // Each chart's objects in an order `kubectl apply -f` accepts in one go (Namespace first, ...).
-    const resolved = charts.map((c) => sortForApply(c.toJson()));
-    assertNoViolations(checkObjects(resolved.flat() as KubeObject[]), 'the app (nothing was written)');
-    charts.forEach((c, i) => Object.defineProperty(c, 'toJson', { value: () => resolved[i], configurable: true }));
+    // Each object resolved once; the rules judge those results and the writer gets the same, frozen.
+    const pins = pinApiObjects(this);
     try {
-      return withFastYaml(write, { fast: this.yamlWriter === 'fast' });
+      // Each chart's objects in an order `kubectl apply -f` accepts in one go (Namespace first, ...).
+      const resolved = charts.map((c) => deepFreeze(sortForApply(c.toJson())));
+      assertNoViolations(checkObjects(resolved.flat() as KubeObject[]), 'the app (nothing was written)');
+      charts.forEach((c, i) => Object.defineProperty(c, 'toJson', { value: () => resolved[i], configurable: true }));
+      try {
+        return withFastYaml(() => writeOnlyChecked(new Set(resolved.flat()), write, () => pins.assertNoneAdded()), { fast: this.yamlWriter === 'fast' });
+      } finally {
+        for (const c of charts) delete (c as { toJson?: unknown }).toJson;
+      }
     } finally {
-      for (const c of charts) delete (c as { toJson?: unknown }).toJson;
+      pins.unpin();
     }
   }
 }

@@ -13,7 +13,7 @@
  *   Go reads it as a string); `verify` asserts what was written. The end-to-end tier judges every
  *   such manifest with the upstream Pod Security evaluator.
  */
-import { App, Chart } from 'cdk8s';
+import { App, Chart, type AppProps } from 'cdk8s';
 import { ValidationContext } from 'cdk8s-cli/plugins';
 import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +42,15 @@ export interface Cdk8sAttack {
   readonly build: (chart: Chart) => void;
   /** For `written`: what the written objects and text must show. */
   readonly verify?: (objects: KubeObject[], yaml: string) => void;
+  /** App props for both the guarded and the plain app (e.g. an output layout). */
+  readonly appProps?: Omit<AppProps, 'outdir'>;
+  /**
+   * For `synth`: the rule the file-reading guards (synth plugin, `check`) name, when it differs from
+   * HardenedApp's (they see only what a plain App wrote, not when it was made); `null` when a plain
+   * App never writes the object (it is made by a validation run that only HardenedApp's synth makes),
+   * so only HardenedApp's refusal is asserted. @default rule
+   */
+  readonly fileRule?: string | null;
 }
 
 /** The manifests an attack gives: what the library wrote, or what a plain App with no guard writes. */
@@ -68,8 +77,9 @@ function refusal(fn: () => unknown): readonly string[] | undefined {
   }
 }
 
+/** The manifests under `dir`, in every folder (cdk8s can write a folder per chart). */
 function manifestsIn(dir: string): string[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? manifestsIn(join(dir, e.name)) : e.name.endsWith('.yaml') ? [join(dir, e.name)] : []));
 }
 
 /** The validation plugin's run with cdk8s-cli's own ValidationContext, as `cdk8s synth` runs it. */
@@ -83,7 +93,7 @@ async function pluginVerdict(manifests: string[]): Promise<{ success: boolean; r
 /** Builds the attack in a plain App (no guard) and returns the directory it wrote. */
 function unguardedDir(a: Cdk8sAttack): string {
   const dir = tmp('plain');
-  const app = new App({ outdir: dir });
+  const app = new App({ ...a.appProps, outdir: dir });
   a.build(new Chart(app, 'attack'));
   app.synth();
   return dir;
@@ -97,7 +107,7 @@ export function unguardedYaml(a: Cdk8sAttack): string {
 /** Runs the attack through every guard and asserts the stage and rule; returns what was written, if anything. */
 export async function runCdk8sAttack(a: Cdk8sAttack): Promise<AttackOutput | undefined> {
   const outdir = tmp('app');
-  const app = new HardenedApp({ outdir });
+  const app = new HardenedApp({ ...a.appProps, outdir });
   const built = refusal(() => a.build(new Chart(app, 'attack')));
   if (a.stage === 'types' || a.stage === 'construct') {
     expect(built, `${a.name}: refused at construction`).toContain(a.rule);
@@ -115,14 +125,16 @@ export async function runCdk8sAttack(a: Cdk8sAttack): Promise<AttackOutput | und
     return { attack: a.name, source: 'written', rule: a.rule, category: a.category, yaml };
   }
   expect(synth, `${a.name}: HardenedApp refuses`).toContain(a.rule);
-  expect(readdirSync(outdir), `${a.name}: nothing written`).toEqual([]);
+  expect(manifestsIn(outdir), `${a.name}: nothing written`).toEqual([]);
+  if (a.fileRule === null) return undefined;
   const plain = unguardedDir(a);
   const copy = tmp('check');
   cpSync(plain, copy, { recursive: true });
-  expect(checkFiles([copy]).violations.map((v) => v.code), `${a.name}: check refuses`).toContain(a.rule);
+  const fileRule = a.fileRule ?? a.rule;
+  expect(checkFiles([copy]).violations.map((v) => v.code), `${a.name}: check refuses`).toContain(fileRule);
   const plugin = await pluginVerdict(manifestsIn(plain));
   expect(plugin.success, `${a.name}: the synth plugin fails`).toBe(false);
-  expect(plugin.rules, `${a.name}: the synth plugin names the rule`).toContain(a.rule);
+  expect(plugin.rules, `${a.name}: the synth plugin names the rule`).toContain(fileRule);
   expect(manifestsIn(plain), `${a.name}: the plugin removed the manifests`).toEqual([]);
-  return { attack: a.name, source: 'unguarded', rule: a.rule, category: a.category, yaml: readdirSync(copy).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(copy, f), 'utf8')).join('---\n') };
+  return { attack: a.name, source: 'unguarded', rule: a.rule, category: a.category, yaml: manifestsIn(copy).map((f) => readFileSync(f, 'utf8')).join('---\n') };
 }

@@ -5,8 +5,9 @@
  * after construction (the result's objects, `toJson`, lazy values). Each constructs; HardenedApp, the
  * synth plugin and `check` must refuse what it writes.
  */
-import { JsonPatch, Lazy } from 'cdk8s';
-import type { Chart } from 'cdk8s';
+import { Chart, JsonPatch, Lazy, YamlOutputType, type App } from 'cdk8s';
+import { expect } from 'vitest';
+import type { KubeObject } from '../../../src/rules';
 import type { Cdk8sAttack } from '../cdk8s-harness';
 import { cdk8sWorkload, goodContainer, KINDS, POD_SPEC, raw, hardenedObject, type Kind } from './common';
 
@@ -169,4 +170,95 @@ const afterConstruction: Cdk8sAttack[] = [
   },
 ];
 
-export const CDK8S_PATCH_ATTACKS: readonly Cdk8sAttack[] = [...patchAttacks, ...afterConstruction];
+/** A Lazy value that answers `first` the first time it is resolved and `later` every time after. */
+const flipping = (first: unknown, later: unknown) => {
+  let calls = 0;
+  return Lazy.any({ produce: () => (calls++ === 0 ? first : later) });
+};
+/** Runs `act` from a construct validation, from its `nth` run on (cdk8s validates again inside synth, after the check). */
+const inValidation = (c: Chart, nth: number, act: () => void) => {
+  let runs = 0;
+  let inside = false;
+  c.node.addValidation({ validate: () => {
+    if (inside || ++runs < nth) return [];
+    inside = true;
+    try { act(); } catch { /* a frozen object refuses the edit; the attack goes on */ } finally { inside = false; }
+    return [];
+  } });
+};
+const noHostPid = (objects: KubeObject[]) => {
+  expect(objects.length).toBeGreaterThan(0);
+  for (const o of objects) expect((o as any).spec?.template?.spec?.hostPID, `${o.kind}/${o.metadata?.name}`).not.toBe(true);
+};
+const ONE_FILE_PER_OBJECT = { yamlOutputType: YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE };
+
+/** Things that happen during synth, between HardenedApp's check and the write. */
+const duringSynth: Cdk8sAttack[] = [
+  {
+    name: 'a Lazy hostPID that is false when checked and true when resolved again (one file per object)', category: 'patches', target: 'App', stage: 'written', rule: 'HD009',
+    appProps: ONE_FILE_PER_OBJECT,
+    build: (c) => {
+      const d = hardenedObject('flip');
+      d.spec.template.spec.hostPID = flipping(false, true);
+      raw(c, 'flip', d);
+    },
+    verify: noHostPid,
+  },
+  {
+    name: 'a validation that edits the checked objects inside synth', category: 'patches', target: 'App', stage: 'written', rule: 'HD009',
+    build: (c) => {
+      raw(c, 'edited', hardenedObject('edited'));
+      inValidation(c, 2, () => { for (const d of c.toJson()) if (d.kind === 'Deployment') d.spec.template.spec.hostPID = true; });
+    },
+    verify: noHostPid,
+  },
+  {
+    name: 'a validation that adds a chart with a hostPID Deployment inside synth', category: 'hidden-objects', target: 'App', stage: 'synth', rule: 'HD034', fileRule: null,
+    build: (c) => {
+      raw(c, 'ok', hardenedObject('ok'));
+      inValidation(c, 2, () => {
+        const d = hardenedObject('late');
+        d.spec.template.spec.hostPID = true;
+        raw(new Chart(c.node.scope as App, 'late'), 'late', d);
+      });
+    },
+  },
+  {
+    name: 'a validation that adds a hostPID Deployment to a checked chart inside synth', category: 'hidden-objects', target: 'App', stage: 'synth', rule: 'HD034', fileRule: 'HD009',
+    build: (c) => {
+      raw(c, 'ok', hardenedObject('ok'));
+      inValidation(c, 2, () => {
+        const d = hardenedObject('late');
+        d.spec.template.spec.hostPID = true;
+        raw(c, 'late', d);
+      });
+    },
+  },
+  {
+    name: 'a validation that adds a chart inside synth, one file per object', category: 'hidden-objects', target: 'App', stage: 'synth', rule: 'HD034', fileRule: null,
+    appProps: ONE_FILE_PER_OBJECT,
+    build: (c) => {
+      raw(c, 'ok', hardenedObject('ok'));
+      inValidation(c, 2, () => {
+        if ((c.node.scope as App).node.tryFindChild('late')) return;
+        const d = hardenedObject('late');
+        d.spec.template.spec.hostPID = true;
+        raw(new Chart(c.node.scope as App, 'late'), 'late', d);
+      });
+    },
+  },
+  {
+    name: 'a validation that adds a hostPID Deployment during the check itself', category: 'hidden-objects', target: 'App', stage: 'synth', rule: 'HD009',
+    build: (c) => {
+      raw(c, 'ok', hardenedObject('ok'));
+      inValidation(c, 1, () => {
+        if (c.node.tryFindChild('late')) return;
+        const d = hardenedObject('late');
+        d.spec.template.spec.hostPID = true;
+        raw(c, 'late', d);
+      });
+    },
+  },
+];
+
+export const CDK8S_PATCH_ATTACKS: readonly Cdk8sAttack[] = [...patchAttacks, ...afterConstruction, ...duringSynth];
