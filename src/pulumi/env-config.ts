@@ -54,6 +54,21 @@ export interface EnvConfigArgs {
 
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 
+/** Every arg EnvConfig reads; any other own key (binaryData, stringData, __proto__, ...) would be dropped silently. */
+const ARG_KEYS: ReadonlySet<string> = new Set(['name', 'namespace', 'data', 'mountPath', 'fileMounts', 'envKeys', 'secrets', 'managedSecret', 'labels']);
+const MANAGED_SECRET_KEYS: ReadonlySet<string> = new Set(['mountPath', 'data', 'secretName']);
+
+/** PROP001 for each arg EnvConfig does not know (JavaScript callers and casts reach here). */
+function unknownArgProblems(args: object, name: string): Problem[] {
+  const unknown = (o: object, known: ReadonlySet<string>, at: string) => Reflect.ownKeys(o).filter((k) => typeof k !== 'string' || !known.has(k)).map((k) => ({
+    code: 'PROP001', path: `EnvConfig ${JSON.stringify(name)} ${at}${String(k)}`,
+    message: `${JSON.stringify(String(k))} is not a known arg`,
+    fix: k === 'binaryData' || k === 'stringData' ? 'put files in data (non-secret) or managedSecret.data (secret)' : 'remove it or correct its spelling',
+  }));
+  const ms = (args as EnvConfigArgs).managedSecret;
+  return [...unknown(args, ARG_KEYS, ''), ...(isPlainRecord(ms) ? unknown(ms, MANAGED_SECRET_KEYS, 'managedSecret.') : [])];
+}
+
 function literalSecretProblems(data: ManagedSecretArgs['data'], name: string): Problem[] {
   if (pulumi.Output.isInstance(data) || !isPlainRecord(data)) return [];
   return Object.entries(data).flatMap(([key, value]) =>
@@ -156,7 +171,7 @@ export class EnvConfig extends pulumi.ComponentResource implements PulumiAttachm
     const name = args.name ?? resourceName;
     const ms = args.managedSecret;
     const secretName = ms ? ms.secretName ?? `${name}-secret` : undefined;
-    const problems = ms ? literalSecretProblems(ms.data, name) : [];
+    const problems = [...unknownArgProblems(args, name), ...(ms ? literalSecretProblems(ms.data, name) : [])];
     if (ms && isPlainRecord(ms.data) && !pulumi.Output.isInstance(ms.data)) problems.push(...secretKeyProblems(Object.keys(ms.data), name));
     if (problems.length) throw new CleanimgError(`EnvConfig ${JSON.stringify(name)}: ${problems.length} invalid prop${problems.length === 1 ? '' : 's'}:`, problems);
 

@@ -6,12 +6,19 @@
  *
  * Exceptions, each narrow:
  * - HD030 (no literal Secret data) exempts a Secret made by our EnvConfig component from Pulumi
- *   secrets: its URN shows an EnvConfig parent AND it carries the secret-source annotation. Its data
- *   is a Pulumi secret (encrypted in state, never written to Git). A Secret written by hand, with
- *   `data` or `stringData`, is still refused.
+ *   secrets: a typed `kubernetes:core/v1:Secret` whose URN shows an EnvConfig parent AND that
+ *   carries the secret-source annotation. Its data is a Pulumi secret (encrypted in state, never
+ *   written to Git). A Secret written by hand, with `data` or `stringData`, is still refused, and so
+ *   is a look-alike made as a CustomResource of kind Secret.
  * - `*Patch` resources (server-side apply patches) are partial: only fields they actually set are
  *   judged (a patch that sets `privileged: true` fails; one that leaves `runAsNonRoot` out does not).
- *   A custom resource whose kind itself ends in `Patch` (its inputs say so) is judged whole.
+ *   But a container, init container, ephemeral container or volume entry in a patch is judged whole
+ *   (its image aside, which the API server requires of a new container): the patch cannot say
+ *   whether it edits an entry or adds a new one, so it restates the entry's security settings. A custom resource whose kind
+ *   itself ends in `Patch` (its inputs say so) is judged whole.
+ * - An object that names no namespace goes where its provider's `namespace` points: it is judged
+ *   in that namespace (a provider set to `kube-system` makes every such workload HD029). A
+ *   kubeconfig context's default namespace is not visible to the pack; admission still judges it.
  * - Components whose every object is registered as a resource of its own, and so judged on its own
  *   (`helm.v4.Chart`, `yaml.v2.ConfigGroup`/`ConfigFile`, `kustomize.v2.Directory` and their v1 SDK
  *   counterparts), are not judged themselves: their inputs are chart values or raw manifests, not
@@ -101,7 +108,35 @@ export function madeByEnvConfig(urn: string): boolean {
 }
 
 /** A resource as the policy framework hands it over (the fields we use). */
-export type PolicyResourceLike = Pick<ResourceValidationArgs, 'type' | 'props' | 'urn' | 'name'>;
+export type PolicyResourceLike = Pick<ResourceValidationArgs, 'type' | 'props' | 'urn' | 'name'> & {
+  readonly provider?: { readonly props: Record<string, unknown> };
+};
+
+/** The namespace the resource's provider puts objects in that name none, when known. */
+function providerNamespace(r: PolicyResourceLike): string | undefined {
+  const props = knownCopy(r.provider?.props, []) as Record<string, unknown> | undefined;
+  const ns = props?.namespace;
+  return typeof ns === 'string' && ns !== '' ? ns : undefined;
+}
+
+/** `object` as the provider creates it: in the provider's namespace when it names none. */
+function inProviderNamespace(object: KubeObject, r: PolicyResourceLike): KubeObject {
+  const ns = providerNamespace(r);
+  if (!ns || object.metadata?.namespace) return object;
+  return { ...object, metadata: { ...object.metadata, namespace: ns } };
+}
+
+/** A list entry that a patch may add rather than edit: judged whole. */
+const PATCH_ENTRY = /^(.*\/(?:containers|initContainers|ephemeralContainers|volumes)\/\d+)(?:\/|$)/;
+
+/** A container's image: a patch may leave it out (the API server refuses a new container without one). */
+const CONTAINER_IMAGE = /\/(?:containers|initContainers|ephemeralContainers)\/\d+\/image$/;
+
+/** True when `path` lies in a container or volume entry that the patch sets (its image aside). */
+function inPatchedEntry(object: KubeObject, path: string): boolean {
+  const m = PATCH_ENTRY.exec(path);
+  return !!m && pointerValue(object, m[1]!) !== undefined && !CONTAINER_IMAGE.test(path);
+}
 
 /**
  * Runs `rules` over one resource's inputs and returns the violations that apply, after the
@@ -113,18 +148,22 @@ export function violationsOfResource(r: PolicyResourceLike, rules: readonly Rule
   if (!fromType.kind) return [];
   const unknown: string[] = [];
   const props = knownCopy(r.props, unknown) as KubeObject;
-  const object: KubeObject = { ...props, apiVersion: props.apiVersion ?? fromType.apiVersion, kind: props.kind ?? fromType.kind };
+  let object: KubeObject = { ...props, apiVersion: props.apiVersion ?? fromType.apiVersion, kind: props.kind ?? fromType.kind };
   if (!object.metadata?.name && r.name) object.metadata = { ...object.metadata, name: r.name };
+  const named = object.metadata?.namespace;
+  object = inProviderNamespace(object, r);
+  const fromProvider = !named && object.metadata?.namespace !== undefined;
   // `kubernetes:apps/v1:DeploymentPatch` is a patch; a CustomResource of kind `NetworkPatch` says so in its inputs.
   const typeKind = r.type.slice(r.type.lastIndexOf(':') + 1);
   const isPatch = typeKind.endsWith('Patch') && props.kind !== typeKind;
-  const exemptSecret = object.kind === 'Secret' && madeByEnvConfig(r.urn)
+  const exemptSecret = r.type === 'kubernetes:core/v1:Secret' && madeByEnvConfig(r.urn)
     && (object.metadata?.annotations as Record<string, unknown> | undefined)?.[SECRET_SOURCE_ANNOTATION] === SECRET_SOURCE_PULUMI
     && (object as Record<string, unknown>).stringData === undefined;
   return checkObject(object, rules).filter((v) =>
     !unknown.some((u) => under(v.path, u) || under(u, v.path))
-    && !(isPatch && pointerValue(object, v.path) === undefined)
-    && !(exemptSecret && v.code === 'HD030'));
+    && !(isPatch && pointerValue(object, v.path) === undefined && !inPatchedEntry(object, v.path))
+    && !(exemptSecret && v.code === 'HD030'))
+    .map((v) => (fromProvider && v.path === '/metadata/namespace' ? { ...v, message: `${v.message} (the object names no namespace; its provider's default namespace is ${object.metadata!.namespace})` } : v));
 }
 
 /** Formats a violation for `reportViolation`: object, rule, path, what is wrong and the fix. */

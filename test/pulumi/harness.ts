@@ -8,6 +8,8 @@ export interface Registered {
   readonly type: string;
   readonly name: string;
   readonly inputs: Record<string, any>;
+  /** The provider reference (`<urn>::<id>`) when the resource names a provider. */
+  readonly provider?: string;
 }
 
 export interface Recorder {
@@ -27,7 +29,7 @@ export function installMocks(project = 'cleanimg-test', stack = 'test', outputs?
   const resources: Registered[] = [];
   pulumi.runtime.setMocks({
     newResource(args) {
-      const r = { type: args.type, name: args.name, inputs: args.inputs };
+      const r = { type: args.type, name: args.name, inputs: args.inputs, ...(args.provider ? { provider: args.provider } : {}) };
       resources.push(r);
       return { id: `${args.name}-id`, state: { ...args.inputs, ...(outputs?.(r) ?? {}) } };
     },

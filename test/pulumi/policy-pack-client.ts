@@ -31,6 +31,8 @@ export interface AnalyzedResource {
   /** Resource inputs as the engine sends them (secrets and unknowns in the wire form). */
   readonly props: Record<string, unknown>;
   readonly parent?: string;
+  /** The resource's provider, as the engine sends it (its inputs, e.g. a default `namespace`). */
+  readonly provider?: { readonly type: string; readonly name: string; readonly urn: string; readonly props: Record<string, unknown> };
 }
 
 export interface PackClient {
@@ -93,6 +95,14 @@ export async function startPack(env: Record<string, string> = {}): Promise<PackC
       const opts = new analyzerPb.AnalyzerResourceOptions();
       if (r.parent) opts.setParent(r.parent);
       req.setOptions(opts);
+      if (r.provider) {
+        const p = new analyzerPb.AnalyzerProviderResource();
+        p.setType(r.provider.type);
+        p.setName(r.provider.name);
+        p.setUrn(r.provider.urn);
+        p.setProperties(structPb.Struct.fromJavaScript(r.provider.props));
+        req.setProvider(p);
+      }
       const res: any = await call('analyze', req);
       return res.getDiagnosticsList().map((d: any) => ({ policyName: d.getPolicyname(), message: d.getMessage(), enforcementLevel: d.getEnforcementlevel() }));
     },

@@ -124,8 +124,19 @@ describe('cleanimg policy pack', () => {
   it('judges only the fields a *Patch resource sets', async () => {
     const r = { type: 'kubernetes:apps/v1:DeploymentPatch', name: 'scale', urn: urn('kubernetes:apps/v1:DeploymentPatch', 'scale') };
     expect(await pack.analyze({ ...r, props: { metadata: { name: 'web' }, spec: { replicas: 5 } } })).toEqual([]);
-    const escalate = { metadata: { name: 'web' }, spec: { template: { spec: { containers: [{ name: 'web', securityContext: { privileged: true, runAsUser: 0 } }] } } } };
-    expect(ruleIds(await pack.analyze({ ...r, props: escalate }))).toEqual(['HD002', 'HD006']);
+    const escalate = { metadata: { name: 'web' }, spec: { template: { spec: { securityContext: { runAsUser: 0 } } } } };
+    expect(ruleIds(await pack.analyze({ ...r, props: escalate }))).toEqual(['HD002']);
+  });
+
+  it('judges a container entry of a *Patch whole (it may add a container), its image aside', async () => {
+    const r = { type: 'kubernetes:apps/v1:DeploymentPatch', name: 'sidecar', urn: urn('kubernetes:apps/v1:DeploymentPatch', 'sidecar') };
+    const bare = { metadata: { name: 'web' }, spec: { template: { spec: { containers: [{ name: 'web', securityContext: { privileged: true } }] } } } };
+    const ids = ruleIds(await pack.analyze({ ...r, props: bare }));
+    expect(ids).toEqual(expect.arrayContaining(['HD004', 'HD006', 'HD007']));
+    expect(ids).not.toContain('HD003');
+    const hardened: any = structuredClone((await asAnalyzed(deployExamples({}).deployments['python-app']?.workload)).props);
+    const { image: _image, ...restated } = hardened.spec.template.spec.containers[0];
+    expect(await pack.analyze({ ...r, props: { metadata: { name: 'web' }, spec: { template: { spec: { containers: [restated] } } } } })).toEqual([]);
   });
 
   it('judges custom resources by the shape of their pod spec: an Argo Rollout and a Knative Service', async () => {
@@ -150,7 +161,9 @@ describe('cleanimg policy pack', () => {
     const patch = new k8s.apiextensions.CustomResourcePatch('rollout-patch', { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'rollout' }, spec: { template: { spec: { containers: [{ name: 'app', securityContext: { privileged: true } }] } } } });
     const a = await asAnalyzed(patch);
     expect(a.type).toBe('kubernetes:argoproj.io/v1alpha1:RolloutPatch');
-    expect(ruleIds(await pack.analyze(a))).toEqual(['HD006']);
+    expect(ruleIds(await pack.analyze(a))).toEqual(expect.arrayContaining(['HD004', 'HD006']));
+    const sized = new k8s.apiextensions.CustomResourcePatch('rollout-scale', { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'rollout' }, spec: { replicas: 3 } });
+    expect(await pack.analyze(await asAnalyzed(sized))).toEqual([]);
     const own = new k8s.apiextensions.CustomResource('runner-patch', { apiVersion: 'example.com/v1', kind: 'RunnerPatch', metadata: { name: 'runner' }, spec: { template: { spec: { containers: [{ name: 'app', image: 'nginx@sha256:' + 'ab'.repeat(32) }] } } } });
     expect(ruleIds(await pack.analyze(await asAnalyzed(own)))).toEqual(expect.arrayContaining(['HD001', 'HD004', 'HD015']));
   });

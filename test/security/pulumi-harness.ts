@@ -19,7 +19,7 @@ import type { Recorder, Registered } from '../pulumi/harness';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { valueOf } from '../pulumi/harness';
-import type { PackClient } from '../pulumi/policy-pack-client';
+import type { AnalyzedResource, PackClient } from '../pulumi/policy-pack-client';
 
 export type PulumiStage = 'types' | 'construct' | 'program' | 'policy-pack';
 
@@ -37,8 +37,20 @@ export interface PulumiAttack {
 const MANDATORY = 1;
 const settled = () => new Promise((r) => setTimeout(r, 30));
 
-function urnOf(r: Registered): string {
-  return `urn:pulumi:test::cleanimg-test::${r.type}::${r.name}`;
+/** `type::name` of a URN (the last type of its parent chain). */
+const keyOfUrn = (urn: string) => `${urn.split('::')[2]!.split('$').pop()}::${urn.split('::')[3]}`;
+
+/** The URN the engine gives a registered resource: the real one (with its parent chain) when known. */
+function urnOf(r: Registered, urns: ReadonlyMap<string, string> = new Map()): string {
+  return urns.get(`${r.type}::${r.name}`) ?? `urn:pulumi:test::cleanimg-test::${r.type}::${r.name}`;
+}
+
+/** The provider a resource names, with its inputs, as the engine hands it to the pack. */
+function providerOf(r: Registered, all: readonly Registered[]): AnalyzedResource['provider'] {
+  if (!r.provider) return undefined;
+  const urn = r.provider.slice(0, r.provider.lastIndexOf('::'));
+  const p = all.find((x) => `${x.type}::${x.name}` === keyOfUrn(urn));
+  return p && { type: p.type, name: p.name, urn, props: p.inputs };
 }
 
 /** Rule ids of a diagnostic list (policy names are `cleanimg-hd006`). */
@@ -80,11 +92,15 @@ export async function runPulumiAttack(a: PulumiAttack, id: string, recorder: Rec
   expect(a.stage, `${a.name}: constructs`).not.toMatch(/^(types|construct)$/);
   const resources = made ? (Array.isArray(made) ? made : [made as pulumi.Resource]) : [];
   if (a.stage === 'program') throw new Error(`${a.name}: program attacks run in a process of their own (runProgramAttack)`);
-  for (const r of resources) await valueOf(r.urn);
+  const urns = new Map<string, string>();
+  for (const r of resources) {
+    const urn = await valueOf(r.urn);
+    urns.set(keyOfUrn(urn), urn);
+  }
   await settled();
   const kube = recorder.resources.slice(before).filter((r) => r.type.startsWith('kubernetes:') && !r.type.startsWith('pulumi:providers:'));
   expect(kube.length, `${a.name}: registered something to judge`).toBeGreaterThan(0);
-  const diagnostics = (await Promise.all(kube.map((r) => pack.analyze({ type: r.type, name: r.name, urn: urnOf(r), props: r.inputs })))).flat();
+  const diagnostics = (await Promise.all(kube.map((r) => pack.analyze({ type: r.type, name: r.name, urn: urnOf(r, urns), props: r.inputs, provider: providerOf(r, recorder.resources) })))).flat();
   expect(ruleIdsOf(diagnostics), `${a.name}: the policy pack names the rule`).toContain(a.rule);
   expect(diagnostics.every((d) => d.enforcementLevel === MANDATORY), `${a.name}: mandatory`).toBe(true);
 }

@@ -5,6 +5,7 @@
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { SECRET_SOURCE_ANNOTATION, SECRET_SOURCE_PULUMI } from '../../../src/pulumi/env-config';
 import { EnvConfig, HardenedCronJob, HardenedDeployment, HardenedJob, HardenedNamespace, HardenedStatefulSet, type HardenedContainerArgs } from '../../../src/pulumi';
 import type { PulumiAttack } from '../pulumi-harness';
 import { goodContainer, hardenedObject, KINDS, pulumiContainer, pulumiWorkload, type Kind } from './common';
@@ -88,6 +89,23 @@ const valueAttacks: PulumiAttack[] = [
   { name: 'an EnvConfig mounted over the token directory', category: 'attachments', target: 'EnvConfig', stage: 'construct', rule: 'HD032', build: (id) => new EnvConfig(id, { data: { 'app.conf': 'x\n' }, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }) },
   { name: 'a literal string in managedSecret data', category: 'values', target: 'EnvConfig', stage: 'construct', rule: 'HD030', build: (id) => new EnvConfig(id, { managedSecret: { mountPath: '/var/run/secrets/db', data: { password: 'hunter2' } } }) },
   { name: 'a HardenedNamespace named kube-system', category: 'values', target: 'Namespace', stage: 'construct', rule: 'HD029', build: (id) => new HardenedNamespace(id, { name: 'kube-system' }) },
+  {
+    name: 'EnvConfig binaryData holding a private key (it was dropped without a word)', category: 'typed-props', target: 'EnvConfig', stage: 'types', rule: 'PROP001',
+    build: (id) => new EnvConfig(id, {
+      data: { 'app.conf': 'x\n' },
+      // @ts-expect-error EnvConfig has no binaryData arg
+      binaryData: { 'tls.key': Buffer.from('-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n').toString('base64') },
+    }),
+  },
+  {
+    name: 'EnvConfig managedSecret.stringData with a literal password', category: 'typed-props', target: 'EnvConfig', stage: 'types', rule: 'PROP001',
+    build: (id) => new EnvConfig(id, { managedSecret: {
+      mountPath: '/var/run/secrets/db', data: { password: pulumi.secret('s3cr3t') },
+      // @ts-expect-error managedSecret has no stringData
+      stringData: { password: 'hunter2' },
+    } }),
+  },
+  { name: 'an EnvConfig arg named __proto__', category: 'typed-props', target: 'EnvConfig', stage: 'construct', rule: 'PROP001', build: (id) => new EnvConfig(id, { data: { 'app.conf': 'x\n' }, ...JSON.parse('{"__proto__": {"mountPath": "/var/run/secrets/kubernetes.io"}}') }) },
   { name: 'a U+2028 path in a writable path', category: 'yaml-text', target: 'Deployment', stage: 'construct', rule: 'HD036', build: (id) => pulumiContainer('Deployment', id, { writablePaths: [{ path: '/tmp\u2028hostPID: true', sizeLimit: '1Mi' }] }) },
 ];
 
@@ -169,6 +187,43 @@ const packAttacks: PulumiAttack[] = [
   {
     name: 'a ConfigMap whose binaryData holds a private key', category: 'hidden-objects', target: 'raw', stage: 'policy-pack', rule: 'HD031',
     build: (id) => new k8s.core.v1.ConfigMap(id, { metadata: { name: 'tls' }, binaryData: { 'tls.key': Buffer.from('-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n').toString('base64') } }),
+  },
+  {
+    name: 'a raw Deployment that names no namespace, under a provider whose namespace is kube-system', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD029',
+    build: (id) => {
+      const provider = new k8s.Provider(`${id}-provider`, { namespace: 'kube-system' });
+      return [provider, new k8s.apps.v1.Deployment(id, specOf(bent(() => undefined)) as never, { provider })];
+    },
+  },
+  {
+    name: 'our HardenedDeployment under a provider whose namespace is kube-system', category: 'values', target: 'Deployment', stage: 'policy-pack', rule: 'HD029',
+    build: (id) => {
+      const provider = new k8s.Provider(`${id}-provider`, { namespace: 'kube-system' });
+      return [provider, new HardenedDeployment(id, { containers: [web] }, { providers: [provider] })];
+    },
+  },
+  {
+    name: 'a DeploymentPatch that adds a container with no security settings', category: 'patches', target: 'Deployment', stage: 'policy-pack', rule: 'HD004',
+    build: (id) => new k8s.apps.v1.DeploymentPatch(`${id}-patch`, { metadata: { name: 'web' }, spec: { template: { spec: { containers: [{ name: 'sidecar', image: web.image as string }] } } } }),
+  },
+  {
+    name: 'a JobPatch that adds an init container keeping every capability', category: 'patches', target: 'Job', stage: 'policy-pack', rule: 'HD007',
+    build: (id) => new k8s.batch.v1.JobPatch(`${id}-patch`, { metadata: { name: 'task' }, spec: { template: { spec: { initContainers: [{ name: 'init', image: web.image as string, securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true } }] } } } }),
+  },
+  {
+    name: 'a StatefulSetPatch that adds a volume naming no source (an unsized emptyDir to the API server)', category: 'patches', target: 'StatefulSet', stage: 'policy-pack', rule: 'HD012',
+    build: (id) => new k8s.apps.v1.StatefulSetPatch(`${id}-patch`, { metadata: { name: 'db' }, spec: { template: { spec: { volumes: [{ name: 'scratch' }] } } } }),
+  },
+  {
+    name: 'a literal Secret made as a CustomResource of kind Secret under an EnvConfig, with the secret-source annotation', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD030',
+    build: (id) => {
+      const parent = new EnvConfig(`${id}-config`, { data: { 'app.conf': 'x\n' } });
+      return [parent, new k8s.apiextensions.CustomResource(id, {
+        apiVersion: 'v1', kind: 'Secret',
+        metadata: { name: 'forged', annotations: { [SECRET_SOURCE_ANNOTATION]: SECRET_SOURCE_PULUMI } },
+        data: { password: Buffer.from('hunter2').toString('base64') },
+      }, { parent })];
+    },
   },
   {
     name: 'a raw Deployment whose init container drops no capability', category: 'pss-controls', target: 'raw', stage: 'policy-pack', rule: 'HD007',
