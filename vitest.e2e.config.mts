@@ -1,6 +1,7 @@
 // The end-to-end tier: real kube-apiserver, etcd, registries, cosign and scanners.
 // Run `test/e2e/provision.sh` first; then `npm run test:e2e`. With CI=true a missing
-// tool fails the run; locally the suites that need it are skipped with a note.
+// tool fails the run; locally a skipped suite fails it too (loudly, with what is missing)
+// unless CLEANIMG_E2E_ALLOW_SKIP=1.
 import { defineConfig } from 'vitest/config';
 import unit from './vitest.config.mts';
 

@@ -20,6 +20,7 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { count } from '../cli/output';
 import { checkObject, goYamlTextViolations, RULES, type KubeObject, type Violation } from '../rules';
 
 /** The subset of cdk8s-cli's ValidationContext this plugin uses (cdk8s-cli is not a runtime dependency). */
@@ -71,7 +72,7 @@ export class HardeningValidation {
       if (resources) context.report.addViolation({ ruleName: `${rule.id} ${rule.title}`, recommendation: rule.title, fix: rule.fix, violatingResources: resources });
     }
     const failed = byRule.size > 0;
-    context.logger.log(`cleanimg: ${objects} objects checked against ${RULES.length} rules, ${failed ? 'violations found' : 'no violations'}`);
+    context.logger.log(`cleanimg: ${count(objects, 'object')} checked against ${RULES.length} rules, ${failed ? 'violations found' : 'no violations'}`);
     if (failed && !this.props.keepFailedManifests) {
       for (const m of context.manifests) rmSync(m, { force: true });
       context.logger.log('cleanimg: removed the synthesized manifests so that nothing insecure is left to apply');

@@ -24,3 +24,8 @@ export function reportError(io: Io, e: unknown, json: boolean): number {
   }
   return EXIT.error;
 }
+
+/** `1 object`, `2 objects`: counts in messages people read. */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

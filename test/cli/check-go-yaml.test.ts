@@ -40,7 +40,7 @@ describe('check: HD033, text Go reads differently', () => {
     expect(r.code).toBe(1);
     const line = text.slice(0, text.indexOf('\u2028')).split('\n').length;
     expect(r.out).toContain(`${path}: Deployment/web\n  HD033 ${path}:${line}: column 16: the text contains U+2028 (LINE SEPARATOR) written raw; Go's YAML reads it as a line break, the JS parser as a character\n      fix: use HardenedApp (its writer escapes it) or remove the character`);
-    expect(r.out).toMatch(/1 objects in 1 files: 1 break 1 rules \(1 findings\)/);
+    expect(r.out).toMatch(/1 object in 1 file: 1 breaks 1 rule \(1 finding\)/);
   });
 
   it('reports every finding at once, each with its line, and the other rules too (--json)', async () => {

@@ -19,7 +19,7 @@ describe('cleanimg-customize check', () => {
   it('passes hardened manifests (exit 0)', async () => {
     const dir = tree({ 'ok.yaml': stringify(goodDeployment()) });
     const r = await runCli(['check', dir]);
-    expect(r.out).toMatch(/1 objects in 1 files: no rule broken/);
+    expect(r.out).toMatch(/1 object in 1 file: no rule broken/);
     expect(r.code).toBe(0);
   });
 

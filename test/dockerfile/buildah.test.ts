@@ -18,6 +18,10 @@ import { freePort } from '../support/registry';
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
 const READY = process.platform === 'linux' && process.getuid?.() === 0 && !!BUSYBOX && ['buildah', 'umoci', 'skopeo', 'docker-registry'].every(have);
+if (!READY) {
+  const lacking = [process.platform !== 'linux' && 'Linux', process.getuid?.() !== 0 && 'root', !BUSYBOX && 'busybox', ...['buildah', 'umoci', 'skopeo', 'docker-registry'].filter((t) => !have(t))].filter(Boolean);
+  process.stderr.write(`[buildah] skipped: needs ${lacking.join(', ')} (npm test installs the tools as root: scripts/test-tools.sh)\n`);
+}
 
 
 const run = (cmd: string, args: string[], cwd?: string) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

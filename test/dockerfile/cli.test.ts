@@ -27,7 +27,7 @@ describe('cleanimg-customize check on Dockerfiles', () => {
     expect(r.out).toContain(`${join(d, 'Dockerfile')}: final stage`);
     expect(r.out).toMatch(new RegExp(`DF003 ${join(d, 'Dockerfile').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:22: RUN npm ci --only=production --no-audit runs in the final stage, which has no shell\\n\\s+fix: install packages in the builder stage`));
     expect(r.out).toMatch(/DF002 .*Dockerfile:2: stage 0 \(builder\): its base "node:20" is not pinned/);
-    expect(r.out).toMatch(/1 objects in 1 files: 1 break 3 rules \(3 findings\)/);
+    expect(r.out).toMatch(/1 object in 1 file: 1 breaks 3 rules \(3 findings\)/);
   });
 
   it('finds Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile in folders next to YAML, and passes good ones (exit 0)', async () => {

@@ -14,7 +14,7 @@ import { findPsaCheck, judge, type PsaCheck } from '../rules/psa/psa-check';
 import { CLUSTER_TOOLS } from './support/global-setup';
 import { toYaml } from './support/k8s';
 import { sharedCluster, sharedClusterError, type SharedCluster } from './support/shared-cluster';
-import { inCI, skipWithout } from './support/tools';
+import { inCI, recordSkip, skipWithout } from './support/tools';
 
 const RUNS = Number(process.env.FC_RUNS ?? 3000);
 const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -22,7 +22,10 @@ const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math
 const found = findPsaCheck();
 const missing = 'reason' in found ? found.reason : undefined;
 if (missing && inCI()) throw new Error(`E2E_TOOL_MISSING: ${missing}`);
-if (missing) process.stderr.write(`[e2e] skipping psa-differential: ${missing}\n`);
+if (missing) {
+  process.stderr.write(`[e2e] skipping psa-differential: ${missing}\n`);
+  recordSkip('psa-check');
+}
 
 describe.skipIf(missing !== undefined)('our rules against the upstream Pod Security evaluator', () => {
   const psa = found as PsaCheck;

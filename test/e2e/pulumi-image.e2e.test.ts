@@ -15,7 +15,7 @@ import { pushSmallImage, type PushedImage } from './support/image';
 import { PULUMI_TOOLS, REPO, projectUsesPulumi, pulumiPackagesInstalled, pulumiWorkspace, type PulumiWorkspace } from './support/pulumi';
 import { startRegistry, type Registry } from './support/registry';
 import { sharedCluster, sharedClusterError, type SharedCluster } from './support/shared-cluster';
-import { inCI, run, runOk, skipWithout, tool } from './support/tools';
+import { inCI, recordSkip, run, runOk, skipWithout, tool } from './support/tools';
 
 const TOOLS = ['docker-registry', 'skopeo', 'umoci', 'cosign-v3'] as const;
 
@@ -23,6 +23,7 @@ function skipSuite(): boolean {
   if (!projectUsesPulumi()) return true;
   if (!pulumiPackagesInstalled() && !inCI()) {
     process.stderr.write('[e2e] skipping the CustomizedImage engine suite: run npm ci\n');
+    recordSkip('npm ci (the Pulumi packages)');
     return true;
   }
   return skipWithout([...CLUSTER_TOOLS, ...PULUMI_TOOLS, ...TOOLS]);

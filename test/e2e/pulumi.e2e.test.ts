@@ -11,17 +11,19 @@ import { CLUSTER_TOOLS } from './support/global-setup';
 import { loadObjects, podFromTemplate, type KObject } from './support/k8s';
 import { PULUMI_TOOLS, REPO, projectUsesPulumi, pulumiPackagesInstalled, pulumiWorkspace, type PulumiWorkspace } from './support/pulumi';
 import { sharedCluster, sharedClusterError, type SharedCluster } from './support/shared-cluster';
-import { inCI, skipWithout } from './support/tools';
+import { inCI, recordSkip, skipWithout } from './support/tools';
 
 const FIXTURE = join(__dirname, 'fixtures', 'hardened-deployment.yaml');
 
 function skipPulumi(): boolean {
   if (!projectUsesPulumi()) {
     process.stderr.write('[e2e] skipping the Pulumi engine suite: package.json has no @pulumi/pulumi yet\n');
+    recordSkip('npm ci (the Pulumi packages)');
     return true;
   }
   if (!pulumiPackagesInstalled() && !inCI()) {
     process.stderr.write('[e2e] skipping the Pulumi engine suite: run npm ci (no @pulumi/pulumi in node_modules)\n');
+    recordSkip('npm ci (the Pulumi packages)');
     return true;
   }
   return skipWithout([...CLUSTER_TOOLS, ...PULUMI_TOOLS]);

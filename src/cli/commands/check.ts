@@ -8,7 +8,7 @@ import { parseAllDocuments, type Document } from 'yaml';
 import { CleanimgError } from '../../errors';
 import { checkDockerfileFile, isDockerfileName, type DockerfileCheckOptions } from '../../dockerfile';
 import { checkObject, goYamlTextViolations, type KubeObject, type Violation } from '../../rules';
-import { EXIT, type Io } from '../output';
+import { count, EXIT, type Io } from '../output';
 
 /** What `kubectl apply -f DIR` reads: .yaml, .yml and .json files, hidden ones included. */
 const MANIFEST_EXT = new Set(['.yaml', '.yml', '.json']);
@@ -123,9 +123,10 @@ export function runCheck(paths: readonly string[], opts: { json?: boolean } & Do
     // A Dockerfile counts as one object, whatever stage its violations are in.
     const bad = new Set(report.violations.map((v) => ('line' in v ? v.file : `${v.file}\0${v.object}`))).size;
     const rules = new Set(report.violations.map((v) => v.code)).size;
+    const scope = `${count(report.objects, 'object')} in ${count(report.files, 'file')}`;
     io.out(report.violations.length
-      ? `${report.objects} objects in ${report.files} files: ${bad} break ${rules} rules (${report.violations.length} findings)`
-      : `${report.objects} objects in ${report.files} files: no rule broken`);
+      ? `${scope}: ${bad} ${bad === 1 ? 'breaks' : 'break'} ${count(rules, 'rule')} (${count(report.violations.length, 'finding')})`
+      : `${scope}: no rule broken`);
   }
   return report.violations.length ? EXIT.findings : EXIT.ok;
 }

@@ -1,6 +1,6 @@
 // Finding and running the real tools of the end-to-end tier.
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, appendFileSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { freePort } from '../../support/registry';
 
@@ -9,6 +9,21 @@ export { freePort };
 /** Where test/e2e/provision.sh caches the tools (it links them into `<dir>/bin`). */
 export function toolsDir(): string {
   return process.env.CLEANIMG_TOOLS ?? '/root/.cache/cleanimg-tools';
+}
+
+/** True when the user asked to run what the installed tools allow (CLEANIMG_E2E_ALLOW_SKIP=1). */
+export function skipsAllowed(): boolean {
+  const v = (process.env.CLEANIMG_E2E_ALLOW_SKIP ?? '').toLowerCase();
+  return v !== '' && v !== '0' && v !== 'false';
+}
+
+/** Where skipped suites are recorded for the run's summary (set by the global setup). */
+export const SKIP_LOG_ENV = 'CLEANIMG_E2E_SKIP_LOG';
+
+/** Records a skipped suite and what it lacked, for the run's loud summary (global-setup.ts). */
+export function recordSkip(lacking: string): void {
+  const log = process.env[SKIP_LOG_ENV];
+  if (log) appendFileSync(log, `${lacking.replace(/\n/g, ' ')}\n`);
 }
 
 /** True when running in CI: a missing tool is then a failure, never a skip. */
@@ -62,6 +77,7 @@ export function skipWithout(names: readonly string[]): boolean {
   if (missing.length === 0) return false;
   if (inCI()) return false;
   process.stderr.write(`[e2e] skipping: missing ${missing.join(', ')} (run test/e2e/provision.sh)\n`);
+  recordSkip(missing.join(', '));
   return true;
 }
 

@@ -22,6 +22,9 @@ import { HttpSource, LayoutSource, findCosigns, haveTool, run, startRegistry, wr
 
 const cosigns = findCosigns();
 const tools = haveTool('docker-registry') && haveTool('skopeo');
+if (!tools || cosigns.length === 0) {
+  process.stderr.write(`[cosign interop] skipped: needs ${[!haveTool('docker-registry') && 'docker-registry', !haveTool('skopeo') && 'skopeo', cosigns.length === 0 && 'cosign (v2 or v3: bash test/e2e/provision.sh cosign-v3, or COSIGN=/path/to/cosign)'].filter(Boolean).join(', ')}\n`);
+}
 const sha = (b: Uint8Array) => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`;
 
 async function tarGz(files: Record<string, string>): Promise<Buffer> {
