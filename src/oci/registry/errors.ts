@@ -11,7 +11,7 @@
  * | REG006 | TLS: other handshake failure (host name mismatch, protocol) |
  * | REG007 | cannot connect (refused, DNS, reset) |
  * | REG008 | the registry's digest differs from the content's |
- * | REG009 | still failing after retries (429 / 502 / 503 / 504 / resets) |
+ * | REG009 | still failing after retries (429 / 5xx but 501 and 505 / resets) |
  * | REG010 | timeout |
  * | REG011 | plain HTTP refused for a non-local registry |
  * | REG012 | other unexpected registry answer |
@@ -127,12 +127,12 @@ export function statusError(
       'the registry refused the content: check the media type, that every referenced blob was pushed first, and the tag/repository names',
       'registry rejected the request',
     );
-  if (status === 429 || status === 502 || status === 503 || status === 504)
+  if (retryableStatus(status))
     return registryError(
       'REG009',
       path,
       `${context.registry} kept answering ${status} to ${method} ${target} (${detail})`,
-      'the registry is overloaded or rate-limiting: wait and try again, or raise the retry count',
+      'the registry failed, is overloaded or is rate-limiting: wait and try again, or raise the retry count',
       'registry unavailable',
     );
   return registryError(
@@ -176,6 +176,14 @@ export function isCertificateError(err: unknown): boolean {
 export function isTimeoutError(err: unknown): boolean {
   const code = netErrorCode(err);
   return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT';
+}
+
+/**
+ * Statuses worth asking again: 429 and every 5xx (a registry's 500 is often a passing storage or
+ * database error) except 501 Not Implemented and 505 HTTP Version Not Supported, which will not change.
+ */
+export function retryableStatus(status: number): boolean {
+  return status === 429 || (status >= 500 && status <= 599 && status !== 501 && status !== 505);
 }
 
 /** Errors worth retrying on an idempotent request: the connection broke or timed out. */

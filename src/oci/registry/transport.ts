@@ -1,7 +1,7 @@
 /**
  * HTTP transport to one registry host: TLS trust (custom CA bundle, `insecure`), the https→http
  * fallback for local registries, per-request timeouts, and bounded retries with exponential backoff
- * on 429/502/503/504, connection resets and timeouts (honouring `Retry-After`).
+ * on 429 and 5xx (not 501/505), connection resets and timeouts (honouring `Retry-After`).
  *
  * Only replayable requests (no body, or a Buffer body) are retried here. Streaming uploads are not:
  * the client restarts the whole upload session instead.
@@ -12,7 +12,7 @@ import type * as https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { isLocalRegistry } from '../reference';
-import { isCertificateError, isRetryableNetworkError, netErrorCode, networkError, registryError, statusError } from './errors';
+import { isCertificateError, isRetryableNetworkError, netErrorCode, networkError, registryError, retryableStatus, statusError } from './errors';
 
 export interface TransportOptions {
   /** PEM file(s) with CA certificates to trust in addition to the system roots (the corporate CA case). */
@@ -52,7 +52,6 @@ export interface SendRequest {
   retries?: number;
 }
 
-const RETRY_STATUS = new Set([429, 502, 503, 504]);
 
 /**
  * HTTP on Node's own http/https modules, with keep-alive agents. (This used undici; loading it cost
@@ -284,7 +283,7 @@ export class Transport {
         if (req.url.endsWith('/v2/') && req.method === 'GET') throw e;
         throw networkError(e, req.url, this.registry, { caFile: this.hasCaFile, timeoutMs: this.opts.timeoutMs });
       }
-      if (RETRY_STATUS.has(res.statusCode) && attempt < retries) {
+      if (retryableStatus(res.statusCode) && attempt < retries) {
         const after = parseRetryAfter(header({ headers: res.headers }, 'retry-after'));
         await res.body.dump().catch(() => undefined);
         await sleep(Math.min(this.opts.retryMaxDelayMs, after ?? this.backoff(attempt)));

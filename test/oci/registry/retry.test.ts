@@ -117,6 +117,34 @@ describe('retries on idempotent requests', () => {
     });
   });
 
+  test('a plain 500 on a manifest GET and on a manifest PUT is retried; the tag lands once', async () => {
+    rule = (req, n) => (isManifest(req.url!) && n === 1 ? { status: 500 } : 'proxy');
+    await withClient({}, async (c) => {
+      const m = await c.getManifest('base/retry', 'v1');
+      expect(m.digest).toBe(base.digest);
+      expect(count('GET', isManifest)).toBe(2);
+      hits = [];
+      const digest = await c.putManifest('base/retry', 'v500', m.bytes, m.mediaType);
+      expect(digest).toBe(base.digest);
+      expect(count('PUT', isManifest)).toBe(2);
+      rule = () => 'proxy';
+      expect((await c.getManifest('base/retry', 'v500')).digest).toBe(base.digest);
+    });
+  });
+
+  test('501 and 505 will not change: not retried', async () => {
+    for (const status of [501, 505]) {
+      hits = [];
+      rule = (req) => (isManifest(req.url!) ? { status } : 'proxy');
+      await withClient({}, async (c) => {
+        const e = await failure(c.getManifest('base/retry', 'v1'));
+        expect(e.message).toContain(String(status));
+        expect(e.problems[0]!.code).not.toBe('REG009');
+        expect(count('GET', isManifest)).toBe(1);
+      });
+    }
+  });
+
   test('a connection reset is retried', async () => {
     rule = (req, n) => (isManifest(req.url!) && n === 1 ? 'reset' : 'proxy');
     await withClient({}, async (c) => {
