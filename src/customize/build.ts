@@ -230,7 +230,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
   const inputs = await resolveInputs(spec, loaded.specDir, {
     ...(opts.allowPrivateKeys !== undefined ? { allowPrivateKeys: opts.allowPrivateKeys } : {}),
     ...(opts.now ? { now: opts.now } : {}),
-    ...(cache ? { scanPrivateKey: async (f: string) => { const r = await cache.inspect(f); inspected.set(f, r); return r.privateKey; } } : {}),
+    ...(cache ? { scanPrivateKey: async (f: string, fh) => { const r = await cache.inspect(f, fh); inspected.set(f, r); return r.privateKey; } } : {}),
   });
   const base = await readBase(opts.source, spec);
 

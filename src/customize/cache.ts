@@ -37,10 +37,12 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, type BigIntStats } from 'node:fs';
-import { copyFile, link, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { CleanimgError } from '../errors';
 import { DEFLATE_CHUNK, GZIP_LEVEL, STORE_ENTROPY, type BuiltLayer, type LayerEntry } from '../oci/layer';
+import { sameSourceStat, sourceStatOf } from '../oci/source-stat';
 import { PRIVATE_KEY_SCAN_VERSION, PrivateKeyScanner } from './inputs';
 
 /** Records of files changed less than this long before they were hashed are not trusted. */
@@ -111,11 +113,12 @@ async function hashFile(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** One read of a file: its sha256 and the private-key scan together. */
-async function hashAndScan(file: string): Promise<{ sha256: string; privateKey: string | null }> {
+/** One read of a file (by name, or through an open handle from its start): its sha256 and the private-key scan together. */
+async function hashAndScan(file: string, fh?: FileHandle): Promise<{ sha256: string; privateKey: string | null }> {
   const h = createHash('sha256');
   const scanner = new PrivateKeyScanner();
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+  const chunks = fh ? fh.createReadStream({ start: 0, autoClose: false, highWaterMark: 1 << 20 }) : createReadStream(file, { highWaterMark: 1 << 20 });
+  for await (const chunk of chunks) {
     h.update(chunk as Buffer);
     scanner.update(chunk as Buffer);
   }
@@ -181,8 +184,9 @@ export class LayerCache {
    * The sha256 of a source's contents and its private-key scan: from this process's memory or the
    * file's stat record when that can be trusted, else from one read of the file (which renews the record).
    */
-  async inspect(source: string): Promise<Inspected> {
-    const st = await stat(source, { bigint: true });
+  async inspect(source: string, fh?: FileHandle): Promise<Inspected> {
+    const statNow = () => (fh ? fh.stat({ bigint: true }) : stat(source, { bigint: true }));
+    const st = await statNow();
     const recPath = this.recordPath(source);
     try {
       const rec = JSON.parse(await readFile(recPath, 'utf8')) as StatRecord;
@@ -202,8 +206,8 @@ export class LayerCache {
     }
     await this.ensureDirs();
     const recordedAtMs = Date.now();
-    const { sha256, privateKey } = await hashAndScan(source);
-    const after = await stat(source, { bigint: true });
+    const { sha256, privateKey } = await hashAndScan(source, fh);
+    const after = await statNow();
     if (sameStat(st, after)) {
       const rec: StatRecord = {
         source, dev: String(st.dev), ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), recordedAtMs, sha256,
@@ -215,8 +219,8 @@ export class LayerCache {
   }
 
   /** The private-key scan of a source (inputs.ts), shared with its content hash: for resolveInputs. */
-  async scanPrivateKey(source: string): Promise<string | null> {
-    return (await this.inspect(source)).privateKey;
+  async scanPrivateKey(source: string, fh?: FileHandle): Promise<string | null> {
+    return (await this.inspect(source, fh)).privateKey;
   }
 
   /**
@@ -235,6 +239,12 @@ export class LayerCache {
         const k = known?.get(src);
         const now = k ? await stat(src, { bigint: true }) : undefined;
         const c = k && now && sameStat(k.state.st, now) ? { ...k, hashed: false } : await this.inspect(src);
+        // The key must name the bytes the input checks read, which are the bytes the layer will hold.
+        if (e.sourceStat && !sameSourceStat(sourceStatOf(c.state.st), e.sourceStat)) {
+          throw new CleanimgError('a source file changed while the layer was built', [
+            { code: 'LAYER004', path: src, message: 'it was replaced or modified after the input checks read it', fix: 'do not modify the inputs during a build, then run it again' },
+          ]);
+        }
         if (c.hashed) hashed++;
         sources.push(c.state);
         parts.push([e.path, e.kind, e.mode, e.uid, e.gid, String(c.state.st.size), c.state.sha256]);

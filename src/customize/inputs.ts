@@ -5,7 +5,9 @@
  * Sources: relative to the spec file's folder; absolute paths and `..` segments are refused, and so is a
  * symlink (anywhere on the way) that resolves outside the folder. Symlinks that stay inside are followed
  * (the layer holds the target's contents). Folder sources are copied recursively; fifos, sockets and
- * devices are refused.
+ * devices are refused. Each file's contents are checked through one handle (opened without following
+ * a final symlink, judged by the kernel's name for it), and its identity goes with its layer entry so
+ * the layer is built from that file, unchanged, or not at all (INPUT012, LAYER004).
  *
  * Destinations: absolute, normalised (no `//`, `.`, `..`), inside the image root; a trailing `/` means
  * "into this folder" (the source's base name is kept). Refused:
@@ -32,13 +34,14 @@
  *   self-signed server certificate placed there is sometimes intended (pinning, or a server's own cert).
  *   No warning for *.pem outside CA folders (those are usually a server's own chain).
  */
-import { lstat, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import * as path from 'node:path';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { CleanimgError, type Problem } from '../errors';
 import type { LayerEntry } from '../oci/layer';
 import { defaultDirMode, normalizeEntries } from '../oci/layer';
+import { openNoFollow, openedPath, sameSourceStat, sourceStatOf, type SourceStat } from '../oci/source-stat';
 import type { CustomizeSpec, Owner } from './spec';
 import { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE } from './spec-core';
 
@@ -51,7 +54,7 @@ export interface InputOptions {
    * The private-key scan of one source file (default detectPrivateKey). The build passes the layer
    * cache's, which remembers the result with the file's content hash and reads each file once for both.
    */
-  readonly scanPrivateKey?: (file: string) => Promise<string | null>;
+  readonly scanPrivateKey?: (file: string, fh: FileHandle) => Promise<string | null>;
 }
 
 export interface ResolvedInputs {
@@ -280,21 +283,25 @@ export class PrivateKeyScanner {
   }
 }
 
-/** Look for private key material in a file (see PrivateKeyScanner). Returns the kind found, or null. */
-export async function detectPrivateKey(file: string): Promise<string | null> {
-  const fh = await open(file, 'r');
+/**
+ * Look for private key material in a file (see PrivateKeyScanner), by name or through an open handle
+ * (read from its start). Returns the kind found, or null.
+ */
+export async function detectPrivateKey(file: string, handle?: FileHandle): Promise<string | null> {
+  const fh = handle ?? await open(file, 'r');
   try {
     const scanner = new PrivateKeyScanner();
     const chunk = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+    for (let position = 0; ; ) {
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, position);
       if (bytesRead === 0) break;
+      position += bytesRead;
       scanner.update(chunk.subarray(0, bytesRead));
       if (scanner.done) break;
     }
     return scanner.finish();
   } finally {
-    await fh.close();
+    if (!handle) await fh.close();
   }
 }
 
@@ -336,13 +343,339 @@ function ownerOf(o: Owner | undefined): Owner {
   return o ?? { uid: 0, gid: 0 };
 }
 
+type Entry = LayerEntry & { field: string };
+
+/**
+ * One run of resolveInputs: collects entries, problems and warnings. Sources are checked in three
+ * steps: their paths (inside the spec folder after symlinks), their destinations, then their contents
+ * through one open handle each (see source-stat.ts), so the layer holds the bytes that were checked.
+ */
+class InputResolver {
+  readonly problems: Problem[] = [];
+  readonly warnings: string[] = [];
+  private readonly entries = new Map<string, Entry>();
+  private readonly walked: Walked[] = [];
+  private readonly pinned = new Map<string, SourceStat>();
+  private trusted?: Promise<Set<string>>;
+
+  constructor(
+    private readonly spec: CustomizeSpec,
+    private readonly specDir: string,
+    private readonly root: string,
+    private readonly opts: InputOptions,
+  ) {}
+
+  private inside(p: string): boolean {
+    return p === this.root || p.startsWith(this.root + path.sep);
+  }
+
+  private problem(code: string, where: string, message: string, fix: string): void {
+    this.problems.push({ code, path: where, message, fix });
+  }
+
+  private add(e: LayerEntry, field: string): void {
+    const have = this.entries.get(e.path);
+    if (!have) {
+      this.entries.set(e.path, { ...e, field });
+      return;
+    }
+    if (have.kind === 'dir' && e.kind === 'dir' && have.mode === e.mode && have.uid === e.uid && have.gid === e.gid) return;
+    this.problem('INPUT010', field, `destination ${e.path} is also written by ${have.field}`,
+      have.kind === 'dir' && e.kind === 'dir' ? 'give both the same mode and owner, or set the folder under directories:' : 'give each destination once');
+  }
+
+  private checkDestination(dest: string, field: string, kind: 'file' | 'dir'): boolean {
+    if (dest.split('/').some((c) => c.startsWith('.wh.'))) {
+      this.problem('INPUT005', field, `${dest} has a name starting with ".wh.", which image layers use to delete files of the layers below`, 'rename the file; the overlay only adds files');
+      return false;
+    }
+    if (isShellPath(dest)) {
+      this.problem('INPUT006', field, `${dest} would add or replace a shell in the image`,
+        'do not add shells: the image must stay shell-less (debug with logs or an ephemeral debug container instead); rename the destination if this file is not a shell');
+      return false;
+    }
+    if (RUNTIME_DIRS.some((d) => isUnder(dest, d))) {
+      this.problem('INPUT005', field, `${dest} is under a runtime mount (/proc, /sys, /dev)`, 'choose a destination the runtime does not mount over');
+      return false;
+    }
+    const link = SYMLINKED_DIRS.find((d) => isUnder(dest, d));
+    if (link) {
+      this.problem('INPUT011', field, `${dest} is under ${link}, which is a symlink on merged-/usr images; the layer would replace it with a folder`,
+        link.startsWith('/var') ? 'use the /run path instead' : `use the /usr path (e.g. /usr${link}/...) or /usr/local/bin`);
+      return false;
+    }
+    if (kind === 'file' && SYSTEM_DIRS.has(dest)) {
+      this.problem('INPUT005', field, `a file at ${dest} would replace a system folder of the base`, 'end the destination with "/" to copy into the folder');
+      return false;
+    }
+    return true;
+  }
+
+  /** trust_ca sources, resolved like copy_files sources (the trust step checks them itself). */
+  private trustedSources(): Promise<Set<string>> {
+    return (this.trusted ??= Promise.all((this.spec.trust_ca ?? []).map((p) => realpath(path.resolve(this.root, p)).catch(() => path.resolve(this.root, p)))).then((l) => new Set(l)));
+  }
+
+  /** A copy_files source's path: relative, no "..", existing, inside the folder after symlinks. */
+  private async sourceOf(src: string, srcField: string): Promise<{ real: string; st: Stats } | undefined> {
+    const abs = path.join(this.root, src);
+    try {
+      await lstat(abs);
+    } catch {
+      this.problem('INPUT003', srcField, `${src} does not exist in ${this.specDir}`, 'create the file or correct the path (it is relative to the spec file)');
+      return undefined;
+    }
+    let real: string;
+    let st: Stats;
+    try {
+      real = await realpath(abs);
+      st = await stat(real);
+    } catch {
+      this.problem('INPUT003', srcField, `${src} is a symlink to something that does not exist`, 'point it at an existing file inside the spec folder');
+      return undefined;
+    }
+    if (!this.inside(real)) {
+      this.problem('INPUT002', srcField, `${src} resolves through a symlink to ${real}, outside the spec file's folder`, 'copy the file into the spec folder instead of linking to it');
+      return undefined;
+    }
+    return { real, st };
+  }
+
+  /** One copy_files entry: its paths, then the file or the folder's contents. */
+  async copy(i: number, cf: CustomizeSpec['copy_files'][number]): Promise<void> {
+    const srcField = `copy_files[${i}].source`;
+    const dstField = `copy_files[${i}].destination`;
+    const owner = ownerOf(cf.owner);
+    const fileMode = cf.mode ?? DEFAULT_FILE_MODE;
+    const src = cf.source;
+    const before = this.problems.length;
+    if (path.isAbsolute(src) || path.win32.isAbsolute(src)) {
+      this.problem('INPUT001', srcField, `${src} is absolute`, 'give a path relative to the spec file\'s folder and keep inputs inside it');
+    } else if (src.split(/[\\/]/).includes('..')) {
+      this.problem('INPUT001', srcField, `${src} uses ".." and may leave the spec file's folder`, 'keep inputs inside the spec file\'s folder and write the path without ".."');
+    }
+    const destErr = destinationProblem(cf.destination);
+    if (destErr) this.problem('INPUT005', dstField, `${cf.destination} ${destErr}`, 'write an absolute, normalised path such as /etc/app/config.yaml');
+    if (this.problems.length > before) return;
+
+    const source = await this.sourceOf(src, srcField);
+    if (!source) return;
+    const { real, st } = source;
+    const dest0 = cf.destination;
+    const intoFolder = dest0.length > 1 && dest0.endsWith('/');
+    const destBody = intoFolder ? dest0.slice(0, -1) : dest0;
+
+    if (st.isFile()) {
+      const dest = intoFolder || dest0 === '/' ? path.posix.join(destBody, path.basename(src)) : destBody;
+      if (!this.checkDestination(dest, dstField, 'file')) return;
+      this.walked.push({ dest, kind: 'file', real, size: st.size, field: srcField });
+      this.add({ path: dest, kind: 'file', source: real, mode: fileMode, uid: owner.uid, gid: owner.gid }, dstField);
+      return;
+    }
+    if (!st.isDirectory()) {
+      this.problem('INPUT004', srcField, `${src} is not a regular file or folder`, 'copy regular files and folders only (no fifos, sockets or devices)');
+      return;
+    }
+    // A folder: its contents go to the destination folder.
+    if (destBody !== '/') {
+      if (!this.checkDestination(destBody, dstField, 'dir')) return;
+      this.add({ path: destBody, kind: 'dir', mode: DEFAULT_DIR_MODE, uid: owner.uid, gid: owner.gid }, dstField);
+    }
+    await this.walk({ srcField, dstField, fileMode, owner }, real, destBody, src.replace(/\/+$/, ''), new Set([real]));
+  }
+
+  private async walk(c: { srcField: string; dstField: string; fileMode: number; owner: Owner }, dirReal: string, destDir: string, rel: string, chain: Set<string>): Promise<void> {
+    const names = (await readdir(dirReal)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    for (const name of names) {
+      const childAbs = path.join(dirReal, name);
+      const childRel = path.posix.join(rel, name);
+      const childDest = destDir === '/' ? `/${name}` : `${destDir}/${name}`;
+      const where = `${c.srcField} (${childRel})`;
+      let cReal: string;
+      let cst: Stats;
+      try {
+        const l = await lstat(childAbs);
+        cReal = l.isSymbolicLink() ? await realpath(childAbs) : childAbs;
+        cst = l.isSymbolicLink() ? await stat(cReal) : l;
+      } catch {
+        this.problem('INPUT003', where, `${childRel} is a symlink to something that does not exist`, 'remove the dangling link or point it inside the spec folder');
+        continue;
+      }
+      if (!this.inside(cReal)) {
+        this.problem('INPUT002', where, `${childRel} resolves through a symlink to ${cReal}, outside the spec file's folder`, 'copy the file into the spec folder instead of linking to it');
+        continue;
+      }
+      if (cst.isFile()) {
+        if (!this.checkDestination(childDest, where, 'file')) continue;
+        this.walked.push({ dest: childDest, kind: 'file', real: cReal, size: cst.size, field: where });
+        this.add({ path: childDest, kind: 'file', source: cReal, mode: c.fileMode, uid: c.owner.uid, gid: c.owner.gid }, `${c.dstField} (${childDest})`);
+      } else if (cst.isDirectory()) {
+        if (chain.has(cReal)) {
+          this.problem('INPUT004', where, `${childRel} is a symlink loop`, 'remove the link that points back to its own folder');
+          continue;
+        }
+        if (!this.checkDestination(childDest, where, 'dir')) continue;
+        this.add({ path: childDest, kind: 'dir', mode: DEFAULT_DIR_MODE, uid: c.owner.uid, gid: c.owner.gid }, `${c.dstField} (${childDest})`);
+        await this.walk(c, cReal, childDest, childRel, new Set([...chain, cReal]));
+      } else {
+        this.problem('INPUT004', where, `${childRel} is not a regular file or folder`, 'copy regular files and folders only (no fifos, sockets or devices)');
+      }
+    }
+  }
+
+  /** Folders the user set explicitly: they win over the defaults of folder sources. */
+  directories(): void {
+    for (const [i, d] of this.spec.directories.entries()) {
+      const field = `directories[${i}].path`;
+      const err = destinationProblem(d.path);
+      const p = d.path.length > 1 && d.path.endsWith('/') ? d.path.slice(0, -1) : d.path;
+      if (err || p === '/') {
+        this.problem('INPUT005', field, `${d.path} ${err ?? 'is the image root'}`, 'write an absolute, normalised folder path such as /etc/app');
+        continue;
+      }
+      if (!this.checkDestination(p, field, 'dir')) continue;
+      const have = this.entries.get(p);
+      if (have && have.kind === 'file') {
+        this.problem('INPUT010', field, `${p} is a file written by ${have.field}`, 'remove the folder setting or change the file destination');
+        continue;
+      }
+      const o = ownerOf(d.owner);
+      this.entries.set(p, { path: p, kind: 'dir', mode: d.mode ?? DEFAULT_DIR_MODE, uid: o.uid, gid: o.gid, field });
+    }
+  }
+
+  /** A file may not sit where another entry needs a folder. */
+  parents(): void {
+    for (const e of this.entries.values()) {
+      const parts = e.path.split('/').slice(1);
+      for (let k = 1; k < parts.length; k++) {
+        const parent = '/' + parts.slice(0, k).join('/');
+        const have = this.entries.get(parent);
+        if (have && have.kind === 'file') this.problem('INPUT010', e.field, `${e.path} needs ${parent} to be a folder, but ${have.field} writes a file there`, 'change one of the destinations');
+      }
+    }
+  }
+
+  /**
+   * The contents of every file, read through one handle opened without following a final symlink:
+   * where the kernel says that file is must be inside the folder, and it must not change while it is
+   * read. Its identity then travels with the entry, and the layer is built from that file only.
+   * Run only when the paths are sound (keeps the report short and avoids reading escaped files).
+   */
+  async contents(): Promise<{ fileCount: number; totalBytes: number }> {
+    let fileCount = 0;
+    let totalBytes = 0;
+    for (const w of this.walked) {
+      if (w.kind !== 'file') continue;
+      fileCount += 1;
+      totalBytes += w.size;
+      await this.checkContent(w);
+    }
+    return { fileCount, totalBytes };
+  }
+
+  private async checkContent(w: Walked): Promise<void> {
+    const rel = path.relative(this.root, w.real);
+    const changed = (what: string) => this.problem('INPUT012', w.field, `${rel} ${what} while the build checked it`, 'do not change the inputs during a build, then run it again');
+    let fh: FileHandle;
+    try {
+      fh = await openNoFollow(w.real);
+    } catch {
+      changed('was replaced by a symlink or removed');
+      return;
+    }
+    try {
+      const st = await fh.stat({ bigint: true });
+      const where = await openedPath(fh);
+      if (where !== undefined && !this.inside(where)) {
+        this.problem('INPUT002', w.field, `${rel} is now ${where}, outside the spec file's folder`, 'copy the file into the spec folder instead of linking to it');
+        return;
+      }
+      if (!st.isFile()) {
+        changed('stopped being a regular file');
+        return;
+      }
+      const seen = sourceStatOf(st);
+      await this.checkFile(w, fh);
+      if (!sameSourceStat(seen, sourceStatOf(await fh.stat({ bigint: true })))) {
+        changed('was modified');
+        return;
+      }
+      this.pinned.set(w.real, seen);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async checkFile(w: Walked, fh: FileHandle): Promise<void> {
+    const allowKeys = this.opts.allowPrivateKeys === true || this.spec.allow_private_keys;
+    const key = await (this.opts.scanPrivateKey ?? detectPrivateKey)(w.real, fh);
+    if (key && !allowKeys) {
+      this.problem('INPUT007', w.field, `${path.relative(this.root, w.real)} (for ${w.dest}) is ${key}; anyone who can pull the image could read it`,
+        'keep secrets out of images: put the key in a Kubernetes Secret and mount it at runtime (EnvConfig). If this key is truly public, set allow_private_keys: true');
+      return;
+    }
+    if (key) return; // allowed by override; not a certificate either
+    const kind = certificateRole(w.dest);
+    if (!kind) return;
+    if (w.size > CERT_FILE_LIMIT) {
+      this.problem('INPUT008', w.field, `${w.dest} is at a certificate location but is ${w.size} bytes`, 'copy PEM certificates there, or choose another destination');
+      return;
+    }
+    const bytes = await readAll(fh);
+    if (kind === 'pem' && !bytes.includes('-----BEGIN CERTIFICATE-----')) return; // dhparams and other PEM files
+    const r = checkCertificates(bytes, this.opts.now ?? new Date());
+    if (kind !== 'pem') for (const m of r.warnings) this.warnings.push(`${w.field} (${w.dest}): ${m}`);
+    if (kind === 'ca-dir' && !r.error && r.caCount > 0 && !(await this.trustedSources()).has(w.real)) {
+      // The guide's own example: a CA copied into /etc/ssl/certs. Go reads every file there; OpenSSL,
+      // curl, Python and `node --use-openssl-ca` read the bundle file or the hashed names, which only
+      // update-ca-certificates writes, and a shell-less image cannot run it.
+      this.warnings.push(
+        `${w.field} (${w.dest}): a CA copied into a trust store folder is not in the image's CA bundle nor under its hashed name, ` +
+          'so OpenSSL, curl, Python and Node.js with the system store will not trust it (only Go reads every file there). ' +
+          `To make the image trust it, list it under trust_ca (trust_ca: [${path.relative(this.root, w.real)}]): the build adds it to the bundle`,
+      );
+    }
+    if (r.error) {
+      const expired = /expired/.test(r.error);
+      this.problem(expired ? 'INPUT009' : 'INPUT008', w.field, `${w.dest} ${r.error}`,
+        expired
+          ? 'replace it with a current certificate from your CA; an expired trust anchor validates nothing'
+          : 'copy a PEM or DER X.509 certificate there, or choose a destination that is not a certificate location');
+    }
+  }
+
+  /** The layer entries: each file with the identity its checks saw, and every missing parent folder. */
+  result(counts: { fileCount: number; totalBytes: number }): ResolvedInputs {
+    const implicit: string[] = [];
+    const all = new Map<string, LayerEntry>();
+    for (const e of this.entries.values()) {
+      const pin = e.source ? this.pinned.get(e.source) : undefined;
+      all.set(e.path, { path: e.path, kind: e.kind, ...(e.source ? { source: e.source } : {}), ...(pin ? { sourceStat: pin } : {}), mode: e.mode, uid: e.uid, gid: e.gid });
+    }
+    for (const e of [...all.values()]) {
+      const parts = e.path.split('/').slice(1);
+      for (let k = 1; k < parts.length; k++) {
+        const parent = '/' + parts.slice(0, k).join('/');
+        if (!all.has(parent)) {
+          all.set(parent, { path: parent, kind: 'dir', mode: defaultDirMode(parent), uid: 0, gid: 0 });
+          implicit.push(parent);
+        }
+      }
+    }
+    return { entries: normalizeEntries([...all.values()]), warnings: this.warnings, implicitDirectories: implicit.sort(), ...counts };
+  }
+}
+
+/** Every byte of an open file, from its start. */
+async function readAll(fh: FileHandle): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of fh.createReadStream({ start: 0, autoClose: false })) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
 /** Resolve, walk and check the spec's inputs. Throws one CleanimgError listing every problem. */
 export async function resolveInputs(spec: CustomizeSpec, specDir: string, opts: InputOptions = {}): Promise<ResolvedInputs> {
-  const problems: Problem[] = [];
-  const warnings: string[] = [];
-  const allowKeys = opts.allowPrivateKeys === true || spec.allow_private_keys;
-  const now = opts.now ?? new Date();
-  const scan = opts.scanPrivateKey ?? detectPrivateKey;
   let root: string;
   try {
     root = await realpath(specDir);
@@ -351,278 +684,13 @@ export async function resolveInputs(spec: CustomizeSpec, specDir: string, opts: 
       { code: 'INPUT003', path: specDir, message: 'the folder of the spec file does not exist', fix: 'run the build on a spec file inside its folder of inputs' },
     ]);
   }
-  const inside = (p: string) => p === root || p.startsWith(root + path.sep);
-  const entries = new Map<string, LayerEntry & { field: string }>();
-  let fileCount = 0;
-  let totalBytes = 0;
-
-  const add = (e: LayerEntry, field: string) => {
-    const have = entries.get(e.path);
-    if (have) {
-      if (have.kind === 'dir' && e.kind === 'dir' && have.mode === e.mode && have.uid === e.uid && have.gid === e.gid) return;
-      problems.push({
-        code: 'INPUT010',
-        path: field,
-        message: `destination ${e.path} is also written by ${have.field}`,
-        fix: have.kind === 'dir' && e.kind === 'dir' ? 'give both the same mode and owner, or set the folder under directories:' : 'give each destination once',
-      });
-      return;
-    }
-    entries.set(e.path, { ...e, field });
-  };
-
-  const checkDestination = (dest: string, field: string, kind: 'file' | 'dir'): boolean => {
-    if (dest.split('/').some((c) => c.startsWith('.wh.'))) {
-      problems.push({
-        code: 'INPUT005',
-        path: field,
-        message: `${dest} has a name starting with ".wh.", which image layers use to delete files of the layers below`,
-        fix: 'rename the file; the overlay only adds files',
-      });
-      return false;
-    }
-    if (isShellPath(dest)) {
-      problems.push({
-        code: 'INPUT006',
-        path: field,
-        message: `${dest} would add or replace a shell in the image`,
-        fix: 'do not add shells: the image must stay shell-less (debug with logs or an ephemeral debug container instead); rename the destination if this file is not a shell',
-      });
-      return false;
-    }
-    if (RUNTIME_DIRS.some((d) => isUnder(dest, d))) {
-      problems.push({ code: 'INPUT005', path: field, message: `${dest} is under a runtime mount (/proc, /sys, /dev)`, fix: 'choose a destination the runtime does not mount over' });
-      return false;
-    }
-    const link = SYMLINKED_DIRS.find((d) => isUnder(dest, d));
-    if (link) {
-      problems.push({
-        code: 'INPUT011',
-        path: field,
-        message: `${dest} is under ${link}, which is a symlink on merged-/usr images; the layer would replace it with a folder`,
-        fix: link.startsWith('/var') ? 'use the /run path instead' : `use the /usr path (e.g. /usr${link}/...) or /usr/local/bin`,
-      });
-      return false;
-    }
-    if (kind === 'file' && SYSTEM_DIRS.has(dest)) {
-      problems.push({ code: 'INPUT005', path: field, message: `a file at ${dest} would replace a system folder of the base`, fix: 'end the destination with "/" to copy into the folder' });
-      return false;
-    }
-    return true;
-  };
-
-  // trust_ca sources, resolved like copy_files sources (the trust step checks them itself).
-  let trusted: Promise<Set<string>> | undefined;
-  const trustedSources = () =>
-    (trusted ??= Promise.all((spec.trust_ca ?? []).map((p) => realpath(path.resolve(root, p)).catch(() => path.resolve(root, p)))).then((l) => new Set(l)));
-
-  const checkFile = async (w: Walked) => {
-    const key = await scan(w.real);
-    if (key && !allowKeys) {
-      problems.push({
-        code: 'INPUT007',
-        path: w.field,
-        message: `${path.relative(root, w.real)} (for ${w.dest}) is ${key}; anyone who can pull the image could read it`,
-        fix: 'keep secrets out of images: put the key in a Kubernetes Secret and mount it at runtime (EnvConfig). If this key is truly public, set allow_private_keys: true',
-      });
-      return;
-    }
-    if (key) return; // allowed by override; not a certificate either
-    const kind = certificateRole(w.dest);
-    if (!kind) return;
-    if (w.size > CERT_FILE_LIMIT) {
-      problems.push({ code: 'INPUT008', path: w.field, message: `${w.dest} is at a certificate location but is ${w.size} bytes`, fix: 'copy PEM certificates there, or choose another destination' });
-      return;
-    }
-    const bytes = await readFile(w.real);
-    if (kind === 'pem' && !bytes.includes('-----BEGIN CERTIFICATE-----')) return; // dhparams and other PEM files
-    const r = checkCertificates(bytes, now);
-    if (kind !== 'pem') for (const m of r.warnings) warnings.push(`${w.field} (${w.dest}): ${m}`);
-    if (kind === 'ca-dir' && !r.error && r.caCount > 0 && !(await trustedSources()).has(w.real)) {
-      // The guide's own example: a CA copied into /etc/ssl/certs. Go reads every file there; OpenSSL,
-      // curl, Python and `node --use-openssl-ca` read the bundle file or the hashed names, which only
-      // update-ca-certificates writes, and a shell-less image cannot run it.
-      warnings.push(
-        `${w.field} (${w.dest}): a CA copied into a trust store folder is not in the image's CA bundle nor under its hashed name, ` +
-          'so OpenSSL, curl, Python and Node.js with the system store will not trust it (only Go reads every file there). ' +
-          `To make the image trust it, list it under trust_ca (trust_ca: [${path.relative(root, w.real)}]): the build adds it to the bundle`,
-      );
-    }
-    if (r.error) {
-      const expired = /expired/.test(r.error);
-      problems.push({
-        code: expired ? 'INPUT009' : 'INPUT008',
-        path: w.field,
-        message: `${w.dest} ${r.error}`,
-        fix: expired
-          ? 'replace it with a current certificate from your CA; an expired trust anchor validates nothing'
-          : 'copy a PEM or DER X.509 certificate there, or choose a destination that is not a certificate location',
-      });
-    }
-  };
-
-  const walked: Walked[] = [];
-
-  for (const [i, cf] of spec.copy_files.entries()) {
-    const srcField = `copy_files[${i}].source`;
-    const dstField = `copy_files[${i}].destination`;
-    const owner = ownerOf(cf.owner);
-    const fileMode = cf.mode ?? DEFAULT_FILE_MODE;
-
-    // Source: relative, no "..", inside the folder after resolving symlinks.
-    const src = cf.source;
-    if (path.isAbsolute(src) || path.win32.isAbsolute(src)) {
-      problems.push({ code: 'INPUT001', path: srcField, message: `${src} is absolute`, fix: 'give a path relative to the spec file\'s folder and keep inputs inside it' });
-    } else if (src.split(/[\\/]/).includes('..')) {
-      problems.push({ code: 'INPUT001', path: srcField, message: `${src} uses ".." and may leave the spec file's folder`, fix: 'keep inputs inside the spec file\'s folder and write the path without ".."' });
-    }
-    const destErr = destinationProblem(cf.destination);
-    if (destErr) problems.push({ code: 'INPUT005', path: dstField, message: `${cf.destination} ${destErr}`, fix: 'write an absolute, normalised path such as /etc/app/config.yaml' });
-    if (problems.some((p) => p.path === srcField || p.path === dstField)) continue;
-
-    const abs = path.join(root, src);
-    let real: string;
-    let st: Stats;
-    try {
-      await lstat(abs);
-    } catch {
-      problems.push({ code: 'INPUT003', path: srcField, message: `${src} does not exist in ${specDir}`, fix: 'create the file or correct the path (it is relative to the spec file)' });
-      continue;
-    }
-    try {
-      real = await realpath(abs);
-      st = await stat(real);
-    } catch {
-      problems.push({ code: 'INPUT003', path: srcField, message: `${src} is a symlink to something that does not exist`, fix: 'point it at an existing file inside the spec folder' });
-      continue;
-    }
-    if (!inside(real)) {
-      problems.push({
-        code: 'INPUT002',
-        path: srcField,
-        message: `${src} resolves through a symlink to ${real}, outside the spec file's folder`,
-        fix: 'copy the file into the spec folder instead of linking to it',
-      });
-      continue;
-    }
-
-    const dest0 = cf.destination;
-    const intoFolder = dest0.length > 1 && dest0.endsWith('/');
-    const destBody = intoFolder ? dest0.slice(0, -1) : dest0;
-
-    if (st.isFile()) {
-      const dest = intoFolder || dest0 === '/' ? path.posix.join(destBody, path.basename(src)) : destBody;
-      if (!checkDestination(dest, dstField, 'file')) continue;
-      walked.push({ dest, kind: 'file', real, size: st.size, field: srcField });
-      add({ path: dest, kind: 'file', source: real, mode: fileMode, uid: owner.uid, gid: owner.gid }, dstField);
-      continue;
-    }
-    if (!st.isDirectory()) {
-      problems.push({ code: 'INPUT004', path: srcField, message: `${src} is not a regular file or folder`, fix: 'copy regular files and folders only (no fifos, sockets or devices)' });
-      continue;
-    }
-    // A folder: its contents go to the destination folder.
-    if (destBody !== '/') {
-      if (!checkDestination(destBody, dstField, 'dir')) continue;
-      add({ path: destBody, kind: 'dir', mode: DEFAULT_DIR_MODE, uid: owner.uid, gid: owner.gid }, dstField);
-    }
-    const walk = async (dirReal: string, destDir: string, rel: string, chain: Set<string>): Promise<void> => {
-      const names = (await readdir(dirReal)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-      for (const name of names) {
-        const childAbs = path.join(dirReal, name);
-        const childRel = path.posix.join(rel, name);
-        const childDest = destDir === '/' ? `/${name}` : `${destDir}/${name}`;
-        const where = `${srcField} (${childRel})`;
-        let cReal: string;
-        let cst: Stats;
-        try {
-          const l = await lstat(childAbs);
-          cReal = l.isSymbolicLink() ? await realpath(childAbs) : childAbs;
-          cst = l.isSymbolicLink() ? await stat(cReal) : l;
-        } catch {
-          problems.push({ code: 'INPUT003', path: where, message: `${childRel} is a symlink to something that does not exist`, fix: 'remove the dangling link or point it inside the spec folder' });
-          continue;
-        }
-        if (!inside(cReal)) {
-          problems.push({ code: 'INPUT002', path: where, message: `${childRel} resolves through a symlink to ${cReal}, outside the spec file's folder`, fix: 'copy the file into the spec folder instead of linking to it' });
-          continue;
-        }
-        if (cst.isFile()) {
-          if (!checkDestination(childDest, where, 'file')) continue;
-          walked.push({ dest: childDest, kind: 'file', real: cReal, size: cst.size, field: where });
-          add({ path: childDest, kind: 'file', source: cReal, mode: fileMode, uid: owner.uid, gid: owner.gid }, `${dstField} (${childDest})`);
-        } else if (cst.isDirectory()) {
-          if (chain.has(cReal)) {
-            problems.push({ code: 'INPUT004', path: where, message: `${childRel} is a symlink loop`, fix: 'remove the link that points back to its own folder' });
-            continue;
-          }
-          if (!checkDestination(childDest, where, 'dir')) continue;
-          add({ path: childDest, kind: 'dir', mode: DEFAULT_DIR_MODE, uid: owner.uid, gid: owner.gid }, `${dstField} (${childDest})`);
-          await walk(cReal, childDest, childRel, new Set([...chain, cReal]));
-        } else {
-          problems.push({ code: 'INPUT004', path: where, message: `${childRel} is not a regular file or folder`, fix: 'copy regular files and folders only (no fifos, sockets or devices)' });
-        }
-      }
-    };
-    await walk(real, destBody, src.replace(/\/+$/, ''), new Set([real]));
+  const r = new InputResolver(spec, specDir, root, opts);
+  for (const [i, cf] of spec.copy_files.entries()) await r.copy(i, cf);
+  r.directories();
+  r.parents();
+  const counts = await r.contents();
+  if (r.problems.length) {
+    throw new CleanimgError(`the spec's inputs have ${r.problems.length} problem${r.problems.length > 1 ? 's' : ''}`, r.problems);
   }
-
-  // Folders the user set explicitly: they win over the defaults of folder sources.
-  for (const [i, d] of spec.directories.entries()) {
-    const field = `directories[${i}].path`;
-    const err = destinationProblem(d.path);
-    const p = d.path.length > 1 && d.path.endsWith('/') ? d.path.slice(0, -1) : d.path;
-    if (err || p === '/') {
-      problems.push({ code: 'INPUT005', path: field, message: `${d.path} ${err ?? 'is the image root'}`, fix: 'write an absolute, normalised folder path such as /etc/app' });
-      continue;
-    }
-    if (!checkDestination(p, field, 'dir')) continue;
-    const have = entries.get(p);
-    if (have && have.kind === 'file') {
-      problems.push({ code: 'INPUT010', path: field, message: `${p} is a file written by ${have.field}`, fix: 'remove the folder setting or change the file destination' });
-      continue;
-    }
-    const o = ownerOf(d.owner);
-    entries.set(p, { path: p, kind: 'dir', mode: d.mode ?? DEFAULT_DIR_MODE, uid: o.uid, gid: o.gid, field });
-  }
-
-  // A file may not sit where another entry needs a folder.
-  for (const e of entries.values()) {
-    const parts = e.path.split('/').slice(1);
-    for (let k = 1; k < parts.length; k++) {
-      const parent = '/' + parts.slice(0, k).join('/');
-      const have = entries.get(parent);
-      if (have && have.kind === 'file') {
-        problems.push({ code: 'INPUT010', path: e.field, message: `${e.path} needs ${parent} to be a folder, but ${have.field} writes a file there`, fix: 'change one of the destinations' });
-      }
-    }
-  }
-
-  // Content checks only when the paths are sound (keeps the report short and avoids reading escaped files).
-  for (const w of walked) {
-    if (w.kind === 'file') {
-      fileCount += 1;
-      totalBytes += w.size;
-      await checkFile(w);
-    }
-  }
-
-  if (problems.length) {
-    throw new CleanimgError(`the spec's inputs have ${problems.length} problem${problems.length > 1 ? 's' : ''}`, problems);
-  }
-
-  const implicit: string[] = [];
-  const all = new Map<string, LayerEntry>();
-  for (const e of entries.values()) all.set(e.path, { path: e.path, kind: e.kind, ...(e.source ? { source: e.source } : {}), mode: e.mode, uid: e.uid, gid: e.gid });
-  for (const e of [...all.values()]) {
-    const parts = e.path.split('/').slice(1);
-    for (let k = 1; k < parts.length; k++) {
-      const parent = '/' + parts.slice(0, k).join('/');
-      if (!all.has(parent)) {
-        all.set(parent, { path: parent, kind: 'dir', mode: defaultDirMode(parent), uid: 0, gid: 0 });
-        implicit.push(parent);
-      }
-    }
-  }
-  return { entries: normalizeEntries([...all.values()]), warnings, implicitDirectories: implicit.sort(), fileCount, totalBytes };
+  return r.result(counts);
 }

@@ -29,6 +29,7 @@ import { crc32 } from 'node:zlib';
 import type * as Fflate from 'fflate';
 import type * as tar from 'tar-stream';
 import { CleanimgError } from '../errors';
+import { openNoFollow, sameSourceStat, sourceStatOf, type SourceStat } from './source-stat';
 import { MediaType } from './types';
 
 export interface LayerEntry {
@@ -37,6 +38,11 @@ export interface LayerEntry {
   readonly kind: 'file' | 'dir';
   /** For files: the file on disk whose contents are copied. */
   readonly source?: string;
+  /**
+   * For files: the source as the input checks saw it. When set, the layer is built only from that
+   * very file, unchanged (another inode, size or time: LAYER004).
+   */
+  readonly sourceStat?: SourceStat;
   /** Permission bits (& 0o7777). */
   readonly mode: number;
   readonly uid: number;
@@ -545,6 +551,22 @@ function entryDone(sink: Sink): Promise<void> {
   });
 }
 
+function changedSource(e: LayerEntry, what: string): CleanimgError {
+  return new CleanimgError('a source file changed while the layer was built', [
+    { code: 'LAYER004', path: e.source ?? e.path, message: what, fix: 'do not modify the inputs during a build, then run it again' },
+  ]);
+}
+
+/** Opens an entry's source, never through a symlink where the checks saw a file. */
+async function openSource(e: LayerEntry): Promise<FileHandle> {
+  try {
+    return e.sourceStat ? await openNoFollow(e.source!) : await open(e.source!, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw changedSource(e, 'it was replaced by a symlink after the input checks read it');
+    throw err;
+  }
+}
+
 /**
  * Build a layer blob from entries (parents are added, entries sorted). Returns where it is and its digests.
  * On error the temp file is removed.
@@ -574,19 +596,22 @@ export async function buildLayer(entries: readonly LayerEntry[], opts: LayerOpti
           });
           continue;
         }
-        const src = await open(e.source!, 'r');
+        const src = await openSource(e);
         try {
-          const st = await src.stat();
+          const st = await src.stat({ bigint: true });
           if (!st.isFile()) {
             throw new CleanimgError('not a regular file', [
               { code: 'LAYER005', path: e.source!, message: 'the source is not a regular file', fix: 'copy regular files and folders only' },
             ]);
           }
-          const sink = pack.entry({ ...header, type: 'file', size: st.size });
+          const seen = sourceStatOf(st);
+          if (e.sourceStat && !sameSourceStat(seen, e.sourceStat)) throw changedSource(e, 'it was replaced or modified after the input checks read it');
+          const sink = pack.entry({ ...header, type: 'file', size: Number(st.size) });
           const done = entryDone(sink);
-          await streamFile(sink, e, st.size, src);
+          await streamFile(sink, e, Number(st.size), src);
           (sink as unknown as { end(): void }).end();
           await done;
+          if (!sameSourceStat(seen, sourceStatOf(await src.stat({ bigint: true })))) throw changedSource(e, 'it was modified while the layer was built');
         } finally {
           await src.close();
         }
