@@ -53,6 +53,8 @@ export interface EgressAllow {
   readonly ports: readonly NetworkPort[];
   /** Allow link-local and cloud metadata addresses. @default false */
   readonly unsafeAllowLinkLocal?: boolean;
+  /** Allow the API server's addresses (see HardenedNamespaceProps.apiServer). @default false */
+  readonly unsafeAllowApiServer?: boolean;
 }
 
 /** What the namespace needs of a hardened workload of any kind: the core's result (or a construct's `result`). */
@@ -103,6 +105,16 @@ export interface HardenedNamespaceProps {
   readonly grants?: readonly RoleGrant[];
   /** Where DNS runs; `false` for no DNS egress. @default { namespace: 'kube-system' } (any pod there, port 53) */
   readonly dns?: false | { readonly namespace?: string; readonly pods?: Readonly<Record<string, string>> };
+  /**
+   * The API server's addresses as pods reach it: the `kubernetes` Service's ClusterIP and its
+   * endpoints (`kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes`), as
+   * CIDRs. Every egress IP block that contains one gets it as `except`, and one inside is refused
+   * (NS018), unless the allow says `unsafeAllowApiServer: true`. A hardened pod mounts no token, but
+   * the API server still answers anonymous requests and is a target of its own. Left out, the
+   * library cannot know the addresses: an IP block such as 0.0.0.0/0 reaches the API server.
+   * @default none
+   */
+  readonly apiServer?: { readonly cidrs: readonly string[] };
 }
 
 export interface HardenedNamespaceResult {
@@ -189,10 +201,13 @@ const METADATA_BLOCKS = {
   ipv6: [['fe80::', 10], ['fd00:ec2::254', 128]],
 } as const;
 
-/** The metadata blocks an IP block lies inside, and those it contains (to be cut out of it). */
-function metadataOverlap(cidr: string): { inside: string[]; contains: string[] } {
+type Family = 'ipv4' | 'ipv6';
+const familyOf = (address: string): Family | undefined => (isIPv6(address) ? 'ipv6' : isIPv4(address) ? 'ipv4' : undefined);
+
+/** The blocks (of `cidr`'s family) an IP block lies inside, and those it contains (to be cut out of it). */
+function blockOverlap(cidr: string, blocks: readonly (readonly [string, number])[]): { inside: string[]; contains: string[] } {
   const [base = '', bits = ''] = cidr.split('/');
-  const family = isIPv6(base) ? 'ipv6' : isIPv4(base) ? 'ipv4' : undefined;
+  const family = familyOf(base);
   const out = { inside: [] as string[], contains: [] as string[] };
   if (!family) return out;
   const prefix = Number(bits);
@@ -201,23 +216,41 @@ function metadataOverlap(cidr: string): { inside: string[]; contains: string[] }
     list.addSubnet(b, p, family);
     return list.check(address, family);
   };
-  for (const [mb, mp] of METADATA_BLOCKS[family]) {
+  for (const [mb, mp] of blocks) {
+    if (familyOf(mb) !== family) continue;
     if (prefix >= mp && within(mb, mp, base)) out.inside.push(`${mb}/${mp}`);
     else if (prefix < mp && within(base, prefix, mb)) out.contains.push(`${mb}/${mp}`);
   }
   return out;
 }
 
-function peerObject(p: NetworkPeer, at: string, problems: Problem[], egress?: { readonly allowLinkLocal: boolean }): Record<string, unknown> {
+/** What an egress IP block must leave out: metadata blocks and the API server, unless allowed. */
+interface EgressGuards {
+  readonly allowLinkLocal: boolean;
+  readonly allowApiServer: boolean;
+  readonly apiServer: readonly (readonly [string, number])[];
+}
+
+const METADATA_LIST: readonly (readonly [string, number])[] = [...METADATA_BLOCKS.ipv4, ...METADATA_BLOCKS.ipv6];
+
+/** The `except` entries an egress IP block needs, and NS017/NS018 for one inside a guarded block. */
+function egressExcepts(cidr: string, at: string, problems: Problem[], egress: EgressGuards): string[] {
+  const metadata = egress.allowLinkLocal ? { inside: [], contains: [] } : blockOverlap(cidr, METADATA_LIST);
+  if (metadata.inside.length)
+    problems.push({ code: 'NS017', path: at, message: `${cidr} lies in ${metadata.inside.join(', ')}, where cloud metadata services hand node credentials to any pod that reaches them`, fix: 'remove it; if the workload truly needs it, set unsafeAllowLinkLocal: true on this egress allow' });
+  const api = egress.allowApiServer ? { inside: [], contains: [] } : blockOverlap(cidr, egress.apiServer);
+  if (api.inside.length)
+    problems.push({ code: 'NS018', path: at, message: `${cidr} lies in ${api.inside.join(', ')}, the API server's address (apiServer.cidrs)`, fix: 'remove it; if the workload truly calls the API server, set unsafeAllowApiServer: true on this egress allow' });
+  return [...metadata.contains, ...api.contains];
+}
+
+function peerObject(p: NetworkPeer, at: string, problems: Problem[], egress?: EgressGuards): Record<string, unknown> {
   const bad = (message: string, fix: string) => problems.push({ code: 'NS016', path: at, message, fix });
   if (p.cidr !== undefined) {
     if (p.pods || p.namespace) bad('cidr cannot be combined with pods or namespace', 'use separate peers');
     for (const c of [p.cidr, ...(p.except ?? [])]) if (!CIDR.test(c)) bad(`${JSON.stringify(c)} is not a CIDR`, 'write e.g. 10.0.0.0/8');
     const except = [...(p.except ?? [])];
-    const overlap = egress && !egress.allowLinkLocal && CIDR.test(p.cidr) ? metadataOverlap(p.cidr) : { inside: [], contains: [] };
-    if (overlap.inside.length)
-      problems.push({ code: 'NS017', path: at, message: `${p.cidr} lies in ${overlap.inside.join(', ')}, where cloud metadata services hand node credentials to any pod that reaches them`, fix: 'remove it; if the workload truly needs it, set unsafeAllowLinkLocal: true on this egress allow' });
-    except.push(...overlap.contains);
+    if (egress && CIDR.test(p.cidr)) for (const x of egressExcepts(p.cidr, at, problems, egress)) if (!except.includes(x)) except.push(x);
     return { ipBlock: { cidr: p.cidr, ...(except.length ? { except } : {}) } };
   }
   if (!p.pods && !p.namespace) {
@@ -245,6 +278,46 @@ export function policyNameFor(namespace: string): string {
 }
 
 /** Builds the hardened namespace's objects, or throws one error listing every problem. */
+/** The API server's CIDRs as [base, prefix] (a bare address is one host), with NS016 for what is not one. */
+function apiServerBlocks(api: HardenedNamespaceProps['apiServer'], problems: Problem[]): [string, number][] {
+  if (api === undefined) return [];
+  const cidrs = Array.isArray(api?.cidrs) ? api.cidrs : [];
+  if (!cidrs.length) problems.push({ code: 'NS016', path: 'apiServer.cidrs', message: 'no address given', fix: 'list the kubernetes Service ClusterIP and its endpoints, e.g. ["10.96.0.1/32", "192.0.2.10/32"], or leave apiServer out' });
+  return cidrs.flatMap((c, i) => {
+    const cidr = typeof c === 'string' && !c.includes('/') ? `${c}/${isIPv6(c) ? 128 : 32}` : c;
+    if (typeof cidr !== 'string' || !CIDR.test(cidr)) {
+      problems.push({ code: 'NS016', path: `apiServer.cidrs[${i}]`, message: `${JSON.stringify(c)} is not a CIDR or an address`, fix: 'write e.g. 10.96.0.1/32' });
+      return [];
+    }
+    const [base = '', bits = ''] = cidr.split('/');
+    return [[base, Number(bits)] as [string, number]];
+  });
+}
+
+const PROP_KEYS: Readonly<Record<string, readonly string[]>> = {
+  '': ['name', 'podSecurityVersion', 'labels', 'annotations', 'allowedRegistries', 'workloads', 'grants', 'dns', 'apiServer'],
+  workload: ['workload', 'ingressFrom', 'egressTo'],
+  egress: ['to', 'ports', 'unsafeAllowLinkLocal', 'unsafeAllowApiServer'],
+};
+
+/** PROP001 for keys HardenedNamespace does not read (a JavaScript caller's typo would be dropped without a word). */
+function unknownProps(props: HardenedNamespaceProps): Problem[] {
+  const out: Problem[] = [];
+  const check = (o: unknown, kind: string, at: string) => {
+    if (!o || typeof o !== 'object') return;
+    for (const k of Reflect.ownKeys(o)) {
+      if (typeof k === 'string' && PROP_KEYS[kind]!.includes(k)) continue;
+      out.push({ code: 'PROP001', path: `${at}${at ? '.' : ''}${String(k)}`, message: `"${String(k)}" is not a known prop`, fix: 'remove it or correct its spelling' });
+    }
+  };
+  check(props, '', '');
+  (Array.isArray(props.workloads) ? props.workloads : []).forEach((w, i) => {
+    check(w, 'workload', `workloads[${i}]`);
+    ((Array.isArray(w?.egressTo) ? w.egressTo : []) as readonly unknown[]).forEach((e: unknown, j: number) => check(e, 'egress', `workloads[${i}].egressTo[${j}]`));
+  });
+  return out;
+}
+
 export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamespaceResult {
   const problems: Problem[] = [];
   const props: HardenedNamespaceProps = input && typeof input === 'object' ? input : ({} as HardenedNamespaceProps);
@@ -267,6 +340,8 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
     problems.push({ code: 'NS012', path: 'allowedRegistries', message: 'an empty list would refuse every image', fix: 'list at least one registry, or leave allowedRegistries out' });
   problems.push(...dangerousGrants(props.grants ?? []));
 
+  problems.push(...unknownProps(props));
+  const apiServer = apiServerBlocks(props.apiServer, problems);
   const workloads = props.workloads ?? [];
   const names = new Set<string>();
   workloads.forEach((w, i) => {
@@ -308,8 +383,8 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
       : [];
     const egress = (w.egressTo ?? []).map((e, j) => {
       if (!e.to?.length || !e.ports?.length) problems.push({ code: 'NS016', path: `${at}.egressTo[${j}]`, message: 'an egress allow needs at least one peer and one port', fix: 'list to: [...] and ports: [...]' });
-      const linkLocal = { allowLinkLocal: e.unsafeAllowLinkLocal === true };
-      return { to: (e.to ?? []).map((p, k) => peerObject(p, `${at}.egressTo[${j}].to[${k}]`, problems, linkLocal)), ports: portObjects(e.ports ?? [], `${at}.egressTo[${j}].ports`, problems) };
+      const guards: EgressGuards = { allowLinkLocal: e.unsafeAllowLinkLocal === true, allowApiServer: e.unsafeAllowApiServer === true, apiServer };
+      return { to: (e.to ?? []).map((p, k) => peerObject(p, `${at}.egressTo[${j}].to[${k}]`, problems, guards)), ports: portObjects(e.ports ?? [], `${at}.egressTo[${j}].ports`, problems) };
     });
     if (!ingress.length && !egress.length) return;
     networkPolicies.push({

@@ -161,4 +161,26 @@ describe('hardenedNamespace (core)', () => {
     expect(hardenedNamespace(props)).toEqual(hardenedNamespace(props));
     expect(JSON.stringify(props)).toBe(before);
   });
+
+  it('apiServer: egress IP blocks leave the API server out, one inside it is NS018, unsafeAllowApiServer opts in', () => {
+    const policyOf = (cidr: string, extra: Record<string, unknown> = {}) => hardenedNamespace({
+      name: 'shop', apiServer: { cidrs: ['10.96.0.1', 'fd00::1/128'] },
+      workloads: [{ workload: web, egressTo: [{ to: [{ cidr }], ports: [{ port: 443 }], ...extra }] }],
+    }).networkPolicies.find((n) => n.metadata?.name?.startsWith('allow-') && n.metadata.name !== 'allow-dns') as any;
+    expect(policyOf('0.0.0.0/0').spec.egress[0].to[0].ipBlock.except).toEqual(['169.254.0.0/16', '100.100.100.200/32', '10.96.0.1/32']);
+    expect(policyOf('::/0').spec.egress[0].to[0].ipBlock.except).toEqual(['fe80::/10', 'fd00:ec2::254/128', 'fd00::1/128']);
+    expect(policyOf('192.168.0.0/16').spec.egress[0].to[0].ipBlock.except).toBeUndefined();
+    expect(codesOf(() => policyOf('10.96.0.1/32'))).toEqual(['NS018']);
+    expect(policyOf('10.96.0.1/32', { unsafeAllowApiServer: true }).spec.egress[0].to[0].ipBlock).toEqual({ cidr: '10.96.0.1/32' });
+    expect(policyOf('0.0.0.0/0', { unsafeAllowApiServer: true }).spec.egress[0].to[0].ipBlock.except).toEqual(['169.254.0.0/16', '100.100.100.200/32']);
+    expect(codesOf(() => hardenedNamespace({ name: 'shop', apiServer: { cidrs: [] } }))).toEqual(['NS016']);
+    expect(codesOf(() => hardenedNamespace({ name: 'shop', apiServer: { cidrs: ['kubernetes.default'] } }))).toEqual(['NS016']);
+  });
+
+  it('refuses props it does not read (a JavaScript caller\'s typo is not dropped without a word)', () => {
+    expect(codesOf(() => hardenedNamespace({ name: 'shop', podSecurity: 'privileged' } as any))).toEqual(['PROP001']);
+    expect(codesOf(() => hardenedNamespace({ name: 'shop', workloads: [{ workload: web, egressTO: [] } as any] }))).toEqual(['PROP001']);
+    expect(codesOf(() => hardenedNamespace({ name: 'shop', workloads: [{ workload: web, egressTo: [{ to: [{ cidr: '10.0.0.0/8' }], ports: [{ port: 443 }], unsafeAllowLinklocal: true } as any] }] }))).toEqual(['PROP001']);
+    expect(codesOf(() => hardenedNamespace(JSON.parse('{"name": "shop", "__proto__": {"dns": false}}')))).toEqual(['PROP001']);
+  });
 });

@@ -56,6 +56,24 @@ const egressAttacks: Cdk8sAttack[] = [
     },
   },
   {
+    name: 'egress to the API server\'s ClusterIP when the namespace names it', category: 'values', target: 'Namespace', stage: 'construct', rule: 'NS018',
+    build: (c) => {
+      const ns = new HardenedNamespace(c, 'ns', { name: 'shop', apiServer: { cidrs: ['10.96.0.1', '192.0.2.10/32'] } });
+      ns.addWorkload(cdk8sWorkload(c, 'Deployment', { namespace: 'shop' }), { egressTo: [{ to: [{ cidr: '10.96.0.1/32' }], ports: [{ port: 443 }] }] });
+    },
+  },
+  {
+    name: 'egress to 10.0.0.0/8 on 443 (the named API server addresses are cut out of it)', category: 'values', target: 'Namespace', stage: 'written', rule: 'NS018',
+    build: (c) => {
+      const ns = new HardenedNamespace(c, 'ns', { name: 'shop', apiServer: { cidrs: ['10.96.0.1/32', '10.0.0.10/32', '192.0.2.10/32'] } });
+      ns.addWorkload(cdk8sWorkload(c, 'StatefulSet', { namespace: 'shop' }), { egressTo: [{ to: [{ cidr: '10.0.0.0/8' }], ports: [{ port: 443 }] }] });
+    },
+    verify: (objects) => {
+      const np = objects.find((o) => o.kind === 'NetworkPolicy' && JSON.stringify(o).includes('10.0.0.0/8')) as any;
+      expect(np.spec.egress[0].to[0].ipBlock).toEqual({ cidr: '10.0.0.0/8', except: ['10.96.0.1/32', '10.0.0.10/32'] });
+    },
+  },
+  {
     name: 'egress to 0.0.0.0/0 on 443 (the metadata service is cut out of it)', category: 'values', target: 'Namespace', stage: 'written', rule: 'NS017',
     build: (c) => {
       const ns = new HardenedNamespace(c, 'ns', { name: 'shop' });
