@@ -1,7 +1,8 @@
+import { failureProblems } from '../support/expect-error';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CleanimgError, type Problem } from '../../src/errors';
+import type { Problem } from '../../src/errors';
 import { buildOverlay, layoutTag, type BuildOverlayOptions } from '../../src/customize/build';
 import { parseSpec } from '../../src/customize/spec';
 import { LayoutImageSource, REF_NAME_ANNOTATION } from '../../src/oci/layout';
@@ -10,15 +11,7 @@ import { addDockerManifest, cleanupTmp, makeBaseLayout, makeCert, run, sha256, s
 
 afterAll(cleanupTmp);
 
-async function problemsOf(p: Promise<unknown>): Promise<Problem[]> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(CleanimgError);
-    return [...(e as CleanimgError).problems];
-  }
-  throw new Error('expected a CleanimgError');
-}
+const problemsOf = failureProblems;
 
 /** Write an OCI index over existing manifests into a layout and tag it. Returns its digest. */
 function addIndex(layout: string, entries: { digest: string; size: number; platform: Record<string, string> }[], tag: string): string {

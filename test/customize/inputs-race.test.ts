@@ -7,11 +7,11 @@ import { appendFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFile
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
+import { failureProblems } from '../support/expect-error';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LayerCache } from '../../src/customize/cache';
 import { detectPrivateKey, resolveInputs } from '../../src/customize/inputs';
 import { parseSpec } from '../../src/customize/spec';
-import { CleanimgError, type Problem } from '../../src/errors';
 import { buildLayer } from '../../src/oci/layer';
 import { cleanupTmp, FAKE_DIGEST, makePrivateKeys, specYaml, tmp, write } from './fixtures';
 
@@ -20,15 +20,7 @@ afterAll(cleanupTmp);
 const spec = (files: Parameters<typeof specYaml>[1]) => parseSpec(specYaml(`base/image@${FAKE_DIGEST}`, files));
 const SECRET = 'root:$6$secret-from-outside-the-spec-folder\n';
 
-async function problemsOf(p: Promise<unknown>): Promise<Problem[]> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(CleanimgError);
-    return [...(e as CleanimgError).problems];
-  }
-  throw new Error('expected a CleanimgError');
-}
+const problemsOf = failureProblems;
 
 /** A spec folder with one config file, and a file outside it that an attacker wants in the layer. */
 function setup(): { dir: string; file: string; outside: string; layerDir: string } {

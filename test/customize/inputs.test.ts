@@ -1,8 +1,9 @@
+import { failureProblems } from '../support/expect-error';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { CleanimgError, type Problem } from '../../src/errors';
+import { CleanimgError } from '../../src/errors';
 import { PrivateKeyScanner, checkCertificates, detectPrivateKey, isShellPath, resolveInputs } from '../../src/customize/inputs';
 import { parseSpec } from '../../src/customize/spec';
 import { cleanupTmp, FAKE_DIGEST, keylessLookalikes, makeCert, makePrivateKeys, specYaml, tmp, write } from './fixtures';
@@ -11,15 +12,7 @@ afterAll(cleanupTmp);
 
 const spec = (files: Parameters<typeof specYaml>[1], extra = '') => parseSpec(specYaml(`base/image@${FAKE_DIGEST}`, files, extra));
 
-async function problemsOf(p: Promise<unknown>): Promise<Problem[]> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(CleanimgError);
-    return [...(e as CleanimgError).problems];
-  }
-  throw new Error('expected a CleanimgError');
-}
+const problemsOf = failureProblems;
 
 function mkfifo(p: string): void {
   execFileSync('mkfifo', [p]);

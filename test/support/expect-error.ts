@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { CleanimgError } from '../../src/errors';
+import { CleanimgError, type Problem } from '../../src/errors';
 
 /** Awaits `p`, which must reject with a CleanimgError, and returns that error for further checks. */
 export async function failure(p: Promise<unknown>): Promise<CleanimgError> {
@@ -10,6 +10,11 @@ export async function failure(p: Promise<unknown>): Promise<CleanimgError> {
     return e as CleanimgError;
   }
   throw new Error('expected a CleanimgError');
+}
+
+/** Awaits `p`, which must reject with a CleanimgError, and returns its problems. */
+export async function failureProblems(p: Promise<unknown>): Promise<Problem[]> {
+  return [...(await failure(p)).problems];
 }
 
 /** Awaits `p`, which must reject with a CleanimgError, and returns its first problem's code. */
