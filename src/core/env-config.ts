@@ -29,7 +29,7 @@ export interface EnvConfigProps {
   readonly name: string;
   /** @default the namespace of the kubeconfig context */
   readonly namespace?: string;
-  /** Non-secret files: key (file name) to content. Secret-looking keys and values are refused. */
+  /** Non-secret files: key (file name) to content. Secret-looking keys and values are refused. @default none (no ConfigMap) */
   readonly data?: Readonly<Record<string, string>>;
   /** Directory where all `data` keys appear as read-only files. @default `/etc/<name>` unless `fileMounts` is given */
   readonly mountPath?: string;
@@ -39,6 +39,7 @@ export interface EnvConfigProps {
   readonly envKeys?: Readonly<Record<string, string>>;
   /** Secrets mounted as read-only files. Never env vars, never literal data. @default none */
   readonly secrets?: readonly SecretReference[];
+  /** Extra labels on the ConfigMap. @default none */
   readonly labels?: Readonly<Record<string, string>>;
 }
 

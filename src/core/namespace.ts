@@ -85,8 +85,9 @@ export interface HardenedNamespaceProps {
   readonly name: string;
   /** Pod Security Standards version for enforce, audit and warn, e.g. `v1.33`, or `latest`. @default v1.33 */
   readonly podSecurityVersion?: string;
-  /** Extra labels on the Namespace (the Pod Security labels cannot be overridden). */
+  /** Extra labels on the Namespace (the Pod Security labels cannot be overridden). @default none */
   readonly labels?: Readonly<Record<string, string>>;
+  /** Annotations on the Namespace. @default none */
   readonly annotations?: Readonly<Record<string, string>>;
   /** Registries (or registry/repository prefixes) images must come from. @default any registry */
   readonly allowedRegistries?: readonly string[];

@@ -59,9 +59,13 @@ export type WritablePath = WritableEmptyDir | WritableClaim | WritableStorage;
 
 /** A probe: exactly one of `http`, `tcp`, `grpc` or `exec` (exec runs a binary directly: there is no shell). */
 export interface ProbeProps {
+  /** An HTTP GET. @default none (one of http, tcp, grpc, exec) */
   readonly http?: { readonly path: string; readonly port: number | string; readonly scheme?: 'HTTP' | 'HTTPS' };
+  /** A TCP connect. @default none */
   readonly tcp?: { readonly port: number | string };
+  /** A gRPC health check. @default none */
   readonly grpc?: { readonly port: number; readonly service?: string };
+  /** A binary run in the container, without a shell. @default none */
   readonly exec?: { readonly command: readonly string[] };
   /** @default 0 */
   readonly initialDelaySeconds?: number;
@@ -84,7 +88,7 @@ export interface ProbesProps {
 
 export interface ContainerPortProps {
   readonly containerPort: number;
-  /** IANA service name, used by Services and probes. */
+  /** IANA service name, used by Services and probes. @default unnamed */
   readonly name?: string;
   /** @default TCP */
   readonly protocol?: 'TCP' | 'UDP' | 'SCTP';
@@ -145,43 +149,54 @@ export interface HardenedContainerProps {
 
 /** A toleration of a node taint (scheduling only: it grants no privilege). */
 export interface TolerationProps {
+  /** The taint key. @default every key (with operator Exists) */
   readonly key?: string;
   /** @default Equal */
   readonly operator?: 'Equal' | 'Exists';
+  /** The taint value (operator Equal). @default empty */
   readonly value?: string;
   /** @default every effect */
   readonly effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  /** How long a NoExecute taint is tolerated. @default forever */
   readonly tolerationSeconds?: number;
 }
 
 /** A label selector term: `matchLabels` and/or `matchExpressions`. */
 export interface LabelSelectorProps {
+  /** @default none */
   readonly matchLabels?: Readonly<Record<string, string>>;
+  /** @default none */
   readonly matchExpressions?: readonly { readonly key: string; readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; readonly values?: readonly string[] }[];
 }
 
 /** A node selector term of node affinity. */
 export interface NodeSelectorTermProps {
+  /** @default none */
   readonly matchExpressions?: readonly { readonly key: string; readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt'; readonly values?: readonly string[] }[];
 }
 
 /** A pod (anti-)affinity term. */
 export interface PodAffinityTermProps {
+  /** The pods the term is about. @default no pods */
   readonly labelSelector?: LabelSelectorProps;
   readonly topologyKey: string;
+  /** Where those pods are. @default the workload's namespace */
   readonly namespaces?: readonly string[];
 }
 
 /** Kubernetes affinity, as in the Pod API (scheduling only: it grants no privilege). */
 export interface AffinityProps {
+  /** @default none */
   readonly nodeAffinity?: {
     readonly requiredDuringSchedulingIgnoredDuringExecution?: { readonly nodeSelectorTerms: readonly NodeSelectorTermProps[] };
     readonly preferredDuringSchedulingIgnoredDuringExecution?: readonly { readonly weight: number; readonly preference: NodeSelectorTermProps }[];
   };
+  /** @default none */
   readonly podAffinity?: {
     readonly requiredDuringSchedulingIgnoredDuringExecution?: readonly PodAffinityTermProps[];
     readonly preferredDuringSchedulingIgnoredDuringExecution?: readonly { readonly weight: number; readonly podAffinityTerm: PodAffinityTermProps }[];
   };
+  /** @default none (the default spread is topologySpreadConstraints, not anti-affinity) */
   readonly podAntiAffinity?: {
     readonly requiredDuringSchedulingIgnoredDuringExecution?: readonly PodAffinityTermProps[];
     readonly preferredDuringSchedulingIgnoredDuringExecution?: readonly { readonly weight: number; readonly podAffinityTerm: PodAffinityTermProps }[];
@@ -204,8 +219,9 @@ export interface HardenedPodProps {
   readonly name: string;
   /** Not kube-system, kube-public or kube-node-lease. @default the namespace of the kubeconfig context */
   readonly namespace?: string;
-  /** Extra labels on the workload and its pods; selectors always use `app.kubernetes.io/name`. */
+  /** Extra labels on the workload and its pods; selectors always use `app.kubernetes.io/name`. @default none */
   readonly labels?: Readonly<Record<string, string>>;
+  /** Extra annotations on the workload. @default none */
   readonly annotations?: Readonly<Record<string, string>>;
   readonly containers: readonly HardenedContainerProps[];
   /** @default none */
@@ -241,6 +257,7 @@ export interface AutoscalingProps {
 export interface DisruptionBudgetProps {
   /** @default 1 (when minAvailable is not given) */
   readonly maxUnavailable?: number | string;
+  /** Instead of maxUnavailable. @default not set */
   readonly minAvailable?: number | string;
 }
 

@@ -22,11 +22,11 @@ export interface DockerfileImageProps {
   readonly context?: string;
   /** The repository the image is pushed to, e.g. `registry.example.com/team/app`. @default the first `image.name` in the lock file */
   readonly repository?: string;
-  /** The pushed digest (`sha256:<64 hex>`), passed in by the pipeline. Exactly one of `digest` and `lockFile`. */
+  /** The pushed digest (`sha256:<64 hex>`), passed in by the pipeline. Exactly one of `digest` and `lockFile`. @default none */
   readonly digest?: string;
-  /** The file the build step writes: buildx `--metadata-file` JSON, or a digest file (`sha256:<hex>` or `repo@sha256:<hex>`). */
+  /** The file the build step writes: buildx `--metadata-file` JSON, or a digest file (`sha256:<hex>` or `repo@sha256:<hex>`). @default none */
   readonly lockFile?: string;
-  /** For a `docker buildx bake` metadata file: the target. */
+  /** For a `docker buildx bake` metadata file: the target. @default the only target in the file */
   readonly bakeTarget?: string;
   /** Allowed final base families, e.g. `['cleanstart/']`. @default any digest-pinned base */
   readonly allowedBases?: readonly string[];

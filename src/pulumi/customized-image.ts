@@ -64,15 +64,16 @@ export interface CustomizedImageArgs {
   readonly allowPrivateKeys?: boolean;
   /** Skip TLS verification and allow plain HTTP for any registry. Plain HTTP is always allowed for localhost/127.0.0.1, as in the CLI. @default false */
   readonly insecure?: boolean;
-  /** PEM file(s) of CAs to trust besides the system roots (a corporate registry). */
+  /** PEM file(s) of CAs to trust besides the system roots (a corporate registry). @default the system roots only */
   readonly caFile?: string | readonly string[];
   /** Registry user. @default CLEANIMG_REGISTRY_USERNAME/PASSWORD of the provider process, else ~/.docker/config.json (helpers included), else anonymous */
   readonly username?: pulumi.Input<string>;
-  /** Registry password or token; stored as a secret. */
+  /** Registry password or token; stored as a secret. @default the Docker config's credentials, or anonymous */
   readonly password?: pulumi.Input<string>;
   /**
    * A cosign private key (PEM, e.g. `config.requireSecret('signingKey')`): the pushed digest is
    * signed (cosign's `.sig` tag layout) before the tag moves. Stored only as a secret.
+   * @default not signed
    */
   readonly signingKey?: pulumi.Input<string>;
   /** The key's password; stored as a secret. @default COSIGN_PASSWORD of the provider process */

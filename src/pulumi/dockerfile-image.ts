@@ -47,9 +47,9 @@ export interface DockerfileImageArgs {
   readonly nonRootBases?: readonly string[];
   /** Target platforms. @default the builder's */
   readonly platforms?: readonly dockerBuild.Platform[];
-  /** `ARG` values (persisted in the image: use `secrets` for anything sensitive). */
+  /** `ARG` values (persisted in the image: use `secrets` for anything sensitive). @default none */
   readonly buildArgs?: Readonly<Record<string, pulumi.Input<string>>>;
-  /** Build secrets (`RUN --mount=type=secret,id=...` in a builder stage); stored as secrets. */
+  /** Build secrets (`RUN --mount=type=secret,id=...` in a builder stage); stored as secrets. @default none */
   readonly secrets?: Readonly<Record<string, pulumi.Input<string>>>;
   /** The stage to build. @default the last */
   readonly target?: string;

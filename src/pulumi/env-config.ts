@@ -37,7 +37,7 @@ export interface EnvConfigArgs {
   readonly name?: string;
   /** @default the namespace of the provider's kubeconfig context */
   readonly namespace?: pulumi.Input<string>;
-  /** Non-secret files: key (file name) to content. The keys are plain; the contents may be Outputs. */
+  /** Non-secret files: key (file name) to content. The keys are plain; the contents may be Outputs (never secret ones: HD031). @default none (no ConfigMap) */
   readonly data?: Readonly<Record<string, pulumi.Input<string>>>;
   /** Directory where all `data` keys appear as read-only files. @default `/etc/<name>` unless `fileMounts` is given */
   readonly mountPath?: string;
@@ -49,6 +49,7 @@ export interface EnvConfigArgs {
   readonly secrets?: readonly SecretReference[];
   /** A Secret made from Pulumi secrets, mounted as read-only files. @default none */
   readonly managedSecret?: ManagedSecretArgs;
+  /** Extra labels on the ConfigMap and the managed Secret. @default none */
   readonly labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 

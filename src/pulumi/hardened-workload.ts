@@ -43,7 +43,9 @@ export type WorkloadArgs<P extends HardenedPodProps> = Omit<P, InputFields> & {
   readonly name?: string;
   /** @default the namespace of the provider's kubeconfig context */
   readonly namespace?: pulumi.Input<string>;
+  /** Extra labels on the workload and its pods (never a secret Output: PROP010). @default none */
   readonly labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Extra annotations on the workload. @default none */
   readonly annotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   readonly containers: readonly HardenedContainerArgs[];
   /** @default none */

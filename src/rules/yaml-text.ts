@@ -321,7 +321,7 @@ function decode(input: string | Uint8Array): { text: string; utf8: boolean } {
 }
 
 export interface YamlTextOptions {
-  /** The text's documents, parsed by the caller with the `yaml` package (YAML 1.2); parsed here when needed and not given. */
+  /** The text's documents, parsed by the caller with the `yaml` package (YAML 1.2); parsed here when needed and not given. @default parsed here */
   readonly docs?: readonly Document[];
   /**
    * The YAML version the text is meant in: `1.1` for text cdk8s writes (its writer quotes by the
