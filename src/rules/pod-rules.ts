@@ -154,8 +154,8 @@ export const POD_RULES: Rule[] = [
       if (own && own.value !== true) found.push({ path: own.path, message: `runAsNonRoot is ${JSON.stringify(own.value)} on the pod, so a container that does not override it may run as root` });
       return distinct(found);
     }),
-  podRule('HD002', `containers run with a fixed UID and GID of at least ${MIN_ID} (default 65532)`,
-    'set securityContext.runAsUser and runAsGroup to 65532 (or another ID >= 10000)',
+  podRule('HD002', `containers run with a fixed UID and GID of at least ${MIN_ID} (default 65532), and in no group below it`,
+    'set securityContext.runAsUser and runAsGroup to 65532 (or another ID >= 10000); leave out supplementalGroups below 10000 (0 is the root group)',
     (pod) => {
       const out = eachContainer(pod, (c) => {
         const found: Finding[] = [];
@@ -172,6 +172,15 @@ export const POD_RULES: Rule[] = [
         const own = podLevel(pod, field);
         if (own && (typeof own.value !== 'number' || !Number.isInteger(own.value) || own.value < MIN_ID))
           out.push({ path: own.path, message: `${field} is ${JSON.stringify(own.value)}; it must be an integer >= ${MIN_ID}${own.value === 0 ? ' (0 is root)' : ''}` });
+      }
+      // Supplementary groups are groups the process is in: group 0 (root) reads and writes what root's group may.
+      const groups = podLevel(pod, 'supplementalGroups');
+      if (groups) {
+        const list = Array.isArray(groups.value) ? groups.value : [groups.value];
+        list.forEach((g, i) => {
+          if (typeof g !== 'number' || !Number.isInteger(g) || g < MIN_ID)
+            out.push({ path: Array.isArray(groups.value) ? `${groups.path}/${i}` : groups.path, message: `supplementalGroups holds ${JSON.stringify(g)}; every group must be an integer >= ${MIN_ID}${g === 0 ? ' (0 is the root group)' : ''}` });
+        });
       }
       return distinct(out);
     }),

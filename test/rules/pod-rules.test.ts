@@ -30,6 +30,7 @@ const cases: Array<[string, string, (d: any) => void, string?]> = [
   ['HD002', 'runAsUser 1000', (d) => { c0(d).securityContext.runAsUser = 1000; }],
   ['HD002', 'runAsGroup missing everywhere', (d) => { delete c0(d).securityContext.runAsGroup; delete pod(d).securityContext.runAsGroup; }],
   ['HD002', 'fsGroup 0', (d) => { pod(d).securityContext.fsGroup = 0; }, '/spec/template/spec/securityContext/fsGroup'],
+  ['HD002', 'supplementalGroups [0]', (d) => { pod(d).securityContext.supplementalGroups = [0]; }, '/spec/template/spec/securityContext/supplementalGroups/0'],
   ['HD003', 'a tag instead of a digest', (d) => { c0(d).image = 'nginx:1.25'; }, '/spec/template/spec/containers/0/image'],
   ['HD003', 'a malformed digest', (d) => { c0(d).image = 'nginx@sha256:abc123'; }],
   ['HD004', 'readOnlyRootFilesystem false', (d) => { c0(d).securityContext.readOnlyRootFilesystem = false; }],

@@ -265,7 +265,8 @@ const RULE_CEL: Readonly<Record<string, RuleCel | readonly RuleCel[]>> = {
   ],
   HD002: [
     { each: 'allContainers', ok: `(${effective('runAsUser', (x) => `${x} >= ${MIN_ID}`)}) && (${effective('runAsGroup', (x) => `${x} >= ${MIN_ID}`)})` },
-    { pod: ['runAsUser', 'runAsGroup', 'fsGroup'].map((f) => unsetOr(POD_SC, f, (x) => `${x} >= ${MIN_ID}`)).join(' && ') },
+    { pod: ['runAsUser', 'runAsGroup', 'fsGroup'].map((f) => unsetOr(POD_SC, f, (x) => `${x} >= ${MIN_ID}`)).join(' && ')
+      + ` && ${unsetOr(POD_SC, 'supplementalGroups', (x) => `${x}.all(g, g >= ${MIN_ID})`)}` },
   ],
   HD003: { each: 'allContainers', ok: `has(c.image) && c.image.matches(${celString(DIGEST_PINNED)})` },
   HD004: { each: 'allContainers', ok: `${SECURITY('readOnlyRootFilesystem')} && c.securityContext.readOnlyRootFilesystem == true` },

@@ -29,6 +29,7 @@ const MUTATIONS: Mutation[] = [
   ['HD002', 'runAsUser 0', (_d, _ps, c) => { c.securityContext.runAsUser = 0; }],
   ['HD002', 'runAsGroup set nowhere', (_d, ps, c) => { delete c.securityContext.runAsGroup; delete ps.securityContext.runAsGroup; }],
   ['HD002', 'fsGroup 1000', (_d, ps) => { ps.securityContext.fsGroup = 1000; }],
+  ['HD002', 'supplementalGroups [0]', (_d, ps) => { ps.securityContext.supplementalGroups = [65532, 0]; }],
   ['HD003', 'image by tag', (_d, _ps, c) => { c.image = 'nginx:1.25'; }],
   ['HD003', 'image with a short digest', (_d, _ps, c) => { c.image = 'nginx@sha256:abc'; }],
   ['HD004', 'readOnlyRootFilesystem false', (_d, _ps, c) => { c.securityContext.readOnlyRootFilesystem = false; }],

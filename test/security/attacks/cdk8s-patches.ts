@@ -37,6 +37,7 @@ const PATCHES: [string, Patches, string][] = [
   ['container seccomp Localhost', (_p, c) => [replace(`${c}/securityContext/seccompProfile`, { type: 'Localhost', localhostProfile: 'p.json' })], 'HD008'],
   ['seccomp removed everywhere', (p, c) => [remove(`${p}/securityContext/seccompProfile`), remove(`${c}/securityContext/seccompProfile`)], 'HD008'],
   ['pod runAsUser 0', (p) => [replace(`${p}/securityContext/runAsUser`, 0)], 'HD002'],
+  ['the root group as a supplementary group', (p) => [add(`${p}/securityContext/supplementalGroups`, [0])], 'HD002'],
   ['container runAsUser 0', (_p, c) => [replace(`${c}/securityContext/runAsUser`, 0)], 'HD002'],
   ['runAsNonRoot removed everywhere', (p, c) => [remove(`${p}/securityContext/runAsNonRoot`), remove(`${c}/securityContext/runAsNonRoot`)], 'HD001'],
   ['container runAsNonRoot false', (_p, c) => [replace(`${c}/securityContext/runAsNonRoot`, false)], 'HD001'],

@@ -149,6 +149,7 @@ const packAttacks: PulumiAttack[] = [
   { name: 'a transformation drops seccomp from our Job', category: 'patches', target: 'Job', stage: 'policy-pack', rule: 'HD008', build: (id) => withTransform('Job', id, (p, c) => { delete p.securityContext.seccompProfile; delete c.securityContext.seccompProfile; }) },
   { name: 'a transformation mounts the token in our CronJob', category: 'patches', target: 'CronJob', stage: 'policy-pack', rule: 'HD015', build: (id) => withTransform('CronJob', id, (p) => { p.automountServiceAccountToken = true; }) },
   { name: 'a transformation adds SELinux spc_t to our Deployment', category: 'pss-controls', target: 'Deployment', stage: 'policy-pack', rule: 'HD024', build: (id) => withTransform('Deployment', id, (p) => { p.securityContext.seLinuxOptions = { type: 'spc_t' }; }) },
+  { name: 'a transformation puts our Job in the root group (supplementalGroups [0])', category: 'patches', target: 'Job', stage: 'policy-pack', rule: 'HD002', build: (id) => withTransform('Job', id, (p) => { p.securityContext.supplementalGroups = [0]; }) },
   { name: 'a transformation sets procMount Unmasked on our StatefulSet', category: 'pss-controls', target: 'StatefulSet', stage: 'policy-pack', rule: 'HD025', build: (id) => withTransform('StatefulSet', id, (_p, c) => { c.securityContext.procMount = 'Unmasked'; }) },
   {
     name: 'a DeploymentPatch adds hostNetwork to our Deployment', category: 'patches', target: 'Deployment', stage: 'policy-pack', rule: 'HD009',
