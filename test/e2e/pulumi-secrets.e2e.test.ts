@@ -24,6 +24,9 @@ function skipSuite(): boolean {
 const IMAGE = `registry.example.com/app@sha256:${'ab'.repeat(32)}`;
 const NS = 'default';
 
+/** Object names per route, so one route's leftovers cannot pass for another's. */
+const prefix = (route: string) => `secrets-${route.toLowerCase()}`;
+
 /** The program: the compiled package, a secret from config, and where the secret goes (`route`). */
 function program(route: 'managedSecret' | 'env' | 'data'): string {
   return `const pulumi = require('@pulumi/pulumi');
@@ -31,17 +34,18 @@ const { EnvConfig, HardenedDeployment } = require(${JSON.stringify(join(REPO, 'l
 const password = new pulumi.Config().requireSecret('dbPassword');
 const skipAwait = (a) => {
   if (!a.type.startsWith('kubernetes:')) return undefined;
-  const metadata = pulumi.output(a.props.metadata).apply((m) => ({ ...m, annotations: { ...((m && m.annotations) || {}), 'pulumi.com/skipAwait': 'true' } }));
+  // No controllers here: no rollout to wait for, and no garbage collector to lift a foreground deletion's finalizer.
+  const metadata = pulumi.output(a.props.metadata).apply((m) => ({ ...m, annotations: { ...((m && m.annotations) || {}), 'pulumi.com/skipAwait': 'true', 'pulumi.com/deletionPropagationPolicy': 'background' } }));
   return { props: { ...a.props, metadata }, opts: a.opts };
 };
 const route = ${JSON.stringify(route)};
 const db = new EnvConfig('db', {
-  name: 'secrets-db', namespace: ${JSON.stringify(NS)},
+  name: ${JSON.stringify(`${prefix(route)}-db`)}, namespace: ${JSON.stringify(NS)},
   data: { 'app.conf': route === 'data' ? password : 'mode=prod\\n' },
   ...(route === 'managedSecret' ? { managedSecret: { mountPath: '/var/run/secrets/db', data: { password } } } : {}),
 }, { transformations: [skipAwait] });
 new HardenedDeployment('app', {
-  name: 'secrets-app', namespace: ${JSON.stringify(NS)}, replicas: 1,
+  name: ${JSON.stringify(`${prefix(route)}-app`)}, namespace: ${JSON.stringify(NS)}, replicas: 1,
   containers: [{ name: 'app', image: ${JSON.stringify(IMAGE)}, ports: [{ containerPort: 8080 }], config: [db],
     ...(route === 'env' ? { env: { DB_PASSWORD: password } } : {}) }],
 }, { transformations: [skipAwait] });
@@ -94,20 +98,20 @@ describe.skipIf(skipSuite())('Pulumi secrets under the real engine', () => {
     expect(state.stdout).not.toContain(canary);
     expect(state.stdout).not.toContain(canary64);
 
-    const secret = await k.kubectl(['get', 'secret', 'secrets-db-secret', '-n', NS, '-o', 'json']);
+    const secret = await k.kubectl(['get', 'secret', 'secrets-managedsecret-db-secret', '-n', NS, '-o', 'json']);
     expect(secret.code, secret.stderr).toBe(0);
     expect((JSON.parse(secret.stdout) as { data: Record<string, string> }).data.password).toBe(canary64);
 
     const others = await k.kubectl(['get', 'deployments,configmaps,serviceaccounts,services,poddisruptionbudgets', '-n', NS, '-o', 'json']);
     expect(others.code, others.stderr).toBe(0);
-    expect(others.stdout).toContain('secrets-app');
+    expect(others.stdout).toContain('secrets-managedsecret-app');
     expect(others.stdout).not.toContain(canary);
     expect(others.stdout).not.toContain(canary64);
 
     const destroy = await ws.pulumi(['destroy', '--yes'], p);
     expect(destroy.code, destroy.stdout + destroy.stderr).toBe(0);
-    expect((await k.kubectl(['get', 'secret', 'secrets-db-secret', '-n', NS])).code).not.toBe(0);
-  });
+    expect((await k.kubectl(['get', 'secret', 'secrets-managedsecret-db-secret', '-n', NS])).code).not.toBe(0);
+  }, 900_000);
 
   for (const [route, rule] of [['env', 'HD018'], ['data', 'HD031']] as const) {
     it(`a secret given to ${route === 'env' ? "a container's env" : 'EnvConfig data (a ConfigMap)'}: preview fails with ${rule}, nothing is created, the value is not printed`, async () => {
@@ -120,7 +124,7 @@ describe.skipIf(skipSuite())('Pulumi secrets under the real engine', () => {
       expect(up.code).not.toBe(0);
       const made = await k.kubectl(['get', 'deployments,configmaps,secrets,serviceaccounts,services,poddisruptionbudgets', '-n', NS, '-o', 'name']);
       expect(made.code, made.stderr).toBe(0);
-      expect(made.stdout.split('\n').filter((n) => /\/secrets-/.test(n))).toEqual([]);
-    });
+      expect(made.stdout.split('\n').filter((n) => n.includes(`/${prefix(route)}-`))).toEqual([]);
+    }, 900_000);
   }
 });
