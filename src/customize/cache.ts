@@ -40,9 +40,8 @@ import { createReadStream, existsSync, readFileSync, type BigIntStats } from 'no
 import { copyFile, link, mkdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CleanimgError } from '../errors';
 import { DEFLATE_CHUNK, GZIP_LEVEL, STORE_ENTROPY, type BuiltLayer, type LayerEntry } from '../oci/layer';
-import { sameSourceStat, sourceStatOf } from '../oci/source-stat';
+import { sameSourceStat, sourceChangedError, sourceStatOf } from '../oci/source-stat';
 import { PRIVATE_KEY_SCAN_VERSION, PrivateKeyScanner } from './inputs';
 
 /** Records of files changed less than this long before they were hashed are not trusted. */
@@ -240,11 +239,7 @@ export class LayerCache {
         const now = k ? await stat(src, { bigint: true }) : undefined;
         const c = k && now && sameStat(k.state.st, now) ? { ...k, hashed: false } : await this.inspect(src);
         // The key must name the bytes the input checks read, which are the bytes the layer will hold.
-        if (e.sourceStat && !sameSourceStat(sourceStatOf(c.state.st), e.sourceStat)) {
-          throw new CleanimgError('a source file changed while the layer was built', [
-            { code: 'LAYER004', path: src, message: 'it was replaced or modified after the input checks read it', fix: 'do not modify the inputs during a build, then run it again' },
-          ]);
-        }
+        if (e.sourceStat && !sameSourceStat(sourceStatOf(c.state.st), e.sourceStat)) throw sourceChangedError(src, 'it was replaced or modified after the input checks read it');
         if (c.hashed) hashed++;
         sources.push(c.state);
         parts.push([e.path, e.kind, e.mode, e.uid, e.gid, String(c.state.st.size), c.state.sha256]);

@@ -29,7 +29,7 @@ import { crc32 } from 'node:zlib';
 import type * as Fflate from 'fflate';
 import type * as tar from 'tar-stream';
 import { CleanimgError } from '../errors';
-import { openNoFollow, sameSourceStat, sourceStatOf, type SourceStat } from './source-stat';
+import { openNoFollow, sameSourceStat, sourceChangedError, sourceStatOf, type SourceStat } from './source-stat';
 import { MediaType } from './types';
 
 export interface LayerEntry {
@@ -551,11 +551,7 @@ function entryDone(sink: Sink): Promise<void> {
   });
 }
 
-function changedSource(e: LayerEntry, what: string): CleanimgError {
-  return new CleanimgError('a source file changed while the layer was built', [
-    { code: 'LAYER004', path: e.source ?? e.path, message: what, fix: 'do not modify the inputs during a build, then run it again' },
-  ]);
-}
+const changedSource = (e: LayerEntry, what: string) => sourceChangedError(e.source ?? e.path, what);
 
 /** Opens an entry's source, never through a symlink where the checks saw a file. */
 async function openSource(e: LayerEntry): Promise<FileHandle> {

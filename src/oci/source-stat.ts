@@ -8,6 +8,7 @@
  */
 import { constants, type BigIntStats } from 'node:fs';
 import { open, readlink, type FileHandle } from 'node:fs/promises';
+import { CleanimgError } from '../errors';
 
 export interface SourceStat {
   readonly dev: string;
@@ -37,4 +38,11 @@ export async function openedPath(fh: FileHandle): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** LAYER004: the file at `file` is not the one the input checks read, or changed since. */
+export function sourceChangedError(file: string, what: string): CleanimgError {
+  return new CleanimgError('a source file changed while the layer was built', [
+    { code: 'LAYER004', path: file, message: what, fix: 'do not modify the inputs during a build, then run it again' },
+  ]);
 }

@@ -68,7 +68,7 @@ export interface CustomizedImageArgs {
   readonly caFile?: string | readonly string[];
   /** Registry user. @default CLEANIMG_REGISTRY_USERNAME/PASSWORD of the provider process, else ~/.docker/config.json (helpers included), else anonymous */
   readonly username?: pulumi.Input<string>;
-  /** Registry password or token; stored as a secret. @default the Docker config's credentials, or anonymous */
+  /** Registry password or token; stored as a secret. @default as `username`: the provider process's variables, else ~/.docker/config.json, else anonymous */
   readonly password?: pulumi.Input<string>;
   /**
    * A cosign private key (PEM, e.g. `config.requireSecret('signingKey')`): the pushed digest is
