@@ -193,7 +193,7 @@ export class HardenedNamespace extends pulumi.ComponentResource {
       const o = r.objects.find((x) => keyOf(x) === key);
       if (!o) {
         throw new CleanimgError(`HardenedNamespace ${name}: ${key} was expected but the deployments' values do not produce it`, [{
-          code: 'NS017', path: key, message: 'a workload whose args are Outputs changed which NetworkPolicies exist once its values were known',
+          code: 'PROP009', path: key, message: 'a workload whose args are Outputs changed which NetworkPolicies exist once its values were known',
           fix: 'declare the deployment\'s ports, or give it plain args',
         }]);
       }

@@ -90,6 +90,14 @@ const valueAttacks: PulumiAttack[] = [
   { name: 'a literal string in managedSecret data', category: 'values', target: 'EnvConfig', stage: 'construct', rule: 'HD030', build: (id) => new EnvConfig(id, { managedSecret: { mountPath: '/var/run/secrets/db', data: { password: 'hunter2' } } }) },
   { name: 'a HardenedNamespace named kube-system', category: 'values', target: 'Namespace', stage: 'construct', rule: 'HD029', build: (id) => new HardenedNamespace(id, { name: 'kube-system' }) },
   {
+    name: 'egress to the API server\'s ClusterIP when the namespace names it', category: 'values', target: 'Namespace', stage: 'construct', rule: 'NS018',
+    build: (id) => new HardenedNamespace(id, {
+      name: 'shop', apiServer: { cidrs: ['10.96.0.1'] },
+      deployments: (o) => [{ workload: new HardenedDeployment(`${id}-web`, { namespace: 'shop', containers: [web] }, o), egressTo: [{ to: [{ cidr: '10.96.0.1/32' }], ports: [{ port: 443 }] }] }],
+    }),
+  },
+  { name: 'a HardenedNamespace arg it does not read (podSecurity: privileged)', category: 'typed-props', target: 'Namespace', stage: 'construct', rule: 'PROP001', build: (id) => new HardenedNamespace(id, { name: 'shop', ...JSON.parse('{"podSecurity": "privileged"}') }) },
+  {
     name: 'EnvConfig binaryData holding a private key (it was dropped without a word)', category: 'typed-props', target: 'EnvConfig', stage: 'types', rule: 'PROP001',
     build: (id) => new EnvConfig(id, {
       data: { 'app.conf': 'x\n' },
