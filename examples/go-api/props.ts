@@ -42,7 +42,7 @@ export function goApiProps<C>(config: C): DeploymentPropsWith<C> {
         { path: '/var/lib/go-api/uploads', storage: { size: '50Gi', accessMode: 'ReadWriteMany', storageClassName: 'shared-files' } },
         { path: '/tmp', sizeLimit: '128Mi' },
       ],
-      resources: { cpu: { request: '250m' }, memory: { request: '256Mi', limit: '512Mi' } },
+      resources: { cpu: { request: '100m' }, memory: { request: '256Mi', limit: '512Mi' } },
       probes: {
         readiness: { http: { path: '/readyz', port: 'http' } },
         liveness: { http: { path: '/healthz', port: 'http' }, periodSeconds: 20 },

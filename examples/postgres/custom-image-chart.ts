@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { Chart } from 'cdk8s';
 import { CustomizedImage, EnvConfig, HardenedNamespace, HardenedStatefulSet } from 'cleanimg/cdk8s';
 import type { Construct } from 'constructs';
-import { IMAGE_REGISTRY } from '../images';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { IMAGE_REGISTRY, POSTGRES_CUSTOM_BASE } from '../images';
 import { credentialsProps, postgresProps } from './props';
 
 export const CUSTOM_IMAGE_NAMESPACE = 'databases-custom';
@@ -22,7 +24,7 @@ export class PostgresCustomImageChart extends Chart {
     super(scope, id, { namespace: CUSTOM_IMAGE_NAMESPACE });
     const ns = new HardenedNamespace(this, 'namespace', { name: CUSTOM_IMAGE_NAMESPACE, allowedRegistries: [IMAGE_REGISTRY] });
     this.image = new CustomizedImage(this, 'image', {
-      spec: join(__dirname, 'image/spec.yaml'),
+      ...customImageSpec(),
       repository: `${IMAGE_REGISTRY}/db/postgres`,
       tag: '15-custom',
     });
@@ -35,4 +37,12 @@ export class PostgresCustomImageChart extends Chart {
       containers: props.containers.map((c) => ({ ...c, image: this.image })),
     }));
   }
+}
+
+/** spec.yaml as it is, or (CLEANIMG_EXAMPLE_IMAGES, see ../images.ts) the same layer on another base. */
+function customImageSpec(): { spec: string | { fields: Record<string, unknown>; dir: string }; baseLayout?: string } {
+  const spec = join(__dirname, 'image/spec.yaml');
+  if (!POSTGRES_CUSTOM_BASE) return { spec };
+  const fields = { ...(parse(readFileSync(spec, 'utf8')) as Record<string, unknown>), base_image: POSTGRES_CUSTOM_BASE.ref };
+  return { spec: { fields, dir: join(__dirname, 'image') }, baseLayout: POSTGRES_CUSTOM_BASE.layout };
 }

@@ -52,7 +52,7 @@ export function postgresProps<C>(credentials: C): StatefulSetPropsWith<C> {
         { path: '/tmp', sizeLimit: '256Mi' },
       ],
       resources: {
-        cpu: { request: '500m' },
+        cpu: { request: '250m' },
         memory: { request: '1Gi', limit: '2Gi' },
         ephemeralStorage: { request: '300Mi', limit: '1Gi' },
       },

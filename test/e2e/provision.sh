@@ -20,7 +20,7 @@ TOOLS_SRC="$(cd "$HERE/../tools" && pwd)"
 TOOLS="${CLEANIMG_TOOLS:-/root/.cache/cleanimg-tools}"
 
 # Pinned versions. Bump here; the cache is keyed by these.
-K8S_VERSION=v1.35.4          # kube-apiserver, kubectl; staging modules v0.35.4 (test/tools/kubernetes/go.mod)
+K8S_VERSION=v1.35.4          # kube-apiserver, kubectl, kubelet, kube-scheduler, kube-controller-manager; staging modules v0.35.4 (test/tools/kubernetes/go.mod)
 PSA_VERSION=v0.35.4          # k8s.io/pod-security-admission in test/tools/psa-check/go.mod
 SIGS_YAML_VERSION=v1.6.0     # sigs.k8s.io/yaml in test/tools/yaml-echo/go.mod (psa-check's module versions)
 COSIGN2_VERSION=v2.6.5
@@ -68,7 +68,7 @@ link() {
 }
 
 # ---------------------------------------------------------------- Debian packages
-APT_PACKAGES=(etcd-server docker-registry skopeo umoci apache2-utils openssl python3-venv python3-pip ca-certificates)
+APT_PACKAGES=(etcd-server docker-registry skopeo umoci apache2-utils openssl python3-venv python3-pip ca-certificates iproute2 util-linux curl)
 apt_packages() {
   local missing=()
   for p in "${APT_PACKAGES[@]}"; do
@@ -134,7 +134,7 @@ k8s_tools() {
   done
   grep -qE "^[[:space:]]*(require[[:space:]]+)?k8s.io/kubernetes $v([[:space:]]|\$)" "$TOOLS_SRC/kubernetes/go.mod" \
     || { log "test/tools/kubernetes/go.mod does not require k8s.io/kubernetes $v"; return 1; }
-  go_build kubernetes "$v" kube-apiserver kubectl -- \
+  go_build kubernetes "$v" kube-apiserver kubectl kubelet kube-scheduler kube-controller-manager -- \
     bash -c "cd '$TOOLS_SRC/kubernetes' && go install -trimpath -ldflags '$ld' tool"
 }
 
@@ -200,6 +200,41 @@ checkov_tool() {
   link "$dir/venv/bin/checkov"
 }
 
+# ---------------------------------------------------------------- the real node's runtime
+# containerd, runc and the CNI plugins from Debian, unpacked into the cache (apt-get download +
+# dpkg-deb -x) rather than installed: installing would start a system containerd. Keyed by the
+# package versions apt offers; test/e2e/node/node.sh runs them in the node's own namespaces.
+NODE_DEBS=(containerd runc containernetworking-plugins)
+node_runtime() {
+  apt-cache show "${NODE_DEBS[0]}" >/dev/null 2>&1 || apt-get update -qq || return 1
+  local versions key dir tmp
+  versions=$(for p in "${NODE_DEBS[@]}"; do printf '%s=%s ' "$p" "$(apt-cache policy "$p" | awk '/Candidate:/ { print $2 }')"; done)
+  case "$versions" in *"=(none)"*|*"= "*) log "not offered by apt: $versions"; return 1;; esac
+  key=$(printf '%s' "$versions" | sha256sum | cut -c1-12)
+  dir="$TOOLS/node-runtime-$key"
+  if [ -x "$dir/usr/bin/containerd" ] && [ -x "$dir/usr/sbin/runc" ] && [ -x "$dir/usr/lib/cni/bridge" ]; then
+    STATUS="cached"
+  else
+    tmp="$dir.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/debs"
+    log "unpacking $versions"
+    ( cd "$tmp/debs" && apt-get download -qq "${NODE_DEBS[@]}" 2>/dev/null ) || { rm -rf "$tmp"; return 1; }
+    for deb in "$tmp"/debs/*.deb; do dpkg-deb -x "$deb" "$tmp" || { rm -rf "$tmp"; return 1; }; done
+    rm -rf "$tmp/debs"
+    printf '%s\n' "$versions" > "$tmp/VERSIONS"
+    rm -rf "$dir"; mv "$tmp" "$dir"
+    STATUS="built"
+  fi
+  ln -sfn "$dir" "$TOOLS/.node-runtime.tmp" && mv -Tf "$TOOLS/.node-runtime.tmp" "$TOOLS/node-runtime"
+}
+
+probe_tool() {
+  # The tier's test app and the examples' stand-in (test/tools/probe), keyed by its sources.
+  local h
+  h=$(cat "$TOOLS_SRC/probe/go.mod" "$TOOLS_SRC/probe/"*.go | sha256sum | cut -c1-12)
+  go_build cleanimg-probe "$h" cleanimg-probe -- \
+    bash -c "cd '$TOOLS_SRC/probe' && go build -trimpath -ldflags '-s -w' -o \"\$GOBIN/cleanimg-probe\" ."
+}
+
 # ---------------------------------------------------------------- smoke check
 # Every provisioned tool must run and name the pinned version: a truncated or foreign
 # binary in the cache fails here, not halfway through a test.
@@ -216,6 +251,12 @@ smoke() {
   local b="$TOOLS/bin" fail=0
   wants kubernetes   && { smoke_one kube-apiserver "$K8S_VERSION" "$b/kube-apiserver" --version || fail=1; }
   wants kubernetes   && { smoke_one kubectl "$K8S_VERSION" "$b/kubectl" version --client || fail=1; }
+  wants kubernetes   && { smoke_one kubelet "$K8S_VERSION" "$b/kubelet" --version || fail=1; }
+  wants kubernetes   && { smoke_one kube-scheduler "$K8S_VERSION" "$b/kube-scheduler" --version || fail=1; }
+  wants kubernetes   && { smoke_one kube-controller-manager "$K8S_VERSION" "$b/kube-controller-manager" --version || fail=1; }
+  wants node-runtime && { smoke_one containerd "containerd" "$TOOLS/node-runtime/usr/bin/containerd" --version || fail=1; }
+  wants node-runtime && { smoke_one runc "runc version" "$TOOLS/node-runtime/usr/sbin/runc" --version || fail=1; }
+  wants probe        && { smoke_one cleanimg-probe "cleanimg-probe 1" "$b/cleanimg-probe" --version || fail=1; }
   wants psa-check    && { smoke_one psa-check "usage: psa-check" "$b/psa-check" || fail=1; }
   # It must read a YAML escape Go knows (\L, LINE SEPARATOR) and print it back as JSON.
   wants yaml-echo    && { smoke_one yaml-echo '"object":{"a":"x\u2028y"}' bash -c 'printf "%s\n" "a: \"x\\Ly\"" | "$0" -' "$b/yaml-echo" || fail=1; }
@@ -290,8 +331,8 @@ pulumi_tools() {
 main() {
   # Steps: id, label, function [args]. `provision.sh ID...` runs only those steps (the Go
   # toolchain check always runs before a Go build).
-  ALL_STEPS=(apt go kubernetes psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution checkov pulumi)
-  DEFAULT_STEPS=(apt go kubernetes psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution checkov)
+  ALL_STEPS=(apt go kubernetes node-runtime probe psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution checkov pulumi)
+  DEFAULT_STEPS=(apt go kubernetes node-runtime probe psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution checkov)
   # The Pulumi engine is needed (and then mandatory) once the project depends on @pulumi/pulumi.
   if grep -q '"@pulumi/pulumi"' "$HERE/../../package.json"; then DEFAULT_STEPS+=(pulumi); fi
   WANT=("$@")
@@ -300,11 +341,13 @@ main() {
     case " ${ALL_STEPS[*]} " in *" $w "*) ;; *) die "unknown step '$w' (steps: ${ALL_STEPS[*]})";; esac
   done
   wants() { local w; for w in "${WANT[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
-  needs_go() { local w; for w in "${WANT[@]}"; do case "$w" in apt|checkov|pulumi) ;; *) return 0;; esac; done; return 1; }
+  needs_go() { local w; for w in "${WANT[@]}"; do case "$w" in apt|checkov|pulumi|node-runtime) ;; *) return 0;; esac; done; return 1; }
 
   wants apt          && step "debian packages" apt_packages
   needs_go           && step "go toolchain" go_toolchain
-  wants kubernetes   && step "kube-apiserver+kubectl $K8S_VERSION" k8s_tools
+  wants kubernetes   && step "kubernetes $K8S_VERSION (control plane, kubelet, kubectl)" k8s_tools
+  wants node-runtime && step "node runtime (containerd, runc, CNI)" node_runtime
+  wants probe        && step "cleanimg-probe (test app)" probe_tool
   wants psa-check    && step "psa-check ($PSA_VERSION)" psa_check
   wants yaml-echo    && step "yaml-echo (sigs.k8s.io/yaml $SIGS_YAML_VERSION)" yaml_echo
   wants kube-score   && step "kube-score $KUBE_SCORE_VERSION" kube_score_tool

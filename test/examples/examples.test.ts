@@ -179,3 +179,25 @@ describe('example postgres-custom-image (CustomizedImage built at synth, offline
     expect(objects).toMatchSnapshot();
   });
 });
+
+describe('the examples together', () => {
+  // The end-to-end tier runs every example at once on one real 2-CPU node (node-examples.e2e.test.ts);
+  // the scheduler places a pod only where its CPU request fits. Replicas count as the cluster will
+  // run them: an autoscaled Deployment at its HPA's minReplicas, the CronJob as one Job.
+  it('request at most 1.8 CPUs, so they all run on one 2-CPU node', () => {
+    const all = [...Object.values(charts).flatMap((make) => make())];
+    const app = Testing.app({ outdir: mkdtempSync(join(tmpdir(), 'cleanimg-example-')) });
+    all.push(...Testing.synth(new PostgresCustomImageChart(app, 'postgres-custom-image')));
+    const millis = (q: string | undefined) => (q === undefined ? 0 : q.endsWith('m') ? Number(q.slice(0, -1)) : Number(q) * 1000);
+    let total = 0;
+    const parts: string[] = [];
+    for (const o of all.filter((x) => WORKLOAD_KINDS.includes(x.kind))) {
+      const hpa = all.find((h) => h.kind === 'HorizontalPodAutoscaler' && h.metadata.namespace === o.metadata.namespace && h.spec.scaleTargetRef.name === o.metadata.name);
+      const replicas = o.kind === 'CronJob' || o.kind === 'Job' ? 1 : (hpa?.spec.minReplicas ?? o.spec.replicas ?? 1);
+      const perPod = podSpecOf(o).containers.reduce((n: number, c: any) => n + millis(c.resources?.requests?.cpu), 0);
+      total += replicas * perPod;
+      parts.push(`${o.metadata.namespace}/${o.metadata.name} ${replicas}x${perPod}m`);
+    }
+    expect(total, parts.join(', ')).toBeLessThanOrEqual(1800);
+  });
+});
