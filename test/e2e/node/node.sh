@@ -6,7 +6,8 @@
 #     --propagation private -- bash node.sh DIR TOOLS_BIN RUNTIME_DIR
 #
 # This script is PID 1 of the new PID namespace: it starts etcd, kube-apiserver (Pod Security
-# "restricted" cluster-wide, as in the rest of the tier), kube-controller-manager, kube-scheduler,
+# "restricted" cluster-wide, as in the rest of the tier; privileged containers allowed by the server,
+# as kubeadm clusters do, so Pod Security is what refuses them), kube-controller-manager, kube-scheduler,
 # a registry (distribution, 127.0.0.1:5000 inside the namespace), containerd + runc with the CNI
 # bridge, and the kubelet, then reaps children until it is killed. When it dies the kernel kills
 # every process of the namespace (pods, shims and containers included), and the network namespace
@@ -148,7 +149,7 @@ start kube-apiserver "$BIN/kube-apiserver" \
   --admission-control-config-file="$DIR/admission.yaml" \
   --kubelet-client-certificate="$DIR/pki/apiserver-kubelet-client.crt" \
   --kubelet-client-key="$DIR/pki/apiserver-kubelet-client.key" \
-  --kubelet-preferred-address-types=Hostname --allow-privileged=false --profiling=false --v=1
+  --kubelet-preferred-address-types=Hostname --allow-privileged=true --profiling=false --v=1
 wait_http kube-apiserver $APISERVER/readyz 120 -k -H "Authorization: Bearer $ADMIN"
 
 start kube-controller-manager "$BIN/kube-controller-manager" \
