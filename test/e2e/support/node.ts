@@ -28,6 +28,8 @@ export interface KubeNode {
   dir: string;
   /** Host PID of the namespace's first process (for nsenter). */
   pid: number;
+  /** The kubelet's cgroup root, `/cleanimg-e2e-<id>` in every cgroup v1 hierarchy. */
+  cgroupRoot: string;
   kubeconfig: string;
   /** Run a command in the node's network namespace (its 127.0.0.1). Never throws on exit codes. */
   inNode(cmd: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
@@ -141,8 +143,10 @@ export async function startNode(options: NodeOptions = {}): Promise<KubeNode> {
       const r = await kubectl(['get', 'nodes', '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}']);
       return r.stdout.trim() === 'True';
     }, options.readyTimeoutMs ?? 180_000);
+    // Pods in a namespace need its "default" ServiceAccount, which the controller-manager makes.
+    await waitFor(holder, 'the default ServiceAccount', async () => (await kubectl(['-n', 'default', 'get', 'serviceaccount', 'default'])).code === 0, 60_000);
     const diagnose = (namespaces: readonly string[]) => diagnoseNode(kubectl, namespaces, dir);
-    return { dir, pid, kubeconfig, inNode, kubectl, kubectlOk, diagnose, stop };
+    return { dir, pid, cgroupRoot, kubeconfig, inNode, kubectl, kubectlOk, diagnose, stop };
   } catch (e) {
     const logs = tailLogs(dir);
     await stop();
