@@ -12,9 +12,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildProbeImage, embeddedBaseLayout, type BuiltImage } from './support/node-images';
+import { embeddedBaseLayout } from './support/node-images';
+import { buildExampleStandins, podSpecOf, providePersistentVolumes, provideSecrets, type Obj } from './support/node-examples';
 import { nodeUnavailable, startNode, type KubeNode } from './support/node';
-import { inCI, recordSkip, run, runOk, skipWithout } from './support/tools';
+import { inCI, recordSkip, run, skipWithout } from './support/tools';
 
 const ROOT = resolve(__dirname, '../..');
 const NODE_TOOLS = ['kube-apiserver', 'kubelet', 'kube-scheduler', 'kube-controller-manager', 'kubectl', 'crane', 'distribution-registry', 'cleanimg-probe'];
@@ -30,7 +31,6 @@ function shouldSkip(): boolean {
   return false;
 }
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: Record<string, unknown> };
 type PodSpec = { volumes?: Array<{ secret?: { secretName: string; items?: Array<{ key: string }> } }>; containers: Array<{ name: string; ports?: Array<{ containerPort: number; name?: string }>; readinessProbe?: { httpGet?: { scheme?: string } } }> };
 
 function readManifests(dir: string): Obj[] {
@@ -44,13 +44,6 @@ function readManifests(dir: string): Obj[] {
   return objs;
 }
 
-function podSpecOf(o: Obj): PodSpec | undefined {
-  const spec = o.spec as Record<string, any> | undefined;
-  if (o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'Job') return spec?.template?.spec;
-  if (o.kind === 'CronJob') return spec?.jobTemplate?.spec?.template?.spec;
-  return undefined;
-}
-
 describe.skipIf(shouldSkip())('every example runs on a real node', () => {
   let node: KubeNode;
   let work: string;
@@ -62,25 +55,7 @@ describe.skipIf(shouldSkip())('every example runs on a real node', () => {
     work = mkdtempSync(join(tmpdir(), 'cleanimg-e2e-node-examples-'));
     node = await startNode();
     const base = await embeddedBaseLayout(work);
-    // One stand-in per example repository: where its probes look, with the files its args name.
-    const pgConf = join(ROOT, 'examples/postgres/image/config/custom.conf');
-    const images: Record<string, BuiltImage> = {};
-    const standins = [
-      { repository: 'nginx', config: { listen: [{ port: 8080 }, { port: 8443, tls: true }] } },
-      { repository: 'python-app', config: { listen: [{ port: 8000 }] } },
-      { repository: 'go-api', config: { listen: [{ port: 8080 }] } },
-      { repository: 'pg-backup', config: { job: true }, binaryPath: '/usr/local/bin/pg-backup' },
-      {
-        repository: 'postgres', config: { listen: [{ port: 5432 }] }, files: { 'custom.conf': pgConf },
-        extra: { copy_files: [{ source: 'custom.conf', destination: '/etc/postgresql/custom.conf', mode: '0640', owner: '0:65532' }] },
-      },
-    ];
-    for (const s of standins) images[s.repository] = await buildProbeImage(node, work, base, s);
-    // The custom PostgreSQL image: the example's own layer (config, CA) on a stand-in base.
-    const pgBaseLayout = join(work, 'postgres-base-layout');
-    const pgBase = await buildProbeImage(node, work, base, { repository: 'postgres-base', config: { listen: [{ port: 5432 }] }, layout: pgBaseLayout });
-    const overrides = Object.fromEntries(Object.entries(images).map(([k, v]) => [k, v.example]));
-    writeFileSync(join(work, 'images.json'), JSON.stringify({ ...overrides, 'postgres-custom-base': { ref: `registry.example.com/postgres-base:e2e@${pgBase.digest}`, layout: pgBaseLayout } }));
+    writeFileSync(join(work, 'images.json'), JSON.stringify(await buildExampleStandins(node, work, base)));
 
     out = join(work, 'dist');
     const synth = await run('npx', ['cdk8s', 'synth', '--output', out], {
@@ -101,7 +76,8 @@ describe.skipIf(shouldSkip())('every example runs on a real node', () => {
     const push = await node.inNode('node', [join(ROOT, 'lib/cli/main.js'), 'push', '--layout', `${join(imagesDir, layoutName)}:15-custom`, '--tag', '127.0.0.1:5000/db/postgres:15-custom', '--expect-digest', digest]);
     if (push.code !== 0) throw new Error(`cleanimg-customize push: ${push.stdout}\n${push.stderr}`);
 
-    await providePlatform(node, work, objs);
+    await provideSecrets(node, work, objs);
+    await providePersistentVolumes(node, work, objs);
   }, 900_000);
 
   afterAll(async () => {
@@ -120,7 +96,7 @@ describe.skipIf(shouldSkip())('every example runs on a real node', () => {
     expect(workloads.length).toBeGreaterThanOrEqual(7);
     const failures: string[] = [];
     for (const w of workloads) {
-      const r = await node.kubectl(['-n', w.metadata.namespace!, 'rollout', 'status', `${w.kind.toLowerCase()}/${w.metadata.name}`, '--timeout=240s'], { timeoutMs: 260_000 });
+      const r = await node.kubectl(['-n', w.metadata.namespace!, 'rollout', 'status', `${w.kind!.toLowerCase()}/${w.metadata.name}`, '--timeout=240s'], { timeoutMs: 260_000 });
       if (r.code !== 0) failures.push(`${w.kind} ${w.metadata.namespace}/${w.metadata.name}: ${r.stdout}${r.stderr}`);
       else process.stdout.write(`[node] Ready: ${w.kind} ${w.metadata.namespace}/${w.metadata.name}\n`);
     }
@@ -164,56 +140,3 @@ describe.skipIf(shouldSkip())('every example runs on a real node', () => {
     expect(reports.length).toBeGreaterThanOrEqual(12);
   }, 300_000);
 });
-
-/** The Secrets the examples mount by reference, and a PersistentVolume for every claim. */
-async function providePlatform(node: KubeNode, work: string, objs: Obj[]): Promise<void> {
-  const nsDocs = objs.filter((o) => o.kind === 'Namespace');
-  writeFileSync(join(work, 'namespaces.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: nsDocs }));
-  await node.kubectlOk(['apply', '-f', join(work, 'namespaces.json')]);
-  await runOk('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=nginx.example', '-keyout', join(work, 'tls.key'), '-out', join(work, 'tls.crt')]);
-  const secrets = new Map<string, { ns: string; name: string; keys: Set<string> }>();
-  for (const o of objs) {
-    for (const v of podSpecOf(o)?.volumes ?? []) {
-      if (!v.secret) continue;
-      const id = `${o.metadata.namespace}/${v.secret.secretName}`;
-      const s = secrets.get(id) ?? { ns: o.metadata.namespace!, name: v.secret.secretName, keys: new Set<string>() };
-      for (const i of v.secret.items ?? []) s.keys.add(i.key);
-      secrets.set(id, s);
-    }
-  }
-  for (const s of secrets.values()) {
-    const args = s.keys.has('tls.crt')
-      ? ['-n', s.ns, 'create', 'secret', 'tls', s.name, `--cert=${join(work, 'tls.crt')}`, `--key=${join(work, 'tls.key')}`]
-      : ['-n', s.ns, 'create', 'secret', 'generic', s.name, ...[...s.keys].map((k) => `--from-literal=${k}=e2e-${k}-value`)];
-    await node.kubectlOk(args);
-  }
-  const claims: Array<{ ns: string; name: string; spec: { accessModes: string[]; resources: { requests: { storage: string } }; storageClassName?: string } }> = [];
-  for (const o of objs) {
-    if (o.kind === 'PersistentVolumeClaim') claims.push({ ns: o.metadata.namespace!, name: o.metadata.name, spec: o.spec as never });
-    if (o.kind === 'StatefulSet') {
-      const spec = o.spec as { replicas?: number; volumeClaimTemplates?: Array<{ metadata: { name: string }; spec: never }> };
-      for (const t of spec.volumeClaimTemplates ?? []) {
-        for (let i = 0; i < (spec.replicas ?? 1); i++) claims.push({ ns: o.metadata.namespace!, name: `${t.metadata.name}-${o.metadata.name}-${i}`, spec: t.spec });
-      }
-    }
-  }
-  const pvs = claims.map((c, i) => ({
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: `e2e-pv-${i}` },
-    spec: {
-      capacity: { storage: c.spec.resources.requests.storage },
-      accessModes: c.spec.accessModes,
-      storageClassName: c.spec.storageClassName ?? '',
-      persistentVolumeReclaimPolicy: 'Delete',
-      claimRef: { namespace: c.ns, name: c.name },
-      hostPath: { path: `/var/lib/e2e-pv/${i}`, type: 'Directory' },
-    },
-  }));
-  for (let i = 0; i < pvs.length; i++) {
-    // In the node's mount namespace (a tmpfs), writable by the pods' non-root user.
-    await runOk('nsenter', ['-t', String(node.pid), '--mount', '--', 'install', '-d', '-m', '0777', `/var/lib/e2e-pv/${i}`]);
-  }
-  writeFileSync(join(work, 'pvs.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pvs }));
-  await node.kubectlOk(['apply', '-f', join(work, 'pvs.json')]);
-}
