@@ -5,6 +5,8 @@
 #
 #   CLEANIMG_TOOLS   cache root (default /root/.cache/cleanimg-tools); binaries go to
 #                    $CLEANIMG_TOOLS/<name>-<version>/, links to them in $CLEANIMG_TOOLS/bin
+#   CLEANIMG_PROVISION_LANES  1 = one build at a time; 2 (default) = two lanes of builds at once
+#                    (a Go build leaves part of two cores idle: module downloads, links)
 #
 # The Pulumi step (CLI, Node.js language host, Kubernetes provider) runs by default once
 # package.json depends on @pulumi/pulumi (test/e2e/pulumi.e2e.test.ts is then mandatory), or
@@ -43,8 +45,10 @@ export GOBIN= # set per build
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 T_ALL=$(now)
-SUMMARY=()
-log() { printf '[provision] %s\n' "$*" >&2; }
+SUMMARY_FILE=$(mktemp)
+trap 'rm -f "$SUMMARY_FILE"' EXIT
+LANE=""
+log() { printf '[provision%s] %s\n' "${LANE:+ $LANE}" "$*" >&2; }
 die() { printf '[provision] FAILED: %s\n' "$*" >&2; exit 1; }
 
 # step NAME FUNCTION: runs FUNCTION, records its time and whether it built or was cached.
@@ -56,7 +60,7 @@ step() {
   log "== $name"
   "$@" || die "$name"
   local dt; dt=$(secs "$t0" "$(now)")
-  SUMMARY+=("$(printf '%-34s %-8s %7ss' "$name" "$STATUS" "$dt")")
+  printf '%-34s %-8s %7ss\n' "$name" "$STATUS" "$dt" >> "$SUMMARY_FILE"
   log "   $name: $STATUS in ${dt}s"
 }
 
@@ -343,31 +347,51 @@ main() {
   wants() { local w; for w in "${WANT[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
   needs_go() { local w; for w in "${WANT[@]}"; do case "$w" in apt|checkov|pulumi|node-runtime) ;; *) return 0;; esac; done; return 1; }
 
+  # First, alone: the packages, the Go toolchain (its GOTOOLCHAIN export reaches both lanes) and
+  # the node runtime (apt-get download). Then the builds in two lanes of about equal length on a
+  # cold cache (kubernetes and cosign; Pulumi), each lane's steps one after the other.
   wants apt          && step "debian packages" apt_packages
   needs_go           && step "go toolchain" go_toolchain
-  wants kubernetes   && step "kubernetes $K8S_VERSION (control plane, kubelet, kubectl)" k8s_tools
   wants node-runtime && step "node runtime (containerd, runc, CNI)" node_runtime
-  wants probe        && step "cleanimg-probe (test app)" probe_tool
-  wants psa-check    && step "psa-check ($PSA_VERSION)" psa_check
-  wants yaml-echo    && step "yaml-echo (sigs.k8s.io/yaml $SIGS_YAML_VERSION)" yaml_echo
-  wants kube-score   && step "kube-score $KUBE_SCORE_VERSION" kube_score_tool
-  wants crane        && step "crane $CRANE_VERSION" crane_tool
-  wants cosign-v2    && step "cosign $COSIGN2_VERSION" cosign_tool v2 "$COSIGN2_VERSION"
-  wants cosign-v3    && step "cosign $COSIGN3_VERSION" cosign_tool v3 "$COSIGN3_VERSION"
-  wants distribution && step "distribution registry $DISTRIBUTION_VERSION" distribution_tool
-  wants checkov      && step "checkov $CHECKOV_VERSION" checkov_tool
-  wants pulumi       && step "pulumi" pulumi_tools
+  run_id() {
+    wants "$1" || return 0
+    case "$1" in
+      kubernetes)   step "kubernetes $K8S_VERSION (control plane, kubelet, kubectl)" k8s_tools ;;
+      probe)        step "cleanimg-probe (test app)" probe_tool ;;
+      psa-check)    step "psa-check ($PSA_VERSION)" psa_check ;;
+      yaml-echo)    step "yaml-echo (sigs.k8s.io/yaml $SIGS_YAML_VERSION)" yaml_echo ;;
+      kube-score)   step "kube-score $KUBE_SCORE_VERSION" kube_score_tool ;;
+      crane)        step "crane $CRANE_VERSION" crane_tool ;;
+      cosign-v2)    step "cosign $COSIGN2_VERSION" cosign_tool v2 "$COSIGN2_VERSION" ;;
+      cosign-v3)    step "cosign $COSIGN3_VERSION" cosign_tool v3 "$COSIGN3_VERSION" ;;
+      distribution) step "distribution registry $DISTRIBUTION_VERSION" distribution_tool ;;
+      checkov)      step "checkov $CHECKOV_VERSION" checkov_tool ;;
+      pulumi)       step "pulumi" pulumi_tools ;;
+    esac
+  }
+  local lane_a=(kubernetes probe psa-check yaml-echo crane kube-score cosign-v3 cosign-v2 distribution)
+  local lane_b=(checkov pulumi)
+  if [ "${CLEANIMG_PROVISION_LANES:-2}" = 1 ]; then
+    for id in "${lane_a[@]}" "${lane_b[@]}"; do run_id "$id"; done
+  else
+    ( LANE=a; for id in "${lane_a[@]}"; do run_id "$id"; done ) & local pa=$!
+    ( LANE=b; for id in "${lane_b[@]}"; do run_id "$id"; done ) & local pb=$!
+    local failed=0
+    wait "$pa" || failed=1
+    wait "$pb" || failed=1
+    [ "$failed" -eq 0 ] || die "a build lane failed (see the FAILED line above)"
+  fi
   step "smoke check (each tool runs, right version)" smoke
 
   log "summary (cache $TOOLS):"
-  for line in "${SUMMARY[@]}"; do log "  $line"; done
+  while IFS= read -r line; do log "  $line"; done < "$SUMMARY_FILE"
   local total; total=$(secs "$T_ALL" "$(now)")
   log "total ${total}s"
   # Keep every run's figures beside the cache: a cold run's times are then on record (the README
   # quotes them), not reconstructed from memory. One line per step, one for the total.
   {
     local stamp; stamp="$(date -u +%Y-%m-%dT%H:%M:%SZ) nproc=$(nproc) load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo ?)"
-    for line in "${SUMMARY[@]}"; do printf '%s  %s\n' "$stamp" "$line"; done
+    while IFS= read -r line; do printf '%s  %s\n' "$stamp" "$line"; done < "$SUMMARY_FILE"
     printf '%s  %-34s %-8s %7ss\n' "$stamp" "total" "" "$total"
   } >> "$TOOLS/provision-times.log" 2>/dev/null || true
 }
