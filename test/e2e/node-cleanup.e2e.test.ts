@@ -8,21 +8,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nodeUnavailable, startNode } from './support/node';
-import { inCI, recordSkip, run, sleep, skipWithout } from './support/tools';
+import { skipWithoutNode, startNode } from './support/node';
+import { run, sleep } from './support/tools';
 
-const NODE_TOOLS = ['kube-apiserver', 'kubelet', 'kube-scheduler', 'kube-controller-manager', 'kubectl', 'crane', 'distribution-registry', 'cleanimg-probe'];
 
-function shouldSkip(): boolean {
-  if (skipWithout(NODE_TOOLS)) return true;
-  const why = nodeUnavailable();
-  if (why && !inCI()) {
-    process.stderr.write(`[e2e] skipping the real node: ${why}\n`);
-    recordSkip(why);
-    return true;
-  }
-  return false;
-}
 
 /** Every PID in the cgroup tree `root` of every v1 hierarchy. */
 function pidsUnder(root: string): number[] {
@@ -59,7 +48,7 @@ const hostState = async () => ({
   forward: readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(),
 });
 
-describe.skipIf(shouldSkip())('the real node leaves nothing behind', () => {
+describe.skipIf(skipWithoutNode())('the real node leaves nothing behind', () => {
   const work = mkdtempSync(join(tmpdir(), 'cleanimg-e2e-node-cleanup-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 

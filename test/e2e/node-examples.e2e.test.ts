@@ -14,22 +14,11 @@ import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedBaseLayout } from './support/node-images';
 import { buildExampleStandins, podSpecOf, providePersistentVolumes, provideSecrets, type Obj } from './support/node-examples';
-import { nodeUnavailable, startNode, type KubeNode } from './support/node';
-import { inCI, recordSkip, run, skipWithout } from './support/tools';
+import { skipWithoutNode, startNode, type KubeNode } from './support/node';
+import { run } from './support/tools';
 
 const ROOT = resolve(__dirname, '../..');
-const NODE_TOOLS = ['kube-apiserver', 'kubelet', 'kube-scheduler', 'kube-controller-manager', 'kubectl', 'crane', 'distribution-registry', 'cleanimg-probe'];
 
-function shouldSkip(): boolean {
-  if (skipWithout(NODE_TOOLS)) return true;
-  const why = nodeUnavailable();
-  if (why && !inCI()) {
-    process.stderr.write(`[e2e] skipping the real node: ${why}\n`);
-    recordSkip(why);
-    return true;
-  }
-  return false;
-}
 
 type PodSpec = { volumes?: Array<{ secret?: { secretName: string; items?: Array<{ key: string }> } }>; containers: Array<{ name: string; ports?: Array<{ containerPort: number; name?: string }>; readinessProbe?: { httpGet?: { scheme?: string } } }> };
 
@@ -44,7 +33,7 @@ function readManifests(dir: string): Obj[] {
   return objs;
 }
 
-describe.skipIf(shouldSkip())('every example runs on a real node', () => {
+describe.skipIf(skipWithoutNode())('every example runs on a real node', () => {
   let node: KubeNode;
   let work: string;
   let out: string;

@@ -22,25 +22,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvConfig, HardenedDeployment, HardenedNamespace } from '../../src/cdk8s';
 import { toYaml } from './support/k8s';
 import { buildProbeImage, embeddedBaseLayout, PROBE_PATH, type BuiltImage } from './support/node-images';
-import { nodeUnavailable, startNode, type KubeNode } from './support/node';
+import { skipWithoutNode, startNode, type KubeNode } from './support/node';
 import { startServer, type Server } from './support/process';
-import { inCI, recordSkip, run, runOk, sleep, skipWithout, tool } from './support/tools';
+import { run, runOk, sleep, tool } from './support/tools';
 
-const NODE_TOOLS = ['kube-apiserver', 'kubelet', 'kube-scheduler', 'kube-controller-manager', 'kubectl', 'crane', 'distribution-registry', 'cleanimg-probe'];
 const NS = 'probe';
 const GATEWAY = '10.88.0.1'; // the CNI bridge: the node, as pods see it
 const TLS_PORT = 9443;
 
-function shouldSkip(): boolean {
-  if (skipWithout(NODE_TOOLS)) return true;
-  const why = nodeUnavailable();
-  if (why && !inCI()) {
-    process.stderr.write(`[e2e] skipping the real node: ${why}\n`);
-    recordSkip(why);
-    return true;
-  }
-  return false;
-}
 
 interface ProbeReport {
   uid: number;
@@ -87,7 +76,7 @@ class ProbeChart extends Chart {
   }
 }
 
-describe.skipIf(shouldSkip())('the hardening holds inside a running container (real node)', () => {
+describe.skipIf(skipWithoutNode())('the hardening holds inside a running container (real node)', () => {
   let node: KubeNode;
   let work: string;
   let tlsServer: Server | undefined;

@@ -17,24 +17,13 @@ import { ensureBuilt } from '../pulumi/policy-pack-client';
 import { EXAMPLES } from './support/examples';
 import { buildExampleStandins, podSpecOf, providePersistentVolumes, provideSecrets, type Obj } from './support/node-examples';
 import { embeddedBaseLayout } from './support/node-images';
-import { nodeUnavailable, startNode, type KubeNode } from './support/node';
+import { skipWithoutNode, startNode, type KubeNode } from './support/node';
 import { PULUMI_TOOLS, REPO, projectUsesPulumi, pulumiWorkspace, type PulumiWorkspace } from './support/pulumi';
-import { inCI, recordSkip, sleep, skipWithout, tool } from './support/tools';
+import { sleep, tool } from './support/tools';
 
-const NODE_TOOLS = ['kube-apiserver', 'kubelet', 'kube-scheduler', 'kube-controller-manager', 'kubectl', 'crane', 'distribution-registry', 'cleanimg-probe'];
 
-function shouldSkip(): boolean {
-  if (!projectUsesPulumi() || skipWithout([...NODE_TOOLS, ...PULUMI_TOOLS])) return true;
-  const why = nodeUnavailable();
-  if (why && !inCI()) {
-    process.stderr.write(`[e2e] skipping the real node: ${why}\n`);
-    recordSkip(why);
-    return true;
-  }
-  return false;
-}
 
-describe.skipIf(shouldSkip())('the example Pulumi program on the real node, with await', () => {
+describe.skipIf(!projectUsesPulumi() || skipWithoutNode(PULUMI_TOOLS))('the example Pulumi program on the real node, with await', () => {
   let node: KubeNode;
   let ws: PulumiWorkspace;
   let work: string;

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ADMISSION_CONFIG } from './cluster';
 import { startServer, waitFor, type Server } from './process';
-import { run, runOk, sleep, tool, toolsDir, type RunOptions, type RunResult } from './tools';
+import { inCI, recordSkip, run, runOk, skipWithout, sleep, tool, toolsDir, type RunOptions, type RunResult } from './tools';
 
 const NODE_SH = resolve(__dirname, '../node/node.sh');
 /** The registry inside the node's namespace; containerd also serves registry.example.com from it. */
@@ -48,6 +48,25 @@ export interface NodeOptions {
   keep?: boolean;
   /** How long to wait for the node to be Ready. Default 180 s (two busy cores). */
   readyTimeoutMs?: number;
+}
+
+/** The provisioned tools a real node needs (provision.sh also unpacks its runtime). */
+export const NODE_TOOLS = ['kube-apiserver', 'kubelet', 'kube-scheduler', 'kube-controller-manager', 'kubectl', 'crane', 'distribution-registry', 'cleanimg-probe'];
+
+/**
+ * Whether a suite on the real node should be skipped: never in CI (the suite then fails on what is
+ * missing); locally, when a tool (NODE_TOOLS and `extra`) is missing or the node cannot run here
+ * (not root, no runtime), said on stderr and recorded for the run's summary.
+ */
+export function skipWithoutNode(extra: readonly string[] = []): boolean {
+  if (skipWithout([...NODE_TOOLS, ...extra])) return true;
+  const why = nodeUnavailable();
+  if (why && !inCI()) {
+    process.stderr.write(`[e2e] skipping the real node: ${why}\n`);
+    recordSkip(why);
+    return true;
+  }
+  return false;
 }
 
 /** Why a real node cannot run here, or undefined when it can. */
