@@ -7,30 +7,23 @@
 //
 // What the cluster's platform team provides is made first, as it would be: the Secrets the examples
 // mount by reference (EnvConfig never writes secret values) and PersistentVolumes for their claims.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadObjects } from './support/k8s';
 import { embeddedBaseLayout } from './support/node-images';
 import { buildExampleStandins, podSpecOf, providePersistentVolumes, provideSecrets, type Obj } from './support/node-examples';
 import { skipWithoutNode, startNode, type KubeNode } from './support/node';
+import { REPO } from './support/pulumi';
 import { run } from './support/tools';
 
-const ROOT = resolve(__dirname, '../..');
 
 
 type PodSpec = { volumes?: Array<{ secret?: { secretName: string; items?: Array<{ key: string }> } }>; containers: Array<{ name: string; ports?: Array<{ containerPort: number; name?: string }>; readinessProbe?: { httpGet?: { scheme?: string } } }> };
 
 function readManifests(dir: string): Obj[] {
-  const objs: Obj[] = [];
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.yaml')).sort()) {
-    for (const d of parseAllDocuments(readFileSync(join(dir, f), 'utf8'))) {
-      const o = d.toJSON() as Obj | null;
-      if (o) objs.push(o);
-    }
-  }
-  return objs;
+  return readdirSync(dir).filter((n) => n.endsWith('.yaml')).sort().flatMap((f) => loadObjects(join(dir, f)) as Obj[]);
 }
 
 describe.skipIf(skipWithoutNode())('every example runs on a real node', () => {
@@ -48,7 +41,7 @@ describe.skipIf(skipWithoutNode())('every example runs on a real node', () => {
 
     out = join(work, 'dist');
     const synth = await run('npx', ['cdk8s', 'synth', '--output', out], {
-      cwd: ROOT,
+      cwd: REPO,
       env: { ...process.env, CLEANIMG_EXAMPLE_IMAGES: join(work, 'images.json'), CDK8S_CHECK_UPGRADE: 'false' },
       timeoutMs: 300_000,
     });
@@ -62,7 +55,7 @@ describe.skipIf(skipWithoutNode())('every example runs on a real node', () => {
     const digest = pinned.split('@')[1]!;
     const imagesDir = join(out, 'images');
     const layoutName = readdirSync(imagesDir).find((n) => n.startsWith('postgres-custom-image'))!;
-    const push = await node.inNode('node', [join(ROOT, 'lib/cli/main.js'), 'push', '--layout', `${join(imagesDir, layoutName)}:15-custom`, '--tag', '127.0.0.1:5000/db/postgres:15-custom', '--expect-digest', digest]);
+    const push = await node.inNode('node', [join(REPO, 'lib/cli/main.js'), 'push', '--layout', `${join(imagesDir, layoutName)}:15-custom`, '--tag', '127.0.0.1:5000/db/postgres:15-custom', '--expect-digest', digest]);
     if (push.code !== 0) throw new Error(`cleanimg-customize push: ${push.stdout}\n${push.stderr}`);
 
     await provideSecrets(node, work, objs);

@@ -15,7 +15,8 @@
 # The one host change that outlives it is the kubelet's cgroup folders, under a per-run root
 # (/cleanimg-e2e-<id>) that the caller removes.
 #
-# DIR holds certificates, kubeconfigs, config files and one log per component (DIR/logs).
+# DIR holds admission.yaml (written by the caller), certificates, kubeconfigs, config files and
+# one log per component (DIR/logs).
 # Everything listens on the namespace's own 127.0.0.1: reach it with `nsenter -t PID --net`.
 set -euo pipefail
 
@@ -33,7 +34,6 @@ if [ "${1:-}" = "--remove-cgroups" ]; then
 fi
 
 DIR="$1" BIN="$2" RT="$3" CGROUP_ROOT="$4"
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mkdir -p "$DIR/logs" "$DIR/pki"
 log() { printf '[node %s] %s\n' "$(date +%T)" "$*"; }
 
@@ -139,7 +139,9 @@ start etcd etcd --name=e2e --data-dir="$DIR/etcd" \
   --initial-cluster=e2e=http://127.0.0.1:2380 --initial-cluster-state=new --log-level=warn
 wait_http etcd http://127.0.0.1:2379/health 30
 
-[ -e "$DIR/admission.yaml" ] || cp "$HERE/admission.yaml" "$DIR/admission.yaml"
+# The caller writes the AdmissionConfiguration (ADMISSION_CONFIG in support/cluster.ts, as for the
+# tier's other API server).
+[ -e "$DIR/admission.yaml" ] || { log "no $DIR/admission.yaml"; exit 2; }
 start kube-apiserver "$BIN/kube-apiserver" \
   --etcd-servers=http://127.0.0.1:2379 --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
   --secure-port=6443 --cert-dir="$DIR/certs" --service-cluster-ip-range=10.0.0.0/24 \

@@ -2,21 +2,19 @@
 // cluster's platform team provides before an app arrives (the Secrets the examples mount by
 // reference, PersistentVolumes for their claims). Shared by the cdk8s and Pulumi runs.
 import { existsSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { podTemplateOf, type KObject } from './k8s';
 import { buildProbeImage, type BuiltImage } from './node-images';
 import type { KubeNode } from './node';
+import { REPO } from './pulumi';
 import { runOk } from './tools';
-
-const ROOT = resolve(__dirname, '../../..');
 
 export type Obj = { apiVersion?: string; kind?: string; metadata: { name: string; namespace?: string }; spec?: Record<string, unknown> };
 type Volume = { secret?: { secretName: string; items?: Array<{ key: string }> }; persistentVolumeClaim?: { claimName: string } };
 
+/** The pod spec of a workload (podTemplateOf in k8s.ts), or undefined for other kinds. */
 export function podSpecOf(o: Obj): { volumes?: Volume[]; containers: Array<Record<string, any>> } | undefined {
-  const spec = o.spec as Record<string, any> | undefined;
-  if (o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'Job') return spec?.template?.spec;
-  if (o.kind === 'CronJob') return spec?.jobTemplate?.spec?.template?.spec;
-  return undefined;
+  return podTemplateOf(o as KObject)?.spec as ReturnType<typeof podSpecOf>;
 }
 
 /**
@@ -25,7 +23,7 @@ export function podSpecOf(o: Obj): { volumes?: Volume[]; containers: Array<Recor
  * CLEANIMG_EXAMPLE_IMAGES file (see examples/images.ts).
  */
 export async function buildExampleStandins(node: KubeNode, work: string, base: string): Promise<Record<string, unknown>> {
-  const pgConf = join(ROOT, 'examples/postgres/image/config/custom.conf');
+  const pgConf = join(REPO, 'examples/postgres/image/config/custom.conf');
   const images: Record<string, BuiltImage> = {};
   const standins = [
     { repository: 'nginx', config: { listen: [{ port: 8080 }, { port: 8443, tls: true }] } },
