@@ -4,7 +4,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { podTemplateOf, type KObject } from './k8s';
-import { buildProbeImage, type BuiltImage } from './node-images';
+import { buildProbeImage, type BuiltImage, type EmbeddedBase } from './node-images';
 import type { KubeNode } from './node';
 import { REPO } from './pulumi';
 import { runOk } from './tools';
@@ -22,7 +22,7 @@ export function podSpecOf(o: Obj): { volumes?: Volume[]; containers: Array<Recor
  * with the files its arguments name), pushed to the node's registry; returns the contents of a
  * CLEANIMG_EXAMPLE_IMAGES file (see examples/images.ts).
  */
-export async function buildExampleStandins(node: KubeNode, work: string, base: string): Promise<Record<string, unknown>> {
+export async function buildExampleStandins(node: KubeNode, work: string, base: EmbeddedBase): Promise<Record<string, unknown>> {
   const pgConf = join(REPO, 'examples/postgres/image/config/custom.conf');
   const images: Record<string, BuiltImage> = {};
   const standins = [

@@ -35,14 +35,22 @@ export interface BuiltImage {
   example: string;
 }
 
-/** Writes the embedded base as an OCI layout (once per folder). */
-export async function embeddedBaseLayout(dir: string): Promise<string> {
-  const layout = join(dir, 'embedded-base');
-  await runOk('node', [CLI, 'base', '--output-layout', layout]);
-  return layout;
+/** The embedded base: its pinned reference, and an OCI layout that holds it. */
+export interface EmbeddedBase {
+  ref: string;
+  layout: string;
 }
 
-export async function buildProbeImage(node: KubeNode, workDir: string, baseLayout: string, spec: ProbeImageSpec): Promise<BuiltImage> {
+/** Writes the embedded base as an OCI layout into `dir` (`cleanimg-customize base` prints its reference). */
+export async function embeddedBaseLayout(dir: string): Promise<EmbeddedBase> {
+  const layout = join(dir, 'embedded-base');
+  const out = await runOk('node', [CLI, 'base', '--output-layout', layout]);
+  const ref = out.stdout.split('\n')[0]!.trim();
+  if (!/@sha256:[0-9a-f]{64}$/.test(ref)) throw new Error(`cleanimg-customize base printed no pinned reference: ${out.stdout}`);
+  return { ref, layout };
+}
+
+export async function buildProbeImage(node: KubeNode, workDir: string, base: EmbeddedBase, spec: ProbeImageSpec): Promise<BuiltImage> {
   const dir = join(workDir, `image-${spec.repository.replace(/\//g, '-')}`);
   mkdirSync(dir, { recursive: true });
   copyFileSync(tool('cleanimg-probe'), join(dir, 'cleanimg-probe'));
@@ -50,7 +58,7 @@ export async function buildProbeImage(node: KubeNode, workDir: string, baseLayou
   writeFileSync(join(dir, 'config.json'), JSON.stringify(spec.config ?? { listen: [{ port: 8080 }] }));
   const binaryPath = spec.binaryPath ?? PROBE_PATH;
   const fields = {
-    base_image: (await runOk('node', [CLI, 'base'])).stdout.trim(),
+    base_image: base.ref,
     arch: 'amd64',
     copy_files: [
       { source: 'cleanimg-probe', destination: binaryPath, mode: '0755' },
@@ -62,7 +70,7 @@ export async function buildProbeImage(node: KubeNode, workDir: string, baseLayou
   };
   writeFileSync(join(dir, 'spec.yaml'), JSON.stringify(fields, null, 2)); // JSON is YAML
   const tag = `${NODE_REGISTRY}/${spec.repository}:e2e`;
-  const built = await node.inNode('node', [CLI, 'build', '--spec', join(dir, 'spec.yaml'), '--tag', tag, '--push', '--base-layout', baseLayout, '--json'], { cwd: dir });
+  const built = await node.inNode('node', [CLI, 'build', '--spec', join(dir, 'spec.yaml'), '--tag', tag, '--push', '--base-layout', base.layout, '--json'], { cwd: dir });
   if (built.code !== 0) throw new Error(`cleanimg-customize build ${spec.repository}: ${built.stdout}\n${built.stderr}`);
   let digest = (JSON.parse(built.stdout) as { digest: string }).digest;
   if (spec.entrypoint ?? true) {

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ADMISSION_CONFIG } from './cluster';
 import { startServer, waitFor, type Server } from './process';
-import { inCI, recordSkip, run, runOk, skipWithout, sleep, tool, toolsDir, type RunOptions, type RunResult } from './tools';
+import { findTool, inCI, recordSkip, run, runOk, skipWithout, sleep, tool, toolsDir, type RunOptions, type RunResult } from './tools';
 
 const NODE_SH = resolve(__dirname, '../node/node.sh');
 /** The registry inside the node's namespace; containerd also serves registry.example.com from it. */
@@ -73,9 +73,7 @@ export function skipWithoutNode(extra: readonly string[] = []): boolean {
 export function nodeUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'the real node needs root (namespaces, mounts, cgroups)';
   for (const bin of ['unshare', 'nsenter', 'setpriv', 'ip', 'openssl', 'curl', 'etcd']) {
-    if (!existsSync(`/usr/bin/${bin}`) && !existsSync(`/usr/sbin/${bin}`) && !existsSync(`/bin/${bin}`) && !existsSync(`/sbin/${bin}`)) {
-      return `${bin} is not installed`;
-    }
+    if (findTool(bin) === undefined) return `${bin} is not installed (or not on PATH)`;
   }
   if (!existsSync(join(runtimeDir(), 'usr/bin/containerd'))) return `no node runtime in ${runtimeDir()} (test/e2e/provision.sh node-runtime)`;
   return undefined;
