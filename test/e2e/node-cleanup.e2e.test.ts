@@ -1,14 +1,14 @@
 // The real node leaves nothing behind, even when the test process is killed mid-run: a process
 // holding a node with a running pod (test/e2e/node/hold-node.ts) gets SIGKILL; every process of the
-// node (pod containers and shims included) must be gone, with no mount, network link or iptables
-// chain added on the host. The kubelet's cgroup folders are the one thing that outlives it (by
+// node (pod containers and shims included) must be gone, with no mount, network link, iptables
+// chain or ipset (kube-router's firewall) added on the host. The kubelet's cgroup folders are the one thing that outlives it (by
 // design: the host's cgroup hierarchies are not namespaced here), and the next start removes them.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { skipWithoutNode, startNode } from './support/node';
+import { runtimeDir, skipWithoutNode, startNode } from './support/node';
 import { run, sleep } from './support/tools';
 
 
@@ -46,7 +46,15 @@ const hostState = async () => ({
   links: (await run('ip', ['-o', 'link'])).stdout.split('\n').map((l) => l.split(':')[1]?.trim()).filter(Boolean).sort(),
   chains: (await run('iptables-save', [])).stdout.split('\n').filter((l) => l.startsWith(':')).map((l) => l.split(' ')[0]).sort(),
   forward: readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(),
+  bridgeNf: readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim(),
+  ipsets: await ipsets(),
 });
+
+async function ipsets(): Promise<string[]> {
+  const r = await run(join(runtimeDir(), 'usr/sbin/ipset'), ['list', '-n'], { env: { ...process.env, LD_LIBRARY_PATH: join(runtimeDir(), 'usr/lib/x86_64-linux-gnu') } });
+  if (r.code !== 0) throw new Error(`ipset list: ${r.stderr}`);
+  return r.stdout.split('\n').filter(Boolean).sort();
+}
 
 describe.skipIf(skipWithoutNode())('the real node leaves nothing behind', () => {
   const work = mkdtempSync(join(tmpdir(), 'cleanimg-e2e-node-cleanup-'));
@@ -77,7 +85,7 @@ describe.skipIf(skipWithoutNode())('the real node leaves nothing behind', () => 
     expect(pidsUnder(state.cgroupRoot), 'no pod process survives').toEqual([]);
     expect(processesNaming(state.dir), 'no node process survives').toEqual([]);
     for (const pid of running) expect(existsSync(`/proc/${pid}`), `process ${pid} of the pod`).toBe(false);
-    expect(await hostState(), 'no link, iptables chain or ip_forward change on the host').toEqual(before);
+    expect(await hostState(), 'no link, iptables chain, ipset or sysctl change on the host').toEqual(before);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(state.dir);
 
     // What outlives a killed run: the empty cgroup folders. The next start removes them.

@@ -71,7 +71,8 @@ class ProbeChart extends Chart {
           config: [config],
         }],
       });
-      ns.addDeployment(d);
+      // The namespace denies egress by default (enforced on this node): the TLS server on the node is allowed.
+      ns.addDeployment(d, { egressTo: [{ to: [{ cidr: `${GATEWAY}/32` }], ports: [{ port: TLS_PORT }] }] });
     }
   }
 }

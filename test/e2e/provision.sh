@@ -30,6 +30,7 @@ COSIGN3_VERSION=v3.1.3
 CRANE_VERSION=v0.22.1
 DISTRIBUTION_VERSION=v3.1.2
 KUBE_SCORE_VERSION=v1.20.0
+KUBE_ROUTER_VERSION=v2.1.0   # the real node's NetworkPolicy enforcer (its firewall only; the advisory on v2.1.0 is about its service proxy, which the node does not run)
 CHECKOV_VERSION=3.3.30
 PULUMI_VERSION=v3.248.0                # CLI; @pulumi/pulumi 3.248.0 is the last for Node 20
 PULUMI_LANGHOST_VERSION=v3.68.0        # newest sdk/v3 that still holds the Node.js language host
@@ -189,6 +190,14 @@ kube_score_tool() {
       "github.com/zegl/kube-score/cmd/kube-score@$KUBE_SCORE_VERSION"
 }
 
+kube_router_tool() {
+  # Only its network-policy firewall runs on the node (test/e2e/node/node.sh): the CNI bridge
+  # plugin does not enforce NetworkPolicies.
+  go_build kube-router "$KUBE_ROUTER_VERSION" kube-router -- \
+    go install -trimpath -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION" \
+      "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
+}
+
 checkov_tool() {
   local dir="$TOOLS/checkov-$CHECKOV_VERSION"
   if [ -x "$dir/venv/bin/checkov" ] && [ -e "$dir/.complete" ]; then
@@ -208,7 +217,7 @@ checkov_tool() {
 # containerd, runc and the CNI plugins from Debian, unpacked into the cache (apt-get download +
 # dpkg-deb -x) rather than installed: installing would start a system containerd. Keyed by the
 # package versions apt offers; test/e2e/node/node.sh runs them in the node's own namespaces.
-NODE_DEBS=(containerd runc containernetworking-plugins)
+NODE_DEBS=(containerd runc containernetworking-plugins ipset libipset13)   # ipset: kube-router's firewall
 node_runtime() {
   apt-cache show "${NODE_DEBS[0]}" >/dev/null 2>&1 || apt-get update -qq || return 1
   local versions key dir tmp
@@ -216,7 +225,7 @@ node_runtime() {
   case "$versions" in *"=(none)"*|*"= "*) log "not offered by apt: $versions"; return 1;; esac
   key=$(printf '%s' "$versions" | sha256sum | cut -c1-12)
   dir="$TOOLS/node-runtime-$key"
-  if [ -x "$dir/usr/bin/containerd" ] && [ -x "$dir/usr/sbin/runc" ] && [ -x "$dir/usr/lib/cni/bridge" ]; then
+  if [ -x "$dir/usr/bin/containerd" ] && [ -x "$dir/usr/sbin/runc" ] && [ -x "$dir/usr/lib/cni/bridge" ] && [ -x "$dir/usr/sbin/ipset" ]; then
     STATUS="cached"
   else
     tmp="$dir.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/debs"
@@ -260,6 +269,8 @@ smoke() {
   wants kubernetes   && { smoke_one kube-controller-manager "$K8S_VERSION" "$b/kube-controller-manager" --version || fail=1; }
   wants node-runtime && { smoke_one containerd "containerd" "$TOOLS/node-runtime/usr/bin/containerd" --version || fail=1; }
   wants node-runtime && { smoke_one runc "runc version" "$TOOLS/node-runtime/usr/sbin/runc" --version || fail=1; }
+  wants node-runtime && { smoke_one ipset "ipset v" env LD_LIBRARY_PATH="$TOOLS/node-runtime/usr/lib/x86_64-linux-gnu" "$TOOLS/node-runtime/usr/sbin/ipset" --version || fail=1; }
+  wants kube-router  && { smoke_one kube-router "$KUBE_ROUTER_VERSION" "$b/kube-router" --version || fail=1; }
   wants probe        && { smoke_one cleanimg-probe "cleanimg-probe 1" "$b/cleanimg-probe" --version || fail=1; }
   wants psa-check    && { smoke_one psa-check "usage: psa-check" "$b/psa-check" || fail=1; }
   # It must read a YAML escape Go knows (\L, LINE SEPARATOR) and print it back as JSON.
@@ -335,8 +346,8 @@ pulumi_tools() {
 main() {
   # Steps: id, label, function [args]. `provision.sh ID...` runs only those steps (the Go
   # toolchain check always runs before a Go build).
-  ALL_STEPS=(apt go kubernetes node-runtime probe psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution checkov pulumi)
-  DEFAULT_STEPS=(apt go kubernetes node-runtime probe psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution checkov)
+  ALL_STEPS=(apt go kubernetes node-runtime probe psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution kube-router checkov pulumi)
+  DEFAULT_STEPS=(apt go kubernetes node-runtime probe psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution kube-router checkov)
   # The Pulumi engine is needed (and then mandatory) once the project depends on @pulumi/pulumi.
   if grep -q '"@pulumi/pulumi"' "$HERE/../../package.json"; then DEFAULT_STEPS+=(pulumi); fi
   WANT=("$@")
@@ -365,11 +376,12 @@ main() {
       cosign-v2)    step "cosign $COSIGN2_VERSION" cosign_tool v2 "$COSIGN2_VERSION" ;;
       cosign-v3)    step "cosign $COSIGN3_VERSION" cosign_tool v3 "$COSIGN3_VERSION" ;;
       distribution) step "distribution registry $DISTRIBUTION_VERSION" distribution_tool ;;
+      kube-router)  step "kube-router $KUBE_ROUTER_VERSION (network policies)" kube_router_tool ;;
       checkov)      step "checkov $CHECKOV_VERSION" checkov_tool ;;
       pulumi)       step "pulumi" pulumi_tools ;;
     esac
   }
-  local lane_a=(kubernetes probe psa-check yaml-echo crane kube-score cosign-v3 cosign-v2 distribution)
+  local lane_a=(kubernetes probe psa-check yaml-echo crane kube-score cosign-v3 cosign-v2 distribution kube-router)
   local lane_b=(checkov pulumi)
   if [ "${CLEANIMG_PROVISION_LANES:-2}" = 1 ]; then
     for id in "${lane_a[@]}" "${lane_b[@]}"; do run_id "$id"; done

@@ -9,7 +9,9 @@
 # "restricted" cluster-wide, as in the rest of the tier; privileged containers allowed by the server,
 # as kubeadm clusters do, so Pod Security is what refuses them), kube-controller-manager, kube-scheduler,
 # a registry (distribution, 127.0.0.1:5000 inside the namespace), containerd + runc with the CNI
-# bridge, and the kubelet, then reaps children until it is killed. When it dies the kernel kills
+# bridge, the kubelet, and kube-router's firewall (the bridge plugin does not enforce
+# NetworkPolicies; kube-router's netpol controller does, with iptables and ipset), then reaps
+# children until it is killed. When it dies the kernel kills
 # every process of the namespace (pods, shims and containers included), and the network namespace
 # (bridge, iptables rules, ip_forward) and the mount namespace (tmpfs, bind mounts) go with them.
 # The one host change that outlives it is the kubelet's cgroup folders, under a per-run root
@@ -61,6 +63,9 @@ for kv in vm/overcommit_memory=1 kernel/panic=10 kernel/panic_on_oops=1; do
   mount --bind "$f" "/proc/sys/$k"
 done
 sysctl -q -w net.ipv4.ip_forward=1   # this network namespace's own
+# Pod-to-pod packets cross the bridge: br_netfilter hands them to iptables, where kube-router's
+# NetworkPolicy chains see them (a per-namespace setting).
+sysctl -q -w net.bridge.bridge-nf-call-iptables=1
 # The kubelet's cgroup root must exist in every v1 hierarchy (cgroup v1 here: hybrid mode).
 for h in /sys/fs/cgroup/*/; do
   [ -e "$h/cgroup.procs" ] || continue
@@ -79,12 +84,13 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout kubelet-ca.key -out kubelet-ca
 openssl req -newkey rsa:2048 -nodes -keyout apiserver-kubelet-client.key -out apiserver-kubelet-client.csr -subj '/O=system:masters/CN=kube-apiserver-kubelet-client' 2>/dev/null
 openssl x509 -req -in apiserver-kubelet-client.csr -CA kubelet-ca.crt -CAkey kubelet-ca.key -CAcreateserial -out apiserver-kubelet-client.crt -days 2 2>/dev/null
 tok() { openssl rand -hex 24; }
-ADMIN=$(tok) SCHED=$(tok) CM=$(tok) KUBELET=$(tok)
+ADMIN=$(tok) SCHED=$(tok) CM=$(tok) KUBELET=$(tok) ROUTER=$(tok)
 {
   echo "$ADMIN,e2e-admin,e2e-admin-uid,\"system:masters\""
   echo "$SCHED,system:kube-scheduler,system:kube-scheduler-uid"
   echo "$CM,system:kube-controller-manager,system:kube-controller-manager-uid"
   echo "$KUBELET,system:node:$NODE,system:node-uid,\"system:nodes\""
+  echo "$ROUTER,system:kube-router,system:kube-router-uid"
 } > tokens.csv
 chmod 600 tokens.csv *.key
 cd "$DIR"
@@ -114,6 +120,7 @@ kubeconfig admin.kubeconfig e2e-admin "$ADMIN"
 kubeconfig scheduler.kubeconfig system:kube-scheduler "$SCHED"
 kubeconfig controller-manager.kubeconfig system:kube-controller-manager "$CM"
 kubeconfig kubelet.kubeconfig "system:node:$NODE" "$KUBELET"
+kubeconfig kube-router.kubeconfig system:kube-router "$ROUTER"
 
 # ------------------------------------------------------------------ processes
 PIDS=()
@@ -247,6 +254,32 @@ maxPods: 60
 KL
 PATH="$RT/usr/bin:$RT/usr/sbin:$PATH" start kubelet "$BIN/kubelet" --config="$DIR/kubelet.yaml" \
   --kubeconfig="$DIR/kubelet.kubeconfig" --root-dir=/var/lib/kubelet --node-ip="$NODE_IP" --cert-dir="$DIR/kubelet-pki" --v=1
+# kube-router's firewall only (no routing, no service proxy, no CNI of its own): it reads pods,
+# namespaces and NetworkPolicies, and needs nothing more (its ClusterRole, bound below).
+"$BIN/kubectl" --kubeconfig="$DIR/admin.kubeconfig" apply -f - > "$DIR/logs/kube-router-rbac.log" 2>&1 <<RBAC
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: e2e-kube-router}
+rules:
+  - {apiGroups: [""], resources: [pods, namespaces, nodes, services, endpoints], verbs: [get, list, watch]}
+  - {apiGroups: [networking.k8s.io], resources: [networkpolicies], verbs: [get, list, watch]}
+  - {apiGroups: [discovery.k8s.io], resources: [endpointslices], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: e2e-kube-router}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: e2e-kube-router}
+subjects: [{kind: User, name: "system:kube-router", apiGroup: rbac.authorization.k8s.io}]
+RBAC
+# It finds its node by name at start: wait until the kubelet has registered it.
+for _ in $(seq 240); do
+  "$BIN/kubectl" --kubeconfig="$DIR/admin.kubeconfig" get node "$NODE" >/dev/null 2>&1 && break
+  sleep 0.25
+done
+PATH="$RT/usr/sbin:$PATH" LD_LIBRARY_PATH="$RT/usr/lib/x86_64-linux-gnu" start kube-router "$BIN/kube-router" \
+  --run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false \
+  --kubeconfig="$DIR/kube-router.kubeconfig" --hostname-override="$NODE" \
+  --service-cluster-ip-range=10.0.0.0/24 --health-port=20244 --metrics-port=0 --v=1
 echo ready > "$DIR/started"
 log "all started"
 

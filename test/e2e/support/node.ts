@@ -51,7 +51,7 @@ export interface NodeOptions {
 }
 
 /** The provisioned tools a real node needs (provision.sh also unpacks its runtime). */
-export const NODE_TOOLS = ['kube-apiserver', 'kubelet', 'kube-scheduler', 'kube-controller-manager', 'kubectl', 'crane', 'distribution-registry', 'cleanimg-probe'];
+export const NODE_TOOLS = ['kube-apiserver', 'kubelet', 'kube-scheduler', 'kube-controller-manager', 'kubectl', 'crane', 'distribution-registry', 'cleanimg-probe', 'kube-router'];
 
 /**
  * Whether a suite on the real node should be skipped: never in CI (the suite then fails on what is
@@ -75,11 +75,14 @@ export function nodeUnavailable(): string | undefined {
   for (const bin of ['unshare', 'nsenter', 'setpriv', 'ip', 'openssl', 'curl', 'etcd']) {
     if (findTool(bin) === undefined) return `${bin} is not installed (or not on PATH)`;
   }
-  if (!existsSync(join(runtimeDir(), 'usr/bin/containerd'))) return `no node runtime in ${runtimeDir()} (test/e2e/provision.sh node-runtime)`;
+  for (const bin of ['usr/bin/containerd', 'usr/sbin/ipset']) {
+    if (!existsSync(join(runtimeDir(), bin))) return `no ${bin} in the node runtime ${runtimeDir()} (test/e2e/provision.sh node-runtime)`;
+  }
   return undefined;
 }
 
-function runtimeDir(): string {
+/** Where provision.sh unpacked containerd, runc, the CNI plugins and ipset. */
+export function runtimeDir(): string {
   return join(toolsDir(), 'node-runtime');
 }
 
@@ -160,6 +163,8 @@ export async function startNode(options: NodeOptions = {}): Promise<KubeNode> {
       const r = await kubectl(['get', 'nodes', '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}']);
       return r.stdout.trim() === 'True';
     }, options.readyTimeoutMs ?? 180_000);
+    // NetworkPolicies hold from the first pod on: kube-router's firewall has synced once.
+    await waitFor(holder, "kube-router's firewall", async () => (await inNode('curl', ['-fsS', '-o', '/dev/null', 'http://127.0.0.1:20244/healthz'])).code === 0, 60_000);
     // Pods in a namespace need its "default" ServiceAccount, which the controller-manager makes.
     await waitFor(holder, 'the default ServiceAccount', async () => (await kubectl(['-n', 'default', 'get', 'serviceaccount', 'default'])).code === 0, 60_000);
     const diagnose = (namespaces: readonly string[]) => diagnoseNode(kubectl, namespaces, dir);

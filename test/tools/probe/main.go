@@ -126,6 +126,9 @@ func serve(ls []listener) {
 	mux.HandleFunc("/tls", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, dialTLS(r.URL.Query().Get("addr"), r.URL.Query().Get("name")))
 	})
+	mux.HandleFunc("/dial", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, dialTCP(r.URL.Query().Get("addr")))
+	})
 	mux.HandleFunc("/fill", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, fill(r.URL.Query().Get("path"), r.URL.Query().Get("mib")))
 	})
@@ -306,6 +309,25 @@ func dialTLS(addr, name string) tlsReport {
 	if certs := conn.ConnectionState().PeerCertificates; len(certs) > 0 {
 		r.Peer = certs[0].Subject.String()
 	}
+	return r
+}
+
+type dialReport struct {
+	Addr  string `json:"addr"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+// dialTCP: a TCP connection to addr within 3 s (a NetworkPolicy that drops shows as a timeout).
+func dialTCP(addr string) dialReport {
+	r := dialReport{Addr: addr}
+	conn, err := net.DialTimeout("tcp", addr, 3*time.Second)
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	_ = conn.Close()
+	r.OK = true
 	return r
 }
 
