@@ -240,7 +240,10 @@ export class RegistryClient {
     const path = `/v2/${repo}/manifests/${tagOrDigest}`;
     if (tagOrDigest.includes(':') && tagOrDigest !== ours)
       throw registryError('DIG001', path, `the manifest hashes to ${ours}, not ${tagOrDigest}`, 'push it under its own digest or under a tag', 'manifest digest mismatch');
-    const res = await this.request({ method: 'PUT', url: path, headers: { 'content-type': mediaType }, body: bytes, scopes: [repoScope(repo, 'pull,push')] });
+    // A PUT whose answer was lost or a 5xx may have landed: the retry first asks (HEAD) whether
+    // tagOrDigest already names these bytes, and sends nothing more if it does.
+    const landed = async () => (await this.headManifest(repo, tagOrDigest, { accept: [mediaType] }))?.digest === ours;
+    const res = await this.request({ method: 'PUT', url: path, headers: { 'content-type': mediaType }, body: bytes, scopes: [repoScope(repo, 'pull,push')], landed });
     if (res.status !== 201 && res.status !== 200 && res.status !== 202) return this.fail(res, 'PUT', path, `manifest ${repo}:${tagOrDigest}`);
     await res.body.dump().catch(() => undefined);
     const theirs = header(res, 'docker-content-digest');
@@ -391,6 +394,8 @@ export class RegistryClient {
         await this.cancelUpload(location, repo);
         location = undefined;
         if (e instanceof RetryableUpload) {
+          // The final PUT may have landed although its answer was lost or a 5xx.
+          if (await this.hasBlob(repo, desc.digest).catch(() => false)) return 'uploaded';
           if (attempt + 1 >= attempts) throw e.inner;
           await new Promise((r) => setTimeout(r, Math.min(30_000, e.retryAfterMs ?? this.transport.backoff(attempt))));
           continue;

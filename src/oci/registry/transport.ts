@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type * as https from 'node:https';
 import { rootCertificates } from 'node:tls';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { isLocalRegistry } from '../reference';
 import { isCertificateError, isRetryableNetworkError, netErrorCode, networkError, registryError, retryableStatus, statusError } from './errors';
 
@@ -40,6 +40,8 @@ export interface Response {
   headers: Record<string, string | string[] | undefined>;
   body: ResponseBody;
   url: string;
+  /** No answer of the registry: a retry found that the request had taken effect (SendRequest.landed). */
+  landed?: true;
 }
 
 export interface SendRequest {
@@ -50,6 +52,11 @@ export interface SendRequest {
   body?: Buffer | Readable;
   /** Override `retries` (0 = no retry). Streaming bodies are never retried. */
   retries?: number;
+  /**
+   * For a request that may have taken effect although its answer was lost or a 5xx (a manifest PUT):
+   * asked before each re-send; true ends the retries with a 201 answer marked `landed`.
+   */
+  landed?: () => Promise<boolean>;
 }
 
 
@@ -276,6 +283,7 @@ export class Transport {
         res = await sendHttp(agent, secure, u, req.method, headers, req.body, this.opts.timeoutMs);
       } catch (e) {
         if (attempt < retries && isRetryableNetworkError(e)) {
+          if (await tookEffect(req)) return landedResponse(req.url);
           await sleep(this.backoff(attempt));
           continue;
         }
@@ -286,6 +294,7 @@ export class Transport {
       if (retryableStatus(res.statusCode) && attempt < retries) {
         const after = parseRetryAfter(header({ headers: res.headers }, 'retry-after'));
         await res.body.dump().catch(() => undefined);
+        if (await tookEffect(req)) return landedResponse(req.url);
         await sleep(Math.min(this.opts.retryMaxDelayMs, after ?? this.backoff(attempt)));
         continue;
       }
@@ -297,4 +306,15 @@ export class Transport {
     this.httpAgent.destroy();
     this.httpsAgent?.destroy();
   }
+}
+
+/** Whether a request that failed without a usable answer took effect anyway (false when unknown). */
+async function tookEffect(req: SendRequest): Promise<boolean> {
+  if (!req.landed) return false;
+  return req.landed().catch(() => false);
+}
+
+function landedResponse(url: string): Response {
+  const body = Object.assign(Readable.from([]), { dump: async () => undefined }) as ResponseBody;
+  return { status: 201, headers: {}, body, url, landed: true };
 }

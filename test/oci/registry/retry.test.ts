@@ -14,7 +14,8 @@ import { blobOf } from './fixtures';
 import { failure } from '../../support/expect-error';
 import { withRegistryClient } from '../../support/registry-client';
 
-type Action = 'proxy' | 'reset' | 'hang' | 'tamper' | { status: number; headers?: Record<string, string> } | { redirect: string };
+/** `landed`: the request reaches the registry, then the client gets this status (or a reset) instead of its answer. */
+type Action = 'proxy' | 'reset' | 'hang' | 'tamper' | { status: number; headers?: Record<string, string> } | { redirect: string } | { landed: number | 'reset' };
 type Rule = (req: IncomingMessage, hit: number) => Action;
 
 interface Hit {
@@ -29,9 +30,18 @@ let rule: Rule = () => 'proxy';
 let hits: Hit[] = [];
 let base: PushedImage;
 
-function forward(req: IncomingMessage, res: ServerResponse, tamper: boolean): void {
+function forward(req: IncomingMessage, res: ServerResponse, tamper: boolean, landed?: number | 'reset'): void {
   const [host, port] = reg.host.split(':');
   const up = httpRequest({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (upRes) => {
+    if (landed !== undefined) {
+      upRes.resume();
+      upRes.on('end', () => {
+        if (landed === 'reset') return req.socket.destroy();
+        res.writeHead(landed, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ errors: [{ code: 'UNKNOWN', message: `injected ${landed} after the request landed` }] }));
+      });
+      return;
+    }
     if (!tamper) {
       res.writeHead(upRes.statusCode ?? 502, upRes.headers);
       upRes.pipe(res);
@@ -64,6 +74,7 @@ beforeAll(async () => {
       return;
     }
     if (action === 'hang') return;
+    if ('landed' in action) return forward(req, res, false, action.landed);
     req.resume();
     if ('redirect' in action) {
       res.writeHead(307, { location: action.redirect });
@@ -129,6 +140,36 @@ describe('retries on idempotent requests', () => {
       expect(count('PUT', isManifest)).toBe(2);
       rule = () => 'proxy';
       expect((await c.getManifest('base/retry', 'v500')).digest).toBe(base.digest);
+    });
+  });
+
+  test('a manifest PUT that landed but was answered 500, or lost to a reset: HEAD finds it, nothing is sent again', async () => {
+    for (const landed of [500, 'reset'] as const) {
+      const tag = `landed-${landed}`;
+      rule = (req, n) => (req.method === 'PUT' && isManifest(req.url!) && n === 1 ? { landed } : 'proxy');
+      hits = [];
+      await withClient({}, async (c) => {
+        const m = await c.getManifest('base/retry', 'v1');
+        expect(await c.putManifest('base/retry', tag, m.bytes, m.mediaType)).toBe(base.digest);
+        expect(count('PUT', isManifest), `${landed}: one PUT`).toBe(1);
+        expect(count('HEAD', (p) => p.endsWith(`/manifests/${tag}`)), `${landed}: then one HEAD`).toBe(1);
+        expect((await c.getManifest('base/retry', tag)).digest).toBe(base.digest);
+      });
+    }
+  });
+
+  test('a tag PUT answered 503 whose HEAD shows other bytes under the tag is sent again', async () => {
+    rule = () => 'proxy';
+    await withClient({}, async (c) => {
+      const m = await c.getManifest('base/retry', 'v1');
+      const other = Buffer.from(JSON.stringify({ ...JSON.parse(m.bytes.toString()), annotations: { 'org.example.other': 'yes' } }));
+      await c.putManifest('base/retry', 'moving', other, m.mediaType);
+      hits = [];
+      rule = (req, n) => (req.method === 'PUT' && isManifest(req.url!) && n === 1 ? { status: 503 } : 'proxy');
+      expect(await c.putManifest('base/retry', 'moving', m.bytes, m.mediaType)).toBe(base.digest);
+      expect(count('PUT', isManifest)).toBe(2);
+      expect(count('HEAD', isManifest)).toBe(1);
+      expect((await c.getManifest('base/retry', 'moving')).digest).toBe(base.digest);
     });
   });
 
@@ -214,6 +255,17 @@ describe('uploads restart their session instead of retrying a step blindly', () 
       expect(count('PUT', (p) => p.includes('/blobs/uploads/'))).toBe(2);
       rule = () => 'proxy';
       expect(await c.hasBlob('app/putfail', b.digest)).toBe(false);
+    });
+  });
+
+  test('a final blob PUT that landed but was answered 500: HEAD finds the blob, no new upload session', async () => {
+    const b = blobOf(randomBytes(1000));
+    rule = (req, n) => (req.method === 'PUT' && req.url!.includes('/blobs/uploads/') && n === 1 ? { landed: 500 } : 'proxy');
+    await withClient({}, async (c) => {
+      expect(await c.pushBlob('app/putlanded', b, () => Readable.from([b.bytes]))).toBe('uploaded');
+      expect(count('POST', (p) => p.endsWith('/blobs/uploads/'))).toBe(1);
+      expect(count('PUT', (p) => p.includes('/blobs/uploads/'))).toBe(1);
+      expect((await c.getBlob('app/putlanded', b.digest)).equals(b.bytes)).toBe(true);
     });
   });
 
