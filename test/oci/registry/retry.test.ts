@@ -173,6 +173,25 @@ describe('retries on idempotent requests', () => {
     });
   });
 
+  test('a 5xx once on each verb of a blob push (HEAD, POST, PUT, DELETE) and on a tag list GET: retried, one upload lands', async () => {
+    const b = blobOf(randomBytes(1000));
+    const verbs = new Set<string>(); // each verb fails once (an upload session's path is new each time)
+    rule = (req) => {
+      if ((req.url!.includes('/blobs/') || req.url!.includes('/tags/list')) && !verbs.has(req.method!)) {
+        verbs.add(req.method!);
+        return { status: req.method === 'HEAD' ? 502 : 500 };
+      }
+      return 'proxy';
+    };
+    await withClient({}, async (c) => {
+      expect(await c.pushBlob('app/everyverb', b, () => Readable.from([b.bytes]))).toBe('uploaded');
+      expect(await c.listTags('base/retry')).toContain('v1');
+      // DELETE: cancelling the session whose PUT failed; best effort, its failure changes nothing.
+      expect([...verbs].sort()).toEqual(['DELETE', 'GET', 'HEAD', 'POST', 'PUT']);
+      expect((await c.getBlob('app/everyverb', b.digest)).equals(b.bytes)).toBe(true);
+    });
+  });
+
   test('501 and 505 will not change: not retried', async () => {
     for (const status of [501, 505]) {
       hits = [];
