@@ -15,16 +15,18 @@ import { EXIT, processIo, reportError, type Io } from './output';
 // load the Dockerfile parser or the rules, `--version` loads nothing but commander.
 
 type Rule = { id: string; title: string; fix: string };
-/** Kubernetes and Dockerfile rules, as `rules` and `check --help` list them. */
+/** Kubernetes, Dockerfile and overlay rules, as `rules` and `check --help` list them. */
 async function loadRules(): Promise<readonly Rule[]> {
-  const [{ RULES }, { DOCKERFILE_RULES }] = await Promise.all([import('../rules/index.js'), import('../dockerfile/index.js')]);
-  return [...RULES, ...DOCKERFILE_RULES];
+  const [{ RULES }, { DOCKERFILE_RULES }, { OVERLAY_RULES }] = await Promise.all([import('../rules/index.js'), import('../dockerfile/index.js'), import('../customize/overlay-rules.js')]);
+  return [...RULES, ...DOCKERFILE_RULES, ...OVERLAY_RULES];
 }
 
 /** Commands that need neither the rules nor the Dockerfile generator. */
 const LIGHT_COMMANDS = new Set(['build', 'verify', 'generate-key-pair', 'base', 'push', 'pull']);
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+/** Overlay rules (build), which `check` does not apply. */
+const OVERLAY_ID = /^(SPEC|INPUT|LAYER)\d{3}$/;
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../../package.json') as { version: string };
@@ -50,7 +52,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, mods?: { r
     .option('--allowed-base <prefix>', 'Dockerfiles: the final base must start with this prefix, e.g. cleanstart/ (repeatable)', collect)
     .option('--non-root-base <prefix>', 'Dockerfiles: bases known to run as non-root, so no USER is needed (repeatable; default cleanstart/)', collect)
     .option('--context <dir>', 'Dockerfiles: the build context, to look into copied files for private keys')
-    .addHelpText('after', `\nRules:\n${ALL_RULES.map((r) => `  ${r.id}  ${r.title}`).join('\n')}\n\nExample:\n  cleanimg-customize check dist/ k8s/legacy.yaml Dockerfile`)
+    .addHelpText('after', `\nRules:\n${ALL_RULES.filter((r) => !OVERLAY_ID.test(r.id)).map((r) => `  ${r.id}  ${r.title}`).join('\n')}\n\nExample:\n  cleanimg-customize check dist/ k8s/legacy.yaml Dockerfile`)
     .action(async (paths: string[], opts: { json?: boolean; allowedBase?: string[]; nonRootBase?: string[]; context?: string }) => {
       try {
         const { runCheck } = await import('./commands/check.js');
@@ -61,7 +63,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, mods?: { r
     });
 
   program.command('rules')
-    .description('List the hardening rules with their fixes.')
+    .description('List the rules with their fixes: Kubernetes manifests, Dockerfiles, and what an image overlay may hold (SPEC, INPUT, LAYER).')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) => {
       if (opts.json) io.out(JSON.stringify(ALL_RULES.map(({ id, title, fix }) => ({ id, title, fix })), null, 2));
@@ -98,6 +100,11 @@ Spec (paths relative to the spec's folder):
       mode: "0644"        # optional; owner: "0:0" optional
   trust_ca: [certs/corporate-ca.crt]   # optional: appended to the base's CA bundle, with its hashed link
   trust_env: true                      # optional: SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE
+  unsafe_allow_system_files: [/etc/nsswitch.conf]   # DANGEROUS, optional: loader/account files it may write
+
+Refused: setuid/setgid and world-writable modes (a folder may be 1777), shells, hard-linked sources,
+fifos/sockets/devices, and the loader's and account files (/etc/ld.so.preload, /etc/ld.so.conf*,
+/etc/passwd, /etc/group, /etc/shadow, /etc/sudoers*, /etc/pam.d/, ...) unless listed as above.
 
 Examples:
   cleanimg-customize build --spec postgres-spec.yaml --tag myregistry/postgres:15-custom --push

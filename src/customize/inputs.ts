@@ -41,6 +41,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { CleanimgError, type Problem } from '../errors';
 import type { LayerEntry } from '../oci/layer';
 import { defaultDirMode, normalizeEntries } from '../oci/layer';
+import { systemPathOf } from '../oci/inspect/system-files';
 import { openNoFollow, openedPath, sameSourceStat, sourceStatOf, type SourceStat } from '../oci/source-stat';
 import type { CustomizeSpec, Owner } from './spec';
 import { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE } from './spec-core';
@@ -394,6 +395,12 @@ class InputResolver {
         'do not add shells: the image must stay shell-less (debug with logs or an ephemeral debug container instead); rename the destination if this file is not a shell');
       return false;
     }
+    const system = systemPathOf(dest);
+    if (system && !(this.spec.unsafe_allow_system_files ?? []).some((a) => isUnder(dest, a))) {
+      this.problem('INPUT013', field, `${dest} is ${system === dest ? 'a' : `in ${system}, a`} ${kind === 'dir' ? 'folder' : 'file'} the dynamic loader or the account and login machinery reads: it can load code into every process or make the image's user root`,
+        `leave it to the base image; if the image truly needs it, list it under unsafe_allow_system_files: [${system}]`);
+      return false;
+    }
     if (RUNTIME_DIRS.some((d) => isUnder(dest, d))) {
       this.problem('INPUT005', field, `${dest} is under a runtime mount (/proc, /sys, /dev)`, 'choose a destination the runtime does not mount over');
       return false;
@@ -409,6 +416,17 @@ class InputResolver {
       return false;
     }
     return true;
+  }
+
+  /**
+   * A source file with more than one name may be the same file as one outside the spec folder (a hard
+   * link crosses folders without a symlink to follow), so it is refused.
+   */
+  private singleLink(rel: string, nlink: number | bigint, field: string): boolean {
+    if (Number(nlink) <= 1) return true;
+    this.problem('INPUT014', field, `${rel} has ${nlink} hard links: the same file may also sit outside the spec file's folder`,
+      'copy the file into the spec folder (cp, not ln) so that it has one name');
+    return false;
   }
 
   /** trust_ca sources, resolved like copy_files sources (the trust step checks them itself). */
@@ -467,7 +485,7 @@ class InputResolver {
 
     if (st.isFile()) {
       const dest = intoFolder || dest0 === '/' ? path.posix.join(destBody, path.basename(src)) : destBody;
-      if (!this.checkDestination(dest, dstField, 'file')) return;
+      if (!this.checkDestination(dest, dstField, 'file') || !this.singleLink(src, st.nlink, srcField)) return;
       this.walked.push({ dest, kind: 'file', real, size: st.size, field: srcField });
       this.add({ path: dest, kind: 'file', source: real, mode: fileMode, uid: owner.uid, gid: owner.gid }, dstField);
       return;
@@ -506,7 +524,7 @@ class InputResolver {
         continue;
       }
       if (cst.isFile()) {
-        if (!this.checkDestination(childDest, where, 'file')) continue;
+        if (!this.checkDestination(childDest, where, 'file') || !this.singleLink(childRel, cst.nlink, where)) continue;
         this.walked.push({ dest: childDest, kind: 'file', real: cReal, size: cst.size, field: where });
         this.add({ path: childDest, kind: 'file', source: cReal, mode: c.fileMode, uid: c.owner.uid, gid: c.owner.gid }, `${c.dstField} (${childDest})`);
       } else if (cst.isDirectory()) {
@@ -595,6 +613,7 @@ class InputResolver {
         changed('stopped being a regular file');
         return;
       }
+      if (!this.singleLink(rel, st.nlink, w.field)) return;
       const seen = sourceStatOf(st);
       await this.checkFile(w, fh);
       if (!sameSourceStat(seen, sourceStatOf(await fh.stat({ bigint: true })))) {

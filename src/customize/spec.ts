@@ -18,6 +18,8 @@
  * labels: {org.example.team: db}                                # optional, merged into the image config labels
  * annotations: {org.example.ticket: "OPS-1"}                    # optional, added to the manifest (OCI bases)
  * allow_private_keys: false                                     # optional, loudly named override, see inputs.ts
+ * unsafe_allow_system_files: [/etc/nsswitch.conf]               # optional, loudly named override: loader and account
+ *                                                               #   files this spec may write (see oci/inspect/system-files.ts)
  * trust_ca: [certs/corporate-ca.crt]                            # optional: CAs the image must trust, see trust/prepare.ts
  * trust_env: true                                               # optional: true, or a list of SSL_CERT_FILE, SSL_CERT_DIR,
  *                                                               #   NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, PGSSLROOTCERT
@@ -30,6 +32,7 @@
  * - `mode` in YAML: `mode: 0600` is read as the octal digits written (YAML 1.2 would read the
  *   decimal number 600, which is a different and wrong mode). `"0600"`, `0o600` and `600` all mean
  *   rw-------. Digits 8 and 9 are refused. setuid/setgid bits are refused: a hardened image has no use for them.
+ *   World-writable modes are refused (SPEC009), except for a folder with the sticky bit (1777).
  *   In a spec given as an object (the cdk8s/Pulumi faces), a number is taken as its value (`0o600`).
  * - `mode` and `owner` of a folder source apply to every file in it; its folders get 0755 and the same owner.
  *   Folders that the layer needs as parents get 0755 root:root (1777 for /tmp and /var/tmp) unless listed
@@ -47,6 +50,7 @@ import * as YAML from 'yaml';
 import { z } from 'zod';
 import { CleanimgError, type Problem } from '../errors';
 import { specDigest } from './spec-core';
+import { SYSTEM_FILES, SYSTEM_FOLDERS, systemPathOf } from '../oci/inspect/system-files';
 import { DEFAULT_TRUST_ENV, TRUST_ENV_NAMES, type TrustEnvVar } from './trust/layouts';
 
 /** A parsed, digest-pinned image reference: `name[:tag]@sha256:<hex>`. */
@@ -88,6 +92,8 @@ export interface CustomizeSpec {
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
   readonly allow_private_keys: boolean;
+  /** Loader and account files (or folders) the overlay may write (INPUT013 otherwise). Absent when empty. */
+  readonly unsafe_allow_system_files?: readonly string[];
   /** CA certificate files (relative to the spec folder) the image must trust; absent when not given. */
   readonly trust_ca?: readonly string[];
   /** Environment defaults pointing at the trust store (`trust_env: true` = DEFAULT_TRUST_ENV); absent when not given. */
@@ -166,6 +172,18 @@ export function parseMode(v: string | number): number | { message: string; fix: 
   return n;
 }
 
+/**
+ * World-writable entries: anyone in the container (or any later layer's owner) may replace them.
+ * A folder with the sticky bit (1777, as /tmp) is fine: only a file's owner may remove it there.
+ */
+export function worldWritableProblem(mode: number, kind: 'file' | 'dir'): { message: string; fix: string } | undefined {
+  if (!(mode & 0o002) || (kind === 'dir' && mode & 0o1000)) return undefined;
+  const m = mode.toString(8).padStart(4, '0');
+  return kind === 'file'
+    ? { message: `mode ${m} makes the files world-writable`, fix: 'drop the "others may write" bit (e.g. "0644", or "0755" for executables)' }
+    : { message: `mode ${m} makes the folder world-writable without the sticky bit`, fix: 'use "0755", or "1777" for a shared scratch folder (sticky: only owners remove their files)' };
+}
+
 /** Read an owner: "uid:gid", "uid" (gid = uid), or one number. Names are refused (no /etc/passwd lookup). */
 export function parseOwner(v: string | number): Owner | { message: string; fix: string } {
   const fix = 'write numeric ids, e.g. owner: "65532:65532" (the overlay does not read the base image\'s /etc/passwd)';
@@ -195,9 +213,12 @@ function refuse(ctx: Ctx, code: string, p: { message: string; fix: string }): ne
   return z.NEVER;
 }
 
-const modeSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
+/** A mode for files (`kind` file) or folders: SPEC005 when unreadable or setuid/setgid, SPEC009 when world-writable. */
+const modeSchema = (kind: 'file' | 'dir') => z.union([z.string(), z.number()]).transform((v, ctx) => {
   const r = parseMode(v);
-  return typeof r === 'number' ? r : refuse(ctx, 'SPEC005', r);
+  if (typeof r !== 'number') return refuse(ctx, 'SPEC005', r);
+  const w = worldWritableProblem(r, kind);
+  return w ? refuse(ctx, 'SPEC009', w) : r;
 });
 const ownerSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const r = parseOwner(v);
@@ -227,18 +248,21 @@ const specSchema = z.strictObject({
       z.strictObject({
         source: nonEmpty,
         destination: nonEmpty,
-        mode: modeSchema.optional(),
+        mode: modeSchema('file').optional(),
         owner: ownerSchema.optional(),
       }),
     )
     .min(1, { message: 'copy_files needs at least one entry' })
     .optional(),
   directories: z
-    .array(z.strictObject({ path: nonEmpty, mode: modeSchema.optional(), owner: ownerSchema.optional() }))
+    .array(z.strictObject({ path: nonEmpty, mode: modeSchema('dir').optional(), owner: ownerSchema.optional() }))
     .optional(),
   labels: mapSchema.optional(),
   annotations: mapSchema.optional(),
   allow_private_keys: z.boolean().optional(),
+  unsafe_allow_system_files: z.array(nonEmpty.transform((v, ctx) => (systemPathOf(v) !== undefined
+    ? v
+    : refuse(ctx, 'SPEC010', { message: `${v} is not a loader or account file or folder, so it needs no override`, fix: `remove it; the list takes ${[...SYSTEM_FILES, ...SYSTEM_FOLDERS].join(', ')} and paths in those folders` })))).optional(),
   trust_ca: z.array(nonEmpty).min(1, { message: 'trust_ca needs at least one CA file' }).optional(),
   trust_env: z
     .union([z.boolean(), z.array(z.string())])
@@ -272,6 +296,7 @@ const FIXES: Record<string, string> = {
   labels: 'write labels as a map of strings; quote values such as "true" or "1"',
   annotations: 'write annotations as a map of strings; quote values such as "true" or "1"',
   allow_private_keys: 'write allow_private_keys: true or false',
+  unsafe_allow_system_files: 'list absolute paths: unsafe_allow_system_files: [/etc/nsswitch.conf]',
   trust_ca: 'list CA certificate files relative to the spec file: trust_ca: [certs/corporate-ca.crt]',
   trust_env: `write trust_env: true, or a list of ${TRUST_ENV_NAMES.join(', ')}`,
 };
@@ -372,6 +397,7 @@ export function parseSpecObject(input: unknown, origin = 'the spec'): CustomizeS
     annotations: v.annotations ?? {},
     allow_private_keys: v.allow_private_keys ?? false,
     // Only when given, so specs without them keep their digest.
+    ...(v.unsafe_allow_system_files?.length ? { unsafe_allow_system_files: v.unsafe_allow_system_files } : {}),
     ...(v.trust_ca !== undefined ? { trust_ca: v.trust_ca } : {}),
     ...(v.trust_env !== undefined && v.trust_env.length ? { trust_env: v.trust_env } : {}),
   };

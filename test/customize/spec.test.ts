@@ -143,8 +143,14 @@ describe('spec: mode and owner', () => {
     expect(one('mode: "0755"').mode).toBe(0o755);
     expect(one('mode: 0o640').mode).toBe(0o640);
     expect(one('mode: 644').mode).toBe(0o644);
-    expect(one('mode: "1777"').mode).toBe(0o1777);
+    expect(one('mode: "1755"').mode).toBe(0o1755);
     expect(one('owner: "65532:65532"').mode).toBeUndefined();
+  });
+
+  it('refuses world-writable file modes (SPEC009), even with the sticky bit; a folder may be 1777', () => {
+    const p = (line: string) => problems(() => one(line))[0]!;
+    for (const m of ['"0666"', '"0777"', '"1777"', '"0002"', '2']) expect(p(`mode: ${m}`), m).toMatchObject({ code: 'SPEC009', path: 'copy_files[0].mode' });
+    expect(one('mode: "0664"').mode).toBe(0o664);
   });
 
   it('refuses non-octal digits, out-of-range and setuid/setgid modes', () => {

@@ -37,6 +37,10 @@ export interface FsNode {
   shell?: string;
   /** For the files the inspection keeps (/etc/passwd, /etc/group): their text. */
   text?: string;
+  /** For `other`: the tar entry type (character-device, block-device, fifo, ...). */
+  tarType?: string;
+  /** For a file that replaced a file of an earlier layer: that layer. */
+  replaces?: number;
 }
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -155,6 +159,7 @@ export class Filesystem {
     const base = { mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, layer };
     const parent = this.parentDir(p, layer);
     const existing = parent.children!.get(name);
+    const replaces = existing?.type === 'file' && existing.layer < layer ? { replaces: existing.layer } : {};
     switch (h.type) {
       case 'directory':
         if (existing?.type === 'dir') {
@@ -170,15 +175,15 @@ export class Filesystem {
       case 'link': {
         const target = this.lget(normalizePath(h.linkname ?? ''));
         const inode = target && target.type === 'file' ? target.inode : this.nextInode++;
-        parent.children!.set(name, { type: 'file', inode, ...base, ...(target?.shell ? { shell: target.shell } : {}), ...(target?.text !== undefined ? { text: target.text } : {}) });
+        parent.children!.set(name, { type: 'file', inode, ...base, ...replaces, ...(target?.shell ? { shell: target.shell } : {}), ...(target?.text !== undefined ? { text: target.text } : {}) });
         return;
       }
       case 'file':
       case 'contiguous-file':
-        parent.children!.set(name, { type: 'file', inode: this.nextInode++, ...base, ...(h.shell ? { shell: h.shell } : {}), ...(h.text !== undefined ? { text: h.text } : {}) });
+        parent.children!.set(name, { type: 'file', inode: this.nextInode++, ...base, ...replaces, ...(h.shell ? { shell: h.shell } : {}), ...(h.text !== undefined ? { text: h.text } : {}) });
         return;
       default:
-        parent.children!.set(name, { type: 'other', inode: 0, ...base });
+        parent.children!.set(name, { type: 'other', inode: 0, ...base, tarType: h.type });
     }
   }
 }

@@ -9,12 +9,14 @@
  *
  * The user is resolved through the image's own /etc/passwd and /etc/group (the final ones, across
  * all layers), as a runtime resolves a name: a name that maps to UID 0 is root. Setuid and setgid
- * files, and world-writable files and folders (without the sticky bit), are listed.
+ * files, world-writable files and folders (without the sticky bit), devices, FIFOs, a loader preload
+ * list, and loader or account files replaced by a later layer are listed (SpecialEntry).
  */
 import * as path from 'node:path';
 import type { Descriptor, ImageConfig } from '../types';
 import { resolveUser } from './content';
 import { type Filesystem, type OpenLayer, readFilesystem } from './filesystem';
+import { systemPathOf } from './system-files';
 
 export const SHELL_NAMES = ['sh', 'bash', 'ash', 'dash', 'zsh', 'ksh', 'mksh', 'csh', 'tcsh', 'fish'] as const;
 export const BIN_DIRS = ['/bin', '/usr/bin', '/sbin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin'] as const;
@@ -46,11 +48,18 @@ export interface UserInfo {
   unresolved?: string;
 }
 
-/** A file or folder a hardened image should not have. */
+/**
+ * An entry a hardened image should not have: setuid/setgid files; world-writable files and folders;
+ * device files and FIFOs (`device`, `fifo`); a preload list for the dynamic loader (`loader-preload`,
+ * its very presence); a loader or account file (system-files.ts) that a later layer replaced
+ * (`system-file-replaced`, with the layer it replaced).
+ */
 export interface SpecialEntry {
   path: string;
-  what: 'setuid' | 'setgid' | 'world-writable';
+  what: 'setuid' | 'setgid' | 'world-writable' | 'device' | 'fifo' | 'loader-preload' | 'system-file-replaced';
   layer: number;
+  /** For `system-file-replaced`: the layer (0-based) whose file it replaced. */
+  replaces?: number;
 }
 
 export interface ShellCheckResult {
@@ -58,7 +67,7 @@ export interface ShellCheckResult {
   shellFree: boolean;
   findings: ShellFinding[];
   user: UserInfo;
-  /** Setuid and setgid files, world-writable files and folders (folders with the sticky bit excepted). */
+  /** See SpecialEntry. */
   special: SpecialEntry[];
   layers: number;
   entries: number;
@@ -75,10 +84,14 @@ export function imageUser(config: Pick<ImageConfig, 'config'>, fsys?: Filesystem
   return { user, isRoot: r.uid === 0, ...(r.uid !== undefined ? { uid: r.uid } : {}), ...(r.gid !== undefined ? { gid: r.gid } : {}), ...(r.unresolved ? { unresolved: r.unresolved } : {}) };
 }
 
-/** Setuid and setgid files, and world-writable files and folders (a folder with the sticky bit, like /tmp, is fine). */
+/** See SpecialEntry (a world-writable folder with the sticky bit, like /tmp, is fine). */
 export function findSpecialEntries(fsys: Filesystem): SpecialEntry[] {
   const out: SpecialEntry[] = [];
   for (const [p, node] of fsys.walk()) {
+    if (node.type === 'other' && (node.tarType === 'character-device' || node.tarType === 'block-device')) out.push({ path: p, what: 'device', layer: node.layer });
+    if (node.type === 'other' && node.tarType === 'fifo') out.push({ path: p, what: 'fifo', layer: node.layer });
+    if (p === '/etc/ld.so.preload' && node.type !== 'dir') out.push({ path: p, what: 'loader-preload', layer: node.layer });
+    if (node.type === 'file' && node.replaces !== undefined && systemPathOf(p)) out.push({ path: p, what: 'system-file-replaced', layer: node.layer, replaces: node.replaces });
     if (node.type === 'file' && node.mode & 0o4000) out.push({ path: p, what: 'setuid', layer: node.layer });
     if (node.type === 'file' && node.mode & 0o2000) out.push({ path: p, what: 'setgid', layer: node.layer });
     if ((node.type === 'file' || node.type === 'dir') && node.mode & 0o002 && !(node.type === 'dir' && node.mode & 0o1000)) out.push({ path: p, what: 'world-writable', layer: node.layer });

@@ -10,7 +10,7 @@ import type { Descriptor } from '../../../src/oci/types';
 
 interface E {
   name: string;
-  type?: 'file' | 'directory' | 'symlink' | 'link';
+  type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo';
   linkname?: string;
   content?: string;
   mode?: number;
@@ -28,7 +28,7 @@ async function layer(entries: E[], opts: { plain?: boolean; mediaType?: string }
   for (const e of entries) {
     const type = e.type ?? 'file';
     const content = type === 'file' ? Buffer.from(e.content ?? `#!${e.name}\n`) : undefined;
-    const header = { name: e.name, type, linkname: e.linkname, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), mtime: new Date(0), uid: 0, gid: 0 };
+    const header = { name: e.name, type, linkname: e.linkname, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), mtime: new Date(0), uid: 0, gid: 0, ...(type.endsWith('device') ? { devmajor: 1, devminor: 3 } : {}) };
     if (content) pack.entry({ ...header, size: content.length }, content);
     else pack.entry(header);
   }
@@ -312,6 +312,35 @@ describe('judged as a runtime sees the image: contents, the image\'s own users, 
     ]);
     const r = await check([l], 'nonroot');
     expect(r.special.map((e) => `${e.what} ${e.path}`)).toEqual(['world-writable /etc/app.conf', 'setgid /usr/bin/sg-like', 'setuid /usr/bin/su-like', 'world-writable /var/drop']);
+  });
+
+  it('lists devices and FIFOs in any layer, a loader preload list, and loader or account files a later layer replaced', async () => {
+    const lower = await layer([
+      ...base,
+      { name: 'etc/group', content: 'nonroot:x:65532:\n' },
+      { name: 'etc/ld.so.conf', content: 'include /etc/ld.so.conf.d/*.conf\n' },
+      { name: 'dev/', type: 'directory' },
+      { name: 'dev/null-like', type: 'character-device' },
+      { name: 'srv/', type: 'directory' },
+      { name: 'srv/disk', type: 'block-device' },
+    ]);
+    const upper = await layer([
+      { name: 'etc/passwd', content: 'nonroot:x:0:0::/home/nonroot:/sbin/nologin\n' },
+      { name: 'etc/ld.so.preload', content: '/usr/lib/libhook.so\n' },
+      { name: 'etc/app.conf', content: 'new file, not a system one\n' },
+      { name: 'run/', type: 'directory' },
+      { name: 'run/pipe', type: 'fifo' },
+    ]);
+    const r = await check([lower, upper], 'nonroot');
+    expect(r.special.map((e) => `${e.what} ${e.path} ${e.layer}${e.replaces !== undefined ? `<${e.replaces}` : ''}`)).toEqual([
+      'device /dev/null-like 0',
+      'loader-preload /etc/ld.so.preload 1',
+      'system-file-replaced /etc/passwd 1<0',
+      'fifo /run/pipe 1',
+      'device /srv/disk 0',
+    ]);
+    // The base alone: its own account and loader files are no finding.
+    expect((await check([lower], 'nonroot')).special.map((e) => e.what)).toEqual(['device', 'device']);
   });
 });
 

@@ -1,0 +1,24 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pushSmallImage } from './test/e2e/support/image';
+import { startRegistry } from './test/e2e/support/registry';
+import { run, tool } from './test/e2e/support/tools';
+(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'exp-'));
+  const reg = await startRegistry('distribution-registry');
+  const img = await pushSmallImage(reg.host, 'e2e/x', 'v1', 'hello\n');
+  const env = { PATH: process.env.PATH, HOME: dir, COSIGN_PASSWORD: 'pw', TUF_ROOT: join(dir, 'tuf') };
+  await run(tool('cosign-v3'), ['generate-key-pair'], { cwd: dir, env });
+  await run(tool('cosign-v3'), ['sign', '--yes', '--key', 'cosign.key', '--tlog-upload=false', '--use-signing-config=false', '--allow-insecure-registry', '--allow-http-registry', img.digestRef], { cwd: dir, env });
+  const get = async (p: string, accept = 'application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json') => (await run('curl', ['-s', '-H', `Accept: ${accept}`, `http://${reg.host}/v2/e2e/x/${p}`])).stdout;
+  const idx = await get(`manifests/${img.digest.replace(':', '-')}`);
+  console.log('INDEX', idx);
+  const m = JSON.parse(idx).manifests[0];
+  const man = await get(`manifests/${m.digest}`);
+  console.log('MANIFEST', man);
+  const b = JSON.parse(man).layers[0];
+  console.log('BUNDLE', await get(`blobs/${b.digest}`));
+  console.log('PUB', (await run('cat', [join(dir, 'cosign.pub')])).stdout);
+  await reg.stop();
+})();

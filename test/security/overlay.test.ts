@@ -1,0 +1,126 @@
+/**
+ * Attacks on what an overlay may put into an image, through the CLI as a user runs it
+ * (`cleanimg-customize build --base-layout ... --output-layout ...`, offline on the embedded base):
+ * each must fail with its rule id and write nothing. A control shows the same spec folder builds
+ * once the attack is taken out, so a refusal for another reason cannot pass.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli';
+
+interface OverlayAttack {
+  name: string;
+  rule: string;
+  /** Files to create in the spec folder (relative path -> content), or a function that sets it up. */
+  setup?: (dir: string, outside: string) => void;
+  /** YAML lines after `copy_files:` (and any top-level fields after them). */
+  spec: string;
+}
+
+const ATTACKS: OverlayAttack[] = [
+  { name: 'a world-writable file mode', rule: 'SPEC009', spec: '  - {source: app.conf, destination: /etc/app/app.conf, mode: "0666"}' },
+  { name: 'an all-permissions file mode', rule: 'SPEC009', spec: '  - {source: app.conf, destination: /etc/app/app.conf, mode: "0777"}' },
+  { name: 'others-write only, as a bare YAML number', rule: 'SPEC009', spec: '  - {source: app.conf, destination: /etc/app/app.conf, mode: 2}' },
+  { name: 'a world-writable folder without the sticky bit', rule: 'SPEC009', spec: '  - {source: app.conf, destination: /srv/drop/app.conf}\ndirectories:\n  - {path: /srv/drop, mode: "0777"}' },
+  { name: 'a file at /etc/ld.so.preload', rule: 'INPUT013', spec: '  - {source: app.conf, destination: /etc/ld.so.preload}' },
+  { name: 'a file at /etc/passwd', rule: 'INPUT013', spec: '  - {source: app.conf, destination: /etc/passwd}' },
+  { name: 'a file at /etc/shadow', rule: 'INPUT013', spec: '  - {source: app.conf, destination: /etc/shadow}' },
+  { name: 'a file into /etc/pam.d/', rule: 'INPUT013', spec: '  - {source: app.conf, destination: /etc/pam.d/}' },
+  { name: 'a file under /etc/ld.so.preload (would make it a folder)', rule: 'INPUT013', spec: '  - {source: app.conf, destination: /etc/ld.so.preload/}' },
+  {
+    name: 'a folder copied into /etc that holds passwd', rule: 'INPUT013',
+    setup: (d) => { mkdirSync(join(d, 'etc-tree')); writeFileSync(join(d, 'etc-tree/passwd'), 'nonroot:x:0:0::/:/sbin/nologin\n'); },
+    spec: '  - {source: app.conf, destination: /etc/app/app.conf}\n  - {source: etc-tree, destination: /etc}',
+  },
+  {
+    name: 'a folder copied to / that holds etc/ld.so.conf.d/hook.conf', rule: 'INPUT013',
+    setup: (d) => { mkdirSync(join(d, 'root/etc/ld.so.conf.d'), { recursive: true }); writeFileSync(join(d, 'root/etc/ld.so.conf.d/hook.conf'), '/opt/hook\n'); },
+    spec: '  - {source: root, destination: /}',
+  },
+  { name: 'folder metadata for /etc/sudoers.d', rule: 'INPUT013', spec: '  - {source: app.conf, destination: /etc/app/app.conf}\ndirectories:\n  - {path: /etc/sudoers.d, mode: "0755", owner: "65532:65532"}' },
+  {
+    name: 'a source file hard-linked to a file outside the spec folder', rule: 'INPUT014',
+    setup: (d, outside) => { writeFileSync(outside, 'root:$6$secret:19000:0:99999:7:::\n'); linkSync(outside, join(d, 'innocent.txt')); },
+    spec: '  - {source: innocent.txt, destination: /etc/app/innocent.txt}',
+  },
+  {
+    name: 'a hard link inside a folder source', rule: 'INPUT014',
+    setup: (d, outside) => { writeFileSync(outside, 'secret\n'); mkdirSync(join(d, 'tree')); linkSync(outside, join(d, 'tree/x')); },
+    spec: '  - {source: tree, destination: /opt/tree}',
+  },
+  {
+    name: 'a FIFO inside a folder source', rule: 'INPUT004',
+    setup: (d) => { mkdirSync(join(d, 'tree')); execFileSync('mkfifo', [join(d, 'tree/pipe')]); },
+    spec: '  - {source: tree, destination: /opt/tree}',
+  },
+  { name: 'an override naming /etc itself', rule: 'SPEC010', spec: '  - {source: app.conf, destination: /etc/passwd}\nunsafe_allow_system_files: [/etc]' },
+  { name: 'an override naming a file that needs none', rule: 'SPEC010', spec: '  - {source: app.conf, destination: /etc/app/app.conf}\nunsafe_allow_system_files: [/etc/app/app.conf]' },
+  { name: 'an override for one system file used for another', rule: 'INPUT013', spec: '  - {source: app.conf, destination: /etc/shadow}\nunsafe_allow_system_files: [/etc/nsswitch.conf]' },
+  { name: '/etc//passwd, not normalised', rule: 'INPUT005', spec: '  - {source: app.conf, destination: /etc//passwd}' },
+  { name: '/etc/./ld.so.preload, not normalised', rule: 'INPUT005', spec: '  - {source: app.conf, destination: /etc/./ld.so.preload}' },
+];
+
+let work: string;
+let baseLayout: string;
+let baseRef: string;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'cleanimg-security-overlay-'));
+  process.env.CLEANIMG_CACHE_DIR = join(work, 'cache');
+  baseLayout = join(work, 'base');
+  const r = await runCli(['base', '--output-layout', baseLayout]);
+  expect(r.code, r.err).toBe(0);
+  baseRef = r.out.split('\n')[0]!.trim();
+});
+afterAll(() => {
+  delete process.env.CLEANIMG_CACHE_DIR;
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function build(name: string, attack: Pick<OverlayAttack, 'setup' | 'spec'>) {
+  const dir = join(work, name.replace(/[^a-z0-9]+/gi, '-'));
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'app.conf'), 'key = value\n');
+  attack.setup?.(dir, join(work, `${name.replace(/[^a-z0-9]+/gi, '-')}-outside`));
+  writeFileSync(join(dir, 'spec.yaml'), `base_image: "${baseRef}"\narch: amd64\ncopy_files:\n${attack.spec}\n`);
+  const out = join(dir, 'out-layout');
+  const r = await runCli(['build', '--spec', join(dir, 'spec.yaml'), '--tag', 'registry.example.com/attack:1', '--base-layout', baseLayout, '--output-layout', out, '--json']);
+  return { ...r, wrote: existsSync(out) };
+}
+
+describe('attacks on the overlay are refused with their rule id, and nothing is written', () => {
+  for (const a of ATTACKS) {
+    it(`${a.rule}: ${a.name}`, async () => {
+      const r = await build(a.name, a);
+      expect(r.code, r.out).not.toBe(0);
+      const codes = (JSON.parse(r.out) as { problems?: Array<{ code: string }> }).problems?.map((p) => p.code) ?? [];
+      expect(codes, r.out).toContain(a.rule);
+      expect(r.wrote).toBe(false);
+    });
+  }
+});
+
+describe('controls: the same paths build when nothing is wrong, or with the loud override', () => {
+  it('a 0644 file, a 1777 folder (sticky), and a system file listed under unsafe_allow_system_files', async () => {
+    const r = await build('controls', {
+      spec: [
+        '  - {source: app.conf, destination: /etc/app/app.conf, mode: "0644"}',
+        '  - {source: app.conf, destination: /srv/drop/app.conf}',
+        '  - {source: app.conf, destination: /etc/nsswitch.conf}',
+        'directories:',
+        '  - {path: /srv/drop, mode: "1777"}',
+        'unsafe_allow_system_files: [/etc/nsswitch.conf]',
+      ].join('\n'),
+    });
+    expect(r.code, `${r.out}${r.err}`).toBe(0);
+    expect(r.wrote).toBe(true);
+  });
+
+  it('a folder source whose files each have one name', async () => {
+    const r = await build('control-tree', { setup: (d) => { mkdirSync(join(d, 'tree')); writeFileSync(join(d, 'tree/x'), 'x\n'); }, spec: '  - {source: tree, destination: /opt/tree}' });
+    expect(r.code, `${r.out}${r.err}`).toBe(0);
+  });
+});
