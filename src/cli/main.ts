@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { CleanimgError } from '../errors';
 import type { BuildFlags } from './commands/build';
 import type { VerifyFlags } from './commands/verify';
+import type { SignFlags } from './commands/sign';
 import type { BaseFlags, PullFlags, PushLayoutFlags } from './commands/base';
 import { addRegistryOptions } from './commands/registry-options';
 import { EXIT, processIo, reportError, type Io } from './output';
@@ -22,7 +23,7 @@ async function loadRules(): Promise<readonly Rule[]> {
 }
 
 /** Commands that need neither the rules nor the Dockerfile generator. */
-const LIGHT_COMMANDS = new Set(['build', 'verify', 'generate-key-pair', 'base', 'push', 'pull']);
+const LIGHT_COMMANDS = new Set(['build', 'verify', 'sign', 'generate-key-pair', 'base', 'push', 'pull']);
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 /** Overlay rules (build), which `check` does not apply. */
@@ -82,6 +83,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, mods?: { r
     .option('--push', 'push the image (only the blobs the registry lacks), then move the tag')
     .option('--output-layout <dir>', 'also write an OCI image layout (skopeo copy oci:DIR:TAG ..., umoci unpack)')
     .option('--sign-key <file>', 'sign the pushed digest (cosign key file, password in COSIGN_PASSWORD, or a PEM EC P-256 key); the tag moves only after the signature is pushed')
+    .option('--signature-format <format>', 'with --sign-key: legacy (the .sig tag; default), bundle (a Sigstore bundle referrer, cosign v3\'s default) or both')
     .option('--format <format>', 'manifest format: base (the base\'s own) or oci', 'base')
     .option('--base-layout <dir>', 'read the base from an OCI layout instead of its registry (offline)')
     .option('--source-date-epoch <seconds>', 'timestamp for files and history (default SOURCE_DATE_EPOCH, else 0)')
@@ -145,6 +147,19 @@ Examples:
     .option('--arch <arch>', 'for a multi-platform image: the platform to inspect', 'amd64')
     .option('--json', 'print a JSON report'))
     .action((refText: string | undefined, opts: VerifyFlags) => guarded(opts.json, async () => (await import('./commands/verify.js')).runVerify(refText, opts, io)));
+
+  addRegistryOptions(program.command('sign')
+    .description('Sign an image already in a registry, by digest, in the formats cosign reads (no tag moves). Exit 2 on bad input.')
+    .argument('<ref>', 'registry/repository@sha256:<digest>')
+    .requiredOption('--key <file>', 'cosign key file (password in COSIGN_PASSWORD) or a PEM EC P-256 key')
+    .option('--signature-format <format>', 'legacy (the .sig tag; default), bundle (a Sigstore bundle referrer, cosign v3\'s default) or both')
+    .option('--json', 'print a JSON report'))
+    .addHelpText('after', `
+Verify with: cleanimg-customize verify --key cosign.pub REF, or cosign verify --key cosign.pub --insecure-ignore-tlog REF
+(no transparency-log entry is made: the signature is offline, by key). Offline, cosign v2 needs
+--trusted-root FILE once a bundle is attached (a file holding only
+{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"} will do with --key).`)
+    .action((refText: string, opts: SignFlags) => guarded(opts.json, async () => (await import('./commands/sign.js')).runSign(refText, opts, io)));
 
   program.command('generate-key-pair')
     .description('Write cosign.key (encrypted with COSIGN_PASSWORD) and cosign.pub, compatible with cosign.')

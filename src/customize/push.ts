@@ -8,8 +8,8 @@ import { Readable } from 'node:stream';
 import { CleanimgError } from '../errors';
 import { refName, type Reference } from '../oci/reference';
 import type { PushBlobResult, RegistryClient, StreamingUpload } from '../oci/registry';
-import { RegistryImageSource } from '../oci/registry';
 import type { SigningKey } from '../oci/signing';
+import type { AttachedSignatures, SignatureFormat } from '../oci/signing/attach';
 import type { Descriptor } from '../oci/types';
 import type { BuildOverlayResult } from './build';
 
@@ -31,6 +31,8 @@ export interface PushOverlayOptions {
   readonly openBaseLayer?: (layer: Descriptor) => Promise<NodeJS.ReadableStream>;
   /** Sign the pushed digest with this key before the tag is moved. */
   readonly signingKey?: SigningKey;
+  /** Which signature formats to attach. @default both */
+  readonly signatureFormat?: SignatureFormat;
   readonly onProgress?: PushProgress;
   /** The overlay layer, already uploaded while it was built (LayerStreamer.commit returned true). */
   readonly streamedLayer?: { readonly digest: string };
@@ -56,7 +58,10 @@ export interface PushOverlayResult {
   readonly upToDate: boolean;
   /** Bytes actually uploaded (blobs the registry already had or mounted are not counted). */
   readonly bytesUploaded: number;
+  /** The `.sig` tag signature (formats legacy and both). */
   readonly signature?: { readonly tag: string; readonly digest: string; readonly appended: boolean };
+  /** The Sigstore bundle referrer (formats bundle and both). */
+  readonly bundleSignature?: AttachedSignatures['bundle'];
 }
 
 /**
@@ -161,19 +166,23 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
     throw new CleanimgError('the registry stored a different manifest', [{ code: 'PUSH002', path: refName(ref), message: `pushed ${build.manifestDigest}, registry answered ${digest}`, fix: 'the registry rewrote the manifest; do not use it for signed images' }]);
   }
 
-  let signature: PushOverlayResult['signature'];
+  let signed: AttachedSignatures = {};
   if (opts.signingKey) {
-    const { prepareSignature } = await import('../oci/signing/index.js'); // loaded only to sign (start-up time)
-    const sig = await prepareSignature(new RegistryImageSource(target, repo), { imageDigest: digest, repository: refName(ref), key: opts.signingKey });
-    if (sig.appended) {
-      for (const b of sig.blobs) blobs.push(await push('signature', b.descriptor, streamOf(b.bytes)));
-      await target.putManifest(repo, sig.tag, sig.manifest, sig.mediaType);
-    }
-    signature = { tag: sig.tag, digest: sig.digest, appended: sig.appended };
+    const { signAndAttach } = await import('../oci/signing/attach.js'); // loaded only to sign (start-up time)
+    const subject = { mediaType: build.manifestMediaType, digest, size: build.manifestBytes.length };
+    signed = await signAndAttach(target, repo, subject, {
+      key: opts.signingKey,
+      repository: refName(ref),
+      ...(opts.signatureFormat ? { format: opts.signatureFormat } : {}),
+      pushBlob: async (what, b) => { blobs.push(await push(what, b.descriptor, streamOf(b.bytes))); },
+    });
   }
 
   if (ref.tag && !upToDate) await target.putManifest(repo, ref.tag, build.manifestBytes, build.manifestMediaType);
-  return { pinned: `${refName(ref)}@${digest}`, digest, ...(ref.tag ? { tag: ref.tag } : {}), upToDate, blobs, bytesUploaded, ...(signature ? { signature } : {}) };
+  return {
+    pinned: `${refName(ref)}@${digest}`, digest, ...(ref.tag ? { tag: ref.tag } : {}), upToDate, blobs, bytesUploaded,
+    ...(signed.legacy ? { signature: signed.legacy } : {}), ...(signed.bundle ? { bundleSignature: signed.bundle } : {}),
+  };
 }
 
 async function* streamAwaited(stream: Promise<NodeJS.ReadableStream>): AsyncIterable<Uint8Array> {

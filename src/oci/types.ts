@@ -107,4 +107,6 @@ export interface ImageSource {
   getManifest(ref: string): Promise<FetchedManifest>;
   /** The whole blob, verified against its digest. Only for small blobs (configs, manifests). */
   getBlob(digest: string): Promise<Buffer>;
+  /** The referrers API's index for `digest`; undefined when the source has no such API (then the fallback tag is read). */
+  referrers?(digest: string): Promise<Buffer | undefined>;
 }

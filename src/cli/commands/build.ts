@@ -11,6 +11,7 @@ import { LayoutImageSource } from '../../oci/layout';
 import { parseReference, refName, type Reference } from '../../oci/reference';
 import { RegistryClient, RegistryImageSource } from '../../oci/registry';
 import type { SigningKey } from '../../oci/signing';
+import { parseSignatureFormat } from '../../oci/signing/format';
 import type { ImageSource } from '../../oci/types';
 import { EXIT, type Io } from '../output';
 import { registryOptions, type RegistryFlags } from './registry-options';
@@ -21,6 +22,7 @@ export interface BuildFlags extends RegistryFlags {
   push?: boolean;
   outputLayout?: string;
   signKey?: string;
+  signatureFormat?: string;
   json?: boolean;
   allowPrivateKeys?: boolean;
   format?: 'base' | 'oci';
@@ -71,9 +73,18 @@ function summary(b: BuildOverlayResult, pushed: PushOverlayResult | undefined, r
     blobs: pushed?.blobs ?? [],
     bytesUploaded: pushed?.bytesUploaded ?? 0,
     signature: pushed?.signature ?? null,
+    bundleSignature: pushed?.bundleSignature ?? null,
     trust: b.trust ?? null,
     warnings: b.warnings,
   };
+}
+
+/** `; signed as sha256-<hex>.sig and a Sigstore bundle (fallback tag sha256-<hex>)`, or ''. */
+export function signedAs(p: Pick<PushOverlayResult, 'signature' | 'bundleSignature'>): string {
+  const parts: string[] = [];
+  if (p.signature) parts.push(`${p.signature.tag}${p.signature.appended ? '' : ' (already there)'}`);
+  if (p.bundleSignature) parts.push(`a Sigstore bundle (${p.bundleSignature.via === 'referrers-api' ? 'referrers API' : `fallback tag ${p.bundleSignature.tag}`}${p.bundleSignature.appended ? '' : ', already there'})`);
+  return parts.length ? `; signed as ${parts.join(' and ')}` : '';
 }
 
 export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
@@ -82,6 +93,10 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
     throw new CleanimgError('--sign-key needs --push', [{ code: 'CLI021', path: '--sign-key', message: 'a signature is pushed next to the image it signs', fix: 'add --push' }]);
   }
   // Everything that can be refused is checked before anything is pushed: the key and its password first.
+  const signatureFormat = parseSignatureFormat(f.signatureFormat);
+  if (f.signatureFormat !== undefined && !f.signKey) {
+    throw new CleanimgError('--signature-format needs --sign-key', [{ code: 'CLI022', path: '--signature-format', message: 'there is no signature to format without a key', fix: 'add --sign-key cosign.key, or drop --signature-format' }]);
+  }
   let key: SigningKey | undefined;
   if (f.signKey) key = await (await import('../../oci/signing/index.js')).loadPrivateKeyFile(f.signKey, process.env.COSIGN_PASSWORD);
 
@@ -136,7 +151,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
         ref,
         baseRef,
         ...(source instanceof LayoutImageSource ? { openBaseLayer: (d) => source.openBlob(d.digest) } : { baseClient: client(baseRef.registry) }),
-        ...(key ? { signingKey: key } : {}),
+        ...(key ? { signingKey: key, signatureFormat } : {}),
         ...(streamed ? { streamedLayer: { digest: built.layer.descriptor.digest } } : {}),
         ...(f.json ? {} : { onProgress: progressPrinter(io) }),
       });
@@ -146,7 +161,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
     else {
       if (pushed) {
         const uploaded = pushed.blobs.filter((b) => b.outcome === 'uploaded').length;
-        io.err(`pushed ${uploaded} of ${pushed.blobs.length} blobs (${pushed.bytesUploaded} bytes)${pushed.signature ? `; signed as ${pushed.signature.tag}` : ''}`);
+        io.err(`pushed ${uploaded} of ${pushed.blobs.length} blobs (${pushed.bytesUploaded} bytes)${signedAs(pushed)}`);
       }
       if (built.outputLayout) io.err(`wrote OCI layout ${built.outputLayout.dir}:${built.outputLayout.tag}`);
       io.out(s.image);

@@ -10,7 +10,7 @@
  * Auth, TLS and retries live in ./auth and ./transport. Every failure is a CleanimgError with a REG/DIG code.
  */
 import { PassThrough, Readable, pipeline } from 'node:stream';
-import { MANIFEST_ACCEPT, type Descriptor, type FetchedManifest } from '../types';
+import { MANIFEST_ACCEPT, MediaType, type Descriptor, type FetchedManifest } from '../types';
 import { Digester, VerifyingStream, isSha256Digest, sha256Digest, verifyDigest } from '../digest';
 import { checkDigest, parseReference, registryApiHost, type Reference } from '../reference';
 import { Authenticator, repoScope } from './auth';
@@ -234,6 +234,15 @@ export class RegistryClient {
    * the same one. Blobs and child manifests it references must be pushed first.
    */
   async putManifest(repo: string, tagOrDigest: string, bytes: Buffer, mediaType: string): Promise<string> {
+    return (await this.putManifestAnswer(repo, tagOrDigest, bytes, mediaType)).digest;
+  }
+
+  /**
+   * putManifest, also returning the registry's `OCI-Subject` header: a registry with the referrers API
+   * sends it for a manifest with a `subject`, meaning it indexed the manifest itself (else the pusher
+   * maintains the fallback tag). Absent when the PUT's answer was lost and a HEAD found it landed.
+   */
+  async putManifestAnswer(repo: string, tagOrDigest: string, bytes: Buffer, mediaType: string): Promise<{ digest: string; ociSubject?: string }> {
     checkRepo(repo);
     checkRef(tagOrDigest, `${repo}:${tagOrDigest}`);
     const ours = sha256Digest(bytes);
@@ -246,6 +255,7 @@ export class RegistryClient {
     const res = await this.request({ method: 'PUT', url: path, headers: { 'content-type': mediaType }, body: bytes, scopes: [repoScope(repo, 'pull,push')], landed });
     if (res.status !== 201 && res.status !== 200 && res.status !== 202) return this.fail(res, 'PUT', path, `manifest ${repo}:${tagOrDigest}`);
     await res.body.dump().catch(() => undefined);
+    const ociSubject = header(res, 'oci-subject');
     const theirs = header(res, 'docker-content-digest');
     if (theirs && isSha256Digest(theirs) && theirs !== ours)
       throw registryError(
@@ -255,7 +265,30 @@ export class RegistryClient {
         'the registry rewrote the manifest (it may not support this media type): use a registry that stores manifests as given',
         'manifest digest mismatch',
       );
-    return ours;
+    return { digest: ours, ...(ociSubject ? { ociSubject } : {}) };
+  }
+
+  /**
+   * The referrers API (`GET /v2/<repo>/referrers/<digest>`): the OCI index of manifests whose subject is
+   * `digest`, or undefined when the registry does not offer the API (404 for the route, 400, 405).
+   */
+  async getReferrers(repo: string, digest: string): Promise<Buffer | undefined> {
+    checkRepo(repo);
+    checkDigest(digest);
+    const path = `/v2/${repo}/referrers/${digest}`;
+    const res = await this.request({ method: 'GET', url: path, headers: { accept: MediaType.OciIndex }, scopes: [repoScope(repo, 'pull')] });
+    if (res.status === 404 || res.status === 400 || res.status === 405) {
+      await res.body.dump().catch(() => undefined);
+      return undefined;
+    }
+    if (res.status !== 200) return this.fail(res, 'GET', path, `referrers of ${repo}@${digest}`);
+    const body = await readBody(res, 4 << 20, path);
+    try {
+      const index = JSON.parse(body.toString('utf8')) as { mediaType?: unknown; manifests?: unknown };
+      return Array.isArray(index.manifests) ? body : undefined; // a plain-text 404 page served with 200 is no API
+    } catch {
+      return undefined;
+    }
   }
 
   /** Deletes a manifest by digest (registries need deletion enabled). */

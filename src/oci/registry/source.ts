@@ -26,6 +26,10 @@ export class RegistryImageSource implements ImageSource {
     return this.client.getBlob(this.repository, digest);
   }
 
+  referrers(digest: string): Promise<Buffer | undefined> {
+    return this.client.getReferrers(this.repository, digest);
+  }
+
   /** Streams a blob (a layer), verified against its digest as it is read. */
   openBlob(digest: string): Promise<NodeJS.ReadableStream> {
     return this.client.getBlobStream(this.repository, digest);
