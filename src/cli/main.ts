@@ -84,6 +84,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, mods?: { r
     .option('--output-layout <dir>', 'also write an OCI image layout (skopeo copy oci:DIR:TAG ..., umoci unpack)')
     .option('--sign-key <file>', 'sign the pushed digest (cosign key file, password in COSIGN_PASSWORD, or a PEM EC P-256 key); the tag moves only after the signature is pushed')
     .option('--signature-format <format>', 'with --sign-key: legacy (the .sig tag; default), bundle (a Sigstore bundle referrer, cosign v3\'s default) or both')
+    .option('--attest', 'with --sign-key: also attach a CycloneDX SBOM and a SLSA provenance v1 statement of the overlay, signed, as Sigstore bundles')
     .option('--format <format>', 'manifest format: base (the base\'s own) or oci', 'base')
     .option('--base-layout <dir>', 'read the base from an OCI layout instead of its registry (offline)')
     .option('--source-date-epoch <seconds>', 'timestamp for files and history (default SOURCE_DATE_EPOCH, else 0)')
@@ -110,7 +111,8 @@ fifos/sockets/devices, and the loader's and account files (/etc/ld.so.preload, /
 
 Examples:
   cleanimg-customize build --spec postgres-spec.yaml --tag myregistry/postgres:15-custom --push
-  COSIGN_PASSWORD=... cleanimg-customize build --spec s.yaml --tag reg/app:1 --push --sign-key cosign.key --json`)
+  COSIGN_PASSWORD=... cleanimg-customize build --spec s.yaml --tag reg/app:1 --push --sign-key cosign.key --json
+  COSIGN_PASSWORD=... cleanimg-customize build --spec s.yaml --tag reg/app:1 --push --sign-key cosign.key --signature-format both --attest`)
     .action((opts: BuildFlags) => guarded(opts.json, async () => (await import('./commands/build.js')).runBuild(opts, io)));
 
   program.command('base')
@@ -142,6 +144,7 @@ Examples:
     .description('Check a pushed image: its cosign signature (with --key), no shell or busybox in any layer, not running as root, and (with --trusts) that its CA bundle and hashed CA folder trust a server certificate. Exit 1 when a check fails, 2 on bad input.')
     .argument('[ref]', 'image reference (tag or digest); or use --layout')
     .option('--key <file>', 'cosign public key (PEM)')
+    .option('--attestations', 'with --key: also require the SBOM (CycloneDX) and provenance (SLSA v1) attestations that build --attest attaches')
     .option('--trusts <cert>', 'PEM server certificate (intermediates may follow it) that the image\'s trust store must verify')
     .option('--layout <dir[:tag]>', 'read the image from an OCI layout instead of a registry')
     .option('--arch <arch>', 'for a multi-platform image: the platform to inspect', 'amd64')

@@ -10,6 +10,7 @@ import { refName, type Reference } from '../oci/reference';
 import type { PushBlobResult, RegistryClient, StreamingUpload } from '../oci/registry';
 import type { SigningKey } from '../oci/signing';
 import type { AttachedSignatures, SignatureFormat } from '../oci/signing/attach';
+import type { AttachedAttestation } from '../oci/signing/attest';
 import type { Descriptor } from '../oci/types';
 import type { BuildOverlayResult } from './build';
 
@@ -31,8 +32,10 @@ export interface PushOverlayOptions {
   readonly openBaseLayer?: (layer: Descriptor) => Promise<NodeJS.ReadableStream>;
   /** Sign the pushed digest with this key before the tag is moved. */
   readonly signingKey?: SigningKey;
-  /** Which signature formats to attach. @default both */
+  /** Which signature formats to attach. @default legacy */
   readonly signatureFormat?: SignatureFormat;
+  /** With signingKey: also attach the SBOM and provenance attestations (attestations.ts), as Sigstore bundles. */
+  readonly attest?: { readonly builderVersion: string; readonly specDir: string };
   readonly onProgress?: PushProgress;
   /** The overlay layer, already uploaded while it was built (LayerStreamer.commit returned true). */
   readonly streamedLayer?: { readonly digest: string };
@@ -62,6 +65,8 @@ export interface PushOverlayResult {
   readonly signature?: { readonly tag: string; readonly digest: string; readonly appended: boolean };
   /** The Sigstore bundle referrer (formats bundle and both). */
   readonly bundleSignature?: AttachedSignatures['bundle'];
+  /** The attestations attached (with `attest`). */
+  readonly attestations?: readonly AttachedAttestation[];
 }
 
 /**
@@ -167,6 +172,7 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
   }
 
   let signed: AttachedSignatures = {};
+  let attestations: AttachedAttestation[] | undefined;
   if (opts.signingKey) {
     const { signAndAttach } = await import('../oci/signing/attach.js'); // loaded only to sign (start-up time)
     const subject = { mediaType: build.manifestMediaType, digest, size: build.manifestBytes.length };
@@ -176,12 +182,21 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
       ...(opts.signatureFormat ? { format: opts.signatureFormat } : {}),
       pushBlob: async (what, b) => { blobs.push(await push(what, b.descriptor, streamOf(b.bytes))); },
     });
+    if (opts.attest) {
+      const [{ overlayAttestations }, { attachAttestations }] = await Promise.all([import('./attestations.js'), import('../oci/signing/attest.js')]);
+      const statements = await overlayAttestations(build, refName(ref), digest, opts.attest.builderVersion, opts.attest.specDir);
+      attestations = await attachAttestations(target, repo, subject, statements, {
+        key: opts.signingKey,
+        pushBlob: async (what, b) => { blobs.push(await push(what, b.descriptor, streamOf(b.bytes))); },
+      });
+    }
   }
 
   if (ref.tag && !upToDate) await target.putManifest(repo, ref.tag, build.manifestBytes, build.manifestMediaType);
   return {
     pinned: `${refName(ref)}@${digest}`, digest, ...(ref.tag ? { tag: ref.tag } : {}), upToDate, blobs, bytesUploaded,
     ...(signed.legacy ? { signature: signed.legacy } : {}), ...(signed.bundle ? { bundleSignature: signed.bundle } : {}),
+    ...(attestations ? { attestations } : {}),
   };
 }
 

@@ -7,7 +7,9 @@
 //   passes, and fails under another key;
 // - `build --push --sign-key`: by default the .sig format, read by cosign v2 and v3 offline without
 //   flags; with `--signature-format both`, cosign v3 reads the bundle, while cosign v2.6 turns to the
-//   bundle too and then needs a trusted root (`--trusted-root`): why the default is the .sig format.
+//   bundle too and then needs a trusted root (`--trusted-root`): why the default is the .sig format;
+// - `build --attest`: the SBOM and provenance statements pass `cosign verify-attestation --type
+//   cyclonedx|slsaprovenance1` and `verify --attestations`, and fail under another key.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +104,43 @@ for (const impl of ['docker-registry', 'distribution-registry'] as const) {
       writeFileSync(join(dir, 'trusted-root.json'), JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1' }));
       const v2 = await cosignVerify('v2', join(dir, 'cosign.pub'), out.image, ['--trusted-root', join(dir, 'trusted-root.json')]);
       expect(v2.code, v2.stderr).toBe(0);
+    });
+
+    it('build --attest: cosign v3 verify-attestation passes for cyclonedx and slsaprovenance1; verify --attestations too; the statements are the same on a rebuild', async () => {
+      const base = join(dir, 'base-attest');
+      const ref = (await runOk('node', [CLI, 'base', '--output-layout', base])).stdout.split('\n')[0]!.trim();
+      const specDir = join(dir, `spec-attest-${impl}`);
+      mkdirSync(specDir);
+      writeFileSync(join(specDir, 'app.conf'), 'attested\n');
+      writeFileSync(join(specDir, 'spec.yaml'), `base_image: "${ref}"\narch: amd64\ncopy_files:\n  - {source: app.conf, destination: /etc/app/app.conf}\n`);
+      const build = async (tag: string) => {
+        const b = await run('node', [CLI, 'build', '--spec', join(specDir, 'spec.yaml'), '--tag', `${reg.host}/e2e/${tag}:1`, '--push', '--base-layout', base, '--sign-key', join(dir, 'cosign.key'), '--attest', '--json'], { env: { ...env(), CLEANIMG_CACHE_DIR: join(dir, 'cache') } });
+        expect(b.code, b.stdout + b.stderr).toBe(0);
+        return JSON.parse(b.stdout) as { image: string; attestations: Array<{ predicateType: string; appended: boolean }> };
+      };
+      const out = await build('attested');
+      expect(out.attestations.map((a) => [a.predicateType, a.appended])).toEqual([['https://cyclonedx.org/bom', true], ['https://slsa.dev/provenance/v1', true]]);
+      const payloads: Record<string, unknown> = {};
+      for (const type of ['cyclonedx', 'slsaprovenance1']) {
+        const v = await run(tool('cosign-v3'), ['verify-attestation', '--key', join(dir, 'cosign.pub'), '--insecure-ignore-tlog', '--type', type, ...INSECURE, out.image], { cwd: dir, env: env() });
+        expect(v.code, `${type}: ${v.stderr}`).toBe(0);
+        payloads[type] = JSON.parse(Buffer.from((JSON.parse(v.stdout.trim().split('\n')[0]!) as { payload: string }).payload, 'base64').toString());
+        const bad = await run(tool('cosign-v3'), ['verify-attestation', '--key', join(other, 'cosign.pub'), '--insecure-ignore-tlog', '--type', type, ...INSECURE, out.image], { cwd: dir, env: env() });
+        expect(bad.code).not.toBe(0);
+      }
+      const sbom = payloads.cyclonedx as { predicate: { components: Array<{ name: string; hashes?: Array<{ content: string }> }> }; subject: Array<{ digest: { sha256: string } }> };
+      expect(sbom.subject[0]!.digest.sha256).toBe(out.image.split('@sha256:')[1]);
+      expect(sbom.predicate.components.map((c) => c.name)).toContain('/etc/app/app.conf');
+      const prov = payloads.slsaprovenance1 as { predicate: { buildDefinition: { resolvedDependencies: Array<{ name?: string; uri?: string }> } } };
+      expect(prov.predicate.buildDefinition.resolvedDependencies.map((d) => d.name ?? d.uri)).toEqual([expect.stringMatching(/^oci:\/\//), 'app.conf']);
+      const ours = await run('node', [CLI, 'verify', '--key', join(dir, 'cosign.pub'), '--attestations', '--json', out.image]);
+      expect(ours.code, ours.stdout).toBe(0);
+      const bad = await run('node', [CLI, 'verify', '--key', join(other, 'cosign.pub'), '--attestations', '--json', out.image]);
+      expect(bad.code).toBe(1);
+      // The same build again: the image and the statements are the same, so nothing is added.
+      const again = await build('attested');
+      expect(again.image).toBe(out.image);
+      expect(again.attestations.map((a) => a.appended)).toEqual([false, false]);
     });
 
     it('build --push --sign-key signs in the .sig format by default, which cosign v2 reads offline without flags', async () => {

@@ -23,6 +23,7 @@ export interface BuildFlags extends RegistryFlags {
   outputLayout?: string;
   signKey?: string;
   signatureFormat?: string;
+  attest?: boolean;
   json?: boolean;
   allowPrivateKeys?: boolean;
   format?: 'base' | 'oci';
@@ -74,9 +75,15 @@ function summary(b: BuildOverlayResult, pushed: PushOverlayResult | undefined, r
     bytesUploaded: pushed?.bytesUploaded ?? 0,
     signature: pushed?.signature ?? null,
     bundleSignature: pushed?.bundleSignature ?? null,
+    attestations: pushed?.attestations ?? null,
     trust: b.trust ?? null,
     warnings: b.warnings,
   };
+}
+
+function cliVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../../../package.json') as { version: string }).version;
 }
 
 /** `; signed as sha256-<hex>.sig and a Sigstore bundle (fallback tag sha256-<hex>)`, or ''. */
@@ -87,6 +94,11 @@ export function signedAs(p: Pick<PushOverlayResult, 'signature' | 'bundleSignatu
   return parts.length ? `; signed as ${parts.join(' and ')}` : '';
 }
 
+/** `; attested (https://cyclonedx.org/bom, https://slsa.dev/provenance/v1)`, or ''. */
+function attestedAs(p: Pick<PushOverlayResult, 'attestations'>): string {
+  return p.attestations?.length ? `; attested (${p.attestations.map((a) => `${a.predicateType}${a.appended ? '' : ', already there'}`).join('; ')})` : '';
+}
+
 export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
   const ref = targetReference(f.tag);
   if (f.signKey && !f.push) {
@@ -95,7 +107,10 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
   // Everything that can be refused is checked before anything is pushed: the key and its password first.
   const signatureFormat = parseSignatureFormat(f.signatureFormat);
   if (f.signatureFormat !== undefined && !f.signKey) {
-    throw new CleanimgError('--signature-format needs --sign-key', [{ code: 'CLI022', path: '--signature-format', message: 'there is no signature to format without a key', fix: 'add --sign-key cosign.key, or drop --signature-format' }]);
+    throw new CleanimgError('--signature-format needs --sign-key', [{ code: 'CLI025', path: '--signature-format', message: 'there is no signature to format without a key', fix: 'add --sign-key cosign.key, or drop --signature-format' }]);
+  }
+  if (f.attest && !f.signKey) {
+    throw new CleanimgError('--attest needs --sign-key', [{ code: 'CLI027', path: '--attest', message: 'attestations are signed with the image\'s key', fix: 'add --sign-key cosign.key (and --push)' }]);
   }
   let key: SigningKey | undefined;
   if (f.signKey) key = await (await import('../../oci/signing/index.js')).loadPrivateKeyFile(f.signKey, process.env.COSIGN_PASSWORD);
@@ -152,6 +167,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
         baseRef,
         ...(source instanceof LayoutImageSource ? { openBaseLayer: (d) => source.openBlob(d.digest) } : { baseClient: client(baseRef.registry) }),
         ...(key ? { signingKey: key, signatureFormat } : {}),
+        ...(key && f.attest ? { attest: { builderVersion: cliVersion(), specDir: loaded.specDir } } : {}),
         ...(streamed ? { streamedLayer: { digest: built.layer.descriptor.digest } } : {}),
         ...(f.json ? {} : { onProgress: progressPrinter(io) }),
       });
@@ -161,7 +177,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
     else {
       if (pushed) {
         const uploaded = pushed.blobs.filter((b) => b.outcome === 'uploaded').length;
-        io.err(`pushed ${uploaded} of ${pushed.blobs.length} blobs (${pushed.bytesUploaded} bytes)${signedAs(pushed)}`);
+        io.err(`pushed ${uploaded} of ${pushed.blobs.length} blobs (${pushed.bytesUploaded} bytes)${signedAs(pushed)}${attestedAs(pushed)}`);
       }
       if (built.outputLayout) io.err(`wrote OCI layout ${built.outputLayout.dir}:${built.outputLayout.tag}`);
       io.out(s.image);

@@ -23,7 +23,7 @@ export interface SignFlags extends RegistryFlags {
 export async function runSign(refText: string, f: SignFlags, io: Io): Promise<number> {
   const ref = parseReference(refText);
   if (!ref.digest) {
-    throw new CleanimgError('sign needs a digest', [{ code: 'CLI023', path: 'REF', message: `${refText} names no digest`, fix: 'sign by digest: registry/repository@sha256:<hex> (build --json and push --json print it)' }]);
+    throw new CleanimgError('sign needs a digest', [{ code: 'CLI026', path: 'REF', message: `${refText} names no digest`, fix: 'sign by digest: registry/repository@sha256:<hex> (build --json and push --json print it)' }]);
   }
   const format = parseSignatureFormat(f.signatureFormat);
   const { loadPrivateKeyFile } = await import('../../oci/signing/index.js');

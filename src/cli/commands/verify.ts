@@ -14,7 +14,8 @@ import { checkShellFree, type ShellCheckResult } from '../../oci/inspect';
 import { LayoutImageSource } from '../../oci/layout';
 import { isIndexMediaType, selectPlatform } from '../../oci/platform';
 import { parseReference } from '../../oci/reference';
-import { RegistryClient } from '../../oci/registry';
+import { RegistryClient, RegistryImageSource } from '../../oci/registry';
+import type { AttestationCheck } from '../../oci/signing/attest';
 import { describeVerifyResult, loadPublicKeyFile, type VerifyResult } from '../../oci/signing';
 import type { ImageConfig, ImageIndex, ImageManifest } from '../../oci/types';
 import { EXIT, type Io } from '../output';
@@ -29,6 +30,8 @@ export interface VerifyFlags extends RegistryFlags {
   trusts?: string;
   /** Read the image from an OCI layout (`DIR[:TAG]`) instead of a registry. */
   layout?: string;
+  /** Also require the overlay's SBOM and provenance attestations, signed by --key. */
+  attestations?: boolean;
 }
 
 async function readTrustsCert(file: string): Promise<X509Certificate[]> {
@@ -46,6 +49,7 @@ interface Outcome {
   digest: string;
   platformDigest?: string;
   signature?: VerifyResult;
+  attestations?: AttestationCheck[];
   shell: ShellCheckResult;
   trust?: TrustVerifyResult;
   failures: string[];
@@ -82,6 +86,12 @@ async function fromRegistry(refText: string, f: VerifyFlags, certs: X509Certific
   const client = new RegistryClient(ref.registry, await registryOptions(f));
   try {
     const r = await verifyPushed({ client, ref, ...(publicKey ? { publicKey } : {}), ...(f.arch ? { arch: f.arch } : {}) });
+    let attestations: AttestationCheck[] | undefined;
+    if (f.attestations && publicKey) {
+      const [{ verifyAttestations }, { CYCLONEDX_PREDICATE_TYPE, SLSA_PROVENANCE_V1 }] = await Promise.all([import('../../oci/signing/attest.js'), import('../../customize/attestations.js')]);
+      attestations = await verifyAttestations(new RegistryImageSource(client, ref.repository), r.platformDigest ?? r.digest, publicKey, [CYCLONEDX_PREDICATE_TYPE, SLSA_PROVENANCE_V1]);
+    }
+    const attestationFailures = (attestations ?? []).filter((a) => !a.verified).map((a) => `no attestation ${a.predicateType} signed by the key (${a.reasons.join('; ') || 'none found'})`);
     let trust: TrustVerifyResult | undefined;
     if (certs) {
       const manifest = JSON.parse((await client.getManifest(ref.repository, r.platformDigest ?? r.digest)).bytes.toString('utf8')) as ImageManifest;
@@ -95,7 +105,8 @@ async function fromRegistry(refText: string, f: VerifyFlags, certs: X509Certific
       ...(r.signature ? { signature: r.signature } : {}),
       shell: r.shell,
       ...(trust ? { trust } : {}),
-      failures: [...r.failures, ...(trust?.failures ?? [])],
+      ...(attestations ? { attestations } : {}),
+      failures: [...r.failures, ...attestationFailures, ...(trust?.failures ?? [])],
     };
   } finally {
     await client.close();
@@ -108,6 +119,9 @@ export async function runVerify(refText: string | undefined, f: VerifyFlags, io:
   }
   if (refText && f.layout) {
     throw new CleanimgError('two images to verify', [{ code: 'CLI022', path: '--layout', message: `both ${refText} and --layout ${f.layout} were given`, fix: 'verify one image at a time' }]);
+  }
+  if (f.attestations && !f.key) {
+    throw new CleanimgError('--attestations needs --key', [{ code: 'CLI028', path: '--attestations', message: 'attestations are checked against the public key that signed them', fix: 'add --key cosign.pub' }]);
   }
   if (f.layout && f.key) {
     throw new CleanimgError('--key needs a registry image', [{ code: 'CLI023', path: '--key', message: 'signatures are stored next to the image in its registry, not in an OCI layout', fix: 'verify the pushed image (REF) with --key, or drop --key for the layout' }]);
@@ -122,6 +136,7 @@ export async function runVerify(refText: string | undefined, f: VerifyFlags, io:
       signature: r.signature ? { verified: r.signature.verified, valid: r.signature.valid.length, lines: describeVerifyResult(r.signature) } : null,
       shellFree: r.shell.shellFree, shells: r.shell.findings, user: r.shell.user, special: r.shell.special, layers: r.shell.layers,
       trust: r.trust ?? null,
+      attestations: r.attestations ?? null,
     }, null, 2));
   } else {
     io.out(r.image);
@@ -130,6 +145,7 @@ export async function runVerify(refText: string | undefined, f: VerifyFlags, io:
     io.out(`  shell: ${r.shell.shellFree ? `none in ${r.shell.layers} layers (${r.shell.entries} entries)` : 'FOUND'}`);
     io.out(`  user: ${JSON.stringify(r.shell.user.user)}${r.shell.user.uid !== undefined ? ` (UID ${r.shell.user.uid}${r.shell.user.isRoot ? ': root' : ''})` : r.shell.user.isRoot ? ' (root)' : ''}`);
     // Not failures (a hardened pod runs with no_new_privs and a read-only root), but worth knowing.
+    for (const a of r.attestations ?? []) io.out(`  attestation ${a.predicateType}: ${a.verified ? 'valid' : 'MISSING'}`);
     for (const e of r.shell.special) io.out(`  note: ${e.what} ${e.path} (layer ${e.layer + 1}${e.replaces !== undefined ? `, over layer ${e.replaces + 1}'s` : ''})`);
     if (r.trust) for (const line of describeTrustVerify(r.trust)) io.out(line);
     for (const f2 of r.failures) io.out(`  FAIL ${f2}`);

@@ -14,7 +14,7 @@ import type { RegistryClient } from '../registry/client';
 import { RegistryImageSource } from '../registry/source';
 import { MediaType, type Descriptor } from '../types';
 import { referrersTag, verifyImageBundles } from './bundle';
-import { addToReferrersIndex, signImageBundle } from './bundle-sign';
+import { addToReferrersIndex, signImageBundle, type BundleReferrer } from './bundle-sign';
 import { isManifestNotFound, prepareSignature, type Blob } from './cosign';
 import { DEFAULT_SIGNATURE_FORMAT, type SignatureFormat } from './format';
 import type { SigningKey } from './keys';
@@ -59,8 +59,15 @@ async function attachBundle(client: RegistryClient, repo: string, subject: Descr
   const existing = await verifyImageBundles(source, subject.digest, opts.key.publicKey);
   const via = api ? 'referrers-api' as const : 'fallback-tag' as const;
   if (existing.valid.length > 0) return { appended: false, via, ...(api ? {} : { tag: referrersTag(subject.digest) }) };
-  const referrer = signImageBundle({ subject, key: opts.key });
-  for (const b of referrer.blobs) await opts.pushBlob('signature bundle', b);
+  return attachReferrer(client, repo, subject, signImageBundle({ subject, key: opts.key }), (b) => opts.pushBlob('signature bundle', b));
+}
+
+/**
+ * Pushes a referrer (its blobs, then its manifest by digest): indexed by the registry when it answers
+ * `OCI-Subject`, else added to the index under the fallback tag.
+ */
+export async function attachReferrer(client: RegistryClient, repo: string, subject: Descriptor, referrer: BundleReferrer, pushBlob: (b: Blob) => Promise<void>): Promise<NonNullable<AttachedSignatures['bundle']>> {
+  for (const b of referrer.blobs) await pushBlob(b);
   const put = await client.putManifestAnswer(repo, referrer.digest, referrer.manifest, referrer.mediaType);
   if (put.ociSubject === subject.digest) return { digest: referrer.digest, appended: true, via: 'referrers-api' };
   // No referrers API: list the referrer in the index under the fallback tag, as cosign does.

@@ -41,7 +41,12 @@ interface BundleDoc {
  * Check one bundle's bytes: DSSE signature by `publicKey`, in-toto statement naming `imageDigest`, cosign's
  * sign predicate. Returns null when valid, or the reason it is not.
  */
-export function checkBundle(bytes: Buffer, imageDigest: string, publicKey: crypto.KeyObject): { reason: RejectedSignature['reason']; message: string } | { valid: Omit<ValidSignature, 'layerIndex' | 'layerDigest' | 'format'> } {
+export function checkBundle(
+  bytes: Buffer,
+  imageDigest: string,
+  publicKey: crypto.KeyObject,
+  predicateType = COSIGN_SIGN_PREDICATE_TYPE,
+): { reason: RejectedSignature['reason']; message: string } | { valid: Omit<ValidSignature, 'layerIndex' | 'layerDigest' | 'format'> } {
   let doc: BundleDoc;
   try {
     doc = JSON.parse(bytes.toString('utf8')) as BundleDoc;
@@ -77,8 +82,8 @@ export function checkBundle(bytes: Buffer, imageDigest: string, publicKey: crypt
   } catch {
     return { reason: 'payload-json', message: 'in-toto statement is not JSON' };
   }
-  if (st.predicateType !== COSIGN_SIGN_PREDICATE_TYPE) {
-    return { reason: 'payload-type', message: `statement predicate is ${String(st.predicateType)}, not a cosign signature (${COSIGN_SIGN_PREDICATE_TYPE})` };
+  if (st.predicateType !== predicateType) {
+    return { reason: 'payload-type', message: `statement predicate is ${String(st.predicateType)}, not ${predicateType === COSIGN_SIGN_PREDICATE_TYPE ? `a cosign signature (${predicateType})` : predicateType}` };
   }
   const hex = imageDigest.slice('sha256:'.length);
   const subject = (Array.isArray(st.subject) ? st.subject : []).find((s) => s?.digest?.sha256 === hex);
@@ -101,6 +106,7 @@ export async function verifyImageBundles(
   imageDigest: string,
   publicKey: crypto.KeyObject,
   isNotFound: (err: unknown) => boolean = isManifestNotFound,
+  predicateType = COSIGN_SIGN_PREDICATE_TYPE,
 ): Promise<{ valid: ValidSignature[]; rejected: RejectedSignature[] }> {
   const valid: ValidSignature[] = [];
   const rejected: RejectedSignature[] = [];
@@ -127,13 +133,19 @@ export async function verifyImageBundles(
     if (d.artifactType !== SIGSTORE_BUNDLE_MEDIA_TYPE) continue; // other referrers (SBOMs, ...) are not signatures
     seen++;
     const reject = (reason: RejectedSignature['reason'], message: string, layerDigest?: string) => rejected.push({ layerIndex: i, layerDigest, reason, message, format: 'bundle' });
-    let m: { subject?: Descriptor; layers?: Descriptor[] };
+    let m: { subject?: Descriptor; layers?: Descriptor[]; annotations?: Record<string, string> };
     try {
       const fetched = await source.getManifest(d.digest);
       if (fetched.digest !== d.digest && sha256Digest(fetched.bytes) !== d.digest) throw new Error('manifest does not match its digest');
       m = JSON.parse(fetched.bytes.toString('utf8')) as typeof m;
     } catch (e) {
       reject('payload-fetch', `cannot read referrer ${d.digest}: ${errorText(e)}`);
+      continue;
+    }
+    // A referrer that says it holds another predicate (an attestation, for a signature) is not looked at.
+    const named = m.annotations?.['dev.sigstore.bundle.predicateType'];
+    if (named !== undefined && named !== predicateType) {
+      seen--;
       continue;
     }
     if (m.subject?.digest !== imageDigest) {
@@ -156,10 +168,10 @@ export async function verifyImageBundles(
       reject('payload-digest', `bundle ${layer.digest} does not match its digest`, layer.digest);
       continue;
     }
-    const res = checkBundle(bytes, imageDigest, publicKey);
+    const res = checkBundle(bytes, imageDigest, publicKey, predicateType);
     if ('valid' in res) valid.push({ layerIndex: i, layerDigest: layer.digest, ...res.valid, format: 'bundle' });
     else reject(res.reason, `referrer ${i}: ${res.message}`, layer.digest);
   }
-  if (seen === 0) rejected.push({ layerIndex: -1, reason: 'no-signature-image', message: `${tag} lists no Sigstore bundles`, format: 'bundle' });
+  if (seen === 0) rejected.push({ layerIndex: -1, reason: 'no-signature-image', message: `${tag} lists no Sigstore bundles${predicateType === COSIGN_SIGN_PREDICATE_TYPE ? '' : ` of ${predicateType}`}`, format: 'bundle' });
   return { valid, rejected };
 }

@@ -170,7 +170,7 @@ describe('signAndAttach on a registry with the referrers API (emulated by a prox
 });
 
 describe('cleanimg-customize sign: bad input changes nothing', () => {
-  it('no digest (CLI023), an image the registry lacks (SIG015), a public key as --key: refused, no tag written', async () => {
+  it('no digest (CLI026), an image the registry lacks (SIG015), a public key as --key: refused, no tag written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cleanimg-sign-'));
     try {
       writeFileSync(join(dir, 'key.pem'), key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
@@ -182,7 +182,7 @@ describe('cleanimg-customize sign: bad input changes nothing', () => {
           expect(r.code, r.out).toBe(2);
           return (JSON.parse(r.out) as { problems: { code: string }[] }).problems.map((p) => p.code);
         };
-        expect(await codes([`${reg.host}/${repo}:v1`, '--key', join(dir, 'key.pem')])).toEqual(['CLI023']);
+        expect(await codes([`${reg.host}/${repo}:v1`, '--key', join(dir, 'key.pem')])).toEqual(['CLI026']);
         expect(await codes([`${reg.host}/${repo}@sha256:${'0'.repeat(64)}`, '--key', join(dir, 'key.pem')])).toEqual(['SIG015']);
         expect((await codes([`${reg.host}/${repo}@${subject.digest}`, '--key', join(dir, 'pub.pem')])).length).toBe(1);
         expect(await codes([`${reg.host}/${repo}@${subject.digest}`, '--key', join(dir, 'key.pem'), '--signature-format', 'x'])).toEqual(['SIG014']);
