@@ -33,6 +33,19 @@ for (const impl of ['docker-registry', 'distribution-registry'] as const) {
     const cosignVerify = (major: 'v2' | 'v3', pub: string, ref: string, extra: string[] = []) =>
       run(tool(`cosign-${major}`), ['verify', '--key', pub, '--insecure-ignore-tlog', ...INSECURE, ...extra, ref], { cwd: dir, env: env() });
     const ourVerify = (pub: string, ref: string) => run('node', [CLI, 'verify', '--key', pub, '--json', ref]);
+    /** `build --push --sign-key` of a one-file spec on the embedded base, with `extra` flags; its JSON report. */
+    const buildSigned = async <T>(name: string, content: string, extra: string[]): Promise<T> => {
+      const base = join(dir, 'base');
+      const ref = (await runOk('node', [CLI, 'base', '--output-layout', base])).stdout.split('\n')[0]!.trim();
+      const specDir = join(dir, `spec-${name}`);
+      mkdirSync(specDir, { recursive: true });
+      writeFileSync(join(specDir, 'app.conf'), content);
+      writeFileSync(join(specDir, 'spec.yaml'), `base_image: "${ref}"\narch: amd64\ncopy_files:\n  - {source: app.conf, destination: /etc/app/app.conf}\n`);
+      const args = ['build', '--spec', join(specDir, 'spec.yaml'), '--tag', `${reg.host}/e2e/${name}:1`, '--push', '--base-layout', base, '--sign-key', join(dir, 'cosign.key'), ...extra, '--json'];
+      const b = await run('node', [CLI, ...args], { env: { ...env(), CLEANIMG_CACHE_DIR: join(dir, 'cache') } });
+      expect(b.code, b.stdout + b.stderr).toBe(0);
+      return JSON.parse(b.stdout) as T;
+    };
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), `cleanimg-e2e-sigfmt-${impl}-`));
@@ -83,15 +96,7 @@ for (const impl of ['docker-registry', 'distribution-registry'] as const) {
     });
 
     it('build --push --sign-key --signature-format both: cosign v3 reads the bundle, cosign v2 needs a trusted root for it', async () => {
-      const base = join(dir, 'base');
-      const ref = (await runOk('node', [CLI, 'base', '--output-layout', base])).stdout.split('\n')[0]!.trim();
-      const specDir = join(dir, `spec-${impl}`);
-      mkdirSync(specDir);
-      writeFileSync(join(specDir, 'app.conf'), 'key = value\n');
-      writeFileSync(join(specDir, 'spec.yaml'), `base_image: "${ref}"\narch: amd64\ncopy_files:\n  - {source: app.conf, destination: /etc/app/app.conf}\n`);
-      const b = await run('node', [CLI, 'build', '--spec', join(specDir, 'spec.yaml'), '--tag', `${reg.host}/e2e/built:1`, '--push', '--base-layout', base, '--sign-key', join(dir, 'cosign.key'), '--signature-format', 'both', '--json'], { env: { ...env(), CLEANIMG_CACHE_DIR: join(dir, 'cache') } });
-      expect(b.code, b.stdout + b.stderr).toBe(0);
-      const out = JSON.parse(b.stdout) as { image: string; signature: { appended: boolean }; bundleSignature: { appended: boolean } };
+      const out = await buildSigned<{ image: string; signature: { appended: boolean }; bundleSignature: { appended: boolean } }>('both', 'both formats\n', ['--signature-format', 'both']);
       expect(out.signature.appended && out.bundleSignature.appended).toBe(true);
       const v3 = await cosignVerify('v3', join(dir, 'cosign.pub'), out.image);
       expect(v3.code, v3.stderr).toBe(0);
@@ -107,18 +112,9 @@ for (const impl of ['docker-registry', 'distribution-registry'] as const) {
     });
 
     it('build --attest: cosign v3 verify-attestation passes for cyclonedx and slsaprovenance1; verify --attestations too; the statements are the same on a rebuild', async () => {
-      const base = join(dir, 'base-attest');
-      const ref = (await runOk('node', [CLI, 'base', '--output-layout', base])).stdout.split('\n')[0]!.trim();
-      const specDir = join(dir, `spec-attest-${impl}`);
-      mkdirSync(specDir);
-      writeFileSync(join(specDir, 'app.conf'), 'attested\n');
-      writeFileSync(join(specDir, 'spec.yaml'), `base_image: "${ref}"\narch: amd64\ncopy_files:\n  - {source: app.conf, destination: /etc/app/app.conf}\n`);
-      const build = async (tag: string) => {
-        const b = await run('node', [CLI, 'build', '--spec', join(specDir, 'spec.yaml'), '--tag', `${reg.host}/e2e/${tag}:1`, '--push', '--base-layout', base, '--sign-key', join(dir, 'cosign.key'), '--attest', '--json'], { env: { ...env(), CLEANIMG_CACHE_DIR: join(dir, 'cache') } });
-        expect(b.code, b.stdout + b.stderr).toBe(0);
-        return JSON.parse(b.stdout) as { image: string; attestations: Array<{ predicateType: string; appended: boolean }> };
-      };
-      const out = await build('attested');
+      type Report = { image: string; attestations: Array<{ predicateType: string; appended: boolean }> };
+      const build = () => buildSigned<Report>('attested', 'attested\n', ['--attest']);
+      const out = await build();
       expect(out.attestations.map((a) => [a.predicateType, a.appended])).toEqual([['https://cyclonedx.org/bom', true], ['https://slsa.dev/provenance/v1', true]]);
       const payloads: Record<string, unknown> = {};
       for (const type of ['cyclonedx', 'slsaprovenance1']) {
@@ -138,21 +134,13 @@ for (const impl of ['docker-registry', 'distribution-registry'] as const) {
       const bad = await run('node', [CLI, 'verify', '--key', join(other, 'cosign.pub'), '--attestations', '--json', out.image]);
       expect(bad.code).toBe(1);
       // The same build again: the image and the statements are the same, so nothing is added.
-      const again = await build('attested');
+      const again = await build();
       expect(again.image).toBe(out.image);
       expect(again.attestations.map((a) => a.appended)).toEqual([false, false]);
     });
 
     it('build --push --sign-key signs in the .sig format by default, which cosign v2 reads offline without flags', async () => {
-      const base = join(dir, 'base');
-      const ref = (await runOk('node', [CLI, 'base', '--output-layout', base])).stdout.split('\n')[0]!.trim();
-      const specDir = join(dir, `spec-default-${impl}`);
-      mkdirSync(specDir);
-      writeFileSync(join(specDir, 'app.conf'), 'default format\n');
-      writeFileSync(join(specDir, 'spec.yaml'), `base_image: "${ref}"\narch: amd64\ncopy_files:\n  - {source: app.conf, destination: /etc/app/app.conf}\n`);
-      const b = await run('node', [CLI, 'build', '--spec', join(specDir, 'spec.yaml'), '--tag', `${reg.host}/e2e/default:1`, '--push', '--base-layout', base, '--sign-key', join(dir, 'cosign.key'), '--json'], { env: { ...env(), CLEANIMG_CACHE_DIR: join(dir, 'cache') } });
-      expect(b.code, b.stdout + b.stderr).toBe(0);
-      const out = JSON.parse(b.stdout) as { image: string; signature: { appended: boolean } | null; bundleSignature: unknown };
+      const out = await buildSigned<{ image: string; signature: { appended: boolean } | null; bundleSignature: unknown }>('default', 'default format\n', []);
       expect(out.signature?.appended).toBe(true);
       expect(out.bundleSignature).toBeNull();
       for (const major of ['v2', 'v3'] as const) {
