@@ -86,12 +86,12 @@ function cliVersion(): string {
   return (require('../../../package.json') as { version: string }).version;
 }
 
-/** `; signed as sha256-<hex>.sig and a Sigstore bundle (fallback tag sha256-<hex>)`, or ''. */
-export function signedAs(p: Pick<PushOverlayResult, 'signature' | 'bundleSignature'>): string {
+/** `sha256-<hex>.sig and a Sigstore bundle (fallback tag sha256-<hex>)`, or '' when unsigned. */
+export function signatureSummary(p: Pick<PushOverlayResult, 'signature' | 'bundleSignature'>): string {
   const parts: string[] = [];
   if (p.signature) parts.push(`${p.signature.tag}${p.signature.appended ? '' : ' (already there)'}`);
   if (p.bundleSignature) parts.push(`a Sigstore bundle (${p.bundleSignature.via === 'referrers-api' ? 'referrers API' : `fallback tag ${p.bundleSignature.tag}`}${p.bundleSignature.appended ? '' : ', already there'})`);
-  return parts.length ? `; signed as ${parts.join(' and ')}` : '';
+  return parts.join(' and ');
 }
 
 /** `; attested (https://cyclonedx.org/bom, https://slsa.dev/provenance/v1)`, or ''. */
@@ -177,7 +177,8 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
     else {
       if (pushed) {
         const uploaded = pushed.blobs.filter((b) => b.outcome === 'uploaded').length;
-        io.err(`pushed ${uploaded} of ${pushed.blobs.length} blobs (${pushed.bytesUploaded} bytes)${signedAs(pushed)}${attestedAs(pushed)}`);
+        const signed = signatureSummary(pushed);
+        io.err(`pushed ${uploaded} of ${pushed.blobs.length} blobs (${pushed.bytesUploaded} bytes)${signed ? `; signed as ${signed}` : ''}${attestedAs(pushed)}`);
       }
       if (built.outputLayout) io.err(`wrote OCI layout ${built.outputLayout.dir}:${built.outputLayout.tag}`);
       io.out(s.image);

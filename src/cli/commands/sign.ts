@@ -11,7 +11,7 @@ import { parseReference, refName } from '../../oci/reference';
 import { RegistryClient } from '../../oci/registry';
 import { parseSignatureFormat } from '../../oci/signing/format';
 import { EXIT, type Io } from '../output';
-import { signedAs } from './build';
+import { signatureSummary } from './build';
 import { registryOptions, type RegistryFlags } from './registry-options';
 
 export interface SignFlags extends RegistryFlags {
@@ -46,7 +46,7 @@ export async function runSign(refText: string, f: SignFlags, io: Io): Promise<nu
     const image = `${refName(ref)}@${ref.digest}`;
     if (f.json) io.out(JSON.stringify({ ok: true, image, format, signature: signed.legacy ?? null, bundleSignature: signed.bundle ?? null, blobs: pushed }, null, 2));
     else {
-      io.err(`signed${signedAs({ ...(signed.legacy ? { signature: signed.legacy } : {}), ...(signed.bundle ? { bundleSignature: signed.bundle } : {}) }).replace('; signed as', '')}`);
+      io.err(`signed as ${signatureSummary({ ...(signed.legacy ? { signature: signed.legacy } : {}), ...(signed.bundle ? { bundleSignature: signed.bundle } : {}) })}`);
       io.out(image);
     }
     return EXIT.ok;

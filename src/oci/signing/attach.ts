@@ -55,10 +55,11 @@ export async function signAndAttach(client: RegistryClient, repo: string, subjec
 }
 
 async function attachBundle(client: RegistryClient, repo: string, subject: Descriptor, opts: AttachOptions, source: RegistryImageSource): Promise<NonNullable<AttachedSignatures['bundle']>> {
-  const api = (await client.getReferrers(repo, subject.digest)) !== undefined;
   const existing = await verifyImageBundles(source, subject.digest, opts.key.publicKey);
-  const via = api ? 'referrers-api' as const : 'fallback-tag' as const;
-  if (existing.valid.length > 0) return { appended: false, via, ...(api ? {} : { tag: referrersTag(subject.digest) }) };
+  if (existing.valid.length > 0) {
+    const api = (await source.referrers(subject.digest)) !== undefined;
+    return { appended: false, via: api ? 'referrers-api' : 'fallback-tag', ...(api ? {} : { tag: referrersTag(subject.digest) }) };
+  }
   return attachReferrer(client, repo, subject, signImageBundle({ subject, key: opts.key }), (b) => opts.pushBlob('signature bundle', b));
 }
 

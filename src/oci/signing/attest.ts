@@ -30,11 +30,12 @@ export async function attachAttestations(
   opts: { readonly key: SigningKey; readonly pushBlob: (what: string, blob: Blob) => Promise<void> },
 ): Promise<AttachedAttestation[]> {
   const source = new RegistryImageSource(client, repo);
+  const via = (await source.referrers(subject.digest)) ? 'referrers-api' as const : 'fallback-tag' as const;
   const out: AttachedAttestation[] = [];
   for (const s of statements) {
     const existing = await verifyImageBundles(source, subject.digest, opts.key.publicKey, undefined, s.predicateType);
     if (existing.valid.length > 0) {
-      out.push({ predicateType: s.predicateType, appended: false, via: (await source.referrers(subject.digest)) ? 'referrers-api' : 'fallback-tag' });
+      out.push({ predicateType: s.predicateType, appended: false, via });
       continue;
     }
     const referrer = bundleReferrer(dsseBundle(s.statement, opts.key), subject, s.predicateType);

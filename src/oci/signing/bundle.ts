@@ -131,7 +131,6 @@ export async function verifyImageBundles(
   for (let i = 0; i < manifests.length; i++) {
     const d = manifests[i]!;
     if (d.artifactType !== SIGSTORE_BUNDLE_MEDIA_TYPE) continue; // other referrers (SBOMs, ...) are not signatures
-    seen++;
     const reject = (reason: RejectedSignature['reason'], message: string, layerDigest?: string) => rejected.push({ layerIndex: i, layerDigest, reason, message, format: 'bundle' });
     let m: { subject?: Descriptor; layers?: Descriptor[]; annotations?: Record<string, string> };
     try {
@@ -139,15 +138,14 @@ export async function verifyImageBundles(
       if (fetched.digest !== d.digest && sha256Digest(fetched.bytes) !== d.digest) throw new Error('manifest does not match its digest');
       m = JSON.parse(fetched.bytes.toString('utf8')) as typeof m;
     } catch (e) {
+      seen++;
       reject('payload-fetch', `cannot read referrer ${d.digest}: ${errorText(e)}`);
       continue;
     }
     // A referrer that says it holds another predicate (an attestation, for a signature) is not looked at.
     const named = m.annotations?.['dev.sigstore.bundle.predicateType'];
-    if (named !== undefined && named !== predicateType) {
-      seen--;
-      continue;
-    }
+    if (named !== undefined && named !== predicateType) continue;
+    seen++;
     if (m.subject?.digest !== imageDigest) {
       reject('digest-mismatch', `referrer ${d.digest} has subject ${String(m.subject?.digest)}, not ${imageDigest}`);
       continue;
