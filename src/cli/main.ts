@@ -11,6 +11,7 @@ import type { SignFlags } from './commands/sign';
 import type { BaseFlags, PullFlags, PushLayoutFlags } from './commands/base';
 import { addRegistryOptions } from './commands/registry-options';
 import { EXIT, processIo, reportError, type Io } from './output';
+import { VERSION as version } from '../version';
 
 // Each command loads its modules when it runs (start-up time counts in a re-push): `build` does not
 // load the Dockerfile parser or the rules, `--version` loads nothing but commander.
@@ -28,9 +29,6 @@ const LIGHT_COMMANDS = new Set(['build', 'verify', 'sign', 'generate-key-pair', 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 /** Overlay rules (build), which `check` does not apply. */
 const OVERLAY_ID = /^(SPEC|INPUT|LAYER)\d{3}$/;
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { version } = require('../../package.json') as { version: string };
 
 /**
  * The program. `mods` holds the modules loaded up front for help texts (the rules list and the

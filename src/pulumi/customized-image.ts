@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
+import { parseSignatureFormat, type SignatureFormat } from '../oci/signing/format';
 import { CleanimgError } from '../errors';
 import { checkRepositoryInput } from './repository';
 import { resolveSourceDateEpoch } from '../oci/layer';
@@ -78,6 +79,13 @@ export interface CustomizedImageArgs {
   readonly signingKey?: pulumi.Input<string>;
   /** The key's password; stored as a secret. @default COSIGN_PASSWORD of the provider process */
   readonly signingKeyPassword?: pulumi.Input<string>;
+  /**
+   * With `signingKey`: `legacy` (cosign's `.sig` tag), `bundle` (a Sigstore bundle referrer, cosign
+   * v3's default) or `both`, as `--signature-format` (README, "Signatures"). @default 'legacy'
+   */
+  readonly signatureFormat?: SignatureFormat;
+  /** With `signingKey`: also attach the signed SBOM and SLSA provenance, as `build --attest`. @default false */
+  readonly attest?: boolean;
   /** Per-request registry timeout in seconds. @default 60 */
   readonly timeoutSeconds?: number;
 }
@@ -160,6 +168,7 @@ export class CustomizedImage extends pulumi.ComponentResource {
       ...(args.password !== undefined ? { password: secret(args.password) } : {}),
       ...(args.signingKey !== undefined ? { signingKey: secret(args.signingKey) } : {}),
       ...(args.signingKeyPassword !== undefined ? { signingKeyPassword: secret(args.signingKeyPassword) } : {}),
+      ...signingOptions(args, where),
       ...(args.timeoutSeconds !== undefined ? { timeoutSeconds: args.timeoutSeconds } : {}),
     };
     this.build = new CustomizedImageBuild(`${name}-build`, inputs, { parent: this });
@@ -203,4 +212,13 @@ function readSpec(spec: string | InlineCustomizeSpec, where: string): ReadSpec {
     if (e instanceof CleanimgError) throw new CleanimgError(`${where}: ${e.message.split('\n')[0]}`, e.problems);
     throw e;
   }
+}
+
+/** signatureFormat and attest, checked at construction (SIG014, CLI027); absent when default, so older stacks see no change. */
+function signingOptions(args: Pick<CustomizedImageArgs, 'signingKey' | 'signatureFormat' | 'attest'>, where: string): Pick<ImageBuildInputs, 'signatureFormat' | 'attest'> {
+  const format = parseSignatureFormat(args.signatureFormat, `${where}.signatureFormat`);
+  if ((args.signatureFormat !== undefined || args.attest) && args.signingKey === undefined) {
+    throw new CleanimgError(`${where}: signatureFormat and attest need signingKey`, [{ code: 'CLI027', path: `${where}.${args.attest ? 'attest' : 'signatureFormat'}`, message: 'there is nothing to sign with', fix: 'set signingKey, or drop signatureFormat and attest' }]);
+  }
+  return { ...(format !== 'legacy' ? { signatureFormat: format } : {}), ...(args.attest ? { attest: true } : {}) };
 }

@@ -28,7 +28,9 @@ import { LayoutImageSource } from '../oci/layout';
 import { parseReference, refName, type Reference } from '../oci/reference';
 import { RegistryClient, RegistryImageSource, type RegistryClientOptions } from '../oci/registry';
 import { loadPrivateKey, type SigningKey } from '../oci/signing';
+import type { SignatureFormat } from '../oci/signing/format';
 import type { ImageSource } from '../oci/types';
+import { VERSION } from '../version';
 
 /** The value Pulumi passes for an input that is not known yet (during preview). */
 export const UNKNOWN = '04da6b54-80e4-46f7-96ec-b56ff0331ba9';
@@ -68,6 +70,9 @@ export interface ImageBuildInputs {
   readonly signingKey?: string;
   /** Secret. */
   readonly signingKeyPassword?: string;
+  /** Absent: legacy. */
+  readonly signatureFormat?: SignatureFormat;
+  readonly attest?: boolean;
   readonly timeoutSeconds?: number;
 }
 
@@ -94,8 +99,12 @@ export interface ImageBuildOutputs {
   readonly signed: boolean;
   /** PEM of the signer's public key (for `cosign verify --key`), when signed. */
   readonly publicKey?: string;
-  /** The cosign signature tag (`sha256-<hex>.sig`), when signed. */
+  /** The cosign signature tag (`sha256-<hex>.sig`), when signed in that format. */
   readonly signatureTag?: string;
+  /** The signature format, when signed and not legacy. */
+  readonly signatureFormat?: SignatureFormat;
+  /** True when the SBOM and provenance were attached. */
+  readonly attested?: boolean;
   readonly warnings: readonly string[];
   /** How the registry was reached (not the credentials): what `read` (pulumi refresh) needs to reach it again. */
   readonly insecure?: boolean;
@@ -234,7 +243,8 @@ export async function buildAndPush(inputs: ImageBuildInputs): Promise<ImageBuild
       ref: target,
       baseRef,
       ...(source instanceof LayoutImageSource ? { openBaseLayer: (d) => (source as LayoutImageSource).openBlob(d.digest) } : { baseClient: client(baseRef.registry) }),
-      ...(key ? { signingKey: key } : {}),
+      ...(key ? { signingKey: key, ...(inputs.signatureFormat ? { signatureFormat: inputs.signatureFormat } : {}) } : {}),
+      ...(key && inputs.attest ? { attest: { builderVersion: VERSION, specDir: loaded.specDir } } : {}),
     });
     return {
       specDigest: inputs.specDigest,
@@ -254,6 +264,8 @@ export async function buildAndPush(inputs: ImageBuildInputs): Promise<ImageBuild
       signed: !!key,
       ...(key ? { publicKey: key.publicKeyPem } : {}),
       ...(pushed.signature ? { signatureTag: pushed.signature.tag } : {}),
+      ...(key && inputs.signatureFormat ? { signatureFormat: inputs.signatureFormat } : {}),
+      ...(pushed.attestations ? { attested: true } : {}),
       warnings: [...built.warnings],
       ...(inputs.insecure ? { insecure: true } : {}),
       ...(inputs.caFiles?.length ? { caFiles: [...inputs.caFiles] } : {}),
@@ -294,6 +306,8 @@ export async function diffImage(olds: Partial<ImageBuildOutputs>, news: ImageBui
   else if (wantsKey) {
     if (news.signingKey === UNKNOWN || news.signingKeyPassword === UNKNOWN) changed.push('signingKey');
     else if ((await signingKeyOf(news))!.publicKeyPem !== olds.publicKey) changed.push('signingKey');
+    if ((news.signatureFormat ?? 'legacy') !== (olds.signatureFormat ?? 'legacy')) changed.push('signatureFormat');
+    if (!!news.attest !== !!olds.attested) changed.push('attest');
   }
   changed.push(...replaces);
   return { changes: changed.length > 0, replaces, changed };

@@ -246,6 +246,26 @@ describe('the CustomizedImage provider against a real registry', () => {
     expect((await provider.diff(id, outs, unsigned as ImageBuildInputs)).changes).toBe(true);
   });
 
+  it('signatureFormat both and attest: the .sig tag and the referrers, outputs say so, a changed format is an update; bad values refused at construction', async () => {
+    const dir = specDir({ 'app.conf': 'bundled = 1\n' });
+    const { privateKeyPem } = await generateKeyPair('pw-3');
+    const inputs = await declare({ spec: path.join(dir, 'spec.yaml'), tag: 'bundled', signingKey: privateKeyPem, signingKeyPassword: 'pw-3', signatureFormat: 'both', attest: true });
+    expect(inputs).toMatchObject({ signatureFormat: 'both', attest: true });
+    const { id, outs } = await provider.create(inputs);
+    expect(outs).toMatchObject({ signed: true, signatureFormat: 'both', attested: true, signatureTag: `sha256-${outs.digest.slice(7)}.sig` });
+    expect(await exists(`${reg.host}/team/app:sha256-${outs.digest.slice(7)}`)).toBe(true); // the referrers fallback tag
+    expect((await provider.diff(id, outs, inputs)).changes).toBe(false);
+    expect(await provider.diff(id, outs, { ...inputs, signatureFormat: 'bundle' })).toEqual({ changes: true, replaces: [] });
+    const { attest: _a, ...noAttest } = inputs;
+    expect((await provider.diff(id, outs, noAttest as ImageBuildInputs)).changes).toBe(true);
+    // Left out (legacy, no attestations), the inputs are what they were before these options existed.
+    const plain = await declare({ spec: path.join(dir, 'spec.yaml'), tag: 'plain', signingKey: privateKeyPem, signingKeyPassword: 'pw-3' });
+    expect(Object.keys(plain)).not.toContain('signatureFormat');
+    expect(Object.keys(plain)).not.toContain('attest');
+    expect(() => new CustomizedImage('bad-format', { repository: `${reg.host}/team/app`, tag: 'x', spec: path.join(dir, 'spec.yaml'), signingKey: privateKeyPem, signatureFormat: 'dsse' as never })).toThrow(/SIG014|not a signature format/);
+    expect(() => new CustomizedImage('attest-unsigned', { repository: `${reg.host}/team/app`, tag: 'x', spec: path.join(dir, 'spec.yaml'), attest: true })).toThrow(/need signingKey/);
+  });
+
   it('an inline spec builds the same digest as the same spec in a file named "inline"', async () => {
     const dir = specDir({ 'app.conf': 'inline = 1\n' });
     const fields = { base_image: base.ref, arch: 'amd64', copy_files: [{ source: 'app.conf', destination: '/etc/app/app.conf', mode: 0o640, owner: '0:65532' }] };

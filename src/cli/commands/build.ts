@@ -12,6 +12,7 @@ import { parseReference, refName, type Reference } from '../../oci/reference';
 import { RegistryClient, RegistryImageSource } from '../../oci/registry';
 import type { SigningKey } from '../../oci/signing';
 import { parseSignatureFormat } from '../../oci/signing/format';
+import { VERSION } from '../../version';
 import type { ImageSource } from '../../oci/types';
 import { EXIT, type Io } from '../output';
 import { registryOptions, type RegistryFlags } from './registry-options';
@@ -79,11 +80,6 @@ function summary(b: BuildOverlayResult, pushed: PushOverlayResult | undefined, r
     trust: b.trust ?? null,
     warnings: b.warnings,
   };
-}
-
-function cliVersion(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('../../../package.json') as { version: string }).version;
 }
 
 /** `sha256-<hex>.sig and a Sigstore bundle (fallback tag sha256-<hex>)`, or '' when unsigned. */
@@ -167,7 +163,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
         baseRef,
         ...(source instanceof LayoutImageSource ? { openBaseLayer: (d) => source.openBlob(d.digest) } : { baseClient: client(baseRef.registry) }),
         ...(key ? { signingKey: key, signatureFormat } : {}),
-        ...(key && f.attest ? { attest: { builderVersion: cliVersion(), specDir: loaded.specDir } } : {}),
+        ...(key && f.attest ? { attest: { builderVersion: VERSION, specDir: loaded.specDir } } : {}),
         ...(streamed ? { streamedLayer: { digest: built.layer.descriptor.digest } } : {}),
         ...(f.json ? {} : { onProgress: progressPrinter(io) }),
       });
