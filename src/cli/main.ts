@@ -82,7 +82,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, mods?: { r
     .option('--output-layout <dir>', 'also write an OCI image layout (skopeo copy oci:DIR:TAG ..., umoci unpack)')
     .option('--sign-key <file>', 'sign the pushed digest (cosign key file, password in COSIGN_PASSWORD, or a PEM EC P-256 key); the tag moves only after the signature is pushed')
     .option('--signature-format <format>', 'with --sign-key: legacy (the .sig tag; default), bundle (a Sigstore bundle referrer, cosign v3\'s default) or both')
-    .option('--attest', 'with --sign-key: also attach a CycloneDX SBOM and a SLSA provenance v1 statement of the overlay, signed, as Sigstore bundles')
+    .option('--attest', 'with --sign-key: also attach a CycloneDX SBOM and a SLSA provenance v1 statement of the overlay, signed, in the signature format(s)')
     .option('--format <format>', 'manifest format: base (the base\'s own) or oci', 'base')
     .option('--base-layout <dir>', 'read the base from an OCI layout instead of its registry (offline)')
     .option('--source-date-epoch <seconds>', 'timestamp for files and history (default SOURCE_DATE_EPOCH, else 0)')

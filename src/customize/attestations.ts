@@ -10,7 +10,8 @@
  *
  * Same spec, same inputs, same base → the same statement bytes: the only time is SOURCE_DATE_EPOCH
  * (0 unless set), the SBOM's serial number is derived from the image digest, and lists are sorted.
- * cosign reads them with `cosign verify-attestation --type cyclonedx|slsaprovenance1`.
+ * cosign reads them with `cosign verify-attestation --type cyclonedx|slsaprovenance1`; they are signed
+ * and attached by oci/signing/attest.ts.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';

@@ -34,7 +34,7 @@ export interface PushOverlayOptions {
   readonly signingKey?: SigningKey;
   /** Which signature formats to attach. @default legacy */
   readonly signatureFormat?: SignatureFormat;
-  /** With signingKey: also attach the SBOM and provenance attestations (attestations.ts), as Sigstore bundles. */
+  /** With signingKey: also attach the SBOM and provenance attestations (attestations.ts), in the signature's format(s). */
   readonly attest?: { readonly builderVersion: string; readonly specDir: string };
   readonly onProgress?: PushProgress;
   /** The overlay layer, already uploaded while it was built (LayerStreamer.commit returned true). */
@@ -187,6 +187,7 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
       const statements = await overlayAttestations(build, refName(ref), digest, opts.attest.builderVersion, opts.attest.specDir);
       attestations = await attachAttestations(target, repo, subject, statements, {
         key: opts.signingKey,
+        ...(opts.signatureFormat ? { format: opts.signatureFormat } : {}),
         pushBlob: async (what, b) => { blobs.push(await push(what, b.descriptor, streamOf(b.bytes))); },
       });
     }

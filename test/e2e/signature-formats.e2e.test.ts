@@ -8,8 +8,9 @@
 // - `build --push --sign-key`: by default the .sig format, read by cosign v2 and v3 offline without
 //   flags; with `--signature-format both`, cosign v3 reads the bundle, while cosign v2.6 turns to the
 //   bundle too and then needs a trusted root (`--trusted-root`): why the default is the .sig format;
-// - `build --attest`: the SBOM and provenance statements pass `cosign verify-attestation --type
-//   cyclonedx|slsaprovenance1` and `verify --attestations`, and fail under another key.
+// - `build --attest`, in the .sig/.att format and in the bundle format: the SBOM and provenance
+//   statements pass `cosign verify-attestation --type cyclonedx|slsaprovenance1` (v2 and v3 for
+//   .att, v3 for bundles) and `verify --attestations`, and fail under another key.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,11 +112,11 @@ for (const impl of ['docker-registry', 'distribution-registry'] as const) {
       expect(v2.code, v2.stderr).toBe(0);
     });
 
-    it('build --attest: cosign v3 verify-attestation passes for cyclonedx and slsaprovenance1; verify --attestations too; the statements are the same on a rebuild', async () => {
-      type Report = { image: string; attestations: Array<{ predicateType: string; appended: boolean }> };
-      const build = () => buildSigned<Report>('attested', 'attested\n', ['--attest']);
+    it('build --attest (bundle format): cosign v3 verify-attestation passes for cyclonedx and slsaprovenance1; verify --attestations too; the statements are the same on a rebuild', async () => {
+      type Report = { image: string; attestations: Array<{ predicateType: string; appended: boolean; format: string }> };
+      const build = () => buildSigned<Report>('attested', 'attested\n', ['--signature-format', 'bundle', '--attest']);
       const out = await build();
-      expect(out.attestations.map((a) => [a.predicateType, a.appended])).toEqual([['https://cyclonedx.org/bom', true], ['https://slsa.dev/provenance/v1', true]]);
+      expect(out.attestations.map((a) => [a.predicateType, a.format, a.appended])).toEqual([['https://cyclonedx.org/bom', 'bundle', true], ['https://slsa.dev/provenance/v1', 'bundle', true]]);
       const payloads: Record<string, unknown> = {};
       for (const type of ['cyclonedx', 'slsaprovenance1']) {
         const v = await run(tool('cosign-v3'), ['verify-attestation', '--key', join(dir, 'cosign.pub'), '--insecure-ignore-tlog', '--type', type, ...INSECURE, out.image], { cwd: dir, env: env() });
@@ -136,6 +137,30 @@ for (const impl of ['docker-registry', 'distribution-registry'] as const) {
       // The same build again: the image and the statements are the same, so nothing is added.
       const again = await build();
       expect(again.image).toBe(out.image);
+      expect(again.attestations.map((a) => a.appended)).toEqual([false, false]);
+    });
+
+    it('build --attest (default .sig format): the attestations go to the .att tag; cosign v2 and v3 verify-attestation pass, another key fails; a rebuild adds nothing', async () => {
+      type Report = { image: string; attestations: Array<{ predicateType: string; appended: boolean; format: string; tag: string }> };
+      const build = () => buildSigned<Report>('attested-legacy', 'attested, legacy\n', ['--attest']);
+      const out = await build();
+      const hex = out.image.split('@sha256:')[1];
+      expect(out.attestations.map((a) => [a.predicateType, a.format, a.tag, a.appended])).toEqual([
+        ['https://cyclonedx.org/bom', 'legacy', `sha256-${hex}.att`, true],
+        ['https://slsa.dev/provenance/v1', 'legacy', `sha256-${hex}.att`, true],
+      ]);
+      for (const major of ['v2', 'v3'] as const) {
+        for (const type of ['cyclonedx', 'slsaprovenance1']) {
+          const v = await run(tool(`cosign-${major}`), ['verify-attestation', '--key', join(dir, 'cosign.pub'), '--insecure-ignore-tlog', '--type', type, ...INSECURE, out.image], { cwd: dir, env: env() });
+          expect(v.code, `${major} ${type}: ${v.stderr}`).toBe(0);
+          const bad = await run(tool(`cosign-${major}`), ['verify-attestation', '--key', join(other, 'cosign.pub'), '--insecure-ignore-tlog', '--type', type, ...INSECURE, out.image], { cwd: dir, env: env() });
+          expect(bad.code, `${major} ${type} under another key`).not.toBe(0);
+        }
+      }
+      const ours = await run('node', [CLI, 'verify', '--key', join(dir, 'cosign.pub'), '--attestations', '--json', out.image]);
+      expect(ours.code, ours.stdout).toBe(0);
+      expect((JSON.parse(ours.stdout) as { attestations: Array<{ formats: string[] }> }).attestations.map((a) => a.formats)).toEqual([['legacy'], ['legacy']]);
+      const again = await build();
       expect(again.attestations.map((a) => a.appended)).toEqual([false, false]);
     });
 

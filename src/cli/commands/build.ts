@@ -92,7 +92,7 @@ export function signatureSummary(p: Pick<PushOverlayResult, 'signature' | 'bundl
 
 /** `; attested (https://cyclonedx.org/bom, https://slsa.dev/provenance/v1)`, or ''. */
 function attestedAs(p: Pick<PushOverlayResult, 'attestations'>): string {
-  return p.attestations?.length ? `; attested (${p.attestations.map((a) => `${a.predicateType}${a.appended ? '' : ', already there'}`).join('; ')})` : '';
+  return p.attestations?.length ? `; attested (${p.attestations.map((a) => `${a.predicateType} as ${a.format === 'legacy' ? a.tag : 'a bundle'}${a.appended ? '' : ', already there'}`).join('; ')})` : '';
 }
 
 export async function runBuild(f: BuildFlags, io: Io): Promise<number> {

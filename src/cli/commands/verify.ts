@@ -145,7 +145,7 @@ export async function runVerify(refText: string | undefined, f: VerifyFlags, io:
     io.out(`  shell: ${r.shell.shellFree ? `none in ${r.shell.layers} layers (${r.shell.entries} entries)` : 'FOUND'}`);
     io.out(`  user: ${JSON.stringify(r.shell.user.user)}${r.shell.user.uid !== undefined ? ` (UID ${r.shell.user.uid}${r.shell.user.isRoot ? ': root' : ''})` : r.shell.user.isRoot ? ' (root)' : ''}`);
     // Not failures (a hardened pod runs with no_new_privs and a read-only root), but worth knowing.
-    for (const a of r.attestations ?? []) io.out(`  attestation ${a.predicateType}: ${a.verified ? 'valid' : 'MISSING'}`);
+    for (const a of r.attestations ?? []) io.out(`  attestation ${a.predicateType}: ${a.verified ? `valid (${a.formats.join(', ')})` : 'MISSING'}`);
     for (const e of r.shell.special) io.out(`  note: ${e.what} ${e.path} (layer ${e.layer + 1}${e.replaces !== undefined ? `, over layer ${e.replaces + 1}'s` : ''})`);
     if (r.trust) for (const line of describeTrustVerify(r.trust)) io.out(line);
     for (const f2 of r.failures) io.out(`  FAIL ${f2}`);

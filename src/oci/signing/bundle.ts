@@ -32,7 +32,7 @@ export function dssePae(payloadType: string, body: Uint8Array): Buffer {
   return preAuthEncoding(payloadType, Buffer.from(body));
 }
 
-interface BundleDoc {
+export interface BundleDoc {
   mediaType?: unknown;
   dsseEnvelope?: { payload?: unknown; payloadType?: unknown; signatures?: { sig?: unknown }[] };
 }
@@ -60,9 +60,19 @@ export function checkBundle(
   } catch (e) {
     return { reason: 'payload-json', message: `not a valid Sigstore bundle: ${(e as Error).message}` };
   }
-  const env = doc.dsseEnvelope;
-  if (!env || typeof env.payload !== 'string' || typeof env.payloadType !== 'string' || !Array.isArray(env.signatures)) {
-    return { reason: 'payload-type', message: 'bundle has no DSSE envelope (only DSSE bundles are cosign image signatures)' };
+  if (!doc.dsseEnvelope) return { reason: 'payload-type', message: 'bundle has no DSSE envelope (only DSSE bundles are cosign image signatures)' };
+  return checkDsseEnvelope(doc.dsseEnvelope, imageDigest, publicKey, predicateType);
+}
+
+/** A DSSE envelope (in a bundle, or alone as a `.att` layer): signed by `publicKey`, an in-toto statement of `predicateType` about `imageDigest`. */
+export function checkDsseEnvelope(
+  env: NonNullable<BundleDoc['dsseEnvelope']>,
+  imageDigest: string,
+  publicKey: crypto.KeyObject,
+  predicateType: string,
+): { reason: RejectedSignature['reason']; message: string } | { valid: Omit<ValidSignature, 'layerIndex' | 'layerDigest' | 'format'> } {
+  if (typeof env.payload !== 'string' || typeof env.payloadType !== 'string' || !Array.isArray(env.signatures)) {
+    return { reason: 'payload-type', message: 'the DSSE envelope lacks its payload, payload type or signatures' };
   }
   const body = Buffer.from(env.payload, 'base64');
   const pae = dssePae(env.payloadType, body);

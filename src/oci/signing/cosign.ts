@@ -193,9 +193,8 @@ export function signImage(opts: SignImageOptions): SignatureImage {
   const payload = simpleSigningPayload(ref, opts.imageDigest, opts.annotations);
   const payloadDigest = sha256Digest(payload);
 
-  let base: { manifest: GoManifestFields; config: Record<string, unknown> };
+  const base = cosignImageBase(opts.existing);
   if (opts.existing) {
-    base = parseExisting(opts.existing);
     // cosign's dupe detector: same payload, same media type, no new annotations, and a signature our key verifies.
     for (const layer of base.manifest.layers) {
       const existingSig = layer.annotations?.[SIGNATURE_ANNOTATION];
@@ -213,52 +212,47 @@ export function signImage(opts: SignImageOptions): SignatureImage {
         };
       }
     }
-  } else {
-    base = {
-      manifest: {
-        schemaVersion: 2,
-        mediaType: MediaType.OciManifest,
-        config: { mediaType: MediaType.OciConfig, size: 0, digest: '' },
-        layers: [],
-      },
-      config: emptyConfig(),
-    };
   }
 
   const signature = signPayload(payload, opts.key);
-  const layer: Descriptor = {
-    mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
-    size: payload.length,
-    digest: payloadDigest,
-    annotations: { [SIGNATURE_ANNOTATION]: signature },
-  };
+  const image = appendLayer(base, payload, SIMPLE_SIGNING_MEDIA_TYPE, { [SIGNATURE_ANNOTATION]: signature });
+  return { tag, ...image, appended: true, payload, signature };
+}
 
+/** A cosign image (`.sig` or `.att` tag) as parsed: its manifest fields and config. */
+export type CosignImageBase = { manifest: GoManifestFields; config: Record<string, unknown> };
+
+/** A fresh, empty cosign image (go-containerregistry's empty image with OCI media types). */
+export function emptyCosignImage(): CosignImageBase {
+  return {
+    manifest: { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, size: 0, digest: '' }, layers: [] },
+    config: emptyConfig(),
+  };
+}
+
+/** Parses an existing cosign image (SIG012/SIG013 when it is not one, or is full), or starts an empty one. */
+export function cosignImageBase(existing: ExistingSignatureImage | null | undefined): CosignImageBase {
+  return existing ? parseExisting(existing) : emptyCosignImage();
+}
+
+/**
+ * `base` with one more layer (`bytes`, its media type and annotations), as cosign appends one: the
+ * config's diff_ids and history grow by one, in Go's JSON. Returns the manifest and the two new blobs.
+ */
+export function appendLayer(base: CosignImageBase, bytes: Buffer, mediaType: string, annotations: Record<string, string>): Pick<SignatureImage, 'manifest' | 'mediaType' | 'digest' | 'blobs'> {
+  const digest = sha256Digest(bytes);
+  const layer: Descriptor = { mediaType, size: bytes.length, digest, annotations };
   const rootfs = (base.config.rootfs ?? { type: 'layers' }) as { type?: string; diff_ids?: string[] };
   const history = Array.isArray(base.config.history) ? [...(base.config.history as object[])] : [];
-  const config = {
-    ...base.config,
-    rootfs: { ...rootfs, diff_ids: [...(rootfs.diff_ids ?? []), payloadDigest] },
-    history: [...history, {}],
-  };
+  const config = { ...base.config, rootfs: { ...rootfs, diff_ids: [...(rootfs.diff_ids ?? []), digest] }, history: [...history, {}] };
   const configBytes = Buffer.from(goConfigFile(config), 'utf8');
   const configDesc: Descriptor = { mediaType: base.manifest.config.mediaType, size: configBytes.length, digest: sha256Digest(configBytes) };
-
-  const manifestBytes = Buffer.from(
-    goManifest({ ...base.manifest, config: { ...base.manifest.config, ...configDesc }, layers: [...base.manifest.layers, layer] }),
-    'utf8',
-  );
+  const manifestBytes = Buffer.from(goManifest({ ...base.manifest, config: { ...base.manifest.config, ...configDesc }, layers: [...base.manifest.layers, layer] }), 'utf8');
   return {
-    tag,
     manifest: manifestBytes,
     mediaType: base.manifest.mediaType ?? MediaType.OciManifest,
     digest: sha256Digest(manifestBytes),
-    blobs: [
-      { descriptor: configDesc, bytes: configBytes },
-      { descriptor: { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, size: payload.length, digest: payloadDigest }, bytes: payload },
-    ],
-    appended: true,
-    payload,
-    signature,
+    blobs: [{ descriptor: configDesc, bytes: configBytes }, { descriptor: { mediaType, size: bytes.length, digest }, bytes }],
   };
 }
 
@@ -276,8 +270,8 @@ export async function readExistingSignatureImage(
   source: ImageSource,
   imageDigest: string,
   isNotFound: (err: unknown) => boolean = isManifestNotFound,
+  tag = signatureTag(imageDigest),
 ): Promise<ExistingSignatureImage | null> {
-  const tag = signatureTag(imageDigest);
   let manifest: Buffer;
   try {
     manifest = (await source.getManifest(tag)).bytes;
