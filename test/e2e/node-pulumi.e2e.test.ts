@@ -90,6 +90,8 @@ describe.skipIf(!projectUsesPulumi() || skipWithoutNode(PULUMI_TOOLS))('the exam
 
     // What the engine waited for is what runs: every workload's pods Ready.
     for (const o of objs.filter((x) => x.kind === 'Deployment' || x.kind === 'StatefulSet')) {
+      // An HPA may raise replicas to its minimum after the engine's await (go-api: 1 -> 3): wait for that rollout.
+      await node.kubectl(['-n', o.metadata.namespace!, 'rollout', 'status', `${o.kind!.toLowerCase()}/${o.metadata.name}`, '--timeout=180s'], { timeoutMs: 200_000 });
       const w = JSON.parse(await node.kubectlOk(['-n', o.metadata.namespace!, 'get', o.kind!.toLowerCase(), o.metadata.name, '-o', 'json']));
       expect([o.metadata.namespace, o.metadata.name, w.status.readyReplicas]).toEqual([o.metadata.namespace, o.metadata.name, w.spec.replicas]);
       expect(w.metadata.annotations?.['pulumi.com/skipAwait']).toBeUndefined();
