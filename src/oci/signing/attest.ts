@@ -93,10 +93,14 @@ async function attachLegacy(client: RegistryClient, repo: string, subject: Descr
     // (the signature is inside the envelope).
     image = appendLayer(base, envelope, DSSE_ENVELOPE_MEDIA_TYPE, { [SIGNATURE_ANNOTATION]: '', predicateType: s.predicateType });
     base = { manifest: JSON.parse(image.manifest.toString()), config: JSON.parse(image.blobs[0]!.bytes.toString()) };
-    for (const b of image.blobs) await opts.pushBlob(`attestation ${s.predicateType}`, b);
+    await opts.pushBlob(`attestation ${s.predicateType}`, image.blobs[1]!); // the envelope layer
     out.push({ predicateType: s.predicateType, format: 'legacy', appended: true, tag });
   }
-  if (image) await client.putManifest(repo, tag, image.manifest, image.mediaType);
+  if (image) {
+    // Only the last config is referenced: the ones of the images in between are never pushed.
+    await opts.pushBlob('attestations config', image.blobs[0]!);
+    await client.putManifest(repo, tag, image.manifest, image.mediaType);
+  }
   return out;
 }
 
