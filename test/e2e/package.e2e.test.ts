@@ -3,12 +3,12 @@
 // moduleResolution node16, nodenext and bundler. Needs the package registry (dependencies install
 // from npm's cache when warm, as after `npm ci`).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO } from './support/pulumi';
-import { run } from './support/tools';
+import { PULUMI_TOOLS, REPO, pulumiWorkspace, seedPluginCache } from './support/pulumi';
+import { run, skipWithout } from './support/tools';
 
 const NPM = 'npm';
 const TSC = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -41,9 +41,10 @@ describe('the npm package as users meet it', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('npm pack holds the compiled library, the policy pack and the documents, nothing else', () => {
+  it('npm pack holds the compiled library, the policy pack, the plugin package and the documents, nothing else', () => {
     const outside = files.filter((f) => !f.startsWith('lib/') && !f.startsWith('policy-pack/'));
-    expect(outside).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'SECURITY.md', 'package.json']);
+    expect(outside).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'SECURITY.md', 'package.json',
+      'pulumi-plugin/PulumiPlugin.yaml', 'pulumi-plugin/index.js', 'pulumi-plugin/package.json', 'pulumi-plugin/schema.json']);
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
     expect(files.filter((f) => /^(src|test|bench|examples|dist|scripts|docs)\//.test(f))).toEqual([]);
     const pkg = JSON.parse(execFileSync('node', ['-p', 'JSON.stringify(require("./package.json"))'], { cwd: REPO, encoding: 'utf8' })) as { exports: Record<string, string | Record<string, string>>; bin: Record<string, string> };
@@ -66,6 +67,23 @@ describe('the npm package as users meet it', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('cleanimg cleanimg-hardening');
   });
+
+  // The real CLI starts the installed plugin package (through the Node.js language host, after an
+  // `npm install` in its folder that only links the enclosing package) and reads its schema.
+  it.skipIf(skipWithout(PULUMI_TOOLS))('pulumi package get-schema node_modules/cleanimg/pulumi-plugin serves the schema', async () => {
+    const ws = pulumiWorkspace('/nonexistent-kubeconfig');
+    try {
+      seedPluginCache(ws);
+      const plugin = join(project, 'node_modules', 'cleanimg', 'pulumi-plugin');
+      const got = await ws.pulumi(['package', 'get-schema', plugin], project);
+      expect(got.code, got.stderr).toBe(0);
+      const { config: _config, ...schema } = JSON.parse(got.stdout) as Record<string, unknown>;
+      expect(schema).toEqual(JSON.parse(readFileSync(join(REPO, 'pulumi-plugin', 'schema.json'), 'utf8')));
+      expect(got.stderr).not.toMatch(/install-scripts|npm error/);
+    } finally {
+      ws.dispose();
+    }
+  }, 300_000);
 
   const resolutions: [string, string][] = [['node16', 'node16'], ['nodenext', 'nodenext'], ['bundler', 'preserve']];
   for (const [resolution, module] of resolutions) {

@@ -8,9 +8,10 @@
 #   CLEANIMG_PROVISION_LANES  1 = one build at a time; 2 (default) = two lanes of builds at once
 #                    (a Go build leaves part of two cores idle: module downloads, links)
 #
-# The Pulumi step (CLI, Node.js language host, Kubernetes provider) runs by default once
-# package.json depends on @pulumi/pulumi (test/e2e/pulumi.e2e.test.ts is then mandatory), or
-# when named: `provision.sh pulumi`. Its language host comes from an old sdk/v3 (pulumi_tools).
+# The Pulumi steps (pulumi: CLI, Node.js language host, Kubernetes provider; pulumi-yaml: the YAML
+# language host) run by default once package.json depends on @pulumi/pulumi (the Pulumi suites are
+# then mandatory), or when named: `provision.sh pulumi`. The Node.js language host comes from an
+# old sdk/v3 (pulumi_tools).
 #
 # Usage: provision.sh [STEP...]   (default: every step; pulumi only when package.json uses it)
 #
@@ -36,6 +37,7 @@ PULUMI_VERSION=v3.248.0                # CLI; @pulumi/pulumi 3.248.0 is the last
 PULUMI_LANGHOST_VERSION=v3.68.0        # newest sdk/v3 that still holds the Node.js language host
 PULUMI_K8S_VERSION=v4.34.2             # matches @pulumi/kubernetes 4.34.2
 PULUMI_K8S_MODULE=v4.0.0-20260115033456-f47bc2d6f199  # the provider module's served pseudo-version
+PULUMI_YAML_VERSION=v1.32.0            # YAML language host (test/tools/pulumi-yaml): programs using cleanimg's plugin package
 GO_MIN_MINOR=25              # the kubernetes tools module needs Go >= 1.25
 GO_FALLBACK_TOOLCHAIN=go1.26.8
 
@@ -288,8 +290,19 @@ smoke() {
   wants pulumi       && { smoke_one pulumi-language-nodejs-real "Usage of" "$b/pulumi-language-nodejs-real" --help || fail=1; }
   # The front passes --help to the real host (whose usage text it shows), then fails for want of a port.
   wants pulumi       && { smoke_one pulumi-language-nodejs "Usage of" "$b/pulumi-language-nodejs" --help || fail=1; }
+  wants pulumi-yaml  && { smoke_one pulumi-language-yaml "Usage of" "$b/pulumi-language-yaml" --help || fail=1; }
   wants apt          && { smoke_one etcd "3." etcd --version || fail=1; }
   return $fail
+}
+
+# ---------------------------------------------------------------- Pulumi YAML language host
+pulumi_yaml() {
+  # For the YAML programs that use cleanimg's plugin package (pulumi-plugin/). v1.32.0 builds against
+  # its own pkg/sdk v3.230.0, not the CLI's v3.248.0 (test/tools/pulumi-yaml/go.mod says why).
+  grep -qE "github.com/pulumi/pulumi-yaml $PULUMI_YAML_VERSION([[:space:]]|\$)" "$TOOLS_SRC/pulumi-yaml/go.mod" \
+    || { log "test/tools/pulumi-yaml/go.mod does not require pulumi-yaml $PULUMI_YAML_VERSION"; return 1; }
+  go_build pulumi-yaml "$PULUMI_YAML_VERSION" pulumi-language-yaml -- \
+    bash -c "cd '$TOOLS_SRC/pulumi-yaml' && go install -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$PULUMI_YAML_VERSION' tool"
 }
 
 # ---------------------------------------------------------------- Pulumi (last)
@@ -346,17 +359,17 @@ pulumi_tools() {
 main() {
   # Steps: id, label, function [args]. `provision.sh ID...` runs only those steps (the Go
   # toolchain check always runs before a Go build).
-  ALL_STEPS=(apt go kubernetes node-runtime probe psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution kube-router checkov pulumi)
+  ALL_STEPS=(apt go kubernetes node-runtime probe psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution kube-router checkov pulumi pulumi-yaml)
   DEFAULT_STEPS=(apt go kubernetes node-runtime probe psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution kube-router checkov)
   # The Pulumi engine is needed (and then mandatory) once the project depends on @pulumi/pulumi.
-  if grep -q '"@pulumi/pulumi"' "$HERE/../../package.json"; then DEFAULT_STEPS+=(pulumi); fi
+  if grep -q '"@pulumi/pulumi"' "$HERE/../../package.json"; then DEFAULT_STEPS+=(pulumi pulumi-yaml); fi
   WANT=("$@")
   [ "${#WANT[@]}" -eq 0 ] && WANT=("${DEFAULT_STEPS[@]}")
   for w in "${WANT[@]}"; do
     case " ${ALL_STEPS[*]} " in *" $w "*) ;; *) die "unknown step '$w' (steps: ${ALL_STEPS[*]})";; esac
   done
   wants() { local w; for w in "${WANT[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
-  needs_go() { local w; for w in "${WANT[@]}"; do case "$w" in apt|checkov|pulumi|node-runtime) ;; *) return 0;; esac; done; return 1; }
+  needs_go() { local w; for w in "${WANT[@]}"; do case "$w" in apt|checkov|node-runtime) ;; *) return 0;; esac; done; return 1; }
 
   # First, alone: the packages, the Go toolchain (its GOTOOLCHAIN export reaches both lanes) and
   # the node runtime (apt-get download). Then the builds in two lanes of about equal length on a
@@ -379,9 +392,10 @@ main() {
       kube-router)  step "kube-router $KUBE_ROUTER_VERSION (network policies)" kube_router_tool ;;
       checkov)      step "checkov $CHECKOV_VERSION" checkov_tool ;;
       pulumi)       step "pulumi" pulumi_tools ;;
+      pulumi-yaml)  step "pulumi-language-yaml $PULUMI_YAML_VERSION" pulumi_yaml ;;
     esac
   }
-  local lane_a=(kubernetes probe psa-check yaml-echo crane kube-score cosign-v3 cosign-v2 distribution kube-router)
+  local lane_a=(kubernetes probe psa-check yaml-echo crane kube-score cosign-v3 cosign-v2 distribution kube-router pulumi-yaml)
   local lane_b=(checkov pulumi)
   if [ "${CLEANIMG_PROVISION_LANES:-2}" = 1 ]; then
     for id in "${lane_a[@]}" "${lane_b[@]}"; do run_id "$id"; done

@@ -1,7 +1,7 @@
 // The real Pulumi engine against the tier's API server, fully offline: a local file backend,
 // a passphrase secrets provider, no update checks, no plugin downloads; the language host and
 // the Kubernetes provider are found on PATH (provision.sh links them into $CLEANIMG_TOOLS/bin).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { run, tool, type RunResult } from './tools';
@@ -53,4 +53,24 @@ export function pulumiWorkspace(kubeconfig: string): PulumiWorkspace {
     pulumi: (args, cwd) => run(bin, [...args, '--non-interactive'], { cwd, env, timeoutMs: 600_000 }),
     dispose: () => rmSync(home, { recursive: true, force: true }),
   };
+}
+
+/**
+ * A plugin package from source (`pulumi package add DIR`, a program's `packages:` entry) makes the
+ * CLI install every provider named by the packages in the plugin's node_modules, and it looks only in
+ * PULUMI_HOME's plugin cache, not on PATH: offline, it would try to download them. Each is put there:
+ * the Kubernetes provider (the tier's build, linked), and for a provider the tier does not build
+ * (docker-build, which only DockerfileImage uses and no plugin program here does) an empty folder,
+ * which the CLI counts as installed. A program that used it would fail to start it, and say so.
+ */
+export function seedPluginCache(ws: PulumiWorkspace): void {
+  const plugins = join(ws.env.PULUMI_HOME!, 'plugins');
+  const scope = join(REPO, 'node_modules', '@pulumi');
+  for (const pkg of readdirSync(scope)) {
+    const meta = (JSON.parse(readFileSync(join(scope, pkg, 'package.json'), 'utf8')) as { pulumi?: { resource?: boolean; name?: string; version?: string } }).pulumi;
+    if (!meta?.resource || !meta.name || !meta.version) continue;
+    const dir = join(plugins, `resource-${meta.name}-v${meta.version}`);
+    mkdirSync(dir, { recursive: true });
+    if (meta.name === 'kubernetes') symlinkSync(tool('pulumi-resource-kubernetes'), join(dir, 'pulumi-resource-kubernetes'));
+  }
 }

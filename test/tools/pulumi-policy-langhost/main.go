@@ -2,7 +2,8 @@
 // tier can build (sdk/v3 v3.68.0, see ../pulumi-language-nodejs) and makes up for two things that
 // old host lacks against the Pulumi CLI 3.248:
 //   - LanguageRuntime.RunPlugin, which the CLI uses to start a Node.js policy pack
-//     (`pulumi preview --policy-pack DIR`): implemented here;
+//     (`pulumi preview --policy-pack DIR`) or a Node.js provider plugin (`pulumi package add DIR`,
+//     a `packages:` entry of Pulumi.yaml): implemented here;
 //   - runtime options sent in the request (ProgramInfo.options: `typescript`, `nodeargs`,
 //     `tsconfig` from Pulumi.yaml): the old host only reads them as flags when it starts. A Run
 //     call is therefore sent to a real host started with those options as flags.
@@ -14,8 +15,10 @@
 // it with the host's flags and the engine address, and reads the port from the first stdout line.
 //
 // RunPlugin for a policy pack runs `node <@pulumi/pulumi>/cmd/run-policy-pack <args...> <pack dir>`
-// in the pack directory, @pulumi/pulumi resolved from the pack directory upwards (as Node does),
-// and streams its stdout, stderr and exit code back to the engine.
+// in the pack directory; for a resource plugin (a PulumiPlugin.yaml with `runtime: nodejs`, such as
+// cleanimg's plugin package) `node <@pulumi/pulumi>/cmd/run-plugin <plugin dir> <args...>`. Either
+// script is resolved from the plugin directory upwards (as Node does); stdout, stderr and the exit
+// code are streamed back to the engine.
 package main
 
 import (
@@ -226,19 +229,27 @@ func runPlugin(ss grpc.ServerStream) error {
 	if err := ss.RecvMsg(req); err != nil {
 		return err
 	}
-	if req.GetKind() != "" && req.GetKind() != "analyzer" {
-		return status.Errorf(codes.Unimplemented, "RunPlugin: only policy packs (analyzer plugins) are supported, not %q", req.GetKind())
-	}
 	dir := req.GetInfo().GetProgramDirectory()
 	if dir == "" {
 		dir = req.GetProgram()
 	}
-	script, err := findRunPolicyPack(dir)
-	if err != nil {
-		return status.Error(codes.FailedPrecondition, err.Error())
+	var args []string
+	switch req.GetKind() {
+	case "", "analyzer": // a policy pack: run-policy-pack <engine args...> <pack dir>
+		script, err := findRunner(dir, "run-policy-pack")
+		if err != nil {
+			return status.Error(codes.FailedPrecondition, err.Error())
+		}
+		args = append(append([]string{script}, req.GetArgs()...), dir)
+	case "resource": // a provider plugin (PulumiPlugin.yaml): run-plugin <plugin dir> <engine args...>
+		script, err := findRunner(dir, "run-plugin")
+		if err != nil {
+			return status.Error(codes.FailedPrecondition, err.Error())
+		}
+		args = append([]string{script, dir}, req.GetArgs()...)
+	default:
+		return status.Errorf(codes.Unimplemented, "RunPlugin: only policy packs and resource plugins are supported, not %q", req.GetKind())
 	}
-	args := append([]string{script}, req.GetArgs()...)
-	args = append(args, dir)
 	cmd := exec.Command("node", args...)
 	cmd.Dir = dir
 	cmd.Env = req.GetEnv()
@@ -301,15 +312,15 @@ func runPlugin(ss grpc.ServerStream) error {
 	return send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(code)}})
 }
 
-// findRunPolicyPack looks for @pulumi/pulumi/cmd/run-policy-pack from dir upwards.
-func findRunPolicyPack(dir string) (string, error) {
+// findRunner looks for @pulumi/pulumi/cmd/<name> (run-policy-pack, run-plugin) from dir upwards, as Node resolves it.
+func findRunner(dir, name string) (string, error) {
 	for d := dir; ; d = filepath.Dir(d) {
-		p := filepath.Join(d, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack", "index.js")
+		p := filepath.Join(d, "node_modules", "@pulumi", "pulumi", "cmd", name, "index.js")
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("Cannot find module '@pulumi/pulumi/cmd/run-policy-pack' from %s: install the policy pack's dependencies", dir)
+			return "", fmt.Errorf("Cannot find module '@pulumi/pulumi/cmd/%s' from %s: install the plugin's dependencies", name, dir)
 		}
 	}
 }

@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
@@ -70,5 +74,82 @@ func TestUnaryAnswerPassesThrough(t *testing.T) {
 		if err != nil || info.GetVersion() != "3.68.0" {
 			t.Fatalf("call %d: got %v, %v", i, info, err)
 		}
+	}
+}
+
+// runPluginOutput calls RunPlugin through the front and returns stdout and the exit code.
+func runPluginOutput(t *testing.T, req *pulumirpc.RunPluginRequest) (string, int32, error) {
+	t.Helper()
+	client := front(t, func(any, grpc.ServerStream) error { return status.Error(codes.Internal, "not forwarded") })
+	stream, err := client.RunPlugin(context.Background(), req)
+	if err != nil {
+		return "", 0, err
+	}
+	var out strings.Builder
+	for {
+		r, err := stream.Recv()
+		if err == io.EOF {
+			return out.String(), -1, nil
+		}
+		if err != nil {
+			return out.String(), 0, err
+		}
+		out.Write(r.GetStdout())
+		if _, ok := r.GetOutput().(*pulumirpc.RunPluginResponse_Exitcode); ok {
+			return out.String(), r.GetExitcode(), nil
+		}
+	}
+}
+
+// A fake @pulumi/pulumi whose runner scripts print their name and arguments.
+func fakeRunners(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, name := range []string{"run-plugin", "run-policy-pack"} {
+		d := filepath.Join(root, "node_modules", "@pulumi", "pulumi", "cmd", name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		script := "console.log(JSON.stringify([" + `"` + name + `"` + ", process.cwd(), ...process.argv.slice(2)])); process.exit(3);\n"
+		if err := os.WriteFile(filepath.Join(d, "index.js"), []byte(script), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plugin := filepath.Join(root, "plugin")
+	if err := os.Mkdir(plugin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return plugin
+}
+
+// A resource plugin runs run-plugin with the plugin directory first, then the engine's arguments;
+// a policy pack runs run-policy-pack with the directory last; both in the plugin directory, with
+// the exit code passed on.
+func TestRunPluginStartsResourcePluginsAndPolicyPacks(t *testing.T) {
+	plugin := fakeRunners(t)
+	info := &pulumirpc.ProgramInfo{ProgramDirectory: plugin, RootDirectory: plugin, EntryPoint: "."}
+	out, code, err := runPluginOutput(t, &pulumirpc.RunPluginRequest{Info: info, Kind: "resource", Args: []string{"127.0.0.1:1234"}})
+	if err != nil || code != 3 {
+		t.Fatalf("resource plugin: code %d, err %v, out %q", code, err, out)
+	}
+	if want := `["run-plugin","` + plugin + `","` + plugin + `","127.0.0.1:1234"]`; strings.TrimSpace(out) != want {
+		t.Fatalf("resource plugin: got %s, want %s", out, want)
+	}
+	out, code, err = runPluginOutput(t, &pulumirpc.RunPluginRequest{Info: info, Kind: "analyzer", Args: []string{"127.0.0.1:1234"}})
+	if err != nil || code != 3 {
+		t.Fatalf("policy pack: code %d, err %v, out %q", code, err, out)
+	}
+	if want := `["run-policy-pack","` + plugin + `","127.0.0.1:1234","` + plugin + `"]`; strings.TrimSpace(out) != want {
+		t.Fatalf("policy pack: got %s, want %s", out, want)
+	}
+}
+
+// Other plugin kinds are refused with Unimplemented, naming the kind.
+func TestRunPluginRefusesOtherKinds(t *testing.T) {
+	plugin := fakeRunners(t)
+	info := &pulumirpc.ProgramInfo{ProgramDirectory: plugin, RootDirectory: plugin, EntryPoint: "."}
+	_, _, err := runPluginOutput(t, &pulumirpc.RunPluginRequest{Info: info, Kind: "converter"})
+	if status.Code(err) != codes.Unimplemented || !strings.Contains(err.Error(), "converter") {
+		t.Fatalf("want Unimplemented naming the kind, got %v", err)
 	}
 }
