@@ -135,8 +135,10 @@ function objectType(t: ts.Type, where: string, ctx: Ctx): string {
   const symName = (t.aliasSymbol ?? t.getSymbol())?.getName();
   // A variant of a discriminated union is named after its literal: StrategyRollingUpdate, StrategyRecreate.
   const tag = ctx.checker.getPropertiesOfType(t).map((p) => ctx.checker.getTypeOfSymbol(p)).find((pt) => pt.isStringLiteral()) as ts.StringLiteralType | undefined;
+  // `HardenedContainerArgs` becomes `HardenedContainer`: SDKs add their own suffix (Python's
+  // HardenedContainerArgs, Go's HardenedContainerArgs), which would otherwise double it.
   let name = symName && !symName.startsWith('__') && !['Omit', 'Pick', 'Readonly', 'Partial'].includes(symName)
-    ? symName
+    ? symName.replace(/(?<=.)(Props|Args)$/, '')
     : pascal(where.replace(/\[\*\]/g, '').split('.').map(pascal).join('')) + (tag ? pascal(tag.value) : '');
   while (ctx.types[name]) name = `${name}_`;
   ctx.named.set(typeId(t), name);

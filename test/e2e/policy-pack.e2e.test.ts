@@ -6,7 +6,7 @@
 // The pack needs no install of its own: it loads the compiled rule list (lib/, built here when
 // stale) and @pulumi/policy and @pulumi/pulumi/cmd/run-policy-pack from the repository's
 // node_modules. The CLI starts it through the language host's RunPlugin, which the front built by
-// provision.sh (test/tools/pulumi-policy-langhost) adds to the old host the tier can build.
+// provision.sh (test/tools/pulumi-langhost-front) adds to the old host the tier can build.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

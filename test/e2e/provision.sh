@@ -290,6 +290,8 @@ smoke() {
   wants pulumi       && { smoke_one pulumi-language-nodejs-real "Usage of" "$b/pulumi-language-nodejs-real" --help || fail=1; }
   # The front passes --help to the real host (whose usage text it shows), then fails for want of a port.
   wants pulumi       && { smoke_one pulumi-language-nodejs "Usage of" "$b/pulumi-language-nodejs" --help || fail=1; }
+  wants pulumi       && { smoke_one pulumi-language-python-real "Usage of" "$b/pulumi-language-python-real" --help || fail=1; }
+  wants pulumi       && { smoke_one pulumi-language-python "Usage of" "$b/pulumi-language-python" --help || fail=1; }
   wants pulumi-yaml  && { smoke_one pulumi-language-yaml "Usage of" "$b/pulumi-language-yaml" --help || fail=1; }
   wants apt          && { smoke_one etcd "3." etcd --version || fail=1; }
   return $fail
@@ -307,25 +309,31 @@ pulumi_yaml() {
 
 # ---------------------------------------------------------------- Pulumi (last)
 pulumi_tools() {
-  # The Node.js language host's own module (sdk/nodejs/cmd/pulumi-language-nodejs/v3) is not
-  # served by the Go module proxy reachable here (403, no version list, no pseudo-version of
-  # the release commits). sdk/v3 up to v3.68.0 still holds it as a package: that one is built
-  # (test/tools/pulumi-language-nodejs). The CLI comes from test/tools/pulumi, the Kubernetes
-  # provider from its module (a pseudo-version: it has no provider tags), generated then built.
+  # The Node.js and Python language hosts' own modules (sdk/{nodejs,python}/cmd/...) are not served
+  # by the Go module proxy reachable here (403, no version list, no pseudo-version of the release
+  # commits). sdk/v3 up to v3.68.0 still holds both as packages: those are built
+  # (test/tools/pulumi-langhosts). The CLI comes from test/tools/pulumi, the Kubernetes provider from
+  # its module (a pseudo-version: it has no provider tags), generated then built.
   local built=0
-  go_build pulumi-language-nodejs "$PULUMI_LANGHOST_VERSION" pulumi-language-nodejs -- \
-    bash -c "cd '$TOOLS_SRC/pulumi-language-nodejs' && go install -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_LANGHOST_VERSION' tool" || return 1
+  # The Python host runs programs through pulumi-language-python-exec, a script of the same sdk that
+  # it looks for beside its own executable: copied there.
+  local exec_script="$GOMODCACHE/github.com/pulumi/pulumi/sdk/v3@$PULUMI_LANGHOST_VERSION/python/cmd/pulumi-language-python-exec"
+  go_build pulumi-langhosts "$PULUMI_LANGHOST_VERSION" pulumi-language-nodejs pulumi-language-python pulumi-language-python-exec -- \
+    bash -c "cd '$TOOLS_SRC/pulumi-langhosts' && go install -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_LANGHOST_VERSION' tool && install -m 0755 '$exec_script' \"\$GOBIN/\"" || return 1
   [ "$STATUS" = built ] && built=1
-  # That host lacks RunPlugin, which the CLI uses to start a Node.js policy pack: a small front
-  # (test/tools/pulumi-policy-langhost, ours) adds it and forwards every other call. The front is
-  # `pulumi-language-nodejs` on PATH; the real host is `pulumi-language-nodejs-real` beside it.
-  # Its tests (main_test.go: forwarding, and Unimplemented answered before the request) run before
+  # Those hosts lack calls the CLI 3.248 makes (RunPlugin for Node.js policy packs and plugin
+  # packages; GeneratePackage and Link for Python SDKs) and read runtime options only as start-up
+  # flags: a front (test/tools/pulumi-langhost-front, ours) adds the calls, restarts the host with the
+  # options as flags, and forwards every other call. The front is `pulumi-language-<lang>` on PATH;
+  # the real host is `pulumi-language-<lang>-real` beside it. Its tests (main_test.go) run before
   # each build of a new source hash: a failing test fails provisioning.
-  link "$TOOLS/pulumi-language-nodejs-$PULUMI_LANGHOST_VERSION/pulumi-language-nodejs" pulumi-language-nodejs-real
+  local hosts="$TOOLS/pulumi-langhosts-$PULUMI_LANGHOST_VERSION"
+  link "$hosts/pulumi-language-nodejs" pulumi-language-nodejs-real
+  link "$hosts/pulumi-language-python" pulumi-language-python-real
   local fh
-  fh=$(cat "$TOOLS_SRC/pulumi-policy-langhost/go.mod" "$TOOLS_SRC/pulumi-policy-langhost/go.sum" "$TOOLS_SRC/pulumi-policy-langhost/"*.go | sha256sum | cut -c1-12)
-  go_build pulumi-policy-langhost "$fh" pulumi-language-nodejs -- \
-    bash -c "cd '$TOOLS_SRC/pulumi-policy-langhost' && go test -count=1 . && go build -trimpath -ldflags '-s -w' -o \"\$GOBIN/pulumi-language-nodejs\" ." || return 1
+  fh=$(cat "$TOOLS_SRC/pulumi-langhost-front/go.mod" "$TOOLS_SRC/pulumi-langhost-front/go.sum" "$TOOLS_SRC/pulumi-langhost-front/"*.go | sha256sum | cut -c1-12)
+  go_build pulumi-langhost-front "$fh" pulumi-language-nodejs pulumi-language-python -- \
+    bash -c "cd '$TOOLS_SRC/pulumi-langhost-front' && go test -count=1 . && go build -trimpath -ldflags '-s -w' -o \"\$GOBIN/pulumi-language-nodejs\" . && ln \"\$GOBIN/pulumi-language-nodejs\" \"\$GOBIN/pulumi-language-python\"" || return 1
   [ "$STATUS" = built ] && built=1
   go_build pulumi "$PULUMI_VERSION" pulumi -- \
     bash -c "cd '$TOOLS_SRC/pulumi' && go install -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION' tool" || return 1

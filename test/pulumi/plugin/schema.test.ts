@@ -55,9 +55,9 @@ describe('the plugin package schema', { timeout: 120_000 }, () => {
 
   it('maps unions: a port by number or name, `false` or a budget, string literals listed', () => {
     const types = schema.types;
-    expect(types['cleanimg:index:ProbePropsTcp']!.properties!['port']).toMatchObject({ oneOf: expect.arrayContaining([{ type: 'number' }, { type: 'string' }]) });
-    expect(schema.resources['cleanimg:index:HardenedDeployment']!.inputProperties['disruptionBudget']).toMatchObject({ oneOf: [{ type: 'boolean' }, { $ref: '#/types/cleanimg:index:DisruptionBudgetProps' }] });
-    expect(types['cleanimg:index:ContainerPortProps']!.properties!['protocol']).toMatchObject({ type: 'string', description: expect.stringMatching(/One of: "TCP", "UDP", "SCTP"/) });
+    expect(types['cleanimg:index:ProbeTcp']!.properties!['port']).toMatchObject({ oneOf: expect.arrayContaining([{ type: 'number' }, { type: 'string' }]) });
+    expect(schema.resources['cleanimg:index:HardenedDeployment']!.inputProperties['disruptionBudget']).toMatchObject({ oneOf: [{ type: 'boolean' }, { $ref: '#/types/cleanimg:index:DisruptionBudget' }] });
+    expect(types['cleanimg:index:ContainerPort']!.properties!['protocol']).toMatchObject({ type: 'string', description: expect.stringMatching(/One of: "TCP", "UDP", "SCTP"/) });
   });
 
   it('resolves every reference to a declared type', () => {
@@ -68,7 +68,7 @@ describe('the plugin package schema', { timeout: 120_000 }, () => {
   });
 
   it('leaves out only what no other language can pass: an EnvConfig object as itself, and the namespace callback', () => {
-    expect(generated.omitted).toEqual(['HardenedContainerArgs.config: PulumiAttachmentSource', 'HardenedNamespace.deployments: DeclareDeployments']);
-    expect(schema.types['cleanimg:index:HardenedContainerArgs']!.properties!['config']).toMatchObject({ type: 'array', items: { $ref: '#/types/cleanimg:index:EnvConfigAttachment' } });
+    expect(generated.omitted).toEqual(['HardenedContainer.config: PulumiAttachmentSource', 'HardenedNamespace.deployments: DeclareDeployments']);
+    expect(schema.types['cleanimg:index:HardenedContainer']!.properties!['config']).toMatchObject({ type: 'array', items: { $ref: '#/types/cleanimg:index:EnvConfigAttachment' } });
   });
 });

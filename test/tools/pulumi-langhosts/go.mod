@@ -1,12 +1,16 @@
-// Tools module: the Pulumi Node.js language host. Its own module
-// (github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3) is not served by the Go
-// module proxy reachable here; sdk/v3 up to v3.68.0 still holds it as a package. That sdk's
-// go.mod pins golang.org/x/text with a replace line, repeated here.
-module cleanimg.test/tools/pulumi-language-nodejs
+// Tools module: the Pulumi Node.js and Python language hosts. Their own modules
+// (github.com/pulumi/pulumi/sdk/{nodejs,python}/cmd/pulumi-language-{nodejs,python}/v3) are not
+// served by the Go module proxy reachable here; sdk/v3 up to v3.68.0 still holds both as packages.
+// That sdk's go.mod pins golang.org/x/text with a replace line, repeated here. The front in
+// ../pulumi-langhost-front adds what these old hosts lack against the CLI 3.248.
+module cleanimg.test/tools/pulumi-langhosts
 
 go 1.25.0
 
-tool github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+tool (
+	github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+	github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python
+)
 
 require (
 	github.com/Microsoft/go-winio v0.5.2 // indirect
