@@ -13,6 +13,8 @@
 // - the Kubernetes objects the engine got equal those the TypeScript components make of the same args
 //   (under Pulumi's mocks, in this process);
 // - `pulumi destroy` leaves nothing.
+// And an attack only a program can make: a Python stack transform that edits our components' children
+// (making the Deployment privileged) is refused by the policy pack.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +94,16 @@ import pulumi_cleanimg as cleanimg
 import pulumi_kubernetes as k8s
 
 config = pulumi.Config()
+if config.get_bool("transform"):
+    # The attack: a stack transform that makes every Deployment privileged, our components' included.
+    def privileged(args):
+        if args.type_ != "kubernetes:apps/v1:Deployment":
+            return None
+        props = json.loads(json.dumps(args.props))
+        for c in props["spec"]["template"]["spec"]["containers"]:
+            c.setdefault("securityContext", {})["privileged"] = True
+        return pulumi.ResourceTransformResult(props=props, opts=args.opts)
+    pulumi.runtime.register_stack_transform(privileged)
 ns = cleanimg.HardenedNamespace("ns", name=${py(a.namespace['name'])}, allowed_registries=${py(a.namespace['allowedRegistries'])})
 app_config = cleanimg.EnvConfig("appConfig", name=${py(a.config['name'])}, namespace=${py(a.config['namespace'])},
     data=${py(a.config['data'])}, mount_path=${py(a.config['mountPath'])},
@@ -129,13 +141,14 @@ describe.skipIf(!projectUsesPulumi() || skipWithoutNode([...PULUMI_TOOLS, 'pulum
   const pulumi = (l: Language, args: string[], timeoutMs = 600_000) => node.inNode(tool('pulumi'), [...args, '--non-interactive'], { cwd: l.dir, env: ws.env, timeoutMs });
   const packagesOf = (l: Language) => (parse(readFileSync(join(l.dir, 'Pulumi.yaml'), 'utf8')) as { packages?: Record<string, string> }).packages;
   /** Runs `fn` with the program changed (YAML: the file; Python: config), then puts it back. */
-  const withVariant = async <T>(l: Language, variant: { raw?: boolean; image?: string }, fn: () => Promise<T>): Promise<T> => {
+  const withVariant = async <T>(l: Language, variant: { raw?: boolean; image?: string; transform?: boolean }, fn: () => Promise<T>): Promise<T> => {
     if (l.name === 'yaml') {
       const a = variant.image ? { ...l.args, deployment: { ...l.args.deployment, containers: [{ ...l.args.deployment.containers[0]!, image: variant.image }] } } : l.args;
       writeFileSync(join(l.dir, 'Pulumi.yaml'), yamlProgram(a, { raw: variant.raw, packages: packagesOf(l) }));
     } else {
       if (variant.image) await pulumi(l, ['config', 'set', 'image', variant.image]);
       if (variant.raw) await pulumi(l, ['config', 'set', 'raw', 'true']);
+      if (variant.transform) await pulumi(l, ['config', 'set', 'transform', 'true']);
     }
     try {
       return await fn();
@@ -144,6 +157,7 @@ describe.skipIf(!projectUsesPulumi() || skipWithoutNode([...PULUMI_TOOLS, 'pulum
       else {
         await pulumi(l, ['config', 'set', 'image', image.example]);
         await pulumi(l, ['config', 'rm', 'raw']);
+        await pulumi(l, ['config', 'rm', 'transform']);
       }
     }
   };
@@ -217,6 +231,15 @@ describe.skipIf(!projectUsesPulumi() || skipWithoutNode([...PULUMI_TOOLS, 'pulum
         const clean = await pulumi(l, ['preview', '--policy-pack', PACK]);
         expect(clean.code, clean.stdout + clean.stderr).toBe(0);
         expect(clean.stdout).not.toContain('[mandatory]');
+      }, 600_000);
+
+      it.runIf(name === 'python')('a stack transform that makes our Deployment privileged is refused by the policy pack', async () => {
+        const l = langs[name];
+        const preview = await withVariant(l, { transform: true }, () => pulumi(l, ['preview', '--policy-pack', PACK]));
+        const out = preview.stdout + preview.stderr;
+        expect(preview.code, out).not.toBe(0);
+        expect(out).toContain('[mandatory] [severity: high]  cleanimg-hd006  (kubernetes:apps/v1:Deployment: app)');
+        expect(out).toContain(`Deployment/${l.ns}/app HD006 /spec/template/spec/containers/0/securityContext/privileged`);
       }, 600_000);
 
       it('pulumi up deploys them: the pod is Ready on the kubelet and reads its config; the objects equal the TypeScript components\'', async () => {
