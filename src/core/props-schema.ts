@@ -22,6 +22,7 @@ const FORBIDDEN_KEYS: Record<string, { code: string; why: string }> = {
   hostNetwork: { code: 'HD009', why: 'pods never share host namespaces' },
   hostPID: { code: 'HD009', why: 'pods never share host namespaces' },
   hostIPC: { code: 'HD009', why: 'pods never share host namespaces' },
+  shareProcessNamespace: { code: 'HD039', why: "containers never share a process namespace (one could read another's files through /proc)" },
   hostPort: { code: 'HD011', why: 'host ports are not available; expose through a Service' },
   volumes: { code: 'HD012', why: 'volumes come from writablePaths and config only' },
   automountServiceAccountToken: { code: 'HD015', why: 'the service account token is never mounted' },

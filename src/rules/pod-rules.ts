@@ -247,6 +247,11 @@ export const POD_RULES: Rule[] = [
     (pod) => ['hostNetwork', 'hostPID', 'hostIPC']
       .filter((f) => notFalse(pod.spec[f]))
       .map((f) => ({ path: `${pod.path}/${f}`, message: `${f} is ${JSON.stringify(pod.spec[f])}` }))),
+  // Not a Pod Security control: with shareProcessNamespace one container reads another's
+  // environment and files through /proc/<pid>/root (every hardened container runs as UID 65532).
+  podRule('HD039', 'containers do not share a process namespace',
+    'remove shareProcessNamespace; a sidecar that must see the app\'s processes does not belong in a hardened pod',
+    (pod) => (notFalse(pod.spec.shareProcessNamespace) ? [{ path: `${pod.path}/shareProcessNamespace`, message: `shareProcessNamespace is ${JSON.stringify(pod.spec.shareProcessNamespace)}: every container can read the others' environment and files through /proc` }] : [])),
   podRule('HD010', 'no hostPath volumes',
     'use a sized emptyDir, a PersistentVolumeClaim, or bake the files into the image with cleanimg-customize',
     (pod) => (Array.isArray(pod.spec.volumes) ? pod.spec.volumes : [])

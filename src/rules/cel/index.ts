@@ -283,6 +283,7 @@ const RULE_CEL: Readonly<Record<string, RuleCel | readonly RuleCel[]>> = {
     { pod: unsetOr(POD_SC, 'seccompProfile', (x) => `has(${x}.type) && ${x}.type == 'RuntimeDefault'`) },
   ],
   HD009: { pod: ['hostNetwork', 'hostPID', 'hostIPC'].map((f) => `!(has(variables.podSpec.${f}) && variables.podSpec.${f} == true)`).join(' && ') },
+  HD039: { pod: '!(has(variables.podSpec.shareProcessNamespace) && variables.podSpec.shareProcessNamespace == true)' },
   HD010: { each: 'volumes', ok: '!has(v.hostPath)' },
   HD011: { each: 'allContainers', ok: '!has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0)' },
   // Every key is a volume source but `name`: each must be a safe one (hostPath is HD010's), and there is exactly one.

@@ -45,6 +45,7 @@ const MUTATIONS: Mutation[] = [
   ['HD008', 'seccomp Localhost on the pod only', (_d, ps, c) => { delete c.securityContext.seccompProfile; ps.securityContext.seccompProfile = { type: 'Localhost', localhostProfile: 'x.json' }; }],
   ['HD009', 'hostNetwork', (_d, ps) => { ps.hostNetwork = true; }],
   ['HD009', 'hostPID', (_d, ps) => { ps.hostPID = true; }],
+  ['HD039', 'shareProcessNamespace', (_d, ps) => { ps.shareProcessNamespace = true; }],
   ['HD010', 'hostPath volume', (_d, ps) => { ps.volumes.push({ name: 'host', hostPath: { path: '/var/run' } }); }],
   ['HD011', 'hostPort', (_d, _ps, c) => { c.ports[0].hostPort = 8080; }],
   ['HD012', 'gitRepo volume', (_d, ps) => { ps.volumes.push({ name: 'src', gitRepo: { repository: 'https://example.com/x.git' } }); }],
@@ -265,7 +266,11 @@ describe('CEL generated from the rule list', () => {
       }
       const others = ['Pod', 'Job', 'CronJob', 'StatefulSet', ...CUSTOM_KINDS];
       const o = rand() < 0.5 ? d : asKind(others[Math.floor(rand() * others.length)]!, d);
-      expect({ i, ids: celIds(o) }).toEqual({ i, ids: jsIds(o) });
+      const [cel, js] = [celIds(o), jsIds(o)];
+      // An object with pod specs at more than one place is refused whole (HD034): the policy judges
+      // one of them, the JS rules every one, so the policy's ids are then a subset of the JS ones.
+      if (cel.includes('HD034') && js.includes('HD034')) expect({ i, extra: cel.filter((id) => !js.includes(id)) }).toEqual({ i, extra: [] });
+      else expect({ i, ids: cel }).toEqual({ i, ids: js });
     }
   });
 

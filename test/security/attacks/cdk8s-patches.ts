@@ -23,6 +23,7 @@ const PATCHES: [string, Patches, string][] = [
   ['hostPID', (p) => [add(`${p}/hostPID`, true)], 'HD009'],
   ['hostNetwork', (p) => [add(`${p}/hostNetwork`, true)], 'HD009'],
   ['hostIPC', (p) => [add(`${p}/hostIPC`, true)], 'HD009'],
+  ['shareProcessNamespace (containers read each other through /proc)', (p) => [add(`${p}/shareProcessNamespace`, true)], 'HD039'],
   ['pod SELinux type spc_t', (p) => [add(`${p}/securityContext/seLinuxOptions`, { type: 'spc_t' })], 'HD024'],
   ['pod SELinux user', (p) => [add(`${p}/securityContext/seLinuxOptions`, { user: 'system_u' })], 'HD024'],
   ['container SELinux role', (_p, c) => [add(`${c}/securityContext/seLinuxOptions`, { role: 'sysadm_r' })], 'HD024'],

@@ -205,7 +205,7 @@ const FORBIDDEN_POD_KEYS: [string, unknown, string][] = [
   ['automountServiceAccountToken', true, 'HD015'],
   ['serviceAccountName', 'default', 'PROP001'],
   ['securityContext', { runAsUser: 0 }, 'HD001'],
-  ['shareProcessNamespace', true, 'PROP001'],
+  ['shareProcessNamespace', true, 'HD039'],
   ['hostUsers', true, 'PROP001'],
   ['ephemeralContainers', [{ name: 'debug', image: 'busybox' }], 'PROP001'],
   ['runtimeClassName', 'unconfined', 'PROP001'],

@@ -158,6 +158,7 @@ const packAttacks: PulumiAttack[] = [
   { name: 'a transformation mounts the token in our CronJob', category: 'patches', target: 'CronJob', stage: 'policy-pack', rule: 'HD015', build: (id) => withTransform('CronJob', id, (p) => { p.automountServiceAccountToken = true; }) },
   { name: 'a transformation adds SELinux spc_t to our Deployment', category: 'pss-controls', target: 'Deployment', stage: 'policy-pack', rule: 'HD024', build: (id) => withTransform('Deployment', id, (p) => { p.securityContext.seLinuxOptions = { type: 'spc_t' }; }) },
   { name: 'a transformation puts our Job in the root group (supplementalGroups [0])', category: 'patches', target: 'Job', stage: 'policy-pack', rule: 'HD002', build: (id) => withTransform('Job', id, (p) => { p.securityContext.supplementalGroups = [0]; }) },
+  { name: 'a transformation makes our Deployment\'s containers share a process namespace', category: 'pss-controls', target: 'Deployment', stage: 'policy-pack', rule: 'HD039', build: (id) => withTransform('Deployment', id, (p) => { p.shareProcessNamespace = true; }) },
   { name: 'a transformation sets procMount Unmasked on our StatefulSet', category: 'pss-controls', target: 'StatefulSet', stage: 'policy-pack', rule: 'HD025', build: (id) => withTransform('StatefulSet', id, (_p, c) => { c.securityContext.procMount = 'Unmasked'; }) },
   {
     name: 'a DeploymentPatch adds hostNetwork to our Deployment', category: 'patches', target: 'Deployment', stage: 'policy-pack', rule: 'HD009',
