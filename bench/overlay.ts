@@ -36,7 +36,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RACY_MS } from '../src/customize/cache';
@@ -154,11 +154,13 @@ interface Payload {
 
 function stage(p: Omit<Payload, 'tar'>): Payload {
   // crane appends a tarball: the same files under opt/payload/, made with GNU tar's reproducible flags.
+  // Copies, not hard links: a source with two links is refused by our input checks (INPUT014).
   const st = join(work, 'stage', p.key, 'opt', 'payload');
   mkdirSync(st, { recursive: true });
-  for (const f of p.files) linkSync(join(p.dir, f), join(st, f));
+  for (const f of p.files) copyFileSync(join(p.dir, f), join(st, f));
   const tar = join(work, `${p.key}.tar`);
   execFileSync('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-C', join(work, 'stage', p.key), '-cf', tar, 'opt']);
+  rmSync(join(work, 'stage', p.key), { recursive: true, force: true });
   return { ...p, tar };
 }
 
