@@ -85,6 +85,8 @@ export interface PushOverlayResult {
 export class LayerStreamer {
   private upload: Promise<StreamingUpload> | undefined;
   private decision: Promise<boolean> | undefined;
+  /** The commit started by onBuilt, for the blob it was started for. */
+  private early: { digest: string; size: number; committed: Promise<boolean> } | undefined;
 
   constructor(
     private readonly target: RegistryClient,
@@ -98,6 +100,18 @@ export class LayerStreamer {
     await (await this.upload).write(chunk);
   };
 
+  /**
+   * Pass as buildOverlay's `onLayerBuilt`: closes the upload as soon as the last byte is built (while the
+   * layer file is flushed to disk and the image config is written), so the registry's finishing work
+   * overlaps ours. commit() then returns this result, for the same digest and size only.
+   */
+  readonly onBuilt = (blob: { readonly digest: string; readonly size: number }): void => {
+    if (!this.upload || this.early) return;
+    const committed = this.upload.then((u) => u.commit(blob.digest, blob.size));
+    committed.catch(() => undefined); // awaited by commit() or abort()
+    this.early = { digest: blob.digest, size: blob.size, committed };
+  };
+
   /** Whether any bytes were streamed (the layer was built, not taken from the cache, and streamIf said yes). */
   get started(): boolean {
     return this.upload !== undefined;
@@ -106,10 +120,21 @@ export class LayerStreamer {
   /** Commits the streamed layer under its digest; false when nothing was streamed or the upload failed. */
   async commit(build: BuildOverlayResult): Promise<boolean> {
     if (!this.upload) return false;
-    return (await this.upload).commit(build.layer.descriptor.digest, build.layer.descriptor.size);
+    const { digest, size } = build.layer.descriptor;
+    if (this.early) return this.early.digest === digest && this.early.size === size && (await this.early.committed.catch(() => false));
+    return (await this.upload).commit(digest, size);
   }
 
+  /**
+   * The build failed: cancel the upload. When onBuilt had already closed it, the blob stays in the
+   * registry unreferenced (no manifest, no tag: garbage collection removes it), as a cancelled session's
+   * bytes would have been sent anyway.
+   */
   async abort(): Promise<void> {
+    if (this.early) {
+      await this.early.committed.catch(() => false);
+      return;
+    }
     if (this.upload) await (await this.upload).cancel();
   }
 }

@@ -76,6 +76,11 @@ export interface LayerOptions {
    * backpressure). Lets an uploader send the blob while it is being built; the digest is known at the end.
    */
   readonly onData?: (chunk: Uint8Array) => Promise<void> | void;
+  /**
+   * Called once the last piece went to onData and the blob's digest and size are known, before the
+   * temp file is flushed to disk: lets an uploader close its upload while the flush runs. Not awaited.
+   */
+  readonly onBuilt?: (blob: { readonly digest: string; readonly size: number }) => void;
   /** Worker threads for compression; default defaultParallelism(); 0 compresses on this thread. Bytes are the same either way. */
   readonly parallelism?: number;
   /**
@@ -623,6 +628,7 @@ export async function buildLayer(entries: readonly LayerEntry[], opts: LayerOpti
     }
     await produce;
     const digest = await gz.end();
+    opts.onBuilt?.({ digest, size: gz.size });
     await fh.sync();
     ok = true;
     return {
