@@ -37,8 +37,13 @@ export interface PushOverlayOptions {
   /** With signingKey: also attach the SBOM and provenance attestations (attestations.ts), in the signature's format(s). */
   readonly attest?: { readonly builderVersion: string; readonly specDir: string };
   readonly onProgress?: PushProgress;
-  /** The overlay layer, already uploaded while it was built (LayerStreamer.commit returned true). */
-  readonly streamedLayer?: { readonly digest: string };
+  /**
+   * The overlay layer, uploaded while it was built: `committed` is LayerStreamer.commit's answer (true:
+   * the registry has it; false: it is uploaded from the file as usual), awaited while the other blobs
+   * are checked and sent; absent means committed already. A streamed layer also means the tag did not
+   * exist when the build began (the CLI streams only then), so the tag is not HEADed again.
+   */
+  readonly streamedLayer?: { readonly digest: string; readonly committed?: Promise<boolean> };
 }
 
 export interface BlobOutcome {
@@ -166,7 +171,7 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
   // it, gets the full push below.
   // A failing HEAD (some registries answer 401/403 for a repository that does not exist yet) only
   // means "push everything": the real errors surface there.
-  const current = ref.tag ? await target.headManifest(repo, ref.tag).catch(() => undefined) : undefined;
+  const current = ref.tag && !opts.streamedLayer ? await target.headManifest(repo, ref.tag).catch(() => undefined) : undefined;
   const upToDate = current?.digest === build.manifestDigest;
 
   // Base layers: the registry usually has them (same repository) or mounts them (same registry).
@@ -185,7 +190,7 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
     ? work.map((w) => ({ what: w.what, digest: w.desc.digest, size: w.desc.size, outcome: 'exists' as const }))
     : await Promise.all(
         work.map(async (w) => {
-          if (!streamed(w)) return push(w.what, w.desc, w.open, w.from);
+          if (!streamed(w) || !(await (opts.streamedLayer!.committed ?? true))) return push(w.what, w.desc, w.open, w.from);
           bytesUploaded += w.desc.size; // sent while it was built
           return { what: w.what, digest: w.desc.digest, size: w.desc.size, outcome: 'uploaded' as const };
         }),

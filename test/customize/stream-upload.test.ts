@@ -134,10 +134,13 @@ describe('uploading the layer while it is built', () => {
         });
         returned = true;
         expect(calls).toEqual([{ digest: built.layer.digest, size: built.layer.size, beforeReturn: true }]);
-        const streamed = await streamer.commit(built);
-        expect(streamed).toBe(!refuse);
-        const pushed = await pushOverlay(built, { target: client, ref, baseRef: parseReference(base.ref.replace(reg.host, proxyHost)), ...(streamed ? { streamedLayer: { digest: built.layer.descriptor.digest } } : {}) });
+        // The commit's answer goes to the push unawaited (as the CLI does): a refused stream is uploaded from the file there.
+        seen.length = 0;
+        const committed = streamer.commit(built);
+        const pushed = await pushOverlay(built, { target: client, ref, baseRef: parseReference(base.ref.replace(reg.host, proxyHost)), streamedLayer: { digest: built.layer.descriptor.digest, committed } });
+        expect(await committed).toBe(!refuse);
         expect(pushed.blobs.find((b) => b.what === 'overlay layer')!.outcome).toBe('uploaded');
+        expect(blobBytesSent() >= built.layer.size).toBe(refuse); // sent again only when the stream was refused
         await built.dispose();
         const inspect = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/${ref.repository}:1`], { encoding: 'utf8' }));
         expect(inspect.Digest).toBe(built.manifestDigest);

@@ -159,7 +159,10 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
     }
     let pushed: PushOverlayResult | undefined;
     if (f.push) {
-      const streamed = streamer && (await streamer.commit(built));
+      // The streamed layer's commit (started when its last byte was built) is awaited inside the push,
+      // while the config and base layers are checked and sent.
+      const committed = streamer?.started ? streamer.commit(built) : undefined;
+      committed?.catch(() => undefined);
       pushed = await pushOverlay(built, {
         target: client(ref.registry),
         ref,
@@ -167,7 +170,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
         ...(source instanceof LayoutImageSource ? { openBaseLayer: (d) => source.openBlob(d.digest) } : { baseClient: client(baseRef.registry) }),
         ...(key ? { signingKey: key, signatureFormat } : {}),
         ...(key && f.attest ? { attest: { builderVersion: VERSION, specDir: loaded.specDir } } : {}),
-        ...(streamed ? { streamedLayer: { digest: built.layer.descriptor.digest } } : {}),
+        ...(committed ? { streamedLayer: { digest: built.layer.descriptor.digest, committed } } : {}),
         ...(f.json ? {} : { onProgress: progressPrinter(io) }),
       });
     }
