@@ -461,9 +461,11 @@ class DeterministicGzipFile {
   /**
    * Whether the last segment a worker answered was compressed (not stored): only then does this thread
    * take segments itself when the workers are busy. Stored segments cost little on a worker, and this
-   * thread has the reading, hashing and writing to do. Scheduling only: the bytes are the same.
+   * thread has the reading, hashing and writing to do. True until the first answer, so this thread
+   * works while the worker starts (a cold worker's first answer can take a few hundred ms). Scheduling
+   * only: the bytes are the same.
    */
-  private compressing = false;
+  private compressing = true;
   size = 0;
 
   constructor(
