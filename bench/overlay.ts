@@ -33,10 +33,17 @@
  * repository (read from the registry's storage; base layers were there before), plus for skopeo + umoci
  * the base bytes it downloaded; peak RSS (/usr/bin/time %M; the largest step of a pipeline).
  * Also: start-up (`--version`, `build --help`) and a big file (--big-mib, default 2048) for memory.
+ *
+ * Printed from the same runs: ours / crane append as the median of the per-run ratios (each run's two
+ * cold times come from the same interleaved slot, so a burst of other load hits both less unevenly than
+ * a ratio of medians); and the fixed cost of a run, i.e. everything but the payload: the 1 KiB cold
+ * build --push minus `node -e 0` timed right before it, with the compile cache as it is after any
+ * earlier run (src/cli/compile-cache.ts) and, into a fresh repository, with CLEANIMG_NO_COMPILE_CACHE=1
+ * (a machine's first run).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RACY_MS } from '../src/customize/cache';
@@ -154,11 +161,13 @@ interface Payload {
 
 function stage(p: Omit<Payload, 'tar'>): Payload {
   // crane appends a tarball: the same files under opt/payload/, made with GNU tar's reproducible flags.
+  // Copies, not hard links: a source with two links is refused by our input checks (INPUT014).
   const st = join(work, 'stage', p.key, 'opt', 'payload');
   mkdirSync(st, { recursive: true });
-  for (const f of p.files) linkSync(join(p.dir, f), join(st, f));
+  for (const f of p.files) copyFileSync(join(p.dir, f), join(st, f));
   const tar = join(work, `${p.key}.tar`);
   execFileSync('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-C', join(work, 'stage', p.key), '-cf', tar, 'opt']);
+  rmSync(join(work, 'stage', p.key), { recursive: true, force: true });
   return { ...p, tar };
 }
 
@@ -350,6 +359,10 @@ async function main(): Promise<void> {
       return c;
     };
     const startup: { version: number[]; help: number[]; node: number[]; versionCpu: number[]; nodeCpu: number[] } = { version: [], help: [], node: [], versionCpu: [], nodeCpu: [] };
+    /** Per run and base: ours cold / crane append cold, from the same interleaved run. */
+    const ratios = new Map<string, number[]>();
+    /** The fixed cost: ours cold on the 1 KiB payload minus `node -e 0` timed right before it (same slot), with and without the compile cache. */
+    const fixed: { warm: number[]; cold: number[]; warmCpu: number[]; coldCpu: number[]; node: number[] } = { warm: [], cold: [], warmCpu: [], coldCpu: [], node: [] };
     let seq = 0;
     for (let r = 0; r < runs; r++) {
       for (const p of payloads) {
@@ -370,7 +383,22 @@ async function main(): Promise<void> {
             const before = linked(reg, repo);
             if (tool.name === 'ours') await settleInputs(p);
             console.error(`run ${r + 1}/${runs} ${p.label} on ${bname}: ${tool.name} ...`);
+            const n0 = tool.name === 'ours' && p.key === '1k' ? timed(node, ['-e', '0']) : undefined;
             const cold = tool.cold(ctx);
+            if (n0) {
+              // The same build into a fresh repository without the compile cache (src/cli/compile-cache.ts):
+              // what a first run on a machine costs. Untimed in the table; reported with the fixed cost.
+              const repoNoCache = `${repo}-nocc`;
+              await seedBase(reg, base, layersOf[bname]!, repoNoCache);
+              const nocc = timed(node, [cli, 'build', '--spec', specFile(p, base, bname), '--tag', `${reg.host}/${repoNoCache}:1`, '--push', '--json', '--cache-dir', join(scratch, 'cache-nocc')], { ...process.env, CLEANIMG_NO_COMPILE_CACHE: '1' });
+              repos.push(repoNoCache);
+              fixed.node.push(n0.s);
+              fixed.warm.push(cold.s - n0.s);
+              fixed.warmCpu.push(cold.cpu - n0.cpu);
+              fixed.cold.push(nocc.s - n0.s);
+              fixed.coldCpu.push(nocc.cpu - n0.cpu);
+              for (const [d] of linked(reg, repoNoCache)) added.add(d);
+            }
             const after = linked(reg, repo);
             let bytes = 0;
             for (const [d, size] of after) {
@@ -388,6 +416,12 @@ async function main(): Promise<void> {
             c.repeatCpu.push(repeat.cpu);
             c.bytes.push(bytes);
             c.rss.push(cold.rssMiB);
+            if (tool.name === 'ours' || tool.name === 'crane append') {
+              const k = `${p.key}/${bname}/${r}`;
+              const pair = ratios.get(k) ?? [];
+              pair[tool.name === 'ours' ? 0 : 1] = cold.s;
+              ratios.set(k, pair);
+            }
             if (tool.name === 'ours') {
               const j = JSON.parse(cold.out);
               if (j.bytesUploaded !== bytes - 0 && Math.abs(j.bytesUploaded - bytes) > 4096) c.notes.add(`bytesUploaded ${j.bytesUploaded} vs registry ${bytes}`);
@@ -450,6 +484,18 @@ async function main(): Promise<void> {
       }
     }
     for (const [k, c] of cells) if (c.notes.size) log(`  note ${k}: ${[...c.notes].join('; ')}`);
+    log('');
+    log('ours / crane append, cold, wall time: the median of the per-run ratios (each ratio from one interleaved run; runs in brackets).');
+    for (const p of payloads) {
+      for (const bname of Object.keys(bases)) {
+        const rs = [...ratios.entries()].filter(([k]) => k.startsWith(`${p.key}/${bname}/`)).map(([, v]) => v[0]! / v[1]!).filter(Number.isFinite);
+        if (rs.length) log(`  ${p.label} on ${bname.replace('MiB', ' MiB')}: ${f(median(rs))} [${rs.map(f).join(' ')}]`);
+      }
+    }
+    if (fixed.warm.length) {
+      log('');
+      log(`Fixed cost (1 KiB build --push, cold layer cache, minus \`node -e 0\` timed just before it; medians of ${fixed.warm.length}): ${f(median(fixed.warm))} s wall, ${f(median(fixed.warmCpu))} s CPU above \`node -e 0\` (${f(median(fixed.node))} s); without the compile cache (a first run): ${f(median(fixed.cold))} s wall, ${f(median(fixed.coldCpu))} s CPU.`);
+    }
     log('');
     log(`Start-up: \`node lib/cli/main.js --version\` ${f(median(startup.version))} s (CPU ${f(median(startup.versionCpu))} s); \`build --help\` ${f(median(startup.help))} s; \`node -e 0\` ${f(median(startup.node))} s (CPU ${f(median(startup.nodeCpu))} s) (medians).`);
 

@@ -3,6 +3,9 @@
  * cleanimg-customize: build reproducible overlay images on digest-pinned bases, and check
  * manifests against the hardening rules.
  */
+// First, before anything else loads: V8's code cache for the modules loaded after it (compile-cache.ts).
+import { enableCompileCache } from './compile-cache';
+if (require.main === module) enableCompileCache();
 import { Command, CommanderError } from 'commander';
 import { CleanimgError } from '../errors';
 import type { BuildFlags } from './commands/build';

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { unlink } from 'node:fs/promises';
 import { CleanimgError } from '../errors';
 import { appendLayer, manifestFamily, sha256Digest, type AppendResult, type ManifestFamily } from '../oci/image';
-import { buildLayer, normalizeEntries, resolveSourceDateEpoch, type BuiltLayer } from '../oci/layer';
+import { buildLayer, normalizeEntries, preloadLayerModules, resolveSourceDateEpoch, type BuiltLayer } from '../oci/layer';
 import { isStreamingSource, isValidRefName, LayoutImageSource, LayoutWriter } from '../oci/layout';
 import { formatPlatform, isIndexMediaType, selectPlatform } from '../oci/platform';
 import { MediaType, type Descriptor, type FetchedManifest, type ImageConfig, type ImageIndex, type ImageManifest, type ImageSource, type Platform } from '../oci/types';
@@ -72,6 +72,8 @@ export interface BuildOverlayOptions {
    * the cache): lets a pusher upload it during the build (see streamLayerUpload in push.ts). Awaited.
    */
   readonly onLayerData?: (chunk: Uint8Array) => Promise<void> | void;
+  /** With onLayerData: called when the streamed layer is complete, with its digest and size (LayerOptions.onBuilt). */
+  readonly onLayerBuilt?: (blob: { readonly digest: string; readonly size: number }) => void;
 }
 
 export interface PlatformChosen {
@@ -227,12 +229,19 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
   // key, and an unchanged file (trusted stat record) is not read at all.
   const cache = opts.cache;
   const inspected = new Map<string, Inspected>();
+  // The base's manifest and config are fetched while the inputs are checked (round trips overlap the
+  // reading and hashing); an input problem is still reported first, as before.
+  let baseArrived = false;
+  const basePromise = readBase(opts.source, spec).finally(() => (baseArrived = true));
+  basePromise.catch(() => undefined); // awaited below; this only marks an early failure as handled
   const inputs = await resolveInputs(spec, loaded.specDir, {
     ...(opts.allowPrivateKeys !== undefined ? { allowPrivateKeys: opts.allowPrivateKeys } : {}),
     ...(opts.now ? { now: opts.now } : {}),
     ...(cache ? { scanPrivateKey: async (f: string, fh) => { const r = await cache.inspect(f, fh); inspected.set(f, r); return r.privateKey; } } : {}),
   });
-  const base = await readBase(opts.source, spec);
+  // Still waiting for the base: load the layer builder's modules meanwhile (a cache hit does not need them, but the wait is there either way).
+  if (!baseArrived) preloadLayerModules();
+  const base = await basePromise;
 
   // ── trust_ca step (src/customize/trust): check the CA files, read the base's CA bundle from the one
   // layer holding it, and add the CA files, the extended bundle and the hashed links to the layer's
@@ -282,7 +291,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
     }
   }
   if (!layer) {
-    layer = await buildLayer(entries, { sourceDateEpoch: epoch, tmpDir: opts.tmpDir ?? cache?.tmpDir ?? os.tmpdir(), ...(opts.onLayerData ? { onData: opts.onLayerData } : {}) });
+    layer = await buildLayer(entries, { sourceDateEpoch: epoch, tmpDir: opts.tmpDir ?? cache?.tmpDir ?? os.tmpdir(), ...(opts.onLayerData ? { onData: opts.onLayerData } : {}), ...(opts.onLayerBuilt ? { onBuilt: opts.onLayerBuilt } : {}) });
     if (cache && id) {
       const built = layer;
       if (await cache.store(id, built).catch(async (e: unknown) => {

@@ -37,8 +37,13 @@ export interface PushOverlayOptions {
   /** With signingKey: also attach the SBOM and provenance attestations (attestations.ts), in the signature's format(s). */
   readonly attest?: { readonly builderVersion: string; readonly specDir: string };
   readonly onProgress?: PushProgress;
-  /** The overlay layer, already uploaded while it was built (LayerStreamer.commit returned true). */
-  readonly streamedLayer?: { readonly digest: string };
+  /**
+   * The overlay layer, uploaded while it was built: `committed` is LayerStreamer.commit's answer (true:
+   * the registry has it; false: it is uploaded from the file as usual), awaited while the other blobs
+   * are checked and sent; absent means committed already. A streamed layer also means the tag did not
+   * exist when the build began (the CLI streams only then), so the tag is not HEADed again.
+   */
+  readonly streamedLayer?: { readonly digest: string; readonly committed?: Promise<boolean> };
 }
 
 export interface BlobOutcome {
@@ -85,6 +90,8 @@ export interface PushOverlayResult {
 export class LayerStreamer {
   private upload: Promise<StreamingUpload> | undefined;
   private decision: Promise<boolean> | undefined;
+  /** The commit started by onBuilt, for the blob it was started for. */
+  private early: { digest: string; size: number; committed: Promise<boolean> } | undefined;
 
   constructor(
     private readonly target: RegistryClient,
@@ -98,6 +105,18 @@ export class LayerStreamer {
     await (await this.upload).write(chunk);
   };
 
+  /**
+   * Pass as buildOverlay's `onLayerBuilt`: closes the upload as soon as the last byte is built (while the
+   * layer file is flushed to disk and the image config is written), so the registry's finishing work
+   * overlaps ours. commit() then returns this result, for the same digest and size only.
+   */
+  readonly onBuilt = (blob: { readonly digest: string; readonly size: number }): void => {
+    if (!this.upload || this.early) return;
+    const committed = this.upload.then((u) => u.commit(blob.digest, blob.size));
+    committed.catch(() => undefined); // awaited by commit() or abort()
+    this.early = { digest: blob.digest, size: blob.size, committed };
+  };
+
   /** Whether any bytes were streamed (the layer was built, not taken from the cache, and streamIf said yes). */
   get started(): boolean {
     return this.upload !== undefined;
@@ -106,10 +125,21 @@ export class LayerStreamer {
   /** Commits the streamed layer under its digest; false when nothing was streamed or the upload failed. */
   async commit(build: BuildOverlayResult): Promise<boolean> {
     if (!this.upload) return false;
-    return (await this.upload).commit(build.layer.descriptor.digest, build.layer.descriptor.size);
+    const { digest, size } = build.layer.descriptor;
+    if (this.early) return this.early.digest === digest && this.early.size === size && (await this.early.committed.catch(() => false));
+    return (await this.upload).commit(digest, size);
   }
 
+  /**
+   * The build failed: cancel the upload. When onBuilt had already closed it, the blob stays in the
+   * registry unreferenced (no manifest, no tag: garbage collection removes it), as a cancelled session's
+   * bytes would have been sent anyway.
+   */
   async abort(): Promise<void> {
+    if (this.early) {
+      await this.early.committed.catch(() => false);
+      return;
+    }
     if (this.upload) await (await this.upload).cancel();
   }
 }
@@ -141,7 +171,7 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
   // it, gets the full push below.
   // A failing HEAD (some registries answer 401/403 for a repository that does not exist yet) only
   // means "push everything": the real errors surface there.
-  const current = ref.tag ? await target.headManifest(repo, ref.tag).catch(() => undefined) : undefined;
+  const current = ref.tag && !opts.streamedLayer ? await target.headManifest(repo, ref.tag).catch(() => undefined) : undefined;
   const upToDate = current?.digest === build.manifestDigest;
 
   // Base layers: the registry usually has them (same repository) or mounts them (same registry).
@@ -160,7 +190,7 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
     ? work.map((w) => ({ what: w.what, digest: w.desc.digest, size: w.desc.size, outcome: 'exists' as const }))
     : await Promise.all(
         work.map(async (w) => {
-          if (!streamed(w)) return push(w.what, w.desc, w.open, w.from);
+          if (!streamed(w) || !(await (opts.streamedLayer!.committed ?? true))) return push(w.what, w.desc, w.open, w.from);
           bytesUploaded += w.desc.size; // sent while it was built
           return { what: w.what, digest: w.desc.digest, size: w.desc.size, outcome: 'uploaded' as const };
         }),

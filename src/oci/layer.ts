@@ -76,6 +76,11 @@ export interface LayerOptions {
    * backpressure). Lets an uploader send the blob while it is being built; the digest is known at the end.
    */
   readonly onData?: (chunk: Uint8Array) => Promise<void> | void;
+  /**
+   * Called once the last piece went to onData and the blob's digest and size are known, before the
+   * temp file is flushed to disk: lets an uploader close its upload while the flush runs. Not awaited.
+   */
+  readonly onBuilt?: (blob: { readonly digest: string; readonly size: number }) => void;
   /** Worker threads for compression; default defaultParallelism(); 0 compresses on this thread. Bytes are the same either way. */
   readonly parallelism?: number;
   /**
@@ -93,6 +98,15 @@ let tarMod: typeof tar | undefined;
 const fflate = (): typeof Fflate => (fflateMod ??= require('fflate') as typeof Fflate);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const tarStream = (): typeof tar => (tarMod ??= require('tar-stream') as typeof tar);
+
+/**
+ * Loads what buildLayer needs (fflate, tar-stream) now: for a caller that is waiting on the network
+ * anyway and may build a layer next, so the loading fills the wait instead of following it.
+ */
+export function preloadLayerModules(): void {
+  fflate();
+  tarStream();
+}
 
 /**
  * Part of the format: changing any of these changes every digest.
@@ -344,7 +358,7 @@ function compress(seg, level) {
   return res;
 }
 parentPort.on('message', (m) => {
-  const seg = new Uint8Array(m.buf);
+  const seg = new Uint8Array(m.buf, 0, m.len);
   const res = m.auto && entropy(seg) > m.storeEntropy ? store(seg) : compress(seg, m.level);
   parentPort.postMessage({ id: m.id, buf: res.buffer }, [res.buffer]);
 });
@@ -383,21 +397,30 @@ export class SegmentPool {
 
   /** compressSegment on a worker. */
   compress(seg: Uint8Array, level: number = GZIP_LEVEL): Promise<Uint8Array> {
-    return this.send(seg, false, level);
+    return this.send(seg, false, level, false);
   }
 
-  /** deflateSegment on a worker: the entropy check runs there too. */
-  deflate(seg: Uint8Array, level: number = GZIP_LEVEL): Promise<Uint8Array> {
-    return this.send(seg, true, level);
+  /**
+   * deflateSegment on a worker: the entropy check runs there too. With `give`, a segment that starts
+   * its own ArrayBuffer is moved to the worker instead of copied (the caller must not use it again).
+   */
+  deflate(seg: Uint8Array, level: number = GZIP_LEVEL, give = false): Promise<Uint8Array> {
+    return this.send(seg, true, level, give);
   }
 
-  private send(seg: Uint8Array, auto: boolean, level: number): Promise<Uint8Array> {
+  /** Jobs sent and not answered yet. */
+  get busy(): number {
+    return this.waiting.size;
+  }
+
+  private send(seg: Uint8Array, auto: boolean, level: number, give: boolean): Promise<Uint8Array> {
     if (this.failed) return Promise.reject(this.failed);
-    const copy = new Uint8Array(seg); // a copy with its own ArrayBuffer (Buffer#slice would be a view)
+    // A copy with its own ArrayBuffer (Buffer#slice would be a view), unless the caller gives its buffer.
+    const own = give && seg.byteOffset === 0 && !(seg.buffer instanceof SharedArrayBuffer) ? seg : new Uint8Array(seg);
     const id = this.seq++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.workers[id % this.workers.length]!.postMessage({ id, buf: copy.buffer, level, auto, storeEntropy: STORE_ENTROPY }, [copy.buffer]);
+      this.workers[id % this.workers.length]!.postMessage({ id, buf: own.buffer, len: own.length, level, auto, storeEntropy: STORE_ENTROPY }, [own.buffer as ArrayBuffer]);
     });
   }
 
@@ -427,13 +450,22 @@ export function defaultParallelism(env: NodeJS.ProcessEnv = process.env): number
  * written in segment order, so the bytes do not depend on the number of workers.
  */
 class DeterministicGzipFile {
-  private readonly pending = Buffer.allocUnsafe(DEFLATE_CHUNK);
+  /** The segment being filled: a buffer of its own, handed to a worker (not copied) when full. */
+  private pending = Buffer.allocUnsafeSlow(DEFLATE_CHUNK);
   private filled = 0;
   private crc = 0;
   private inputSize = 0;
   private readonly hash = createHash('sha256');
   private readonly queue: Promise<Uint8Array[]>[] = [];
   private pool: SegmentPool | undefined;
+  /**
+   * Whether the last segment a worker answered was compressed (not stored): only then does this thread
+   * take segments itself when the workers are busy. Stored segments cost little on a worker, and this
+   * thread has the reading, hashing and writing to do. True until the first answer, so this thread
+   * works while the worker starts (a cold worker's first answer can take a few hundred ms). Scheduling
+   * only: the bytes are the same.
+   */
+  private compressing = true;
   size = 0;
 
   constructor(
@@ -457,22 +489,36 @@ class DeterministicGzipFile {
       this.filled += n;
       off += n;
       if (this.filled === DEFLATE_CHUNK) {
-        await this.segment(this.pending, true);
+        const full = this.pending;
+        this.pending = Buffer.allocUnsafeSlow(DEFLATE_CHUNK);
         this.filled = 0;
+        await this.segment(full, true, true);
       }
     }
   }
 
-  /** Queue one segment (copied: `pending` is reused) and write out what is ready, keeping order. */
-  private async segment(seg: Buffer, more: boolean): Promise<void> {
+  /**
+   * Queue one segment and write out what is ready, keeping order. `give`: the segment's buffer is no
+   * longer used by the caller (a full segment), so a worker may take it without a copy.
+   */
+  private async segment(seg: Buffer, more: boolean, give = false): Promise<void> {
     if (seg.length) {
       // Start workers only once a layer has a full segment (small layers stay in-thread). On a worker,
       // the entropy check and storing run there as well; the bytes are the same as deflateSegment's.
       if (!this.pool && more && this.parallelism > 0) this.pool = new SegmentPool(this.parallelism);
-      if (this.pool) {
-        const p = this.pool.deflate(seg, this.level).then((b) => [b]);
+      // When every worker is busy, this thread compresses the segment itself instead of waiting for
+      // one (the bytes are the same, deflateSegment's, and they are written in order either way): on
+      // compressible data the main thread would otherwise mostly wait, one core idle.
+      if (this.pool && (this.pool.busy < this.pool.size || !this.compressing)) {
+        const n = seg.length;
+        const p = this.pool.deflate(seg, this.level, give).then((b) => {
+          this.compressing = b.length < n; // stored segments are longer than their input
+          return [b];
+        });
         p.catch(() => undefined); // awaited in order below; this only marks an early failure as handled
         this.queue.push(p);
+      } else if (this.pool) {
+        this.queue.push(Promise.resolve(deflateSegment(give ? seg : Buffer.from(seg), this.level)));
       } else if (byteEntropy(seg) > STORE_ENTROPY) {
         this.queue.push(Promise.resolve(storeSegment(Buffer.from(seg))));
       } else {
@@ -623,6 +669,7 @@ export async function buildLayer(entries: readonly LayerEntry[], opts: LayerOpti
     }
     await produce;
     const digest = await gz.end();
+    opts.onBuilt?.({ digest, size: gz.size });
     await fh.sync();
     ok = true;
     return {

@@ -111,6 +111,47 @@ describe('uploading the layer while it is built', () => {
     execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reg.host}/stream/refused:1`, `oci:${path.join(tmp(), 'copy')}:x`]);
   });
 
+  it('closes the upload when the last byte is built (onLayerBuilt), before the layer file is flushed; a refused stream still falls back', async () => {
+    for (const refuse of [false, true]) {
+      refuseStreams = refuse;
+      const dir = tmp();
+      write(path.join(dir, 'data.bin'), randomBytes(3 << 20));
+      const specPath = writeSpec(dir, specYaml(base.ref.replace(reg.host, proxyHost), [{ source: 'data.bin', destination: '/opt/app/data.bin' }]));
+      const client = new RegistryClient(proxyHost);
+      const ref = parseReference(`${proxyHost}/stream/early-${refuse ? 'refused' : 'ok'}:1`);
+      const streamer = new LayerStreamer(client, ref.repository);
+      const calls: { digest: string; size: number; beforeReturn: boolean }[] = [];
+      let returned = false;
+      try {
+        const built = await buildOverlay({
+          specPath,
+          source: new RegistryImageSource(client, base.repository),
+          onLayerData: streamer.onData,
+          onLayerBuilt: (b) => {
+            calls.push({ ...b, beforeReturn: !returned });
+            streamer.onBuilt(b);
+          },
+        });
+        returned = true;
+        expect(calls).toEqual([{ digest: built.layer.digest, size: built.layer.size, beforeReturn: true }]);
+        // The commit's answer goes to the push unawaited (as the CLI does): a refused stream is uploaded from the file there.
+        seen.length = 0;
+        const committed = streamer.commit(built);
+        const pushed = await pushOverlay(built, { target: client, ref, baseRef: parseReference(base.ref.replace(reg.host, proxyHost)), streamedLayer: { digest: built.layer.descriptor.digest, committed } });
+        expect(await committed).toBe(!refuse);
+        expect(pushed.blobs.find((b) => b.what === 'overlay layer')!.outcome).toBe('uploaded');
+        expect(blobBytesSent() >= built.layer.size).toBe(refuse); // sent again only when the stream was refused
+        await built.dispose();
+        const inspect = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/${ref.repository}:1`], { encoding: 'utf8' }));
+        expect(inspect.Digest).toBe(built.manifestDigest);
+        execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reg.host}/${ref.repository}:1`, `oci:${path.join(tmp(), 'copy')}:x`]);
+      } finally {
+        await client.close();
+      }
+    }
+    refuseStreams = false;
+  });
+
   it('the CLI streams a new tag, but builds a re-push first and sends nothing the registry has (an empty cache, e.g. CI)', async () => {
     refuseStreams = false;
     const dir = tmp();

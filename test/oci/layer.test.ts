@@ -3,6 +3,7 @@ import { cpSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'no
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
+import { crc32, inflateRawSync as inflateRaw } from 'node:zlib';
 import { CleanimgError } from '../../src/errors';
 import { buildLayer, byteEntropy, compressSegment, deflateSegment, DEFLATE_CHUNK, normalizeEntries, SegmentPool, resolveSourceDateEpoch, type LayerEntry } from '../../src/oci/layer';
 import { cleanupTmp, run, tmp, write } from '../customize/fixtures';
@@ -213,6 +214,38 @@ describe('buildLayer', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it('gives the same bytes whichever thread compresses which segment (workers, this thread while they are busy, buffers handed over)', async () => {
+    // Compressible and random segments alternating, files ending just before, on and just after a
+    // segment boundary (the tar headers shift them), so every path of the scheduler is taken: a worker
+    // answer, this thread taking a segment while the worker is busy, a stored segment in between, a
+    // full segment handed to the worker without a copy, the short last segment.
+    const text = Buffer.from('wal_level = replica\nmax_wal_senders = 10\n'.repeat(120_000)); // ~4.9 MiB
+    const sizes = [DEFLATE_CHUNK - 1, DEFLATE_CHUNK, DEFLATE_CHUNK + 1, 3 * DEFLATE_CHUNK, 2 * DEFLATE_CHUNK - 512];
+    const entries = sizes.flatMap((n, i) => {
+      const t = path.join(src, `text-${i}.conf`);
+      const r = path.join(src, `random-${i}.bin`);
+      write(t, text.subarray(i * 1000, i * 1000 + n));
+      write(r, randomBytes(n));
+      return [
+        { path: `/opt/mix/text-${i}.conf`, kind: 'file' as const, source: t, mode: 0o644, uid: 0, gid: 0 },
+        { path: `/opt/mix/random-${i}.bin`, kind: 'file' as const, source: r, mode: 0o644, uid: 0, gid: 0 },
+      ];
+    });
+    const results = [];
+    for (const parallelism of [0, 1, 2, 0]) results.push(await buildLayer(entries, { tmpDir: out, parallelism }));
+    expect(new Set(results.map((r) => r.digest)).size).toBe(1);
+    expect(new Set(results.map((r) => r.diffId)).size).toBe(1);
+    // The reference: the tar through deflateSegment, one segment at a time, on this thread.
+    const tarBytes = inflateRaw(readFileSync(results[0]!.path).subarray(10, -8));
+    const parts: Uint8Array[] = [Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03])];
+    for (let off = 0; off < tarBytes.length; off += DEFLATE_CHUNK) parts.push(...deflateSegment(tarBytes.subarray(off, off + DEFLATE_CHUNK)));
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(crc32(tarBytes) >>> 0, 0);
+    trailer.writeUInt32LE(tarBytes.length % 2 ** 32, 4);
+    parts.push(Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]), trailer);
+    expect(`sha256:${createHash('sha256').update(Buffer.concat(parts)).digest('hex')}`).toBe(results[0]!.digest);
   });
 
   it('checks entropy and stores on the workers exactly as deflateSegment does, for any worker count', async () => {

@@ -111,10 +111,6 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
   let key: SigningKey | undefined;
   if (f.signKey) key = await (await import('../../oci/signing/index.js')).loadPrivateKeyFile(f.signKey, process.env.COSIGN_PASSWORD);
 
-  // With the cache on, a validated spec is remembered by its bytes (spec-cache.ts).
-  const cache = f.cache === false ? undefined : new LayerCache(f.cacheDir !== undefined ? path.join(path.resolve(f.cacheDir), 'layers') : defaultCacheDir());
-  const loaded = await loadSpecCached(f.spec, cache ? path.join(cache.dir, 'specs') : undefined);
-  const baseRef = parseReference(loaded.spec.base_image.text);
   const regOpts = await registryOptions(f);
   const clients = new Map<string, RegistryClient>();
   const client = (registry: string) => {
@@ -122,15 +118,22 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
     if (!c) clients.set(registry, (c = new RegistryClient(registry, regOpts)));
     return c;
   };
-  const source: ImageSource = f.baseLayout ? await LayoutImageSource.open(f.baseLayout) : new RegistryImageSource(client(baseRef.registry), baseRef.repository);
+  // With --push, ask for the tag now: the answer (and the scheme probe and auth it needs) arrives while
+  // the spec and the inputs are checked. It sends nothing (a HEAD); a failure here only means "ask
+  // again later", where the real error surfaces.
+  const tagHead = f.push && ref.tag !== undefined ? client(ref.registry).headManifest(ref.repository, ref.tag).then((d) => d !== undefined, () => false) : undefined;
   let built: BuildOverlayResult | undefined;
-  // With --push, a layer that has to be built is uploaded while it is built (see LayerStreamer), unless
-  // the tag already exists: a re-push (a CI machine with an empty cache) most likely builds a layer the
-  // registry has, so it is built first and HEADed, and nothing is sent when it is there.
-  const tagExists = async (): Promise<boolean> =>
-    ref.tag !== undefined && (await client(ref.registry).headManifest(ref.repository, ref.tag).then((d) => d !== undefined, () => false));
-  const streamer = f.push ? new LayerStreamer(client(ref.registry), ref.repository, async () => !(await tagExists())) : undefined;
   try {
+    // With the cache on, a validated spec is remembered by its bytes (spec-cache.ts).
+    const cache = f.cache === false ? undefined : new LayerCache(f.cacheDir !== undefined ? path.join(path.resolve(f.cacheDir), 'layers') : defaultCacheDir());
+    const loaded = await loadSpecCached(f.spec, cache ? path.join(cache.dir, 'specs') : undefined);
+    const baseRef = parseReference(loaded.spec.base_image.text);
+    const source: ImageSource = f.baseLayout ? await LayoutImageSource.open(f.baseLayout) : new RegistryImageSource(client(baseRef.registry), baseRef.repository);
+    // With --push, a layer that has to be built is uploaded while it is built (see LayerStreamer), unless
+    // the tag already exists: a re-push (a CI machine with an empty cache) most likely builds a layer the
+    // registry has, so it is built first and HEADed, and nothing is sent when it is there.
+    const tagExists = async (): Promise<boolean> => (await tagHead) ?? false;
+    const streamer = f.push ? new LayerStreamer(client(ref.registry), ref.repository, async () => !(await tagExists())) : undefined;
     built = await buildOverlay({
       specPath: loaded.specPath,
       spec: loaded.spec,
@@ -142,7 +145,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
       ...(f.format ? { manifestFormat: f.format } : {}),
       ...(f.sourceDateEpoch !== undefined ? { sourceDateEpoch: Number(f.sourceDateEpoch) } : {}),
       ...(cache ? { cache } : {}),
-      ...(streamer ? { onLayerData: streamer.onData } : {}),
+      ...(streamer ? { onLayerData: streamer.onData, onLayerBuilt: streamer.onBuilt } : {}),
     }).catch(async (e: unknown) => {
       await streamer?.abort();
       throw e;
@@ -156,7 +159,10 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
     }
     let pushed: PushOverlayResult | undefined;
     if (f.push) {
-      const streamed = streamer && (await streamer.commit(built));
+      // The streamed layer's commit (started when its last byte was built) is awaited inside the push,
+      // while the config and base layers are checked and sent.
+      const committed = streamer?.started ? streamer.commit(built) : undefined;
+      committed?.catch(() => undefined);
       pushed = await pushOverlay(built, {
         target: client(ref.registry),
         ref,
@@ -164,7 +170,7 @@ export async function runBuild(f: BuildFlags, io: Io): Promise<number> {
         ...(source instanceof LayoutImageSource ? { openBaseLayer: (d) => source.openBlob(d.digest) } : { baseClient: client(baseRef.registry) }),
         ...(key ? { signingKey: key, signatureFormat } : {}),
         ...(key && f.attest ? { attest: { builderVersion: VERSION, specDir: loaded.specDir } } : {}),
-        ...(streamed ? { streamedLayer: { digest: built.layer.descriptor.digest } } : {}),
+        ...(committed ? { streamedLayer: { digest: built.layer.descriptor.digest, committed } } : {}),
         ...(f.json ? {} : { onProgress: progressPrinter(io) }),
       });
     }

@@ -169,6 +169,8 @@ export class Transport {
   private basePromise: Promise<{ base: string; challenge?: string }> | undefined;
   /** Requests sent (attempts included): for tests and diagnostics. */
   attempts = 0;
+  /** Set by close(): no request starts after it (one started early, e.g. a HEAD that overlaps start-up, ends there). */
+  private closed = false;
 
   constructor(registry: string, opts: TransportOptions = {}) {
     this.registry = registry;
@@ -273,16 +275,17 @@ export class Transport {
     const retries = replayable ? (req.retries ?? this.opts.retries) : 0;
     const headers: Record<string, string> = { 'user-agent': this.opts.userAgent ?? 'cleanimg', ...req.headers };
     for (let attempt = 0; ; attempt++) {
-      this.attempts++;
       let res: Awaited<ReturnType<typeof sendHttp>>;
       try {
+        if (this.closed) throw Object.assign(new Error('the registry client was closed'), { code: 'ERR_REGISTRY_CLIENT_CLOSED' });
+        this.attempts++;
         const u = new URL(req.url);
         const secure = u.protocol === 'https:';
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const agent = secure ? (this.httpsAgent ??= new (require('node:https') as typeof https).Agent(this.httpsOptions)) : this.httpAgent;
         res = await sendHttp(agent, secure, u, req.method, headers, req.body, this.opts.timeoutMs);
       } catch (e) {
-        if (attempt < retries && isRetryableNetworkError(e)) {
+        if (attempt < retries && !this.closed && isRetryableNetworkError(e)) {
           if (await tookEffect(req)) return landedResponse(req.url);
           await sleep(this.backoff(attempt));
           continue;
@@ -303,6 +306,7 @@ export class Transport {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.httpAgent.destroy();
     this.httpsAgent?.destroy();
   }
