@@ -10,9 +10,9 @@ export interface ParityArgs {
   deployment: { containers: Array<Record<string, unknown>> } & Record<string, unknown>;
 }
 
-/** Resource names as the YAML program names them: ns, appConfig, app. */
+/** Resource names as the plugin programs name them: ns, appConfig, app. */
 export async function kubeInputsOfTypeScript(args: ParityArgs): Promise<Record<string, Record<string, unknown>>> {
-  const recorder = installMocks('cleanimg-yaml', 'yaml');
+  const recorder = installMocks('cleanimg-parity', 'parity');
   new HardenedNamespace('ns', args.namespace as never);
   const config = new EnvConfig('appConfig', args.config as never);
   new HardenedDeployment('app', { ...args.deployment, containers: [{ ...args.deployment.containers[0], config: [config] }] } as never);
