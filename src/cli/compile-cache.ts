@@ -21,16 +21,13 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
+import { cleanimgCacheDir } from '../cache-dir';
 
 /** The folder of the compile cache (see the module comment). */
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env['CLEANIMG_CACHE_DIR']) return path.join(path.resolve(env['CLEANIMG_CACHE_DIR']), 'compile');
-  const xdg = env['XDG_CACHE_HOME'];
-  const root = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache');
-  return path.join(root, 'cleanimg', 'compile');
+  return cleanimgCacheDir('compile', env);
 }
 
 /** Creates the folder (0700) and checks it is the user's own and not writable by others. */

@@ -38,8 +38,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, type BigIntStats } from 'node:fs';
 import { copyFile, link, mkdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { cleanimgCacheDir } from '../cache-dir';
 import { DEFLATE_CHUNK, GZIP_LEVEL, STORE_ENTROPY, type BuiltLayer, type LayerEntry } from '../oci/layer';
 import { sameSourceStat, sourceChangedError, sourceStatOf } from '../oci/source-stat';
 import { PRIVATE_KEY_SCAN_VERSION, PrivateKeyScanner } from './inputs';
@@ -71,10 +71,7 @@ export interface LayerIdentity {
 
 /** The default layer cache folder: $CLEANIMG_CACHE_DIR/layers, else $XDG_CACHE_HOME/cleanimg/layers, else ~/.cache/cleanimg/layers. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env['CLEANIMG_CACHE_DIR']) return path.join(path.resolve(env['CLEANIMG_CACHE_DIR']), 'layers');
-  const xdg = env['XDG_CACHE_HOME'];
-  const root = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache');
-  return path.join(root, 'cleanimg', 'layers');
+  return cleanimgCacheDir('layers', env);
 }
 
 /** A dependency's version, from the package.json next to its entry point (some packages do not export it). */
