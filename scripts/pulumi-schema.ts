@@ -164,10 +164,10 @@ function propertiesOf(t: ts.Type, where: string, ctx: Ctx, only?: readonly strin
     delete spec['enumValues'];
     const description = [doc, enumValues ? `One of: ${enumValues.map((v) => JSON.stringify(v)).join(', ')}.` : ''].filter(Boolean).join(' ');
     properties[p.getName()] = { ...spec, ...(description ? { description } : {}) };
-    if (!(p.flags & ts.SymbolFlags.Optional) && !members(pt, ctx).types.some((x) => x.flags & ts.TypeFlags.Undefined)) required.push(p.getName());
+    if (!(p.flags & ts.SymbolFlags.Optional)) required.push(p.getName());
     if (!members(pt, ctx).input) plain.push(p.getName());
   }
-  return { properties, required: required.filter((r) => properties[r]), plain };
+  return { properties, required, plain };
 }
 
 /** The package schema, and what was left out because no other language can pass it. */
