@@ -162,7 +162,12 @@ function propertiesOf(t: ts.Type, where: string, ctx: Ctx, only?: readonly strin
     const doc = docOf(p, ctx.checker);
     const enumValues = spec['enumValues'] as string[] | undefined;
     delete spec['enumValues'];
-    const description = [doc, enumValues ? `One of: ${enumValues.map((v) => JSON.stringify(v)).join(', ')}.` : ''].filter(Boolean).join(' ');
+    // A list of string literals: the items say which values, as the description of a single one does.
+    const items = spec['items'] as Spec | undefined;
+    const itemValues = items?.['enumValues'] as string[] | undefined;
+    if (items) delete items['enumValues'];
+    const values = (prefix: string, v?: string[]) => (v ? `${prefix}: ${v.map((x) => JSON.stringify(x)).join(', ')}.` : '');
+    const description = [doc, values('One of', enumValues), values('Each one of', itemValues)].filter(Boolean).join(' ');
     properties[p.getName()] = { ...spec, ...(description ? { description } : {}) };
     if (!(p.flags & ts.SymbolFlags.Optional)) required.push(p.getName());
     if (!members(pt, ctx).input) plain.push(p.getName());

@@ -35,7 +35,7 @@ interface Entry {
   egressTo: EgressAllow[];
 }
 
-const CLUSTER_SCOPED = new Set(['Namespace', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+const CLUSTER_SCOPED = new Set(['Namespace', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ClusterImagePolicy', 'ClusterPolicy']);
 
 /**
  * A namespace that enforces the hardening rules in the cluster: Pod Security `restricted` labels

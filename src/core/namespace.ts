@@ -17,6 +17,8 @@ import type { KubeObject } from '../rules';
 import { CEL_NOT_GENERATED, celChecks, POD_MATCH_CONDITIONS, POD_VARIABLES, POLICY_RESOURCES } from '../rules/cel';
 import type { HardenedWorkloadResult } from './workload/result';
 import { SYSTEM_NAMESPACES } from './props-schema';
+import { checkImageSignatures, defaultScopes, imageSignatureObjects, POLICY_CONTROLLER_INCLUDE_LABEL, type ImageSignaturePolicy } from './image-signature-policy';
+import { containersOf, findPodSpecs } from '../rules/pod-spec';
 
 /** The Pod Security Standards version the labels pin by default. */
 export const DEFAULT_POD_SECURITY_VERSION = 'v1.33';
@@ -116,6 +118,13 @@ export interface HardenedNamespaceProps {
    * @default none
    */
   readonly apiServer?: { readonly cidrs: readonly string[] };
+  /**
+   * Admission-time signature checks from the public key that signs the namespace's images: a sigstore
+   * policy-controller ClusterImagePolicy (and the namespace label that turns it on) and a Kyverno
+   * ClusterPolicy with verifyImages. The verifier must be installed in the cluster (docs/admission.md,
+   * "Signed images only"). @default none
+   */
+  readonly imageSignatures?: ImageSignaturePolicy;
 }
 
 export interface HardenedNamespaceResult {
@@ -127,6 +136,8 @@ export interface HardenedNamespaceResult {
   readonly roleBinding?: KubeObject;
   /** default-deny, allow-dns (unless disabled), then one per workload with ports or egress. */
   readonly networkPolicies: readonly KubeObject[];
+  /** With `imageSignatures`: the ClusterImagePolicy and/or the Kyverno ClusterPolicy. */
+  readonly signaturePolicies: readonly KubeObject[];
   /** All objects, in apply order: the Namespace and the policy before anything they guard. */
   readonly objects: readonly KubeObject[];
 }
@@ -296,7 +307,7 @@ function apiServerBlocks(api: HardenedNamespaceProps['apiServer'], problems: Pro
 }
 
 const PROP_KEYS: Readonly<Record<string, readonly string[]>> = {
-  '': ['name', 'podSecurityVersion', 'labels', 'annotations', 'allowedRegistries', 'workloads', 'grants', 'dns', 'apiServer'],
+  '': ['name', 'podSecurityVersion', 'labels', 'annotations', 'allowedRegistries', 'workloads', 'grants', 'dns', 'apiServer', 'imageSignatures'],
   workload: ['workload', 'ingressFrom', 'egressTo'],
   egress: ['to', 'ports', 'unsafeAllowLinkLocal', 'unsafeAllowApiServer'],
 };
@@ -340,6 +351,10 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
   if (props.allowedRegistries && props.allowedRegistries.length === 0)
     problems.push({ code: 'NS012', path: 'allowedRegistries', message: 'an empty list would refuse every image', fix: 'list at least one registry, or leave allowedRegistries out' });
   problems.push(...dangerousGrants(props.grants ?? []));
+  const signatures = props.imageSignatures === undefined ? undefined : checkImageSignatures(props.imageSignatures);
+  if (signatures) problems.push(...signatures.problems);
+  if (signatures?.verifiers.includes('policy-controller') && props.labels && Object.hasOwn(props.labels, POLICY_CONTROLLER_INCLUDE_LABEL))
+    problems.push({ code: 'NS013', path: `labels.${POLICY_CONTROLLER_INCLUDE_LABEL}`, message: 'the label that turns policy-controller on for the namespace is set by imageSignatures', fix: 'remove the label' });
 
   problems.push(...unknownProps(props));
   const apiServer = apiServerBlocks(props.apiServer, problems);
@@ -400,12 +415,16 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
   });
   if (problems.length) throw new CleanimgError(`HardenedNamespace ${JSON.stringify(name ?? '')}: ${problems.length} invalid prop${problems.length === 1 ? '' : 's'}:`, problems);
 
+  const signed = signatures
+    ? imageSignatureObjects(name, signatures, defaultScopes(workloads.flatMap((w) => imagesOf(w.workload.workload)), props.allowedRegistries))
+    : undefined;
+  const signaturePolicies = signed ? [signed.clusterImagePolicy, signed.kyvernoPolicy].filter((o): o is KubeObject => o !== undefined) : [];
   const namespace: KubeObject = {
     apiVersion: 'v1', kind: 'Namespace',
     metadata: {
       name,
       labels: {
-        ...props.labels, ...labels,
+        ...props.labels, ...labels, ...signed?.namespaceLabels,
         ...Object.fromEntries(['enforce', 'audit', 'warn'].flatMap((mode) => [
           [`pod-security.kubernetes.io/${mode}`, 'restricted'],
           [`pod-security.kubernetes.io/${mode}-version`, version],
@@ -459,7 +478,12 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
   } : undefined;
 
   return {
-    namespace, policy, policyBinding, role, ...(roleBinding ? { roleBinding } : {}), networkPolicies,
-    objects: [namespace, policy, policyBinding, role, ...(roleBinding ? [roleBinding] : []), ...networkPolicies],
+    namespace, policy, policyBinding, role, ...(roleBinding ? { roleBinding } : {}), networkPolicies, signaturePolicies,
+    objects: [namespace, policy, policyBinding, ...signaturePolicies, role, ...(roleBinding ? [roleBinding] : []), ...networkPolicies],
   };
+}
+
+/** The images of every container and init container of a workload's pod template. */
+function imagesOf(workload: KubeObject): string[] {
+  return findPodSpecs(workload).flatMap((site) => containersOf(site).map((c) => c.container?.image)).filter((i): i is string => typeof i === 'string');
 }

@@ -59,7 +59,7 @@ export interface HardenedNamespaceArgs extends Omit<CoreProps, 'name' | 'workloa
 }
 
 /** Guards: the objects every workload of the namespace is ordered after. */
-const GUARD_KEYS = (r: HardenedNamespaceResult) => [r.namespace, r.policy, r.policyBinding, r.role, ...r.networkPolicies.filter((n) => ['default-deny', 'allow-dns'].includes(String(n.metadata?.name)))].map(keyOf);
+const GUARD_KEYS = (r: HardenedNamespaceResult) => [r.namespace, r.policy, r.policyBinding, ...r.signaturePolicies, r.role, ...r.networkPolicies.filter((n) => ['default-deny', 'allow-dns'].includes(String(n.metadata?.name)))].map(keyOf);
 
 function keyOf(o: KubeObject): string {
   return `${o.kind}/${o.metadata?.name}`;
@@ -103,6 +103,8 @@ export class HardenedNamespace extends pulumi.ComponentResource {
   readonly role: k8s.rbac.v1.Role;
   /** Present when there is a deployment. */
   readonly roleBinding?: k8s.rbac.v1.RoleBinding;
+  /** With `imageSignatures`: the ClusterImagePolicy and/or Kyverno ClusterPolicy, keyed by kind. */
+  readonly signaturePolicies: Readonly<Record<string, k8s.apiextensions.CustomResource>>;
   /** Keyed by Kubernetes name: default-deny, allow-dns, allow-<deployment>. */
   readonly networkPolicies: Readonly<Record<string, k8s.networking.v1.NetworkPolicy>>;
   /** The workloads declared in `args.deployments`, in order (any kind). */
@@ -207,6 +209,12 @@ export class HardenedNamespace extends pulumi.ComponentResource {
     this.policyBinding = new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(resourceName,
       objectArgs(keyOf(shape.policyBinding), ['metadata', 'spec']) as unknown as k8s.admissionregistration.v1.ValidatingAdmissionPolicyBindingArgs,
       { ...child, dependsOn: [this.policy] });
+    const signaturePolicies: Record<string, k8s.apiextensions.CustomResource> = {};
+    for (const sp of shape.signaturePolicies) {
+      signaturePolicies[String(sp.kind)] = new k8s.apiextensions.CustomResource(`${resourceName}-${String(sp.kind).toLowerCase()}`,
+        objectArgs(keyOf(sp), ['apiVersion', 'kind', 'metadata', 'spec']) as unknown as k8s.apiextensions.CustomResourceArgs, child);
+    }
+    this.signaturePolicies = signaturePolicies;
     const afterNamespace = { ...child, dependsOn: [this.namespace] };
     this.role = new k8s.rbac.v1.Role(resourceName, objectArgs(keyOf(shape.role), ['metadata', 'rules']) as k8s.rbac.v1.RoleArgs, afterNamespace);
     if (shape.roleBinding) {
@@ -217,6 +225,7 @@ export class HardenedNamespace extends pulumi.ComponentResource {
     const guardKeys = GUARD_KEYS(shape);
     const byKey = new Map<string, pulumi.CustomResource>([
       [keyOf(shape.namespace), this.namespace], [keyOf(shape.policy), this.policy], [keyOf(shape.policyBinding), this.policyBinding], [keyOf(shape.role), this.role],
+      ...shape.signaturePolicies.map((sp) => [keyOf(sp), signaturePolicies[String(sp.kind)]!] as [string, pulumi.CustomResource]),
     ]);
     for (const np of shape.networkPolicies) {
       const npName = String(np.metadata?.name);

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { App, Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { HardenedDeployment, HardenedNamespace } from '../../src/cdk8s';
@@ -95,5 +96,18 @@ describe('HardenedNamespace (cdk8s)', () => {
     const yaml = app.synthYaml();
     expect(yaml).toContain('kind: ValidatingAdmissionPolicy');
     expect(yaml).toContain('pod-security.kubernetes.io/enforce: restricted');
+  });
+
+  it('imageSignatures: the ClusterImagePolicy follows workloads added later; both policies leave the chart namespace off', () => {
+    const publicKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const chart = new Chart(Testing.app(), 'c', { namespace: 'shop' });
+    const ns = new HardenedNamespace(chart, 'ns', { name: 'shop', imageSignatures: { publicKey } });
+    expect(ns.result.signaturePolicies.map((o) => o.kind)).toEqual(['ClusterPolicy']);
+    ns.addWorkload(new HardenedDeployment(chart, 'web', { name: 'web', containers: [container] }));
+    const out = Testing.synth(chart);
+    const cip = out.find((o) => o.kind === 'ClusterImagePolicy');
+    expect(cip?.spec.images).toEqual([{ glob: `${IMAGE.split('@')[0]}@**` }, { glob: `${IMAGE.split('@')[0]}:**` }]);
+    for (const o of out.filter((x) => ['ClusterImagePolicy', 'ClusterPolicy'].includes(x.kind))) expect(o.metadata).not.toHaveProperty('namespace');
+    expect(checkObjects(out)).toEqual([]);
   });
 });

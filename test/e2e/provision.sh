@@ -31,6 +31,8 @@ COSIGN3_VERSION=v3.1.3
 CRANE_VERSION=v0.22.1
 DISTRIBUTION_VERSION=v3.1.2
 KUBE_SCORE_VERSION=v1.20.0
+POLICY_CONTROLLER_VERSION=v0.13.1
+KYVERNO_VERSION=v1.19.1           # its ClusterPolicy CRD; the CLI only with the opt-in step kyverno
 KUBE_ROUTER_VERSION=v2.1.0   # the real node's NetworkPolicy enforcer (its firewall only; the advisory on v2.1.0 is about its service proxy, which the node does not run)
 CHECKOV_VERSION=3.3.30
 PULUMI_VERSION=v3.248.0                # CLI; @pulumi/pulumi 3.248.0 is the last for Node 20
@@ -192,6 +194,33 @@ kube_score_tool() {
       "github.com/zegl/kube-score/cmd/kube-score@$KUBE_SCORE_VERSION"
 }
 
+policy_tester_tool() {
+  # sigstore policy-controller's tester: checks an image against a ClusterImagePolicy offline, as the
+  # webhook would (test/tools/policy-tester/go.mod says why a tools module).
+  grep -qE "github.com/sigstore/policy-controller $POLICY_CONTROLLER_VERSION([[:space:]]|\$)" "$TOOLS_SRC/policy-tester/go.mod" \
+    || { log "test/tools/policy-tester/go.mod does not require policy-controller $POLICY_CONTROLLER_VERSION"; return 1; }
+  go_build policy-tester "$POLICY_CONTROLLER_VERSION" tester -- \
+    bash -c "cd '$TOOLS_SRC/policy-tester' && go install -trimpath -ldflags '-s -w -X sigs.k8s.io/release-utils/version.gitVersion=$POLICY_CONTROLLER_VERSION' tool"
+  link "$TOOLS/policy-tester-$POLICY_CONTROLLER_VERSION/tester" policy-tester
+  rm -f "$TOOLS/bin/tester"
+  # The verifiers' CRDs, from their own modules (Kyverno's is only downloaded, not built), for the
+  # schema checks of the policies we generate.
+  local crds="$TOOLS/verifier-crds" kyverno
+  kyverno=$(cd "$TOOLS_SRC/policy-tester" && go mod download -json "github.com/kyverno/kyverno@$KYVERNO_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || return 1
+  [ -f "$kyverno/config/crds/kyverno/kyverno.io_clusterpolicies.yaml" ] || { log "kyverno $KYVERNO_VERSION: no ClusterPolicy CRD in $kyverno"; return 1; }
+  mkdir -p "$crds"
+  install -m 0644 "$GOMODCACHE/github.com/sigstore/policy-controller@$POLICY_CONTROLLER_VERSION/config/300-clusterimagepolicy.yaml" "$crds/policy.sigstore.dev_clusterimagepolicies.yaml" || return 1
+  install -m 0644 "$kyverno/config/crds/kyverno/kyverno.io_clusterpolicies.yaml" "$crds/kyverno.io_clusterpolicies.yaml" || return 1
+}
+
+kyverno_tool() {
+  # Opt-in (not a default step): the Kyverno CLI, about 15 minutes of two cores to build.
+  grep -qE "github.com/kyverno/kyverno $KYVERNO_VERSION([[:space:]]|\$)" "$TOOLS_SRC/kyverno/go.mod" \
+    || { log "test/tools/kyverno/go.mod does not require kyverno $KYVERNO_VERSION"; return 1; }
+  go_build kyverno "$KYVERNO_VERSION" kubectl-kyverno -- \
+    bash -c "cd '$TOOLS_SRC/kyverno' && go install -trimpath -ldflags '-s -w' tool"
+}
+
 kube_router_tool() {
   # Only its network-policy firewall runs on the node (test/e2e/node/node.sh): the CNI bridge
   # plugin does not enforce NetworkPolicies.
@@ -282,6 +311,8 @@ smoke() {
   wants cosign-v2    && { smoke_one cosign-v2 "$COSIGN2_VERSION" "$b/cosign-v2" version || fail=1; }
   wants cosign-v3    && { smoke_one cosign-v3 "$COSIGN3_VERSION" "$b/cosign-v3" version || fail=1; }
   wants distribution && { smoke_one distribution-registry "$DISTRIBUTION_VERSION" "$b/distribution-registry" --version || fail=1; }
+  wants kyverno      && { smoke_one kubectl-kyverno "$KYVERNO_VERSION" "$b/kubectl-kyverno" version || fail=1; }
+  wants policy-tester && { smoke_one policy-tester "$POLICY_CONTROLLER_VERSION" "$b/policy-tester" --version || fail=1; }
   wants checkov      && { smoke_one checkov "$CHECKOV_VERSION" "$b/checkov" --version || fail=1; }
   wants pulumi       && { smoke_one pulumi "$PULUMI_VERSION" "$b/pulumi" version || fail=1; }
   # The provider has no version flag: it must run, and carry the version set by the linker.
@@ -367,8 +398,8 @@ pulumi_tools() {
 main() {
   # Steps: id, label, function [args]. `provision.sh ID...` runs only those steps (the Go
   # toolchain check always runs before a Go build).
-  ALL_STEPS=(apt go kubernetes node-runtime probe psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution kube-router checkov pulumi pulumi-yaml)
-  DEFAULT_STEPS=(apt go kubernetes node-runtime probe psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution kube-router checkov)
+  ALL_STEPS=(apt go kubernetes node-runtime probe psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution kube-router policy-tester kyverno checkov pulumi pulumi-yaml)
+  DEFAULT_STEPS=(apt go kubernetes node-runtime probe psa-check yaml-echo kube-score crane cosign-v2 cosign-v3 distribution kube-router policy-tester checkov)
   # The Pulumi engine is needed (and then mandatory) once the project depends on @pulumi/pulumi.
   if grep -q '"@pulumi/pulumi"' "$HERE/../../package.json"; then DEFAULT_STEPS+=(pulumi pulumi-yaml); fi
   WANT=("$@")
@@ -398,13 +429,15 @@ main() {
       cosign-v3)    step "cosign $COSIGN3_VERSION" cosign_tool v3 "$COSIGN3_VERSION" ;;
       distribution) step "distribution registry $DISTRIBUTION_VERSION" distribution_tool ;;
       kube-router)  step "kube-router $KUBE_ROUTER_VERSION (network policies)" kube_router_tool ;;
+      policy-tester) step "policy-tester (policy-controller $POLICY_CONTROLLER_VERSION)" policy_tester_tool ;;
+      kyverno)      step "kyverno CLI $KYVERNO_VERSION (opt-in)" kyverno_tool ;;
       checkov)      step "checkov $CHECKOV_VERSION" checkov_tool ;;
       pulumi)       step "pulumi" pulumi_tools ;;
       pulumi-yaml)  step "pulumi-language-yaml $PULUMI_YAML_VERSION" pulumi_yaml ;;
     esac
   }
   local lane_a=(kubernetes probe psa-check yaml-echo crane kube-score cosign-v3 cosign-v2 distribution kube-router pulumi-yaml)
-  local lane_b=(checkov pulumi)
+  local lane_b=(checkov pulumi policy-tester kyverno)
   if [ "${CLEANIMG_PROVISION_LANES:-2}" = 1 ]; then
     for id in "${lane_a[@]}" "${lane_b[@]}"; do run_id "$id"; done
   else

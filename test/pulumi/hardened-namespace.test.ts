@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
 import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
@@ -84,6 +85,31 @@ describe('HardenedNamespace (Pulumi)', () => {
     expect(registered.map(key).sort()).toEqual(synthesized.map(key).sort());
     for (const o of synthesized) expect(registered.find((p) => key(p) === key(o)), key(o)).toEqual(o);
     expect(ns.deployments).toEqual([web, api]);
+  });
+
+  it('registers the signature policies as guards, equal to the core\'s and the cdk8s objects', async () => {
+    const publicKey = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    let d!: HardenedDeployment;
+    const ns = new HardenedNamespace('signed', {
+      imageSignatures: { publicKey, signatureFormat: 'both' },
+      deployments: (o) => [d = new HardenedDeployment('signed-app', { namespace: 'signed', containers: [container] }, o)],
+    });
+    const cip = ns.signaturePolicies['ClusterImagePolicy']!;
+    const kyverno = ns.signaturePolicies['ClusterPolicy']!;
+    await settle(ns.namespace, cip, kyverno, d.deployment);
+    const guardUrns = await Promise.all(ns.guards.map((g) => valueOf(g.urn)));
+    expect(guardUrns).toEqual(expect.arrayContaining([await valueOf(cip.urn), await valueOf(kyverno.urn)]));
+    expect(depsOf('kubernetes:apps/v1:Deployment', 'signed-app')).toEqual(expect.arrayContaining(guardUrns));
+    const registered = recorder.kube().map((r) => plain(r.inputs)).filter((o) => o.metadata?.name === 'cleanimg-signatures.signed');
+    const core = hardenedNamespace({ name: 'signed', imageSignatures: { publicKey, signatureFormat: 'both' }, workloads: [{ workload: hardenedDeployment({ name: 'signed-app', namespace: 'signed', containers: [container] }) }] });
+    expect(registered.map(key).sort()).toEqual(core.signaturePolicies.map(key).sort());
+    for (const o of core.signaturePolicies) expect(registered.find((g) => key(g) === key(o)), key(o)).toEqual(plain(o));
+    const chart = new Chart(Testing.app(), 'c', { namespace: 'signed' });
+    const cd = new Cdk8sDeployment(chart, 'app', { name: 'signed-app', containers: [container] });
+    new Cdk8sNamespace(chart, 'ns', { name: 'signed', imageSignatures: { publicKey, signatureFormat: 'both' } }).addWorkload(cd);
+    const synthesized = Testing.synth(chart).filter((o) => o.metadata?.name === 'cleanimg-signatures.signed');
+    expect(synthesized.map(key).sort()).toEqual(registered.map(key).sort());
+    for (const o of synthesized) expect(registered.find((p) => key(p) === key(o)), key(o)).toEqual(o);
   });
 
   it('orders every Kubernetes object of the declared workloads after the guards (dependsOn), and the guards among themselves', async () => {

@@ -6,6 +6,7 @@ import { CDK8S_HIDDEN_ATTACKS } from './cdk8s-hidden';
 import { CDK8S_NAMESPACE_ATTACKS } from './cdk8s-namespace';
 import { CDK8S_PATCH_ATTACKS } from './cdk8s-patches';
 import { CDK8S_PROP_ATTACKS } from './cdk8s-props';
+import { CDK8S_SIGNATURE_ATTACKS } from './cdk8s-signatures';
 import { PULUMI_FACE_ATTACKS } from './pulumi-face';
 
 /** Attack lists by file name in this directory (the coverage test reads each file's source). */
@@ -15,6 +16,7 @@ export const CDK8S_ATTACK_FILES: Readonly<Record<string, readonly Cdk8sAttack[]>
   'cdk8s-patches.ts': CDK8S_PATCH_ATTACKS,
   'cdk8s-namespace.ts': CDK8S_NAMESPACE_ATTACKS,
   'cdk8s-hidden.ts': CDK8S_HIDDEN_ATTACKS,
+  'cdk8s-signatures.ts': CDK8S_SIGNATURE_ATTACKS,
 };
 
 export const CDK8S_ATTACKS: readonly Cdk8sAttack[] = Object.values(CDK8S_ATTACK_FILES).flat();

@@ -8,6 +8,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { SECRET_SOURCE_ANNOTATION, SECRET_SOURCE_PULUMI } from '../../../src/pulumi/env-config';
 import { EnvConfig, HardenedCronJob, HardenedDeployment, HardenedJob, HardenedNamespace, HardenedStatefulSet, type HardenedContainerArgs } from '../../../src/pulumi';
 import type { PulumiAttack } from '../pulumi-harness';
+import { SIGNING_PRIVATE_KEY_PKCS8, SIGNING_PUBLIC_KEY } from './signing-key';
 import { goodContainer, hardenedObject, KINDS, pulumiContainer, pulumiWorkload, type Kind } from './common';
 
 const web: HardenedContainerArgs = goodContainer('Deployment');
@@ -95,6 +96,22 @@ const valueAttacks: PulumiAttack[] = [
       name: 'shop', apiServer: { cidrs: ['10.96.0.1'] },
       deployments: (o) => [{ workload: new HardenedDeployment(`${id}-web`, { namespace: 'shop', containers: [web] }, o), egressTo: [{ to: [{ cidr: '10.96.0.1/32' }], ports: [{ port: 443 }] }] }],
     }),
+  },
+  {
+    name: 'the signing private key as imageSignatures.publicKey (published in a cluster-wide policy)', category: 'values', target: 'Namespace', stage: 'construct', rule: 'NS019',
+    build: (id) => new HardenedNamespace(id, { name: 'shop', imageSignatures: { publicKey: SIGNING_PRIVATE_KEY_PKCS8 } }),
+  },
+  {
+    name: 'imageSignatures in the bundle format (no verifier reads it with a key)', category: 'values', target: 'Namespace', stage: 'construct', rule: 'NS021',
+    build: (id) => new HardenedNamespace(id, { name: 'shop', imageSignatures: { publicKey: SIGNING_PUBLIC_KEY, signatureFormat: 'bundle' } }),
+  },
+  {
+    name: 'policy-controller switched off by the namespace label', category: 'values', target: 'Namespace', stage: 'construct', rule: 'NS013',
+    build: (id) => new HardenedNamespace(id, { name: 'shop', labels: { 'policy.sigstore.dev/include': 'false' }, imageSignatures: { publicKey: SIGNING_PUBLIC_KEY } }),
+  },
+  {
+    name: 'an imageSignatures scope by tag', category: 'typed-props', target: 'Namespace', stage: 'construct', rule: 'NS020',
+    build: (id) => new HardenedNamespace(id, { name: 'shop', imageSignatures: { publicKey: SIGNING_PUBLIC_KEY, images: ['registry.example.com/shop/web:latest'] } }),
   },
   { name: 'a HardenedNamespace arg it does not read (podSecurity: privileged)', category: 'typed-props', target: 'Namespace', stage: 'construct', rule: 'PROP001', build: (id) => new HardenedNamespace(id, { name: 'shop', ...JSON.parse('{"podSecurity": "privileged"}') }) },
   {
