@@ -23,6 +23,7 @@ const FORBIDDEN_KEYS: Record<string, { code: string; why: string }> = {
   hostPID: { code: 'HD009', why: 'pods never share host namespaces' },
   hostIPC: { code: 'HD009', why: 'pods never share host namespaces' },
   shareProcessNamespace: { code: 'HD039', why: "containers never share a process namespace (one could read another's files through /proc)" },
+  nodeName: { code: 'HD040', why: 'pods are placed by the scheduler (nodeName skips NoSchedule taints); use nodeSelector or affinity' },
   hostPort: { code: 'HD011', why: 'host ports are not available; expose through a Service' },
   volumes: { code: 'HD012', why: 'volumes come from writablePaths and config only' },
   automountServiceAccountToken: { code: 'HD015', why: 'the service account token is never mounted' },

@@ -149,7 +149,7 @@ export interface HardenedContainerProps {
 
 /** A toleration of a node taint (scheduling only: it grants no privilege). */
 export interface TolerationProps {
-  /** The taint key. @default every key (with operator Exists) */
+  /** The taint key; not a control-plane taint (HD041). Required in effect: without it, operator Exists tolerates every taint (HD041). @default none */
   readonly key?: string;
   /** @default Equal */
   readonly operator?: 'Equal' | 'Exists';
@@ -236,7 +236,7 @@ export interface HardenedPodProps {
   readonly tolerations?: readonly TolerationProps[];
   /** @default none */
   readonly affinity?: AffinityProps;
-  /** @default none (the cluster's default priority) */
+  /** Not a system class (`system-*`, HD042). @default none (the cluster's default priority) */
   readonly priorityClassName?: string;
   /** @default Kubernetes' 30 */
   readonly terminationGracePeriodSeconds?: number;

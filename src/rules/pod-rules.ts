@@ -12,6 +12,9 @@ const READ_ONLY_VOLUME_TYPES = new Set(['configMap', 'secret', 'projected', 'dow
 /** A switch that is set to anything but false (true, or a value the API server would not take as false). */
 const notFalse = (v: unknown): boolean => v !== undefined && v !== null && v !== false;
 
+/** The taints kubeadm and older clusters put on control-plane nodes (HD041). */
+export const CONTROL_PLANE_TAINTS = ['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master'];
+
 const CONTAINER_ONLY_SECURITY_FIELDS = ['readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'capabilities', 'privileged', 'procMount'];
 
 type PodCheck = (pod: PodSpecSite) => Finding[];
@@ -252,6 +255,31 @@ export const POD_RULES: Rule[] = [
   podRule('HD039', 'containers do not share a process namespace',
     'remove shareProcessNamespace; a sidecar that must see the app\'s processes does not belong in a hardened pod',
     (pod) => (notFalse(pod.spec.shareProcessNamespace) ? [{ path: `${pod.path}/shareProcessNamespace`, message: `shareProcessNamespace is ${JSON.stringify(pod.spec.shareProcessNamespace)}: every container can read the others' environment and files through /proc` }] : [])),
+  // Not Pod Security controls: where a pod runs. nodeName skips the scheduler, so NoSchedule taints
+  // (the control plane's, a dedicated pool's) do not keep the pod off; a toleration of every taint,
+  // or of the control plane's, does the same through the scheduler; a system-* priority class lets
+  // the app preempt the cluster's own pods (since 1.17 it is not confined to kube-system).
+  podRule('HD040', 'pods are placed by the scheduler, not pinned with nodeName',
+    'remove nodeName; use nodeSelector or node affinity (the scheduler then honours taints)',
+    (pod) => (pod.spec.nodeName !== undefined && pod.spec.nodeName !== null && pod.spec.nodeName !== ''
+      ? [{ path: `${pod.path}/nodeName`, message: `nodeName is ${JSON.stringify(pod.spec.nodeName)}: the pod skips the scheduler and lands on that node whatever its NoSchedule taints` }] : [])),
+  podRule('HD041', 'no toleration of every taint or of the control plane\'s taints',
+    'tolerate the taints of the pool the app runs on, by key (key: <taint>, operator: Equal or Exists)',
+    (pod) => (Array.isArray(pod.spec.tolerations) ? pod.spec.tolerations : []).flatMap((t: Json, i: number) => {
+      const at = `${pod.path}/tolerations/${i}`;
+      if (!t || typeof t !== 'object') return [{ path: at, message: `toleration ${JSON.stringify(t)} is not an object` }];
+      if ((t.key === undefined || t.key === null || t.key === '') && t.operator === 'Exists')
+        return [{ path: at, message: 'a toleration with operator Exists and no key tolerates every taint: the control plane\'s, and every dedicated pool\'s' }];
+      if (typeof t.key === 'string' && CONTROL_PLANE_TAINTS.includes(t.key))
+        return [{ path: `${at}/key`, message: `${t.key} is the control plane's taint: the pod would run beside the API server and etcd` }];
+      return [];
+    })),
+  podRule('HD042', 'no system priority class',
+    'use a priority class of your own (a PriorityClass whose name does not start with system-), or none',
+    (pod) => (typeof pod.spec.priorityClassName === 'string' && pod.spec.priorityClassName.startsWith('system-')
+      ? [{ path: `${pod.path}/priorityClassName`, message: `${pod.spec.priorityClassName} is reserved for the cluster's own pods: the app could preempt them` }]
+      : pod.spec.priorityClassName !== undefined && pod.spec.priorityClassName !== null && typeof pod.spec.priorityClassName !== 'string'
+        ? [{ path: `${pod.path}/priorityClassName`, message: `priorityClassName is ${JSON.stringify(pod.spec.priorityClassName)}, not a name` }] : [])),
   podRule('HD010', 'no hostPath volumes',
     'use a sized emptyDir, a PersistentVolumeClaim, or bake the files into the image with cleanimg-customize',
     (pod) => (Array.isArray(pod.spec.volumes) ? pod.spec.volumes : [])

@@ -34,7 +34,7 @@ const CASES: { kind: Kind; props: Obj }[] = [
   { kind: 'Deployment', props: { name: 'd-auto', autoscaling: { maxReplicas: 6, cpuUtilization: 50 }, spread: { zones: true }, annotations: {}, containers: [{ ...web, writablePaths: [{ path: '/shared', storage: { size: '1Gi', accessMode: 'ReadWriteMany' } }] }] } },
   { kind: 'Deployment', props: { name: 'd-three', namespace: 'shop', replicas: 3, disruptionBudget: { minAvailable: 2 }, strategy: { type: 'RollingUpdate', maxSurge: '25%' }, containers: [web] } },
   { kind: 'StatefulSet', props: { name: 's-one', podManagementPolicy: 'Parallel', claimRetention: { whenDeleted: 'Delete' }, containers: [{ ...web, writablePaths: [{ path: '/data', storage: { size: '5Gi', storageClassName: 'fast' } }] }] } },
-  { kind: 'StatefulSet', props: { name: 's-three', replicas: 3, disruptionBudget: false, updateStrategy: { type: 'OnDelete' }, tolerations: [{ operator: 'Exists' }], containers: [web] } },
+  { kind: 'StatefulSet', props: { name: 's-three', replicas: 3, disruptionBudget: false, updateStrategy: { type: 'OnDelete' }, tolerations: [{ key: 'dedicated', operator: 'Exists' }], containers: [web] } },
   { kind: 'StatefulSet', props: { name: 's-auto', autoscaling: { minReplicas: 2, maxReplicas: 4, memoryUtilization: 70 }, containers: [web] } },
   { kind: 'Job', props: { name: 'j-one', backoffLimit: 0, restartPolicy: 'OnFailure', ttlSecondsAfterFinished: 60, completions: 3, parallelism: 3, containers: [{ ...worker, writablePaths: [{ path: '/out', storage: { size: '1Gi' } }] }] } },
   { kind: 'Job', props: { name: 'j-two', runAsUser: nonRootId(40000), nodeSelector: { pool: 'batch' }, priorityClassName: 'low', containers: [worker] } },

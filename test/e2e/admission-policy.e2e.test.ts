@@ -73,6 +73,42 @@ describe.skipIf(skipWithout(CLUSTER_TOOLS))('HardenedNamespace on a real API ser
     expect(fromSecret.stderr).toMatch(/HD017/);
   });
 
+  it('refuses placement that skips the scheduler or the taints: nodeName (HD040), a toleration of every taint (HD041), a system priority class (HD042)', async () => {
+    const pinned = (edit: (spec: any) => void) => {
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'placed', namespace: NS }, spec: structuredClone((web.deployment as any).spec.template.spec) };
+      edit(pod.spec);
+      return k.kubectl(['create', '--dry-run=server', '-f', '-'], { input: toYaml([pod]) });
+    };
+    for (const [id, edit] of [
+      ['HD040', (s: any) => { s.nodeName = 'control-plane-1'; }],
+      ['HD041', (s: any) => { s.tolerations = [{ operator: 'Exists' }]; }],
+      ['HD041', (s: any) => { s.tolerations = [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }]; }],
+      ['HD042', (s: any) => { s.priorityClassName = 'system-node-critical'; }],
+    ] as const) {
+      const r = await pinned(edit);
+      expect(r.code, `${id}: ${r.stdout}`).not.toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`denied request: ${id}`));
+    }
+  });
+
+  it('lets the scheduler\'s binding stand: a bound Pod\'s later change is judged without HD040', async () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bound', namespace: NS }, spec: structuredClone((web.deployment as any).spec.template.spec) };
+    const c = await k.kubectl(['create', '-f', '-'], { input: toYaml([pod]) });
+    expect(c.code, c.stderr).toBe(0);
+    // What the scheduler does: POST the pods/binding subresource, which sets spec.nodeName.
+    const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'bound', namespace: NS }, target: { apiVersion: 'v1', kind: 'Node', name: 'node-1' } };
+    const b = await k.kubectl(['create', '--raw', `/api/v1/namespaces/${NS}/pods/bound/binding`, '-f', '-'], { input: JSON.stringify(binding) });
+    expect(b.code, b.stderr).toBe(0);
+    // A change of the pod spec (an image swap, which a Pod allows) is judged again: a pinned image passes, a tag is HD003 alone.
+    const ok = await k.kubectl(['set', 'image', 'pod/bound', '-n', NS, `app=registry.example.com/app@sha256:${'ef'.repeat(32)}`]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const tag = await k.kubectl(['set', 'image', 'pod/bound', '-n', NS, 'app=registry.example.com/app:latest']);
+    expect(tag.code).not.toBe(0);
+    expect(tag.stderr).toMatch(/denied request: HD003/);
+    expect(tag.stderr).not.toMatch(/HD040/);
+    await k.kubectl(['delete', 'pod/bound', '-n', NS, '--wait=false']);
+  });
+
   it('left our Deployment as it was', async () => {
     const r = await k.kubectl(['get', 'deployment/web', '-n', NS, '-o', 'json']);
     expect(r.code, r.stderr).toBe(0);

@@ -11,7 +11,7 @@
  * error (which, with `failurePolicy: Fail`, denies the request with a useless message).
  */
 import { ADMISSION_POD_SPEC_PATHS, LONG_RUNNING_KINDS } from '../pod-spec';
-import { FILE_REFERENCE_NAME, FILE_VOLUME_TYPES, MIN_ID, SECRET_FILE_REFERENCE_NAME } from '../pod-rules';
+import { CONTROL_PLANE_TAINTS, FILE_REFERENCE_NAME, FILE_VOLUME_TYPES, MIN_ID, SECRET_FILE_REFERENCE_NAME } from '../pod-rules';
 import { DOT_DOT, HOOKS, PORT_HANDLERS, POSITIVE_LIMITS, PROBES, QUANTITY, ROOT_MOUNT, SYSTEM_NAMESPACES, TOKEN_PATH, ZERO_QUANTITY } from '../shape-rules';
 import { RULES, ruleById } from '../index';
 import { APPARMOR_ANNOTATION_PREFIX, SELINUX_ALLOWED_TYPES } from '../pss-rules';
@@ -284,6 +284,10 @@ const RULE_CEL: Readonly<Record<string, RuleCel | readonly RuleCel[]>> = {
   ],
   HD009: { pod: ['hostNetwork', 'hostPID', 'hostIPC'].map((f) => `!(has(variables.podSpec.${f}) && variables.podSpec.${f} == true)`).join(' && ') },
   HD039: { pod: '!(has(variables.podSpec.shareProcessNamespace) && variables.podSpec.shareProcessNamespace == true)' },
+  // A bound Pod carries the nodeName the scheduler gave it: only a create (or an update that sets it) is refused.
+  HD040: { pod: `!has(variables.podSpec.nodeName) || variables.podSpec.nodeName == '' || (request.operation == 'UPDATE' && has(${podSpecOf('oldObject')}.nodeName) && ${podSpecOf('oldObject')}.nodeName == variables.podSpec.nodeName)` },
+  HD041: { pod: `!has(variables.podSpec.tolerations) || variables.podSpec.tolerations.all(t, !((!has(t.key) || t.key == '') && has(t.operator) && t.operator == 'Exists') && !(has(t.key) && t.key in [${CONTROL_PLANE_TAINTS.map(celString).join(", ")}]))` },
+  HD042: { pod: "!has(variables.podSpec.priorityClassName) || !(type(variables.podSpec.priorityClassName) == string && variables.podSpec.priorityClassName.startsWith('system-'))" },
   HD010: { each: 'volumes', ok: '!has(v.hostPath)' },
   HD011: { each: 'allContainers', ok: '!has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0)' },
   // Every key is a volume source but `name`: each must be a safe one (hostPath is HD010's), and there is exactly one.

@@ -46,6 +46,10 @@ const MUTATIONS: Mutation[] = [
   ['HD009', 'hostNetwork', (_d, ps) => { ps.hostNetwork = true; }],
   ['HD009', 'hostPID', (_d, ps) => { ps.hostPID = true; }],
   ['HD039', 'shareProcessNamespace', (_d, ps) => { ps.shareProcessNamespace = true; }],
+  ['HD040', 'nodeName', (_d, ps) => { ps.nodeName = 'control-plane-1'; }],
+  ['HD041', 'a toleration of every taint', (_d, ps) => { ps.tolerations = [{ key: 'pool', operator: 'Equal', value: 'a' }, { operator: 'Exists' }]; }],
+  ['HD041', 'a toleration of the control plane\'s taint', (_d, ps) => { ps.tolerations = [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }]; }],
+  ['HD042', 'system-node-critical', (_d, ps) => { ps.priorityClassName = 'system-node-critical'; }],
   ['HD010', 'hostPath volume', (_d, ps) => { ps.volumes.push({ name: 'host', hostPath: { path: '/var/run' } }); }],
   ['HD011', 'hostPort', (_d, _ps, c) => { c.ports[0].hostPort = 8080; }],
   ['HD012', 'gitRepo volume', (_d, ps) => { ps.volumes.push({ name: 'src', gitRepo: { repository: 'https://example.com/x.git' } }); }],
@@ -321,6 +325,16 @@ describe('match conditions: only creations and pod spec changes are checked', ()
       ps.containers[0].securityContext.readOnlyRootFilesystem = false;
       expect({ kind, ids: admit(P, next, { operation: 'UPDATE', oldObject: old }).ids }).toEqual({ kind, ids: ['HD004'] });
     }
+    // A bound Pod carries the scheduler's nodeName: an update that keeps it is not HD040; one that sets it is.
+    const bound = asKind('Pod');
+    bound.spec.nodeName = 'node-1';
+    const edited = structuredClone(bound);
+    edited.spec.containers[0].securityContext.readOnlyRootFilesystem = false;
+    expect(admit(P, edited, { operation: 'UPDATE', oldObject: bound }).ids).toEqual(['HD004']);
+    const unbound = asKind('Pod');
+    const pinned = structuredClone(unbound);
+    pinned.spec.nodeName = 'control-plane-1';
+    expect(admit(P, pinned, { operation: 'UPDATE', oldObject: unbound }).ids).toEqual(['HD040']);
     const pod = asKind('Pod');
     const debugged = structuredClone(pod);
     debugged.spec.ephemeralContainers = [{ name: 'debugger', image: 'busybox' }];

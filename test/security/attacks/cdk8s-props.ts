@@ -209,7 +209,7 @@ const FORBIDDEN_POD_KEYS: [string, unknown, string][] = [
   ['hostUsers', true, 'PROP001'],
   ['ephemeralContainers', [{ name: 'debug', image: 'busybox' }], 'PROP001'],
   ['runtimeClassName', 'unconfined', 'PROP001'],
-  ['nodeName', 'control-plane', 'PROP001'],
+  ['nodeName', 'control-plane', 'HD040'],
 ];
 const podKeyAttacks: Cdk8sAttack[] = FORBIDDEN_POD_KEYS.map(([key, value, rule], i) => {
   const kind = KINDS[(i + 1) % KINDS.length]!;
@@ -240,6 +240,9 @@ const prototypeAttacks: Cdk8sAttack[] = [
 const valueAttacks: Cdk8sAttack[] = [
   { name: 'memory limit "0" (no limit at all)', category: 'values', target: 'Deployment', stage: 'construct', rule: 'HD035', build: (c) => cdk8sContainer(c, 'Deployment', { resources: { memory: { request: '64Mi', limit: '0' } } }) },
   { name: 'negative memory request', category: 'values', target: 'StatefulSet', stage: 'construct', rule: 'HD035', build: (c) => cdk8sContainer(c, 'StatefulSet', { resources: { memory: { request: '-1Gi', limit: '1Gi' } } }) },
+  { name: 'a toleration of every taint (operator Exists, no key)', category: 'values', target: 'Deployment', stage: 'construct', rule: 'HD041', build: (c) => cdk8sWorkload(c, 'Deployment', { tolerations: [{ operator: 'Exists' }] }) },
+  { name: 'a toleration of the control plane\'s taint', category: 'values', target: 'StatefulSet', stage: 'construct', rule: 'HD041', build: (c) => cdk8sWorkload(c, 'StatefulSet', { tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }] }) },
+  { name: 'priorityClassName system-node-critical', category: 'values', target: 'CronJob', stage: 'construct', rule: 'HD042', build: (c) => cdk8sWorkload(c, 'CronJob', { priorityClassName: 'system-node-critical' }) },
   { name: 'request above limit', category: 'values', target: 'Job', stage: 'construct', rule: 'HD035', build: (c) => cdk8sContainer(c, 'Job', { resources: { memory: { request: '2Gi', limit: '1Gi' } } }) },
   { name: 'ephemeral storage limit "0"', category: 'values', target: 'CronJob', stage: 'construct', rule: 'HD035', build: (c) => cdk8sContainer(c, 'CronJob', { resources: { ephemeralStorage: { request: '0', limit: '0' } } }) },
   { name: 'a quantity with a space and a unit Go does not know', category: 'values', target: 'Deployment', stage: 'construct', rule: 'HD035', build: (c) => cdk8sContainer(c, 'Deployment', { resources: { memory: { request: '1 GB', limit: '2GB' } } }) },

@@ -89,6 +89,8 @@ const valueAttacks: PulumiAttack[] = [
   { name: 'a look-alike attachment that projects a token', category: 'attachments', target: 'Deployment', stage: 'construct', rule: 'PROP007', build: (id) => pulumiContainer('Deployment', id, { config: [{ volumes: [{ name: 't', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } }], volumeMounts: [{ name: 't', mountPath: '/var/run/secrets/tokens' }], env: [], seal: 'x' }] }) },
   { name: 'an EnvConfig mounted over the token directory', category: 'attachments', target: 'EnvConfig', stage: 'construct', rule: 'HD032', build: (id) => new EnvConfig(id, { data: { 'app.conf': 'x\n' }, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }) },
   { name: 'a literal string in managedSecret data', category: 'values', target: 'EnvConfig', stage: 'construct', rule: 'HD030', build: (id) => new EnvConfig(id, { managedSecret: { mountPath: '/var/run/secrets/db', data: { password: 'hunter2' } } }) },
+  { name: 'a toleration of every taint as a typed arg', category: 'values', target: 'StatefulSet', stage: 'construct', rule: 'HD041', build: (id) => pulumiWorkload('StatefulSet', id, { tolerations: [{ operator: 'Exists' }] }) },
+  { name: 'priorityClassName system-node-critical', category: 'values', target: 'Deployment', stage: 'construct', rule: 'HD042', build: (id) => pulumiWorkload('Deployment', id, { priorityClassName: 'system-node-critical' }) },
   { name: 'a HardenedNamespace named kube-system', category: 'values', target: 'Namespace', stage: 'construct', rule: 'HD029', build: (id) => new HardenedNamespace(id, { name: 'kube-system' }) },
   {
     name: 'egress to the API server\'s ClusterIP when the namespace names it', category: 'values', target: 'Namespace', stage: 'construct', rule: 'NS018',
@@ -176,6 +178,8 @@ const packAttacks: PulumiAttack[] = [
   { name: 'a transformation adds SELinux spc_t to our Deployment', category: 'pss-controls', target: 'Deployment', stage: 'policy-pack', rule: 'HD024', build: (id) => withTransform('Deployment', id, (p) => { p.securityContext.seLinuxOptions = { type: 'spc_t' }; }) },
   { name: 'a transformation puts our Job in the root group (supplementalGroups [0])', category: 'patches', target: 'Job', stage: 'policy-pack', rule: 'HD002', build: (id) => withTransform('Job', id, (p) => { p.securityContext.supplementalGroups = [0]; }) },
   { name: 'a transformation makes our Deployment\'s containers share a process namespace', category: 'pss-controls', target: 'Deployment', stage: 'policy-pack', rule: 'HD039', build: (id) => withTransform('Deployment', id, (p) => { p.shareProcessNamespace = true; }) },
+  { name: 'a transformation pins our Job to a control-plane node (nodeName)', category: 'patches', target: 'Job', stage: 'policy-pack', rule: 'HD040', build: (id) => withTransform('Job', id, (p) => { p.nodeName = 'control-plane-1'; }) },
+  { name: 'a transformation lets our CronJob tolerate every taint', category: 'patches', target: 'CronJob', stage: 'policy-pack', rule: 'HD041', build: (id) => withTransform('CronJob', id, (p) => { p.tolerations = [{ operator: 'Exists' }]; }) },
   { name: 'a transformation sets procMount Unmasked on our StatefulSet', category: 'pss-controls', target: 'StatefulSet', stage: 'policy-pack', rule: 'HD025', build: (id) => withTransform('StatefulSet', id, (_p, c) => { c.securityContext.procMount = 'Unmasked'; }) },
   {
     name: 'a DeploymentPatch adds hostNetwork to our Deployment', category: 'patches', target: 'Deployment', stage: 'policy-pack', rule: 'HD009',
