@@ -289,7 +289,6 @@ export function policyNameFor(namespace: string): string {
   return `cleanimg-hardening.${namespace}`;
 }
 
-/** Builds the hardened namespace's objects, or throws one error listing every problem. */
 /** The API server's CIDRs as [base, prefix] (a bare address is one host), with NS016 for what is not one. */
 function apiServerBlocks(api: HardenedNamespaceProps['apiServer'], problems: Problem[]): [string, number][] {
   if (api === undefined) return [];
@@ -330,9 +329,9 @@ function unknownProps(props: HardenedNamespaceProps): Problem[] {
   return out;
 }
 
-export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamespaceResult {
+/** NS010, HD029, NS012, NS013 for the namespace's own props (name, Pod Security version, labels, registries). */
+function namespacePropProblems(props: HardenedNamespaceProps): Problem[] {
   const problems: Problem[] = [];
-  const props: HardenedNamespaceProps = input && typeof input === 'object' ? input : ({} as HardenedNamespaceProps);
   const name = props.name;
   if (typeof name !== 'string' || !DNS_LABEL.test(name))
     problems.push({ code: 'NS010', path: 'name', message: `${JSON.stringify(name)} is not a namespace name`, fix: 'use a DNS label: lower-case letters, digits and "-", at most 63 characters' });
@@ -350,15 +349,12 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
   });
   if (props.allowedRegistries && props.allowedRegistries.length === 0)
     problems.push({ code: 'NS012', path: 'allowedRegistries', message: 'an empty list would refuse every image', fix: 'list at least one registry, or leave allowedRegistries out' });
-  problems.push(...dangerousGrants(props.grants ?? []));
-  const signatures = props.imageSignatures === undefined ? undefined : checkImageSignatures(props.imageSignatures);
-  if (signatures) problems.push(...signatures.problems);
-  if (signatures?.verifiers.includes('policy-controller') && props.labels && Object.hasOwn(props.labels, POLICY_CONTROLLER_INCLUDE_LABEL))
-    problems.push({ code: 'NS013', path: `labels.${POLICY_CONTROLLER_INCLUDE_LABEL}`, message: 'the label that turns policy-controller on for the namespace is set by imageSignatures', fix: 'remove the label' });
+  return problems;
+}
 
-  problems.push(...unknownProps(props));
-  const apiServer = apiServerBlocks(props.apiServer, problems);
-  const workloads = props.workloads ?? [];
+/** NS014 and NS015 for workloads that are not hardened results, live elsewhere, or come twice. */
+function workloadProblems(workloads: readonly NamespaceWorkload[], name: unknown): Problem[] {
+  const problems: Problem[] = [];
   const names = new Set<string>();
   workloads.forEach((w, i) => {
     const meta = w?.workload?.workload?.metadata;
@@ -372,75 +368,67 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
     if (names.has(wname)) problems.push({ code: 'NS015', path: `workloads[${i}]`, message: `two workloads are named ${wname}`, fix: 'add each workload once' });
     names.add(wname);
   });
-  const dns = props.dns === false ? undefined : { namespace: props.dns?.namespace ?? 'kube-system', pods: props.dns?.pods };
+  return problems;
+}
 
-  // Network policies: built now so their problems are reported with the rest.
-  const labels = { 'app.kubernetes.io/managed-by': 'cleanimg' };
-  const meta = (n: string) => ({ name: n, namespace: name, labels: { ...labels } });
-  const networkPolicies: KubeObject[] = [{
-    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta('default-deny'),
+const MANAGED = { 'app.kubernetes.io/managed-by': 'cleanimg' };
+
+/** One workload's allow: ingress on its declared ports (from `ingressFrom`), and its declared egress; none when it has neither. */
+function workloadAllow(w: NamespaceWorkload, i: number, metadata: (n: string) => KubeObject['metadata'], apiServer: EgressGuards['apiServer'], problems: Problem[]): KubeObject | undefined {
+  const d = w?.workload;
+  const wname = d?.workload?.metadata?.name;
+  if (typeof wname !== 'string') return undefined;
+  const at = `workloads[${i}]`;
+  const ports = (d.ports ?? []).map((p: WorkloadLike['ports'][number]) => ({ port: p.containerPort, protocol: p.protocol ?? 'TCP' }));
+  const ingress = ports.length && (w.ingressFrom === undefined || w.ingressFrom.length > 0)
+    ? [{ ...(w.ingressFrom ? { from: w.ingressFrom.map((p, j) => peerObject(p, `${at}.ingressFrom[${j}]`, problems)) } : {}), ports }]
+    : [];
+  const egress = (w.egressTo ?? []).map((e, j) => {
+    if (!e.to?.length || !e.ports?.length) problems.push({ code: 'NS016', path: `${at}.egressTo[${j}]`, message: 'an egress allow needs at least one peer and one port', fix: 'list to: [...] and ports: [...]' });
+    const guards: EgressGuards = { allowLinkLocal: e.unsafeAllowLinkLocal === true, allowApiServer: e.unsafeAllowApiServer === true, apiServer };
+    return { to: (e.to ?? []).map((p, k) => peerObject(p, `${at}.egressTo[${j}].to[${k}]`, problems, guards)), ports: portObjects(e.ports ?? [], `${at}.egressTo[${j}].ports`, problems) };
+  });
+  if (!ingress.length && !egress.length) return undefined;
+  return {
+    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: metadata(`allow-${wname}`),
+    spec: {
+      podSelector: { matchLabels: { ...d.selector } },
+      policyTypes: [...(ingress.length ? ['Ingress'] : []), ...(egress.length ? ['Egress'] : [])],
+      ...(ingress.length ? { ingress } : {}),
+      ...(egress.length ? { egress } : {}),
+    },
+  };
+}
+
+/** default-deny, allow-dns (unless `dns: false`), then one allow per workload; their problems (NS016-NS018) go to `problems`. */
+function networkPoliciesFor(name: string, props: HardenedNamespaceProps, apiServer: EgressGuards['apiServer'], problems: Problem[]): KubeObject[] {
+  const metadata = (n: string) => ({ name: n, namespace: name, labels: { ...MANAGED } });
+  const out: KubeObject[] = [{
+    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: metadata('default-deny'),
     spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
   }];
-  if (dns) {
-    const to = peerObject({ namespace: dns.namespace, pods: dns.pods }, 'dns', problems);
-    networkPolicies.push({
-      apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta('allow-dns'),
+  if (props.dns !== false) {
+    const to = peerObject({ namespace: props.dns?.namespace ?? 'kube-system', pods: props.dns?.pods }, 'dns', problems);
+    out.push({
+      apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: metadata('allow-dns'),
       spec: { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [to], ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] }] },
     });
   }
-  workloads.forEach((w, i) => {
-    const d = w?.workload;
-    const wname = d?.workload?.metadata?.name;
-    if (typeof wname !== 'string') return;
-    const at = `workloads[${i}]`;
-    const ports = (d.ports ?? []).map((p: WorkloadLike['ports'][number]) => ({ port: p.containerPort, protocol: p.protocol ?? 'TCP' }));
-    const ingress = ports.length && (w.ingressFrom === undefined || w.ingressFrom.length > 0)
-      ? [{ ...(w.ingressFrom ? { from: w.ingressFrom.map((p, j) => peerObject(p, `${at}.ingressFrom[${j}]`, problems)) } : {}), ports }]
-      : [];
-    const egress = (w.egressTo ?? []).map((e, j) => {
-      if (!e.to?.length || !e.ports?.length) problems.push({ code: 'NS016', path: `${at}.egressTo[${j}]`, message: 'an egress allow needs at least one peer and one port', fix: 'list to: [...] and ports: [...]' });
-      const guards: EgressGuards = { allowLinkLocal: e.unsafeAllowLinkLocal === true, allowApiServer: e.unsafeAllowApiServer === true, apiServer };
-      return { to: (e.to ?? []).map((p, k) => peerObject(p, `${at}.egressTo[${j}].to[${k}]`, problems, guards)), ports: portObjects(e.ports ?? [], `${at}.egressTo[${j}].ports`, problems) };
-    });
-    if (!ingress.length && !egress.length) return;
-    networkPolicies.push({
-      apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta(`allow-${wname}`),
-      spec: {
-        podSelector: { matchLabels: { ...d.selector } },
-        policyTypes: [...(ingress.length ? ['Ingress'] : []), ...(egress.length ? ['Egress'] : [])],
-        ...(ingress.length ? { ingress } : {}),
-        ...(egress.length ? { egress } : {}),
-      },
-    });
+  (props.workloads ?? []).forEach((w, i) => {
+    const allow = workloadAllow(w, i, metadata, apiServer, problems);
+    if (allow) out.push(allow);
   });
-  if (problems.length) throw new CleanimgError(`HardenedNamespace ${JSON.stringify(name ?? '')}: ${problems.length} invalid prop${problems.length === 1 ? '' : 's'}:`, problems);
+  return out;
+}
 
-  const signed = signatures
-    ? imageSignatureObjects(name, signatures, defaultScopes(workloads.flatMap((w) => imagesOf(w.workload.workload)), props.allowedRegistries))
-    : undefined;
-  const signaturePolicies = signed ? [signed.clusterImagePolicy, signed.kyvernoPolicy].filter((o): o is KubeObject => o !== undefined) : [];
-  const namespace: KubeObject = {
-    apiVersion: 'v1', kind: 'Namespace',
-    metadata: {
-      name,
-      labels: {
-        ...props.labels, ...labels, ...signed?.namespaceLabels,
-        ...Object.fromEntries(['enforce', 'audit', 'warn'].flatMap((mode) => [
-          [`pod-security.kubernetes.io/${mode}`, 'restricted'],
-          [`pod-security.kubernetes.io/${mode}-version`, version],
-        ])),
-      },
-      // Empty annotations are left out, as cdk8s leaves them out of metadata (same object in both faces).
-      ...(props.annotations && Object.keys(props.annotations).length ? { annotations: { ...props.annotations } } : {}),
-    },
-  };
-
+/** The ValidatingAdmissionPolicy generated from the rule list, and its binding to the namespace. */
+function admissionPolicyFor(name: string, allowedRegistries: readonly string[] | undefined): { policy: KubeObject; policyBinding: KubeObject } {
   const policyName = policyNameFor(name);
-  const checks = celChecks({ allowedRegistries: props.allowedRegistries });
+  const checks = celChecks({ allowedRegistries });
   const policy: KubeObject = {
     apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy',
     metadata: {
-      name: policyName, labels: { ...labels },
+      name: policyName, labels: { ...MANAGED },
       annotations: {
         'cleanimg.dev/rules': [...new Set(checks.map((c) => c.id))].join(','),
         'cleanimg.dev/rules-not-checked-here': CEL_NOT_GENERATED.map((n) => n.id).join(','),
@@ -458,25 +446,75 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
   };
   const policyBinding: KubeObject = {
     apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding',
-    metadata: { name: policyName, labels: { ...labels } },
+    metadata: { name: policyName, labels: { ...MANAGED } },
     spec: {
       policyName,
       validationActions: ['Deny'],
       matchResources: { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: name } } },
     },
   };
+  return { policy, policyBinding };
+}
 
+/** The Role `cleanimg-app` with the grants, and its binding to the workloads' ServiceAccounts (none without workloads). */
+function rbacFor(name: string, grants: readonly RoleGrant[], workloads: readonly NamespaceWorkload[]): { role: KubeObject; roleBinding?: KubeObject } {
+  const metadata = { name: 'cleanimg-app', namespace: name, labels: { ...MANAGED } };
   const role: KubeObject = {
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: meta('cleanimg-app'),
-    rules: (props.grants ?? []).map((g) => ({ apiGroups: [...g.apiGroups], resources: [...g.resources], verbs: [...g.verbs], ...(g.resourceNames?.length ? { resourceNames: [...g.resourceNames] } : {}) })),
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { ...metadata, labels: { ...MANAGED } },
+    rules: grants.map((g) => ({ apiGroups: [...g.apiGroups], resources: [...g.resources], verbs: [...g.verbs], ...(g.resourceNames?.length ? { resourceNames: [...g.resourceNames] } : {}) })),
   };
   const subjects = workloads.map((w) => ({ kind: 'ServiceAccount', name: String(w.workload.serviceAccount.metadata?.name), namespace: name }));
-  const roleBinding: KubeObject | undefined = subjects.length ? {
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta('cleanimg-app'),
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cleanimg-app' },
-    subjects,
-  } : undefined;
+  if (!subjects.length) return { role };
+  return {
+    role,
+    roleBinding: {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { ...metadata, labels: { ...MANAGED } },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cleanimg-app' },
+      subjects,
+    },
+  };
+}
 
+/** Builds the hardened namespace's objects, or throws one error listing every problem. */
+export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamespaceResult {
+  const props: HardenedNamespaceProps = input && typeof input === 'object' ? input : ({} as HardenedNamespaceProps);
+  const name = props.name;
+  const problems = namespacePropProblems(props);
+  problems.push(...dangerousGrants(props.grants ?? []));
+  const signatures = props.imageSignatures === undefined ? undefined : checkImageSignatures(props.imageSignatures);
+  if (signatures) problems.push(...signatures.problems);
+  if (signatures?.verifiers.includes('policy-controller') && props.labels && Object.hasOwn(props.labels, POLICY_CONTROLLER_INCLUDE_LABEL))
+    problems.push({ code: 'NS013', path: `labels.${POLICY_CONTROLLER_INCLUDE_LABEL}`, message: 'the label that turns policy-controller on for the namespace is set by imageSignatures', fix: 'remove the label' });
+  problems.push(...unknownProps(props));
+  const apiServer = apiServerBlocks(props.apiServer, problems);
+  const workloads = props.workloads ?? [];
+  problems.push(...workloadProblems(workloads, name));
+  // Built now so their problems are reported with the rest.
+  const networkPolicies = networkPoliciesFor(name, props, apiServer, problems);
+  if (problems.length) throw new CleanimgError(`HardenedNamespace ${JSON.stringify(name ?? '')}: ${problems.length} invalid prop${problems.length === 1 ? '' : 's'}:`, problems);
+
+  const signed = signatures
+    ? imageSignatureObjects(name, signatures, defaultScopes(workloads.flatMap((w) => imagesOf(w.workload.workload)), props.allowedRegistries))
+    : undefined;
+  const signaturePolicies = signed ? [signed.clusterImagePolicy, signed.kyvernoPolicy].filter((o): o is KubeObject => o !== undefined) : [];
+  const version = props.podSecurityVersion ?? DEFAULT_POD_SECURITY_VERSION;
+  const namespace: KubeObject = {
+    apiVersion: 'v1', kind: 'Namespace',
+    metadata: {
+      name,
+      labels: {
+        ...props.labels, ...MANAGED, ...signed?.namespaceLabels,
+        ...Object.fromEntries(['enforce', 'audit', 'warn'].flatMap((mode) => [
+          [`pod-security.kubernetes.io/${mode}`, 'restricted'],
+          [`pod-security.kubernetes.io/${mode}-version`, version],
+        ])),
+      },
+      // Empty annotations are left out, as cdk8s leaves them out of metadata (same object in both faces).
+      ...(props.annotations && Object.keys(props.annotations).length ? { annotations: { ...props.annotations } } : {}),
+    },
+  };
+  const { policy, policyBinding } = admissionPolicyFor(name, props.allowedRegistries);
+  const { role, roleBinding } = rbacFor(name, props.grants ?? [], workloads);
   return {
     namespace, policy, policyBinding, role, ...(roleBinding ? { roleBinding } : {}), networkPolicies, signaturePolicies,
     objects: [namespace, policy, policyBinding, ...signaturePolicies, role, ...(roleBinding ? [roleBinding] : []), ...networkPolicies],
