@@ -13,4 +13,4 @@ export { cronScheduleProblem, timeZoneProblem } from './workload/schedule';
 export { sortForApply } from './apply-order';
 export { envConfig, contentHash, type EnvConfigProps, type EnvConfigResult, type SecretReference } from './env-config';
 export { signaturePolicyNameFor, SIGNATURE_VERIFIERS, POLICY_CONTROLLER_INCLUDE_LABEL, type ImageSignaturePolicy, type SignatureVerifier } from './image-signature-policy';
-export { hardenedNamespace, dangerousGrants, policyNameFor, DEFAULT_POD_SECURITY_VERSION, NAMESPACE_NAME_LABEL, type HardenedNamespaceProps, type HardenedNamespaceResult, type NamespaceWorkload, type NetworkPeer, type NetworkPort, type EgressAllow, type RoleGrant, type WorkloadLike } from './namespace';
+export { hardenedNamespace, dangerousGrants, policyNameFor, DEFAULT_POD_SECURITY_VERSION, NAMESPACE_NAME_LABEL, type HardenedNamespaceProps, type HardenedNamespaceResult, type NamespaceWorkload, type NetworkPeer, type NetworkPort, type EgressAllow, type RoleGrant, type WorkloadLike, type NamespaceAllow } from './namespace';

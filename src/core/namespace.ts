@@ -74,6 +74,24 @@ export interface NamespaceWorkload {
   readonly egressTo?: readonly EgressAllow[];
 }
 
+/**
+ * Traffic for pods named by their labels rather than passed as workloads: the workloads of a program
+ * in another Pulumi language (which cannot hand its HardenedDeployment to the namespace), or pods not
+ * made by cleanimg. It becomes the NetworkPolicy `allow-<name>`, the same as a workload's.
+ */
+export interface NamespaceAllow {
+  /** Names the NetworkPolicy `allow-<name>` (a DNS label, not the name of a workload of the namespace). */
+  readonly name: string;
+  /** The pods, by labels (non-empty): hardened workloads select `app.kubernetes.io/name: <name>`. */
+  readonly pods: Readonly<Record<string, string>>;
+  /** The ports the pods listen on; only these are opened. @default none (no ingress) */
+  readonly ports?: readonly NetworkPort[];
+  /** Who may connect to `ports`. An empty list admits nobody. @default any source, on `ports` only */
+  readonly ingressFrom?: readonly NetworkPeer[];
+  /** @default nothing beyond DNS */
+  readonly egressTo?: readonly EgressAllow[];
+}
+
 /** An RBAC rule for the workloads' ServiceAccounts; refused when it grants something dangerous. */
 export interface RoleGrant {
   readonly apiGroups: readonly string[];
@@ -125,6 +143,11 @@ export interface HardenedNamespaceProps {
    * "Signed images only"). @default none
    */
   readonly imageSignatures?: ImageSignaturePolicy;
+  /**
+   * Allows for pods named by labels, beside those derived from `workloads` (see {@link NamespaceAllow}):
+   * how a program in another language gives its workloads their traffic. @default none
+   */
+  readonly allows?: readonly NamespaceAllow[];
 }
 
 export interface HardenedNamespaceResult {
@@ -306,8 +329,9 @@ function apiServerBlocks(api: HardenedNamespaceProps['apiServer'], problems: Pro
 }
 
 const PROP_KEYS: Readonly<Record<string, readonly string[]>> = {
-  '': ['name', 'podSecurityVersion', 'labels', 'annotations', 'allowedRegistries', 'workloads', 'grants', 'dns', 'apiServer', 'imageSignatures'],
+  '': ['name', 'podSecurityVersion', 'labels', 'annotations', 'allowedRegistries', 'workloads', 'grants', 'dns', 'apiServer', 'imageSignatures', 'allows'],
   workload: ['workload', 'ingressFrom', 'egressTo'],
+  allow: ['name', 'pods', 'ports', 'ingressFrom', 'egressTo'],
   egress: ['to', 'ports', 'unsafeAllowLinkLocal', 'unsafeAllowApiServer'],
 };
 
@@ -325,6 +349,10 @@ function unknownProps(props: HardenedNamespaceProps): Problem[] {
   (Array.isArray(props.workloads) ? props.workloads : []).forEach((w, i) => {
     check(w, 'workload', `workloads[${i}]`);
     ((Array.isArray(w?.egressTo) ? w.egressTo : []) as readonly unknown[]).forEach((e: unknown, j: number) => check(e, 'egress', `workloads[${i}].egressTo[${j}]`));
+  });
+  (Array.isArray(props.allows) ? props.allows : []).forEach((a, i) => {
+    check(a, 'allow', `allows[${i}]`);
+    ((Array.isArray(a?.egressTo) ? a.egressTo : []) as readonly unknown[]).forEach((e: unknown, j: number) => check(e, 'egress', `allows[${i}].egressTo[${j}]`));
   });
   return out;
 }
@@ -353,9 +381,15 @@ function namespacePropProblems(props: HardenedNamespaceProps): Problem[] {
 }
 
 /** NS014 and NS015 for workloads that are not hardened results, live elsewhere, or come twice. */
-function workloadProblems(workloads: readonly NamespaceWorkload[], name: unknown): Problem[] {
+function workloadProblems(workloads: readonly NamespaceWorkload[], name: unknown, allows: readonly NamespaceAllow[] = []): Problem[] {
   const problems: Problem[] = [];
   const names = new Set<string>();
+  allows.forEach((a, i) => {
+    const aname = a?.name;
+    if (typeof aname !== 'string' || !DNS_LABEL.test(aname)) problems.push({ code: 'NS016', path: `allows[${i}].name`, message: `${JSON.stringify(aname)} is not a name`, fix: 'use a DNS label (the NetworkPolicy is named allow-<name>)' });
+    else if (names.has(aname)) problems.push({ code: 'NS015', path: `allows[${i}]`, message: `two allows are named ${aname}`, fix: 'give each allow its own name, or put both peers in one allow' });
+    else names.add(aname);
+  });
   workloads.forEach((w, i) => {
     const meta = w?.workload?.workload?.metadata;
     const wname = meta?.name;
@@ -365,7 +399,7 @@ function workloadProblems(workloads: readonly NamespaceWorkload[], name: unknown
     }
     if (meta.namespace !== undefined && meta.namespace !== name)
       problems.push({ code: 'NS014', path: `workloads[${i}]`, message: `${w.workload.workload.kind ?? 'workload'} ${wname} is in namespace ${meta.namespace}, not ${name}`, fix: `create it with namespace: ${JSON.stringify(name)} (or leave namespace unset)` });
-    if (names.has(wname)) problems.push({ code: 'NS015', path: `workloads[${i}]`, message: `two workloads are named ${wname}`, fix: 'add each workload once' });
+    if (names.has(wname)) problems.push({ code: 'NS015', path: `workloads[${i}]`, message: `two workloads (or a workload and an allow) are named ${wname}`, fix: 'add each workload once; name an allow differently from the workloads' });
     names.add(wname);
   });
   return problems;
@@ -374,11 +408,10 @@ function workloadProblems(workloads: readonly NamespaceWorkload[], name: unknown
 const MANAGED = { 'app.kubernetes.io/managed-by': 'cleanimg' };
 
 /** One workload's allow: ingress on its declared ports (from `ingressFrom`), and its declared egress; none when it has neither. */
-function workloadAllow(w: NamespaceWorkload, i: number, metadata: (n: string) => KubeObject['metadata'], apiServer: EgressGuards['apiServer'], problems: Problem[]): KubeObject | undefined {
+function workloadAllow(w: NamespaceWorkload, at: string, metadata: (n: string) => KubeObject['metadata'], apiServer: EgressGuards['apiServer'], problems: Problem[]): KubeObject | undefined {
   const d = w?.workload;
   const wname = d?.workload?.metadata?.name;
   if (typeof wname !== 'string') return undefined;
-  const at = `workloads[${i}]`;
   const ports = (d.ports ?? []).map((p: WorkloadLike['ports'][number]) => ({ port: p.containerPort, protocol: p.protocol ?? 'TCP' }));
   const ingress = ports.length && (w.ingressFrom === undefined || w.ingressFrom.length > 0)
     ? [{ ...(w.ingressFrom ? { from: w.ingressFrom.map((p, j) => peerObject(p, `${at}.ingressFrom[${j}]`, problems)) } : {}), ports }]
@@ -415,10 +448,35 @@ function networkPoliciesFor(name: string, props: HardenedNamespaceProps, apiServ
     });
   }
   (props.workloads ?? []).forEach((w, i) => {
-    const allow = workloadAllow(w, i, metadata, apiServer, problems);
+    const allow = workloadAllow(w, `workloads[${i}]`, metadata, apiServer, problems);
+    if (allow) out.push(allow);
+  });
+  (Array.isArray(props.allows) ? props.allows : []).forEach((a, i) => {
+    const allow = workloadAllow(asWorkload(a, `allows[${i}]`, problems), `allows[${i}]`, metadata, apiServer, problems);
     if (allow) out.push(allow);
   });
   return out;
+}
+
+/** An allow by labels in the shape of a workload entry (its pods as the selector, its ports as declared ports); NS016 for what cannot be one. */
+function asWorkload(a: NamespaceAllow, at: string, problems: Problem[]): NamespaceWorkload {
+  const bad = (message: string, fix: string) => problems.push({ code: 'NS016', path: at, message, fix });
+  const pods = a?.pods;
+  if (!pods || typeof pods !== 'object' || Array.isArray(pods) || Object.keys(pods).length === 0)
+    bad('an allow needs pods: a non-empty set of labels (an empty selector would be every pod of the namespace)', 'write pods: { "app.kubernetes.io/name": "<workload name>" }');
+  else for (const [k, v] of Object.entries(pods)) if (typeof v !== 'string') bad(`the label ${JSON.stringify(k)} has no string value`, 'give each label a string value');
+  if (a?.ingressFrom !== undefined && !(a.ports?.length)) bad('ingressFrom needs the ports it opens', 'list ports: [{ port: 8080 }]');
+  const ports = Array.isArray(a?.ports) ? portObjects(a.ports, `${at}.ports`, problems) : [];
+  return {
+    workload: {
+      workload: { metadata: { name: a?.name } },
+      selector: pods && typeof pods === 'object' ? { ...pods } : {},
+      ports: ports.map((p) => ({ containerPort: p.port as number, protocol: p.protocol as 'TCP' | 'UDP' | 'SCTP', container: '' })),
+      serviceAccount: {},
+    },
+    ...(a?.ingressFrom !== undefined ? { ingressFrom: a.ingressFrom } : {}),
+    ...(a?.egressTo !== undefined ? { egressTo: a.egressTo } : {}),
+  };
 }
 
 /** The ValidatingAdmissionPolicy generated from the rule list, and its binding to the namespace. */
@@ -488,7 +546,9 @@ export function hardenedNamespace(input: HardenedNamespaceProps): HardenedNamesp
   problems.push(...unknownProps(props));
   const apiServer = apiServerBlocks(props.apiServer, problems);
   const workloads = props.workloads ?? [];
-  problems.push(...workloadProblems(workloads, name));
+  if (props.allows !== undefined && !Array.isArray(props.allows))
+    problems.push({ code: 'NS016', path: 'allows', message: 'allows must be a list', fix: 'write allows: [{ name, pods, ports, ingressFrom, egressTo }]' });
+  problems.push(...workloadProblems(workloads, name, Array.isArray(props.allows) ? props.allows : []));
   // Built now so their problems are reported with the rest.
   const networkPolicies = networkPoliciesFor(name, props, apiServer, problems);
   if (problems.length) throw new CleanimgError(`HardenedNamespace ${JSON.stringify(name ?? '')}: ${problems.length} invalid prop${problems.length === 1 ? '' : 's'}:`, problems);

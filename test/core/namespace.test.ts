@@ -183,4 +183,25 @@ describe('hardenedNamespace (core)', () => {
     expect(codesOf(() => hardenedNamespace({ name: 'shop', workloads: [{ workload: web, egressTo: [{ to: [{ cidr: '10.0.0.0/8' }], ports: [{ port: 443 }], unsafeAllowLinklocal: true } as any] }] }))).toEqual(['PROP001']);
     expect(codesOf(() => hardenedNamespace(JSON.parse('{"name": "shop", "__proto__": {"dns": false}}')))).toEqual(['PROP001']);
   });
+
+  it('allows by labels write the NetworkPolicy a workload with the same selector, ports and traffic gets', () => {
+    const traffic = { ingressFrom: [{ namespace: 'ingress' }], egressTo: [{ to: [{ cidr: '0.0.0.0/0' }], ports: [{ port: 443 }] }] };
+    const byWorkload = hardenedNamespace({ name: 'shop', workloads: [{ workload: web, ...traffic }] }).networkPolicies;
+    const byLabels = hardenedNamespace({ name: 'shop', allows: [{ name: 'web', pods: { ...web.selector }, ports: [{ port: 8080 }], ...traffic }] }).networkPolicies;
+    expect(byLabels).toEqual(byWorkload);
+    expect(byLabels.find((n) => n.metadata?.name === 'allow-web')?.spec).toMatchObject({ egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.0.0/16', '100.100.100.200/32'] } }] }] });
+    // egress only: no Ingress policy type
+    const egressOnly = hardenedNamespace({ name: 'shop', allows: [{ name: 'job', pods: { app: 'job' }, egressTo: [{ to: [{ namespace: 'db' }], ports: [{ port: 5432 }] }] }] }).networkPolicies;
+    expect(egressOnly.find((n) => n.metadata?.name === 'allow-job')?.spec).toMatchObject({ podSelector: { matchLabels: { app: 'job' } }, policyTypes: ['Egress'] });
+  });
+
+  it('refuses allows that would select every pod, clash with a workload, open no port to their ingress, or reach the metadata service', () => {
+    expect(codesOf(() => hardenedNamespace({ name: 'shop', allows: [{ name: 'all', pods: {}, ports: [{ port: 80 }] }] }))).toEqual(['NS016']);
+    expect(codesOf(() => hardenedNamespace({ name: 'shop', workloads: [{ workload: web }], allows: [{ name: 'web', pods: { app: 'x' }, ports: [{ port: 80 }] }] }))).toEqual(['NS015']);
+    expect(codesOf(() => hardenedNamespace({ name: 'shop', allows: [{ name: 'a', pods: { app: 'a' }, ingressFrom: [{ namespace: 'x' }] }] }))).toEqual(['NS016']);
+    expect(codesOf(() => hardenedNamespace({ name: 'shop', allows: [{ name: 'a', pods: { app: 'a' }, egressTo: [{ to: [{ cidr: '169.254.169.254/32' }], ports: [{ port: 80 }] }] }] }))).toEqual(['NS017']);
+    expect(codesOf(() => hardenedNamespace({ name: 'shop', allows: [{ name: 'Bad Name', pods: { app: 'a' } }] }))).toEqual(['NS016']);
+    expect(codesOf(() => hardenedNamespace({ name: 'shop', allows: [{ name: 'a', pods: { app: 'a' }, port: 80 } as any] }))).toEqual(['PROP001']);
+    expect(codesOf(() => hardenedNamespace({ name: 'shop', allows: 'web' as any }))).toEqual(['NS016']);
+  });
 });

@@ -44,6 +44,8 @@ describe('attacks through the plugin provider (Construct from any language)', ()
     ['a look-alike attachment that mounts the token folder', DEPLOYMENT, { ...base, containers: [{ ...container, config: [{ volumes: [{ name: 't', configMap: { name: 't' } }], volumeMounts: [{ name: 't', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }], env: [], seal: 'x' }] }] }, 'PROP007'],
     ['a hostPath in a look-alike attachment', DEPLOYMENT, { ...base, containers: [{ ...container, config: [{ volumes: [{ name: 'h', hostPath: { path: '/' } }], volumeMounts: [], env: [], seal: 'x' }] }] }, 'PROP007'],
     ['an EnvConfig with binaryData', 'cleanimg:index:EnvConfig', { name: 'c', namespace: 'apps', binaryData: { k: 'AAAA' } }, 'PROP001'],
+    ['a namespace allow to the cloud metadata address', 'cleanimg:index:HardenedNamespace', { name: 'apps', allows: [{ name: 'web', pods: { app: 'web' }, egressTo: [{ to: [{ cidr: '169.254.169.254/32' }], ports: [{ port: 80 }] }] }] }, 'NS017'],
+    ['a namespace allow whose empty selector opens every pod', 'cleanimg:index:HardenedNamespace', { name: 'apps', allows: [{ name: 'all', pods: {}, ports: [{ port: 22 }] }] }, 'NS016'],
   ];
   it.each(attacks)('%s is refused', async (_name, type, inputs, rule) => {
     expect(await refused(type, inputs)).toContain(rule);

@@ -62,6 +62,21 @@ describe('the plugin provider', () => {
     expect(d.spec.template.spec.containers[0].volumeMounts).toContainEqual({ name: 'api-config', mountPath: '/etc/api', readOnly: true });
   });
 
+  it('gives a workload of another language\'s program its traffic through HardenedNamespace allows (by its selector)', async () => {
+    recorder.clear();
+    const d = await provider.construct('web', 'cleanimg:index:HardenedDeployment', { namespace: 'shop', containers: [container] }, {});
+    const selector = await valueOf(d.state['selector'] as pulumi.Output<Record<string, string>>);
+    await provider.construct('shop', 'cleanimg:index:HardenedNamespace', {
+      allows: wrapped([{ name: 'web', pods: selector, ports: [{ port: 8080 }], ingressFrom: [{ namespace: 'ingress' }] }]),
+    }, {});
+    await until(has('kubernetes:networking.k8s.io/v1:NetworkPolicy', 'shop-allow-web'), 'the allow');
+    expect(recorder.inputsOf('kubernetes:networking.k8s.io/v1:NetworkPolicy', 'shop-allow-web').spec).toEqual({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'web' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress' } } }], ports: [{ port: 8080, protocol: 'TCP' }] }],
+    });
+  });
+
   it('refuses a look-alike attachment with PROP007, as the TypeScript component does', async () => {
     const fake = { volumes: [{ name: 'x', configMap: { name: 'x' } }], volumeMounts: [{ name: 'x', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }], env: [], seal: 'forged' };
     const e = await provider.construct('fake', 'cleanimg:index:HardenedDeployment', { namespace: 'apps', containers: [{ ...container, config: [fake] }] }, {}).catch((x: unknown) => x);

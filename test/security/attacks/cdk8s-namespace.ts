@@ -87,4 +87,22 @@ const egressAttacks: Cdk8sAttack[] = [
   },
 ];
 
-export const CDK8S_NAMESPACE_ATTACKS: readonly Cdk8sAttack[] = [...grantAttacks, ...egressAttacks];
+const allowAttacks: Cdk8sAttack[] = [
+  {
+    name: 'an allow by labels to the cloud metadata address', category: 'values', target: 'Namespace', stage: 'construct', rule: 'NS017',
+    build: (c) => new HardenedNamespace(c, 'ns', { name: 'shop', allows: [{ name: 'web', pods: { app: 'web' }, egressTo: [{ to: [{ cidr: '169.254.169.254/32' }], ports: [{ port: 80 }] }] }] }),
+  },
+  {
+    name: 'an allow whose empty selector opens a port on every pod of the namespace', category: 'values', target: 'Namespace', stage: 'construct', rule: 'NS016',
+    build: (c) => new HardenedNamespace(c, 'ns', { name: 'shop', allows: [{ name: 'all', pods: {}, ports: [{ port: 22 }] }] }),
+  },
+  {
+    name: 'an allow named like a workload, to replace its policy', category: 'values', target: 'Namespace', stage: 'construct', rule: 'NS015',
+    build: (c) => {
+      const ns = new HardenedNamespace(c, 'ns', { name: 'shop', allows: [{ name: 'web', pods: { 'app.kubernetes.io/name': 'web' }, ports: [{ port: 22 }] }] });
+      ns.addWorkload(cdk8sWorkload(c, 'Deployment', { name: 'web', namespace: 'shop' }));
+    },
+  },
+];
+
+export const CDK8S_NAMESPACE_ATTACKS: readonly Cdk8sAttack[] = [...grantAttacks, ...egressAttacks, ...allowAttacks];
