@@ -144,8 +144,9 @@ export interface HardenedNamespaceProps {
    */
   readonly imageSignatures?: ImageSignaturePolicy;
   /**
-   * Allows for pods named by labels, beside those derived from `workloads` (see {@link NamespaceAllow}):
-   * how a program in another language gives its workloads their traffic. @default none
+   * NetworkPolicy allows for pods named by labels, beside those derived from `workloads`: how a
+   * program in another language gives its workloads their traffic (a hardened workload's pods carry
+   * `app.kubernetes.io/name: <name>`). @default none
    */
   readonly allows?: readonly NamespaceAllow[];
 }

@@ -7,7 +7,7 @@
 // - a bad arg fails preview with the TypeScript component's rule ids and messages;
 // - `pulumi preview --policy-pack policy-pack` with an insecure raw Deployment beside ours fails with
 //   the rule ids, all of them the raw Deployment's; without it, the pack passes ours;
-// - `pulumi up` deploys a HardenedNamespace, an EnvConfig and a HardenedDeployment of the test app
+// - `pulumi up` deploys a HardenedNamespace (with an allow for the app by its label), an EnvConfig and a HardenedDeployment of the test app
 //   (the EnvConfig's attachment passed as its `attachment` output): the pod is Ready on the kubelet
 //   and reads its config file;
 // - the Kubernetes objects the engine got equal those the TypeScript components make of the same args
@@ -34,7 +34,7 @@ const PULUMI_PYTHON_VERSION = '3.248.0'; // the SDK from PyPI, as the CLI's vers
 /** The args of a program's three components: also what the parity check gives the TypeScript ones. */
 function programArgs(ns: string, image: string, mode: string): ParityArgs {
   return {
-    namespace: { name: ns, allowedRegistries: ['registry.example.com'] },
+    namespace: { name: ns, allowedRegistries: ['registry.example.com'], allows: [{ name: 'app', pods: { 'app.kubernetes.io/name': 'app' }, ports: [{ port: 8080 }] }] },
     config: { name: 'app', namespace: ns, data: { 'app.env': `MODE=${mode}\n` }, mountPath: '/etc/app' },
     deployment: {
       name: 'app',
@@ -104,7 +104,8 @@ if config.get_bool("transform"):
             c.setdefault("securityContext", {})["privileged"] = True
         return pulumi.ResourceTransformResult(props=props, opts=args.opts)
     pulumi.runtime.register_stack_transform(privileged)
-ns = cleanimg.HardenedNamespace("ns", name=${py(a.namespace['name'])}, allowed_registries=${py(a.namespace['allowedRegistries'])})
+ns = cleanimg.HardenedNamespace("ns", name=${py(a.namespace['name'])}, allowed_registries=${py(a.namespace['allowedRegistries'])},
+    allows=[cleanimg.NamespaceAllowArgs(name="app", pods={"app.kubernetes.io/name": "app"}, ports=[cleanimg.NetworkPortArgs(port=8080)])])
 app_config = cleanimg.EnvConfig("appConfig", name=${py(a.config['name'])}, namespace=${py(a.config['namespace'])},
     data=${py(a.config['data'])}, mount_path=${py(a.config['mountPath'])},
     opts=pulumi.ResourceOptions(depends_on=[ns]))
@@ -250,6 +251,9 @@ describe.skipIf(!projectUsesPulumi() || skipWithoutNode([...PULUMI_TOOLS, 'pulum
         expect(d.status.readyReplicas).toBe(1);
         const pod = (await node.kubectlOk(['-n', l.ns, 'get', 'pods', '-l', 'app.kubernetes.io/name=app', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
         expect(await node.kubectlOk(['get', '--raw', `/api/v1/namespaces/${l.ns}/pods/${pod}:8080/proxy/read?path=/etc/app/app.env`])).toBe(`MODE=${name}\n`);
+        // The workload's allow, from the namespace's allows (the other languages' way to it).
+        const allow = JSON.parse(await node.kubectlOk(['-n', l.ns, 'get', 'networkpolicy', 'allow-app', '-o', 'json']));
+        expect(allow.spec).toMatchObject({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'app' } }, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 8080, protocol: 'TCP' }] }] });
 
         // Parity: the inputs the engine stored for each Kubernetes object, against the TypeScript components' under mocks.
         const exported = JSON.parse((await pulumi(l, ['stack', 'export'], 60_000)).stdout) as { deployment: { resources: Array<{ type: string; urn: string; inputs: Record<string, unknown> }> } };
