@@ -414,6 +414,16 @@ export const CEL_NOT_GENERATED: readonly NotGenerated[] = [
     reason: 'the API server defaults a Job\'s backoffLimit to 6 and refuses restartPolicy Always before admission runs, so a policy can never tell a Job that asked for six retries from one that said nothing.',
     enforcedBy: 'construct validation, cdk8s synth plugin, cleanimg-customize check, Pulumi policy pack; in the cluster, the API server\'s validation (restartPolicy)',
   },
+  {
+    id: 'HD043',
+    reason: 'a Namespace is cluster-scoped and the policy is bound to the objects inside its namespace, so the Namespace object (and its Pod Security labels) is never judged by it; changing the labels later is an RBAC matter (a workload of a hardened namespace has no grant on namespaces, NS011).',
+    enforcedBy: 'construct validation, cdk8s synth plugin, cleanimg-customize check, Pulumi policy pack',
+  },
+  {
+    id: 'HD044',
+    reason: 'the policy, its binding and the signature policies are cluster-scoped and the default-deny NetworkPolicy is not a pod: none of them is judged by a policy bound to the pods of the namespace, and a policy cannot guard its own binding.',
+    enforcedBy: 'construct validation, cdk8s synth plugin, cleanimg-customize check, Pulumi policy pack',
+  },
 ];
 
 function normalizePrefix(prefix: string): string {

@@ -3,11 +3,12 @@
  * namespace (reach into containers, start pods of its choosing, undo the NetworkPolicy, the Role or
  * the admission policy), and egress to the cloud metadata service.
  */
-import type { Chart } from 'cdk8s';
+import { ApiObject, JsonPatch, type Chart } from 'cdk8s';
 import { expect } from 'vitest';
 import { HardenedNamespace } from '../../../src/cdk8s';
 import type { Cdk8sAttack } from '../cdk8s-harness';
 import { cdk8sWorkload } from './common';
+import { SIGNING_PUBLIC_KEY } from './signing-key';
 
 type Grant = { apiGroups: string[]; resources: string[]; verbs: string[] };
 
@@ -105,4 +106,43 @@ const allowAttacks: Cdk8sAttack[] = [
   },
 ];
 
-export const CDK8S_NAMESPACE_ATTACKS: readonly Cdk8sAttack[] = [...grantAttacks, ...egressAttacks, ...allowAttacks];
+/** Patches on the namespace's own guards: every pod spec still passes, but nothing would enforce the rules. */
+const guardPatchAttacks: Cdk8sAttack[] = [
+  ['Pod Security enforce patched to privileged', 'HD043', (ns: HardenedNamespace) => ns.namespace.addJsonPatch(JsonPatch.replace('/metadata/labels/pod-security.kubernetes.io~1enforce', 'privileged'))],
+  ['the Pod Security enforce label removed', 'HD043', (ns: HardenedNamespace) => ns.namespace.addJsonPatch(JsonPatch.remove('/metadata/labels/pod-security.kubernetes.io~1enforce'))],
+  ['the admission binding patched to Audit', 'HD044', (ns: HardenedNamespace) => ns.policyBinding.addJsonPatch(JsonPatch.replace('/spec/validationActions', ['Audit']))],
+  ['the admission binding pointed at another namespace', 'HD044', (ns: HardenedNamespace) => ns.policyBinding.addJsonPatch(JsonPatch.replace('/spec/matchResources/namespaceSelector/matchLabels/kubernetes.io~1metadata.name', 'elsewhere'))],
+  ['the admission policy\'s failurePolicy patched to Ignore', 'HD044', (ns: HardenedNamespace) => ns.policy.addJsonPatch(JsonPatch.replace('/spec/failurePolicy', 'Ignore'))],
+  ['one validation removed from the admission policy', 'HD044', (ns: HardenedNamespace) => ns.policy.addJsonPatch(JsonPatch.remove('/spec/validations/0'))],
+  ['the policy\'s match conditions loosened to skip every request', 'HD044', (ns: HardenedNamespace) => ns.policy.addJsonPatch(JsonPatch.replace('/spec/matchConditions/0/expression', 'false'))],
+].map(([what, rule, patch]) => ({
+  name: `${what as string} (the pods still pass)`, category: 'patches' as const, target: 'Namespace', stage: 'synth' as const, rule: rule as string,
+  build: (c: Chart) => {
+    const ns = new HardenedNamespace(c, 'ns', { name: 'shop' });
+    (patch as (n: HardenedNamespace) => void)(ns);
+    ns.addWorkload(cdk8sWorkload(c, 'Deployment', { namespace: 'shop' }));
+  },
+}));
+
+const guardRawAttacks: Cdk8sAttack[] = [
+  {
+    name: 'a raw Namespace that enforces privileged, beside the hardened one', category: 'raw-objects', target: 'raw', stage: 'synth', rule: 'HD043',
+    build: (c) => new ApiObject(c, 'ns', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'loose', labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } }),
+  },
+  {
+    name: 'the default-deny NetworkPolicy emptied of its policy types', category: 'patches', target: 'Namespace', stage: 'synth', rule: 'HD044',
+    build: (c) => {
+      const ns = new HardenedNamespace(c, 'ns', { name: 'shop' });
+      (ns.node.findAll().find((x) => x instanceof ApiObject && x.kind === 'NetworkPolicy' && x.name === 'default-deny') as ApiObject).addJsonPatch(JsonPatch.replace('/spec/policyTypes', []));
+    },
+  },
+  {
+    name: 'the Kyverno signature policy patched to Audit', category: 'patches', target: 'Namespace', stage: 'synth', rule: 'HD044',
+    build: (c) => {
+      const ns = new HardenedNamespace(c, 'ns', { name: 'shop', imageSignatures: { publicKey: SIGNING_PUBLIC_KEY } });
+      (ns.node.findAll().find((x) => x instanceof ApiObject && x.kind === 'ClusterPolicy') as ApiObject).addJsonPatch(JsonPatch.replace('/spec/rules/0/verifyImages/0/failureAction', 'Audit'));
+    },
+  },
+];
+
+export const CDK8S_NAMESPACE_ATTACKS: readonly Cdk8sAttack[] = [...grantAttacks, ...egressAttacks, ...allowAttacks, ...guardPatchAttacks, ...guardRawAttacks];

