@@ -1,6 +1,6 @@
 import { ApiObject, App, type AppProps } from 'cdk8s';
 import type { IConstruct } from 'constructs';
-import { formatProblem } from '../errors';
+import { CleanimgError, formatProblem, type Problem } from '../errors';
 import { sortForApply } from '../core/apply-order';
 import { assertNoViolations, checkObjects, type KubeObject, type Violation } from '../rules';
 import { deepFreeze, pinApiObjects, writeOnlyChecked } from './checked-write';
@@ -72,6 +72,9 @@ export class HardenedApp extends App {
       // Each chart's objects in an order `kubectl apply -f` accepts in one go (Namespace first, ...).
       const resolved = charts.map((c) => deepFreeze(sortForApply(c.toJson())));
       assertNoViolations(checkObjects(resolved.flat() as KubeObject[]), 'the app (nothing was written)');
+      // The namespaces' own guards, as built: a renamed or removed guard is invisible to the object rules.
+      const guards = this.node.findAll().flatMap((c) => (typeof (c as { guardProblems?: unknown }).guardProblems === 'function' ? (c as unknown as { guardProblems(): Problem[] }).guardProblems() : []));
+      if (guards.length) throw new CleanimgError(`the app (nothing was written) breaks ${guards.length} hardening rule${guards.length === 1 ? '' : 's'}:`, guards);
       charts.forEach((c, i) => Object.defineProperty(c, 'toJson', { value: () => resolved[i], configurable: true }));
       try {
         return withFastYaml(() => writeOnlyChecked(new Set(resolved.flat()), write, () => pins.assertNoneAdded()), { fast: this.yamlWriter === 'fast' });

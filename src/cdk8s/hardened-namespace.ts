@@ -1,6 +1,6 @@
 import { ApiObject, Chart, JsonPatch, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { CleanimgError } from '../errors';
+import { CleanimgError, type Problem } from '../errors';
 import {
   hardenedNamespace,
   type EgressAllow, type HardenedNamespaceProps as CoreProps, type HardenedNamespaceResult, type NamespaceWorkload, type NetworkPeer, type NetworkPort,
@@ -76,6 +76,26 @@ export class HardenedNamespace extends Construct {
     this.role = this.emit(this.current.role, 'Role');
     this.sync();
     for (const w of given) w.node.addDependency(this);
+  }
+
+  /**
+   * HD044 for each of this namespace's objects that an escape hatch changed (a JSON patch: the object
+   * rules also judge what it changed, but not a renamed guard) or took out of the tree
+   * (`node.tryRemoveChild`: a missing binding enforces nothing). Labels a Chart adds are allowed.
+   * HardenedApp asks it after the object rules; the synth plugin sees files only, where a renamed or
+   * missing guard cannot be told from an object the user never had.
+   */
+  guardProblems(): Problem[] {
+    const inTree = new Set<unknown>(this.node.findAll());
+    const fix = 'remove the patch or the removal; change the namespace through its props';
+    const out: Problem[] = [];
+    for (const [key, obj] of this.emitted) {
+      const core = this.current.objects.find((o) => `${o.kind}/${o.metadata!.name}` === key);
+      if (!core) continue;
+      if (!inTree.has(obj)) out.push({ code: 'HD044', path: obj.node.path, message: `${key} was removed from the namespace's objects: what it guards is no longer enforced`, fix });
+      else if (!writtenAsBuilt(obj.toJson() as KubeObject, core)) out.push({ code: 'HD044', path: obj.node.path, message: `${key} was changed after HardenedNamespace built it`, fix });
+    }
+    return out;
   }
 
   /** The core's result for the workloads and allows added so far. */
@@ -182,4 +202,20 @@ export class HardenedNamespace extends Construct {
     if (!o) throw new Error(`internal: ${key} vanished from the HardenedNamespace result`);
     return o as Record<string, unknown>;
   }
+}
+
+/** JSON with object keys sorted (cdk8s reorders keys). */
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+}
+
+/** Whether cdk8s wrote `built` as the core made it; the only difference allowed is labels a Chart adds. */
+function writtenAsBuilt(written: KubeObject, built: KubeObject): boolean {
+  const labels = { ...(written.metadata?.labels as Record<string, string> | undefined) };
+  const own = (built.metadata?.labels ?? {}) as Record<string, string>;
+  for (const k of Object.keys(labels)) if (!Object.hasOwn(own, k)) delete labels[k];
+  const w = { ...written, metadata: { ...written.metadata, ...(written.metadata?.labels ? { labels } : {}) } };
+  return JSON.stringify(canonical(w)) === JSON.stringify(canonical(built));
 }

@@ -59,17 +59,19 @@ function generatedPolicy(): { validations: unknown[]; rest: Record<string, unkno
 
 function admissionFindings(o: KubeObject): Finding[] {
   const name = nameOf(o);
-  if (!name.startsWith(HARDENING_PREFIX)) return [];
   const spec = (o as Json).spec ?? {};
+  // Ours by name, or (a renamed binding) by the policy it binds.
+  const boundToOurs = typeof spec.policyName === 'string' && spec.policyName.startsWith(HARDENING_PREFIX);
+  if (!name.startsWith(HARDENING_PREFIX) && !boundToOurs) return [];
   const out: Finding[] = [];
   if (isKind(o, 'ValidatingAdmissionPolicyBinding', 'admissionregistration.k8s.io')) {
     const actions: unknown[] = Array.isArray(spec.validationActions) ? spec.validationActions : [];
     if (!actions.includes('Deny')) out.push({ path: '/spec/validationActions', message: `the binding's validationActions are ${JSON.stringify(spec.validationActions ?? null)}: the namespace's admission policy refuses nothing` });
     if (spec.policyName !== name) out.push({ path: '/spec/policyName', message: `the binding names the policy ${JSON.stringify(spec.policyName ?? null)}, not ${name}` });
-    const ns = name.slice(HARDENING_PREFIX.length);
+    const ns = (boundToOurs ? spec.policyName as string : name).slice(HARDENING_PREFIX.length);
     if (!same(spec.matchResources, { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: ns } } }) || spec.paramRef !== undefined)
       out.push({ path: '/spec/matchResources', message: `the binding no longer selects exactly the namespace ${ns}` });
-  } else if (isKind(o, 'ValidatingAdmissionPolicy', 'admissionregistration.k8s.io')) {
+  } else if (isKind(o, 'ValidatingAdmissionPolicy', 'admissionregistration.k8s.io') && name.startsWith(HARDENING_PREFIX)) {
     if (spec.failurePolicy !== 'Fail') out.push({ path: '/spec/failurePolicy', message: `failurePolicy is ${JSON.stringify(spec.failurePolicy ?? null)}: a check that errors would admit the request` });
     const expected = generatedPolicy();
     // NS001 (allowedRegistries) is the one validation that depends on the namespace's props.

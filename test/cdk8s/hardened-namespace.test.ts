@@ -1,7 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { App, Chart, Testing } from 'cdk8s';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Chart, JsonPatch, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { HardenedDeployment, HardenedNamespace } from '../../src/cdk8s';
+import { HardenedApp, HardenedDeployment, HardenedNamespace } from '../../src/cdk8s';
+import { CleanimgError } from '../../src/errors';
 import { hardenedDeployment, hardenedNamespace } from '../../src/core';
 import { checkObjects } from '../../src/rules';
 import { IMAGE } from '../support/fixtures';
@@ -109,5 +113,27 @@ describe('HardenedNamespace (cdk8s)', () => {
     expect(cip?.spec.images).toEqual([{ glob: `${IMAGE.split('@')[0]}@**` }, { glob: `${IMAGE.split('@')[0]}:**` }]);
     for (const o of out.filter((x) => ['ClusterImagePolicy', 'ClusterPolicy'].includes(x.kind))) expect(o.metadata).not.toHaveProperty('namespace');
     expect(checkObjects(out)).toEqual([]);
+  });
+
+  it('HardenedApp refuses a guard renamed by a patch or removed from the tree (HD044), and takes a Chart\'s labels', () => {
+    const attempt = (tamper: (ns: HardenedNamespace) => void, labels?: Record<string, string>) => {
+      const out = mkdtempSync(join(tmpdir(), 'cleanimg-ns-guards-'));
+      const app = new HardenedApp({ outdir: out });
+      const chart = new Chart(app, 'c', { namespace: 'shop', ...(labels ? { labels } : {}) });
+      const ns = new HardenedNamespace(chart, 'ns', { name: 'shop' });
+      ns.addWorkload(new HardenedDeployment(chart, 'web', { name: 'web', containers: [container] }));
+      tamper(ns);
+      try {
+        app.synth();
+        return { codes: [] as string[], written: readdirSync(out).length };
+      } catch (e) {
+        expect(e).toBeInstanceOf(CleanimgError);
+        return { codes: (e as CleanimgError).problems.map((p) => p.code), written: readdirSync(out).length };
+      }
+    };
+    expect(attempt(() => {}, { team: 'a' })).toEqual({ codes: [], written: 1 });
+    expect(attempt((ns) => ns.policyBinding.addJsonPatch(JsonPatch.replace('/metadata/name', 'renamed')))).toEqual({ codes: ['HD044'], written: 0 });
+    expect(attempt((ns) => { ns.node.tryRemoveChild(ns.policyBinding.node.id); })).toEqual({ codes: ['HD044'], written: 0 });
+    expect(attempt((ns) => { ns.node.tryRemoveChild('NetworkPolicy-default-deny'); })).toEqual({ codes: ['HD044'], written: 0 });
   });
 });

@@ -28,6 +28,9 @@ describe('the guards of a namespace (HD043, HD044)', () => {
     const p = ns.policy;
     expect(codes([edited(b, (x) => { x.spec.validationActions = ['Warn', 'Audit']; })])).toEqual(['HD044 ValidatingAdmissionPolicyBinding/cleanimg-hardening.shop /spec/validationActions']);
     expect(codes([edited(b, (x) => { x.spec.policyName = 'other'; })])).toHaveLength(1);
+    // renamed (a Pulumi transformation can rename, not remove): still ours by the policy it binds
+    expect(codes([edited(b, (x) => { x.metadata.name = 'renamed'; x.spec.validationActions = ['Audit']; })])).toEqual([
+      'HD044 ValidatingAdmissionPolicyBinding/renamed /spec/validationActions', 'HD044 ValidatingAdmissionPolicyBinding/renamed /spec/policyName']);
     expect(codes([edited(b, (x) => { x.spec.matchResources = {}; })])).toHaveLength(1);
     expect(codes([edited(p, (x) => { x.spec.failurePolicy = 'Ignore'; })])).toEqual(['HD044 ValidatingAdmissionPolicy/cleanimg-hardening.shop /spec/failurePolicy']);
     expect(codes([edited(p, (x) => { x.spec.validations[3].expression = 'true'; })])).toEqual(['HD044 ValidatingAdmissionPolicy/cleanimg-hardening.shop /spec/validations']);
