@@ -6,6 +6,7 @@ import {
   type EgressAllow, type HardenedNamespaceProps as CoreProps, type HardenedNamespaceResult, type NamespaceWorkload, type NetworkPeer, type NetworkPort,
 } from '../core/namespace';
 import type { KubeObject } from '../rules';
+import { canonical } from '../rules/guard-rules';
 import type { HardenedDeployment } from './hardened-deployment';
 import { HardenedWorkload } from './hardened-workload';
 import { defaultName } from './naming';
@@ -202,13 +203,6 @@ export class HardenedNamespace extends Construct {
     if (!o) throw new Error(`internal: ${key} vanished from the HardenedNamespace result`);
     return o as Record<string, unknown>;
   }
-}
-
-/** JSON with object keys sorted (cdk8s reorders keys). */
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (!v || typeof v !== 'object') return v;
-  return Object.fromEntries(Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
 }
 
 /** Whether cdk8s wrote `built` as the core made it; the only difference allowed is labels a Chart adds. */

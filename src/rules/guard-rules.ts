@@ -27,8 +27,8 @@ const labelsOf = (o: KubeObject): Record<string, unknown> => {
 };
 const managed = (o: KubeObject) => labelsOf(o)[MANAGED_BY] === 'cleanimg';
 const nameOf = (o: KubeObject) => (typeof o.metadata?.name === 'string' ? o.metadata.name : '');
-/** JSON with object keys sorted: writers (cdk8s) may reorder keys, never list items. */
-const canonical = (v: unknown): unknown => (Array.isArray(v) ? v.map(canonical)
+/** JSON with object keys sorted and undefined members left out: writers (cdk8s) may reorder keys, never list items. */
+export const canonical = (v: unknown): unknown => (Array.isArray(v) ? v.map(canonical)
   : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().filter((k) => (v as Json)[k] !== undefined).map((k) => [k, canonical((v as Json)[k])])) : v);
 const same = (a: unknown, b: unknown) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 /** `kind` of the API group `group` (an object without apiVersion is taken at its word). */
