@@ -14,7 +14,7 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { CleanimgError, type Problem } from '../errors';
 import type { KubeObject } from '../rules';
-import { CEL_NOT_GENERATED, celChecks, POD_MATCH_CONDITIONS, POD_VARIABLES, POLICY_RESOURCES } from '../rules/cel';
+import { CEL_NOT_GENERATED, celChecks, policySpec } from '../rules/cel';
 import type { HardenedWorkloadResult } from './workload/result';
 import { SYSTEM_NAMESPACES } from './props-schema';
 import { checkImageSignatures, defaultScopes, imageSignatureObjects, POLICY_CONTROLLER_INCLUDE_LABEL, type ImageSignaturePolicy } from './image-signature-policy';
@@ -493,15 +493,7 @@ function admissionPolicyFor(name: string, allowedRegistries: readonly string[] |
         'cleanimg.dev/rules-not-checked-here': CEL_NOT_GENERATED.map((n) => n.id).join(','),
       },
     },
-    spec: {
-      failurePolicy: 'Fail',
-      matchConstraints: {
-        resourceRules: POLICY_RESOURCES.map((r) => ({ apiGroups: [r.apiGroup], apiVersions: [r.apiVersion], operations: ['CREATE', 'UPDATE'], resources: [...r.resources] })),
-      },
-      matchConditions: POD_MATCH_CONDITIONS.map((m) => ({ name: m.name, expression: m.expression })),
-      variables: POD_VARIABLES.map((v) => ({ name: v.name, expression: v.expression })),
-      validations: checks.map((c) => ({ ...c.validation })),
-    },
+    spec: policySpec(checks),
   };
   const policyBinding: KubeObject = {
     apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding',

@@ -451,6 +451,22 @@ export const CEL_GENERATED_IDS: readonly string[] = Object.keys(RULE_CEL);
  * The validations of the hardening policy, in rule order: one per generated rule, plus `NS001`
  * when `allowedRegistries` is given.
  */
+/**
+ * The spec of a namespace's ValidatingAdmissionPolicy for `checks` (from {@link celChecks}): what
+ * HardenedNamespace writes, and what HD044 compares a written policy with.
+ */
+export function policySpec(checks: readonly GeneratedCheck[]): { failurePolicy: 'Fail'; matchConstraints: unknown; matchConditions: unknown[]; variables: unknown[]; validations: unknown[] } {
+  return {
+    failurePolicy: 'Fail',
+    matchConstraints: {
+      resourceRules: POLICY_RESOURCES.map((r) => ({ apiGroups: [r.apiGroup], apiVersions: [r.apiVersion], operations: ['CREATE', 'UPDATE'], resources: [...r.resources] })),
+    },
+    matchConditions: POD_MATCH_CONDITIONS.map((m) => ({ name: m.name, expression: m.expression })),
+    variables: POD_VARIABLES.map((v) => ({ name: v.name, expression: v.expression })),
+    validations: checks.map((c) => ({ ...c.validation })),
+  };
+}
+
 export function celChecks(options: CelOptions = {}): GeneratedCheck[] {
   const out: GeneratedCheck[] = [];
   for (const rule of RULES) {
