@@ -22,7 +22,7 @@ import { join } from 'node:path';
 const args = process.argv.slice(2);
 const builds = Number(args.find((a) => /^\d+$/.test(a)) ?? 10);
 const otherNode = args.find((a) => a.startsWith('--node='))?.split('=')[1] ?? '22';
-const cli = join(__dirname, '..', 'lib', 'cli', 'main.js');
+const cli = join(__dirname, '..', 'lib', 'cli', 'bin.js');
 const work = mkdtempSync(join(tmpdir(), 'cleanimg-bench-determinism-'));
 
 function prng(bytes: number, seed: string): Buffer {

@@ -58,7 +58,7 @@ const skipBig = args.includes('--skip-big');
 const largeBaseMiB = Number(args.find((a) => a.startsWith('--large-base-mib='))?.split('=')[1] ?? 500);
 const only = args.find((a) => a.startsWith('--only='))?.split('=')[1]?.split(',');
 const crane = process.env['CRANE'] ?? '/root/.cache/cleanimg-tools/crane-v0.22.1/crane';
-const cli = join(__dirname, '..', 'lib', 'cli', 'main.js');
+const cli = join(__dirname, '..', 'lib', 'cli', 'bin.js');
 const work = mkdtempSync(join(tmpdir(), 'cleanimg-bench-overlay-'));
 
 const median = (xs: number[]) => {

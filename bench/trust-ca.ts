@@ -23,7 +23,7 @@ import { buildLayeredBase, debianStore, layoutLayers } from '../test/customize/t
 
 const runs = Number(process.argv.find((a) => /^[0-9]+$/.test(a)) ?? 3);
 const bottomMib = Number(process.argv.find((a) => a.startsWith('--bottom-mib='))?.split('=')[1] ?? 100);
-const CLI = join(__dirname, '..', 'lib', 'cli', 'main.js');
+const CLI = join(__dirname, '..', 'lib', 'cli', 'bin.js');
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

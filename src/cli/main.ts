@@ -3,9 +3,6 @@
  * cleanimg-customize: build reproducible overlay images on digest-pinned bases, and check
  * manifests against the hardening rules.
  */
-// First, before anything else loads: V8's code cache for the modules loaded after it (compile-cache.ts).
-import { enableCompileCache } from './compile-cache';
-if (require.main === module) enableCompileCache();
 import { Command, CommanderError } from 'commander';
 import { CleanimgError } from '../errors';
 import type { BuildFlags } from './commands/build';
@@ -197,8 +194,11 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   return code;
 }
 
-if (require.main === module) {
+/** Runs the CLI on this process's arguments and sets its exit code (bin.ts runs it from the bundle). */
+export function runAsProcess(): void {
   // `cleanimg-customize ... | head` closes the pipe early: that is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }
+
+if (require.main === module) runAsProcess();

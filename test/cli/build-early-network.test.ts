@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTmp, tmp, write } from '../customize/fixtures';
 
-const CLI = path.resolve(__dirname, '../../lib/cli/main.js');
+const CLI = path.resolve(__dirname, '../../lib/cli/bin.js');
 let silent: Server;
 let host: string;
 const sockets: Socket[] = [];

@@ -1,84 +1,127 @@
 /**
- * The CLI's compile cache (src/cli/compile-cache.ts), in child processes (it changes the module loader
- * of the process it runs in): modules behave the same with and without it, data is reused only for the
- * very bytes it was made from, and it stays off where it should.
+ * The CLI's bundle and its code cache (src/cli/compile-cache.ts, src/cli/bin.ts, scripts/bundle-cli.mjs),
+ * in child processes: a file runs the same with and without the cache, data is reused only for the very
+ * bytes it was made from and replaced when they change, the cache stays off where it should, and the
+ * `cleanimg-customize` command loads its one bundle and nothing else from lib/.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileCacheDir } from '../../src/cli/compile-cache';
 import { cleanupTmp, tmp } from '../customize/fixtures';
 
-const LIB = path.resolve(__dirname, '../../lib/cli/compile-cache.js');
+const REPO = path.resolve(__dirname, '../..');
+const LIB = path.join(REPO, 'lib/cli/compile-cache.js');
+const BIN = path.join(REPO, 'lib/cli/bin.js');
+const MAIN = path.join(REPO, 'lib/cli/main.js');
 const native = typeof (Module as unknown as { enableCompileCache?: unknown }).enableCompileCache === 'function';
 
 afterAll(() => cleanupTmp());
 
-/** A folder of modules: a hashbang, require.resolve and require.cache, __filename/__dirname, a JSON file, and a dynamic import. */
+/** A bundle-like file: a hashbang, relative require, require.resolve, a JSON file, __filename/__dirname, module.exports. */
 function fixture(): string {
   const dir = tmp();
-  writeFileSync(path.join(dir, 'a.js'), '#!/usr/bin/env node\nconst b = require("./b");\nmodule.exports = { b, resolved: require.resolve("./b"), cached: Object.keys(require.cache).some((k) => k.endsWith("b.js")), file: __filename, dir: __dirname, json: require("./c.json").x, main: require.main === undefined ? "none" : typeof require.main };\n');
+  writeFileSync(path.join(dir, 'bundle.js'), '#!/usr/bin/env node\nconst b = require("./b");\nmodule.exports.x = 1;\nglobalThis.__seen = { b, resolved: require.resolve("./b"), file: __filename, dir: __dirname, json: require("./c.json").x, self: module.exports.x };\n');
   writeFileSync(path.join(dir, 'b.js'), 'module.exports = 1;\n');
   writeFileSync(path.join(dir, 'c.json'), '{"x": 3}');
-  writeFileSync(path.join(dir, 'd.js'), 'module.exports = () => import("./b.js").then((m) => m.default);\n');
   return dir;
 }
 
-function run(dir: string, cacheRoot: string, extraEnv: Record<string, string> = {}) {
-  const script = `
-const state = require(${JSON.stringify(LIB)}).enableCompileCache();
-const a = require(${JSON.stringify(path.join(dir, 'a.js'))});
-require(${JSON.stringify(path.join(dir, 'd.js'))})().then((d) => console.log(JSON.stringify({ state, a, d })));`;
+function run(file: string, cacheRoot: string, extraEnv: Record<string, string> = {}) {
+  const script = `const state = require(${JSON.stringify(LIB)}).requireWithCodeCache(${JSON.stringify(file)}); process.on('exit', () => console.log(JSON.stringify({ state, seen: globalThis.__seen })));`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, CLEANIMG_CACHE_DIR: cacheRoot, ...extraEnv } });
   expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as { state: string; a: Record<string, unknown>; d: number };
+  return JSON.parse(r.stdout) as { state: string; seen: Record<string, unknown> };
 }
 
+const dataFiles = (root: string) => (existsSync(compileCacheDir({ CLEANIMG_CACHE_DIR: root })) ? readdirSync(compileCacheDir({ CLEANIMG_CACHE_DIR: root })) : []);
+
 describe('compile cache', () => {
-  it('modules behave the same, the second run reads the cache, and changed bytes of the same length are compiled again', () => {
+  it('the file behaves the same; the data is made once, reused, and replaced when the bytes change (same length)', () => {
     const dir = fixture();
+    const file = path.join(dir, 'bundle.js');
     const root = tmp();
-    const expected = { b: 1, resolved: path.join(dir, 'b.js'), cached: true, file: path.join(dir, 'a.js'), dir, json: 3, main: 'none' };
-    const first = run(dir, root);
-    expect(first.state).toBe(native ? 'native' : 'hook');
-    expect(first.a).toEqual(expected);
-    expect(first.d).toBe(1);
+    const expected = { b: 1, resolved: path.join(dir, 'b.js'), file, dir, json: 3, self: 1 };
+    const first = run(file, root);
+    expect(first.state).toBe(native ? 'native' : 'script');
+    expect(first.seen).toEqual(expected);
     const cacheDir = compileCacheDir({ CLEANIMG_CACHE_DIR: root });
-    expect(existsSync(cacheDir)).toBe(true);
-    if (!native) {
-      const [file] = readdirSync(cacheDir);
-      const b = readFileSync(path.join(cacheDir, file!));
-      const index = JSON.parse(b.subarray(4, 4 + b.readUInt32LE(0)).toString('utf8')) as Record<string, unknown>;
-      expect(Object.keys(index)).toEqual(expect.arrayContaining([path.join(dir, 'a.js'), path.join(dir, 'b.js')]));
-      expect(Object.keys(index)).not.toContain(path.join(dir, 'd.js')); // import(): left to Node
+    expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
+    if (native) {
+      expect(run(file, root).seen).toEqual(expected);
+      return;
     }
-    expect(run(dir, root).a).toEqual(expected);
-    writeFileSync(path.join(dir, 'b.js'), 'module.exports = 2;\n'); // same length
-    expect(run(dir, root).a).toEqual({ ...expected, b: 2 });
+    const [data] = dataFiles(root);
+    expect(data).toMatch(/^cli-[0-9a-f]{32}-v8-.+\.bin$/);
+    const made = statSync(path.join(cacheDir, data!)).mtimeMs;
+    expect(run(file, root).seen).toEqual(expected);
+    expect(statSync(path.join(cacheDir, data!)).mtimeMs).toBe(made); // accepted, not written again
+    writeFileSync(path.join(dir, 'bundle.js'), '#!/usr/bin/env node\nconst b = require("./b");\nmodule.exports.x = 2;\nglobalThis.__seen = { b, resolved: require.resolve("./b"), file: __filename, dir: __dirname, json: require("./c.json").x, self: module.exports.x };\n');
+    expect(run(file, root).seen).toEqual({ ...expected, self: 2 });
+    const after = dataFiles(root);
+    expect(after).toHaveLength(1); // the old bundle's data is gone
+    expect(after[0]).not.toBe(data);
   });
 
   it('stays off when turned off, and in a folder that others can write to', () => {
-    const dir = fixture();
-    expect(run(dir, tmp(), { CLEANIMG_NO_COMPILE_CACHE: '1' }).state).toBe('off');
-    expect(run(dir, tmp(), { NODE_DISABLE_COMPILE_CACHE: '1' }).state).toBe('off');
+    const file = path.join(fixture(), 'bundle.js');
+    for (const env of [{ CLEANIMG_NO_COMPILE_CACHE: '1' }, { NODE_DISABLE_COMPILE_CACHE: '1' }] as Record<string, string>[]) {
+      const root = tmp();
+      const r = run(file, root, env);
+      expect(r.state).toBe('off');
+      expect(r.seen.self).toBe(1);
+      expect(dataFiles(root)).toEqual([]);
+    }
     const root = tmp();
     const open = compileCacheDir({ CLEANIMG_CACHE_DIR: root });
     mkdirSync(open, { recursive: true });
     chmodSync(open, 0o777);
-    const r = run(dir, root);
+    const r = run(file, root);
     expect(r.state).toBe('off');
-    expect(r.a.b).toBe(1);
+    expect(r.seen.self).toBe(1);
     expect(readdirSync(open)).toEqual([]);
   });
 
-  it('the CLI gives the same answers with and without it', () => {
-    const cli = path.resolve(__dirname, '../../lib/cli/main.js');
+  it('the earlier module-loader cache file (v8-*.bin) is removed when the bundle data is written', () => {
+    if (native) return; // Node's own cache manages its folder
     const root = tmp();
-    const outs = [{}, {}, { CLEANIMG_NO_COMPILE_CACHE: '1' }].map((env) => spawnSync(process.execPath, [cli, 'rules', '--json'], { encoding: 'utf8', env: { ...process.env, CLEANIMG_CACHE_DIR: root, ...env } }));
+    const dir = compileCacheDir({ CLEANIMG_CACHE_DIR: root });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(dir, `v8-${process.versions.v8}-${process.arch}.bin`), Buffer.alloc(1024));
+    run(path.join(fixture(), 'bundle.js'), root);
+    expect(dataFiles(root).filter((n) => n.startsWith('v8-'))).toEqual([]);
+  });
+});
+
+describe('the cleanimg-customize command (lib/cli/bin.js)', () => {
+  it('gives the same answers as the separate modules, with and without the cache', () => {
+    const root = tmp();
+    const runs = [[BIN, {}], [BIN, {}], [BIN, { CLEANIMG_NO_COMPILE_CACHE: '1' }], [MAIN, {}]] as const;
+    const outs = runs.map(([cli, env]) => spawnSync(process.execPath, [cli, 'rules', '--json'], { encoding: 'utf8', env: { ...process.env, CLEANIMG_CACHE_DIR: root, ...env } }));
     for (const o of outs) expect(o.status, o.stderr).toBe(0);
-    expect(outs[1]!.stdout).toBe(outs[0]!.stdout);
-    expect(outs[2]!.stdout).toBe(outs[0]!.stdout);
+    expect(JSON.parse(outs[0]!.stdout).length).toBeGreaterThan(50);
+    for (const o of outs.slice(1)) expect(o.stdout).toBe(outs[0]!.stdout);
+    const bad = spawnSync(process.execPath, [BIN, 'build', '--spec', path.join(tmp(), 'missing.yaml'), '--tag', 'r.example/x:1', '--json'], { encoding: 'utf8', env: { ...process.env, CLEANIMG_CACHE_DIR: root } });
+    expect(bad.status).toBe(2);
+    expect(JSON.parse(bad.stdout).ok).toBe(false);
+  });
+
+  it('loads the bundle and no other module of lib/ (build --help)', () => {
+    const probe = path.join(tmp(), 'probe.js');
+    writeFileSync(probe, `process.on('exit', () => process.stderr.write('\\nLOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'));\n`);
+    const r = spawnSync(process.execPath, ['-r', probe, BIN, 'build', '--help'], { encoding: 'utf8', env: { ...process.env, CLEANIMG_CACHE_DIR: tmp() } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('--signature-format');
+    const loaded = (JSON.parse(/LOADED (.*)/.exec(r.stderr)![1]!) as string[]).filter((f) => f.startsWith(path.join(REPO, 'lib')));
+    const allowed = ['cli/bin.js', 'cli/compile-cache.js', 'cache-dir.js', 'cli/bundle.js'].map((f) => path.join(REPO, 'lib', f));
+    expect(loaded.filter((f) => !allowed.includes(f))).toEqual([]);
+    expect(loaded).toContain(BIN);
+  });
+
+  it('lib/cli/bundle.js is what scripts/bundle-cli.mjs makes from src/ now', () => {
+    const r = spawnSync(process.execPath, [path.join(REPO, 'scripts/bundle-cli.mjs'), '--check'], { encoding: 'utf8', cwd: REPO });
+    expect(r.status, r.stderr).toBe(0);
   });
 });

@@ -15,7 +15,7 @@ import { REPO } from './support/pulumi';
 import { startRegistry, type Registry, type RegistryImpl } from './support/registry';
 import { run, runOk, skipWithout, tool } from './support/tools';
 
-const CLI = join(REPO, 'lib', 'cli', 'main.js');
+const CLI = join(REPO, 'lib', 'cli', 'bin.js');
 
 interface Entry { name: string; mode: number; uid: number; gid: number; type: string; content: string }
 

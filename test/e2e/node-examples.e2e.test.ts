@@ -55,7 +55,7 @@ describe.skipIf(skipWithoutNode())('every example runs on a real node', () => {
     const digest = pinned.split('@')[1]!;
     const imagesDir = join(out, 'images');
     const layoutName = readdirSync(imagesDir).find((n) => n.startsWith('postgres-custom-image'))!;
-    const push = await node.inNode('node', [join(REPO, 'lib/cli/main.js'), 'push', '--layout', `${join(imagesDir, layoutName)}:15-custom`, '--tag', '127.0.0.1:5000/db/postgres:15-custom', '--expect-digest', digest]);
+    const push = await node.inNode('node', [join(REPO, 'lib/cli/bin.js'), 'push', '--layout', `${join(imagesDir, layoutName)}:15-custom`, '--tag', '127.0.0.1:5000/db/postgres:15-custom', '--expect-digest', digest]);
     if (push.code !== 0) throw new Error(`cleanimg-customize push: ${push.stdout}\n${push.stderr}`);
 
     await provideSecrets(node, work, objs);

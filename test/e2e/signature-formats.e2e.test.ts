@@ -20,7 +20,7 @@ import { pushSmallImage } from './support/image';
 import { startRegistry, type Registry } from './support/registry';
 import { run, runOk, skipWithout, tool } from './support/tools';
 
-const CLI = join(REPO, 'lib', 'cli', 'main.js');
+const CLI = join(REPO, 'lib', 'cli', 'bin.js');
 const INSECURE = ['--allow-insecure-registry', '--allow-http-registry'];
 
 for (const impl of ['docker-registry', 'distribution-registry'] as const) {

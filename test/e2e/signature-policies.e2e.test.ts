@@ -27,7 +27,7 @@ import { startRegistry, type Registry } from './support/registry';
 import { sharedCluster, sharedClusterError, type SharedCluster } from './support/shared-cluster';
 import { findTool, run, runOk, skipWithout, tool, toolsDir } from './support/tools';
 
-const CLI = join(REPO, 'lib', 'cli', 'main.js');
+const CLI = join(REPO, 'lib', 'cli', 'bin.js');
 const INSECURE = ['--allow-insecure-registry', '--allow-http-registry'];
 
 describe.skipIf(skipWithout(['policy-tester', 'cosign-v3', 'distribution-registry', 'skopeo', 'umoci']))('imageSignatures judged by policy-controller\'s policy-tester', () => {

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { NODE_REGISTRY, type KubeNode } from './node';
 import { runOk, tool } from './tools';
 
-const CLI = resolve(__dirname, '../../../lib/cli/main.js');
+const CLI = resolve(__dirname, '../../../lib/cli/bin.js');
 export const PROBE_PATH = '/usr/local/bin/cleanimg-probe';
 
 export interface ProbeImageSpec {

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+/**
+ * The `cleanimg-customize` command: runs the CLI's bundle (lib/cli/bundle.js, made by
+ * scripts/bundle-cli.mjs from src/cli/bundle-entry.ts) with V8's code cache (compile-cache.ts). One
+ * file instead of a few hundred modules, compiled once per machine: start-up counts in every build and
+ * re-push. `node lib/cli/main.js` runs the same program from the separate modules, without the cache.
+ */
+import * as path from 'node:path';
+import { existsSync } from 'node:fs';
+import { requireWithCodeCache } from './compile-cache';
+
+const bundle = path.join(__dirname, 'bundle.js');
+if (!existsSync(bundle)) {
+  process.stderr.write(`error: ${bundle} is missing: run \`npm run build\` (it compiles and bundles the CLI)\n`);
+  process.exitCode = 2;
+} else {
+  requireWithCodeCache(bundle);
+}
