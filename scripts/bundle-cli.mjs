@@ -15,13 +15,43 @@
  * fflate is in the bundle and is also loaded from node_modules by the compression workers
  * (src/oci/layer.ts, require.resolve): package.json pins one version, so both are the same code.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outfile = join(root, 'lib', 'cli', 'bundle.js');
+const require = createRequire(join(root, 'package.json'));
+
+/** The version of an installed dependency (the code the bundle takes in). */
+function versionOf(name) {
+  let d = dirname(require.resolve(name));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(d, 'package.json'), 'utf8'));
+      if (pkg.name === name) return pkg.version;
+    } catch {
+      /* not here */
+    }
+    if (dirname(d) === d) throw new Error(`no package.json for ${name}`);
+    d = dirname(d);
+  }
+}
+
+/**
+ * What src/build-info.ts reads in the bundle: the bundled libraries' versions (cache keys) and the
+ * spec validator's identity (spec-cache.ts), from the sources that validate a spec.
+ */
+function bundleFacts() {
+  const dependencies = Object.fromEntries(['fflate', 'tar-stream', 'yaml', 'zod'].map((n) => [n, versionOf(n)]));
+  const h = createHash('sha256').update('cleanimg-spec-cache/1 bundle\n');
+  for (const f of ['spec.ts', 'spec-core.ts']) h.update(readFileSync(join(root, 'src', 'customize', f)));
+  h.update(`yaml=${dependencies.yaml} zod=${dependencies.zod}`);
+  return { dependencies, specValidator: h.digest('hex') };
+}
 
 export function bundleCli() {
   const result = buildSync({
@@ -35,6 +65,7 @@ export function bundleCli() {
     minifyWhitespace: true,
     legalComments: 'none',
     logOverride: { 'require-resolve-not-external': 'silent' },
+    define: { __CLEANIMG_BUNDLE__: JSON.stringify(bundleFacts()) },
     write: false,
     outfile,
     logLevel: 'error',

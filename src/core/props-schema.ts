@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { CleanimgError, type Problem } from '../errors';
 import { MIN_ID } from '../rules/pod-rules';
+import { SYSTEM_NAMESPACES } from '../rules/shape-rules';
 import { imageRefOf, isDigestPinned } from './image-ref';
 import { isQuantity, parseQuantity } from './quantity';
 
@@ -39,8 +40,7 @@ const FIELD_FIXES: Record<string, string> = {
   HD036: 'use an absolute path below / without "." or ".." segments (subPaths: relative, inside the volume)',
 };
 
-/** System namespaces no workload may run in (HD029). */
-export const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
+export { SYSTEM_NAMESPACES };
 
 export const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and "-", at most 63 characters');
 export const dnsSubdomain = z.string().max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS subdomain name: lower-case letters, digits, "-" and "."');

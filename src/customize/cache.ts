@@ -36,9 +36,10 @@
  * is evicted automatically: delete the folder to reclaim space, or pass --no-cache.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, type BigIntStats } from 'node:fs';
+import { createReadStream, type BigIntStats } from 'node:fs';
 import { copyFile, link, mkdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
+import { dependencyVersion } from '../build-info';
 import { cleanimgCacheDir } from '../cache-dir';
 import { DEFLATE_CHUNK, GZIP_LEVEL, STORE_ENTROPY, type BuiltLayer, type LayerEntry } from '../oci/layer';
 import { sameSourceStat, sourceChangedError, sourceStatOf } from '../oci/source-stat';
@@ -74,28 +75,10 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return cleanimgCacheDir('layers', env);
 }
 
-/** A dependency's version, from the package.json next to its entry point (some packages do not export it). */
-function pkgVersion(name: string): string {
-  try {
-    let d = path.dirname(require.resolve(name));
-    for (let i = 0; i < 4; i++) {
-      const f = path.join(d, 'package.json');
-      if (existsSync(f)) {
-        const pkg = JSON.parse(readFileSync(f, 'utf8')) as { name?: string; version?: string };
-        if (pkg.name === name && pkg.version) return pkg.version;
-      }
-      d = path.dirname(d);
-    }
-  } catch {
-    /* fall through */
-  }
-  return 'unknown';
-}
-
 let formatTag: string | undefined;
 /** Everything besides the entries that the layer's bytes depend on. */
 export function layerFormatTag(): string {
-  formatTag ??= `cleanimg-layer/1 gzip=${GZIP_LEVEL} chunk=${DEFLATE_CHUNK} store=${STORE_ENTROPY} fflate=${pkgVersion('fflate')} tar-stream=${pkgVersion('tar-stream')}`;
+  formatTag ??= `cleanimg-layer/1 gzip=${GZIP_LEVEL} chunk=${DEFLATE_CHUNK} store=${STORE_ENTROPY} fflate=${dependencyVersion('fflate')} tar-stream=${dependencyVersion('tar-stream')}`;
   return formatTag;
 }
 

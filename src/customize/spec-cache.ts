@@ -14,28 +14,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { BUNDLE, dependencyVersion } from '../build-info';
 import type { CustomizeSpec, LoadedSpec } from './spec';
 
 let validatorTag: string | null | undefined;
-
-function pkgVersion(name: string): string {
-  try {
-    // The package.json next to the entry point (both packages ship it in their root).
-    let d = path.dirname(require.resolve(name));
-    for (let i = 0; i < 4; i++) {
-      try {
-        const pkg = JSON.parse(readFileSync(path.join(d, 'package.json'), 'utf8')) as { name?: string; version?: string };
-        if (pkg.name === name && pkg.version) return pkg.version;
-      } catch {
-        /* not here */
-      }
-      d = path.dirname(d);
-    }
-  } catch {
-    /* fall through */
-  }
-  return 'unknown';
-}
 
 /** This folder's compiled (or, under a TypeScript runner, source) file of a module. */
 function ownFile(name: string): string | undefined {
@@ -51,13 +33,14 @@ function ownFile(name: string): string | undefined {
  * code cannot be read (then nothing is cached).
  */
 export function specValidatorTag(): string | null {
+  if (validatorTag === undefined && BUNDLE) validatorTag = BUNDLE.specValidator;
   if (validatorTag === undefined) {
     const files = ['spec', 'spec-core'].map(ownFile);
     if (files.some((f) => f === undefined)) validatorTag = null;
     else {
       const h = createHash('sha256').update('cleanimg-spec-cache/1\n');
       for (const f of files) h.update(readFileSync(f!));
-      h.update(`yaml=${pkgVersion('yaml')} zod=${pkgVersion('zod')}`);
+      h.update(`yaml=${dependencyVersion('yaml')} zod=${dependencyVersion('zod')}`);
       validatorTag = h.digest('hex');
     }
   }

@@ -8,12 +8,12 @@
  * The regular expressions are exported for the CEL of the admission policy: each is written in the
  * syntax both RE2 and JavaScript read, so the cluster and these rules cannot disagree.
  */
-import { SYSTEM_NAMESPACES } from '../core/props-schema';
 import { isQuantity, parseQuantity } from '../core/quantity';
 import { admissionPodSpecPaths, containersOf, isBuiltIn, scanOf, type ContainerSite } from './pod-spec';
 import type { Finding, Json, KubeObject, PodSpecSite, Rule } from './rule';
 
-export { SYSTEM_NAMESPACES };
+/** System namespaces no workload may run in (HD029). Here, not with the props schema, so the rules load without zod. */
+export const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
 
 /** A mount path that is the root: `/`, `//`, `/.`, `/./`. */
 export const ROOT_MOUNT = '^(?:/+\\.?)+$';

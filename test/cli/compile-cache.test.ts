@@ -120,6 +120,28 @@ describe('the cleanimg-customize command (lib/cli/bin.js)', () => {
     expect(loaded).toContain(BIN);
   });
 
+  it('a build: the same digest as the separate modules; the spec and layer caches work inside the bundle', () => {
+    const dir = tmp();
+    const env = { ...process.env, CLEANIMG_CACHE_DIR: tmp(), SOURCE_DATE_EPOCH: '1700000000' };
+    const node = (cli: string, args: string[]) => {
+      const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env, cwd: dir });
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
+    };
+    const base = node(BIN, ['base', '--output-layout', path.join(dir, 'base'), '--json']);
+    writeFileSync(path.join(dir, 'app.conf'), 'listen 8080\n');
+    writeFileSync(path.join(dir, 'spec.yaml'), `base_image: "${String(base['ref'])}"\narch: amd64\ncopy_files:\n  - source: app.conf\n    destination: /etc/app/app.conf\n`);
+    const build = (cli: string, cache: string, out: string) => node(cli, ['build', '--spec', 'spec.yaml', '--tag', 'r.example/app:1', '--base-layout', path.join(dir, 'base'), '--output-layout', path.join(dir, out), '--cache-dir', path.join(dir, cache), '--json']);
+    const first = build(BIN, 'cache', 'out1');
+    const again = build(BIN, 'cache', 'out2');
+    const separate = build(MAIN, 'cache-main', 'out3');
+    expect(first['cache']).toBe('stored');
+    expect(again['cache']).toBe('hit');
+    expect(again['digest']).toBe(first['digest']);
+    expect(separate['digest']).toBe(first['digest']);
+    expect(readdirSync(path.join(dir, 'cache', 'layers', 'specs')).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+  });
+
   it('lib/cli/bundle.js is what scripts/bundle-cli.mjs makes from src/ now', () => {
     const r = spawnSync(process.execPath, [path.join(REPO, 'scripts/bundle-cli.mjs'), '--check'], { encoding: 'utf8', cwd: REPO });
     expect(r.status, r.stderr).toBe(0);
