@@ -96,6 +96,20 @@ describe('buildLayer', () => {
     expect([...readFileSync(l.path).subarray(0, 10)]).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
   });
 
+  it('a layer past the background flushes (every 16 MiB written) is whole: digests and sizes as gzip and sha256 read them', async () => {
+    const dir = tmp();
+    // Random (stored) and text (compressed) parts, so the file gets about 40 MiB and several flushes.
+    write(path.join(dir, 'random.bin'), randomBytes(36 << 20));
+    write(path.join(dir, 'text.log'), Buffer.from('level=info msg="request served" status=200\n'.repeat(400_000)));
+    const entries: LayerEntry[] = ['random.bin', 'text.log'].map((f) => ({ path: `/data/${f}`, kind: 'file', source: path.join(dir, f), mode: 0o644, uid: 0, gid: 0 }));
+    const l = await buildLayer(entries, { tmpDir: out });
+    expect(l.size).toBeGreaterThan(2 * (16 << 20)); // at least two flushes while writing
+    expect(sha256File(l.path)).toBe(l.digest);
+    expect(readFileSync(l.path).length).toBe(l.size);
+    const tarBytes = execFileSync('gzip', ['-dc', l.path], { maxBuffer: 128 << 20 });
+    expect(`sha256:${createHash('sha256').update(tarBytes).digest('hex')}`).toBe(l.diffId);
+  });
+
   it('gives the same digest again, after touch, and from a copy in another folder', async () => {
     const a = await buildLayer(entriesFor(src), { tmpDir: out });
     const b = await buildLayer(entriesFor(src), { tmpDir: out });
