@@ -497,7 +497,7 @@ async function main(): Promise<void> {
       log(`Fixed cost (1 KiB build --push, cold layer cache, minus \`node -e 0\` timed just before it; medians of ${fixed.warm.length}): ${f(median(fixed.warm))} s wall, ${f(median(fixed.warmCpu))} s CPU above \`node -e 0\` (${f(median(fixed.node))} s); without the compile cache (a first run): ${f(median(fixed.cold))} s wall, ${f(median(fixed.coldCpu))} s CPU.`);
     }
     log('');
-    log(`Start-up: \`node lib/cli/main.js --version\` ${f(median(startup.version))} s (CPU ${f(median(startup.versionCpu))} s); \`build --help\` ${f(median(startup.help))} s; \`node -e 0\` ${f(median(startup.node))} s (CPU ${f(median(startup.nodeCpu))} s) (medians).`);
+    log(`Start-up: \`node lib/cli/bin.js --version\` ${f(median(startup.version))} s (CPU ${f(median(startup.versionCpu))} s); \`build --help\` ${f(median(startup.help))} s; \`node -e 0\` ${f(median(startup.node))} s (CPU ${f(median(startup.nodeCpu))} s) (medians).`);
 
     if (!skipBig) {
       const dir = join(work, 'big');

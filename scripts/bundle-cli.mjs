@@ -64,6 +64,7 @@ export function bundleCli() {
     // Comments and indentation out (a smaller file to read and hash); names kept for readable stacks.
     minifyWhitespace: true,
     legalComments: 'none',
+    charset: 'ascii',
     logOverride: { 'require-resolve-not-external': 'silent' },
     define: { __CLEANIMG_BUNDLE__: JSON.stringify(bundleFacts()) },
     write: false,
@@ -74,6 +75,8 @@ export function bundleCli() {
   // On Node 20 the code cache compiles the bundle as a vm.Script, which cannot carry the callback a
   // dynamic import needs: every import() must have become a require.
   if (text.includes('import(')) throw new Error('the CLI bundle contains import(): mark that module external or load it with require');
+  // compile-cache.ts reads the bundle as latin1, which is exact for ASCII only.
+  if (/[^\x00-\x7f]/.test(text)) throw new Error('the CLI bundle is not ASCII: keep esbuild\'s charset at ascii');
   return text;
 }
 

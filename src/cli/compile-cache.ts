@@ -90,7 +90,8 @@ const PREFIX = 'cli-';
 
 /** Node 20: compile `file` with the cached data for its bytes, run it as a module, and save new data at exit. */
 function runScript(file: string, dir: string): void {
-  const source = readFileSync(file, 'utf8');
+  // The bundle is ASCII (esbuild escapes the rest; the bundle script checks): latin1 reads it without UTF-8 decoding.
+  const source = readFileSync(file, 'latin1');
   const key = createHash('sha256').update(source).digest('hex').slice(0, 32);
   const dataFile = path.join(dir, `${PREFIX}${key}-v8-${process.versions.v8}-${process.arch}.bin`);
   let cachedData: Buffer | undefined;
