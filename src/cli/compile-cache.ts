@@ -58,9 +58,9 @@ function usableDir(env: NodeJS.ProcessEnv): string | undefined {
 const nativeCache = (Module as unknown as { enableCompileCache?: (dir?: string) => unknown }).enableCompileCache;
 
 /**
- * Runs the CommonJS file `file` (the CLI bundle) as the module `parent` would require it, with the code
- * cache when it can be used. Returns how it was loaded. Never fails because of the cache: any problem
- * with it falls back to a plain require.
+ * Runs the CommonJS file `file` (the CLI bundle) with the code cache when it can be used, and returns
+ * how it was loaded. A cache that cannot be used (turned off, an unsafe folder, data V8 rejects) only
+ * means the file is compiled as usual; errors of the file itself surface as they would from require.
  */
 export function requireWithCodeCache(file: string, env: NodeJS.ProcessEnv = process.env): CompileCacheState {
   let dir: string | undefined;
