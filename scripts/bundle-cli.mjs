@@ -15,7 +15,6 @@
  * fflate is in the bundle and is also loaded from node_modules by the compression workers
  * (src/oci/layer.ts, require.resolve): package.json pins one version, so both are the same code.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -24,33 +23,20 @@ import { buildSync } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outfile = join(root, 'lib', 'cli', 'bundle.js');
-const require = createRequire(join(root, 'package.json'));
-
-/** The version of an installed dependency (the code the bundle takes in). */
-function versionOf(name) {
-  let d = dirname(require.resolve(name));
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(d, 'package.json'), 'utf8'));
-      if (pkg.name === name) return pkg.version;
-    } catch {
-      /* not here */
-    }
-    if (dirname(d) === d) throw new Error(`no package.json for ${name}`);
-    d = dirname(d);
-  }
-}
+const require = createRequire(import.meta.url);
 
 /**
  * What src/build-info.ts reads in the bundle: the bundled libraries' versions (cache keys) and the
- * spec validator's identity (spec-cache.ts), from the sources that validate a spec.
+ * spec validator's identity (spec-cache.ts). Taken from the compiled separate modules (tsc runs
+ * first), so the bundle and `node lib/cli/main.js` name the same code the same way.
  */
 function bundleFacts() {
-  const dependencies = Object.fromEntries(['fflate', 'tar-stream', 'yaml', 'zod'].map((n) => [n, versionOf(n)]));
-  const h = createHash('sha256').update('cleanimg-spec-cache/1 bundle\n');
-  for (const f of ['spec.ts', 'spec-core.ts']) h.update(readFileSync(join(root, 'src', 'customize', f)));
-  h.update(`yaml=${dependencies.yaml} zod=${dependencies.zod}`);
-  return { dependencies, specValidator: h.digest('hex') };
+  const { dependencyVersion } = require('../lib/build-info.js');
+  const { specValidatorTag } = require('../lib/customize/spec-cache.js');
+  const dependencies = Object.fromEntries(['fflate', 'tar-stream', 'yaml', 'zod'].map((n) => [n, dependencyVersion(n)]));
+  const specValidator = specValidatorTag();
+  if (Object.values(dependencies).includes('unknown') || !specValidator) throw new Error(`cannot read the bundle's facts (${JSON.stringify({ dependencies, specValidator })}): run tsc first`);
+  return { dependencies, specValidator };
 }
 
 export function bundleCli() {
