@@ -3,7 +3,8 @@
  * The `cleanimg-customize` command: runs the CLI's bundle (lib/cli/bundle.js, made by
  * scripts/bundle-cli.mjs from src/cli/bundle-entry.ts) with V8's code cache (compile-cache.ts). One
  * file instead of the 220 modules a cold build loaded, compiled once per machine: start-up counts in
- * every build and re-push. `node lib/cli/main.js` runs the same program from the separate modules, without the cache.
+ * every build and re-push. `node lib/cli/main.js` runs the same program from the separate modules,
+ * without the cache.
  */
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';

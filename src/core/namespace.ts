@@ -16,7 +16,7 @@ import { CleanimgError, type Problem } from '../errors';
 import type { KubeObject } from '../rules';
 import { CEL_NOT_GENERATED, celChecks, policySpec } from '../rules/cel';
 import type { HardenedWorkloadResult } from './workload/result';
-import { SYSTEM_NAMESPACES } from './props-schema';
+import { SYSTEM_NAMESPACES } from '../rules/shape-rules';
 import { checkImageSignatures, defaultScopes, imageSignatureObjects, POLICY_CONTROLLER_INCLUDE_LABEL, type ImageSignaturePolicy } from './image-signature-policy';
 import { containersOf, findPodSpecs } from '../rules/pod-spec';
 

@@ -40,8 +40,6 @@ const FIELD_FIXES: Record<string, string> = {
   HD036: 'use an absolute path below / without "." or ".." segments (subPaths: relative, inside the volume)',
 };
 
-export { SYSTEM_NAMESPACES };
-
 export const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and "-", at most 63 characters');
 export const dnsSubdomain = z.string().max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS subdomain name: lower-case letters, digits, "-" and "."');
 export const namespaceName = dnsLabel.refine((n) => !SYSTEM_NAMESPACES.includes(n), {
