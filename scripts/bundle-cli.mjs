@@ -12,8 +12,11 @@
  * Left outside the bundle, loaded from node_modules when used:
  * - @cyclonedx/cyclonedx-library (only `build --attest`): it requires optional plugins by name
  *   (xmlbuilder2, ajv-formats, libxmljs2) that are not installed.
+ * - @hazae41/foras (the overlay's compressor, src/oci/deflate-segment.ts): its WebAssembly is a module
+ *   its package does not export, which we load by path from beside its entry point; the compression
+ *   workers load the same files.
  * fflate is in the bundle and is also loaded from node_modules by the compression workers
- * (src/oci/layer.ts, require.resolve): package.json pins one version, so both are the same code.
+ * (src/oci/segment-pool.ts, require.resolve): package.json pins one version, so both are the same code.
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -33,7 +36,7 @@ const require = createRequire(import.meta.url);
 function bundleFacts() {
   const { dependencyVersion } = require('../lib/build-info.js');
   const { specValidatorTag } = require('../lib/customize/spec-cache.js');
-  const dependencies = Object.fromEntries(['fflate', 'tar-stream', 'yaml', 'zod'].map((n) => [n, dependencyVersion(n)]));
+  const dependencies = Object.fromEntries(['@hazae41/foras', 'fflate', 'tar-stream', 'yaml', 'zod'].map((n) => [n, dependencyVersion(n)]));
   const specValidator = specValidatorTag();
   if (Object.values(dependencies).includes('unknown') || !specValidator) throw new Error(`cannot read the bundle's facts (${JSON.stringify({ dependencies, specValidator })}): run tsc first`);
   return { dependencies, specValidator };
@@ -46,7 +49,7 @@ export function bundleCli() {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    external: ['@cyclonedx/cyclonedx-library'],
+    external: ['@cyclonedx/cyclonedx-library', '@hazae41/foras'],
     // Comments and indentation out (a smaller file to read and hash); names kept for readable stacks.
     minifyWhitespace: true,
     legalComments: 'none',

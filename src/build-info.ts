@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 interface BundleFacts {
-  /** Versions of the bundled libraries whose code the caches depend on (fflate, tar-stream, yaml, zod). */
+  /** Versions of the libraries whose code the caches depend on (foras, fflate, tar-stream, yaml, zod). */
   readonly dependencies: Readonly<Record<string, string>>;
   /** sha256 of the spec validator's sources and libraries (spec-cache.ts). */
   readonly specValidator: string;
@@ -26,7 +26,7 @@ export function dependencyVersion(name: string): string {
   if (bundled) return bundled;
   try {
     let d = path.dirname(require.resolve(name));
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 6; i++) {
       const f = path.join(d, 'package.json');
       if (existsSync(f)) {
         const pkg = JSON.parse(readFileSync(f, 'utf8')) as { name?: string; version?: string };

@@ -22,6 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CleanimgError } from '../errors';
 import { canonicalBytes, epochToRfc3339, sha256Digest } from '../oci/image';
+import { BASE_IMAGE_CODEC } from '../oci/deflate-segment';
 import { buildLayer, type LayerEntry } from '../oci/layer';
 import { isLayout, LayoutImageSource, LayoutWriter } from '../oci/layout';
 import { MediaType, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from '../oci/types';
@@ -95,9 +96,9 @@ async function buildBase(tmpDir: string): Promise<BuiltBase> {
     entries.push({ path: f.path, kind: 'file', source: src, mode: f.mode, uid: 0, gid: 0 });
   }
   for (const d of DIRS) entries.push({ path: d.path, kind: 'dir', mode: d.mode, uid: d.uid, gid: d.uid });
-  // Level 6, the level it was published with: its digest is pinned in specs and examples, so it must
-  // not move when the overlay's default level does (overlay layers use GZIP_LEVEL, now 1).
-  const layer = await buildLayer(entries, { sourceDateEpoch: 0, tmpDir, parallelism: 0, mediaType: MediaType.OciLayerGzip, gzipLevel: 6 });
+  // fflate level 6, what it was published with: its digest is pinned in specs and examples, so it must
+  // not move when the overlay's compressor does (overlay layers use LAYER_CODEC).
+  const layer = await buildLayer(entries, { sourceDateEpoch: 0, tmpDir, parallelism: 0, mediaType: MediaType.OciLayerGzip, codec: BASE_IMAGE_CODEC });
   const created = epochToRfc3339(0);
   const blobs: Buffer[] = [];
   const manifests: { arch: string; descriptor: Descriptor }[] = [];

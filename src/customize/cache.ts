@@ -10,7 +10,7 @@
  *   tmp/                 temp files (layers are built here, so a hard link puts them in the cache)
  *
  * The key (decision): sha256 over everything the layer's bytes depend on and nothing else: a format
- * tag (GZIP_LEVEL, DEFLATE_CHUNK, STORE_ENTROPY and the fflate and tar-stream versions, which are part
+ * tag (LAYER_CODEC, DEFLATE_CHUNK, STORE_ENTROPY and the compressor's and tar-stream's versions, part
  * of the byte format), the timestamp (SOURCE_DATE_EPOCH), and every normalised entry (path, kind, mode,
  * uid, gid) with, for files, the size and the sha256 of the contents. So the cache never changes the
  * output: the same key means the same tar and gzip input, whatever the spec file looks like.
@@ -41,7 +41,8 @@ import { copyFile, link, mkdir, readFile, rename, stat, unlink, writeFile, type 
 import * as path from 'node:path';
 import { dependencyVersion } from '../build-info';
 import { cleanimgCacheDir } from '../cache-dir';
-import { DEFLATE_CHUNK, GZIP_LEVEL, STORE_ENTROPY, type BuiltLayer, type LayerEntry } from '../oci/layer';
+import { codecTag, DEFLATE_CHUNK, LAYER_CODEC, STORE_ENTROPY } from '../oci/deflate-segment';
+import type { BuiltLayer, LayerEntry } from '../oci/layer';
 import { sameSourceStat, sourceChangedError, sourceStatOf } from '../oci/source-stat';
 import { PRIVATE_KEY_SCAN_VERSION, PrivateKeyScanner } from './inputs';
 
@@ -78,7 +79,7 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 let formatTag: string | undefined;
 /** Everything besides the entries that the layer's bytes depend on. */
 export function layerFormatTag(): string {
-  formatTag ??= `cleanimg-layer/1 gzip=${GZIP_LEVEL} chunk=${DEFLATE_CHUNK} store=${STORE_ENTROPY} fflate=${dependencyVersion('fflate')} tar-stream=${dependencyVersion('tar-stream')}`;
+  formatTag ??= `cleanimg-layer/2 deflate=${codecTag(LAYER_CODEC, dependencyVersion)} chunk=${DEFLATE_CHUNK} store=${STORE_ENTROPY} tar-stream=${dependencyVersion('tar-stream')}`;
   return formatTag;
 }
 

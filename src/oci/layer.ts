@@ -8,15 +8,15 @@
  *   names; long or non-ASCII names use PAX headers (tar-stream writes them with fixed contents).
  * - File contents are streamed from disk in bounded chunks; nothing holds a whole file in memory.
  * - Compression: one gzip member whose DEFLATE stream is cut into fixed 1 MiB segments of the tar, each
- *   compressed on its own and ended byte-aligned by an empty stored block (what a sync flush writes),
- *   like pigz. Segments that look already compressed (byte entropy above 7.5 bits) are written as
- *   stored blocks; the others go through fflate
- *   (pure JavaScript, so the output does not change with the zlib a Node version bundles, nor with the
- *   CPU features that zlib's fast paths pick). The gzip wrapper is written here: no file name, mtime 0,
- *   XFL 0, OS 3 (Unix); the CRC-32 comes from node:zlib's crc32, a pure function of the bytes.
- *   GZIP_LEVEL, DEFLATE_CHUNK, STORE_ENTROPY and the fflate version are part of the format: changing
- *   any of them changes every digest. Independent segments are checked and compressed on worker threads
- *   (LayerOptions.parallelism) and written in order, so the bytes never depend on the worker count.
+ *   compressed on its own and ended byte-aligned (deflate-segment.ts), like pigz. Segments that look
+ *   already compressed are stored; the others go through a compressor pinned to one version
+ *   (LAYER_CODEC: miniz_oxide in WebAssembly), so the output does not change with the zlib a Node
+ *   version bundles, nor with the CPU features that zlib's fast paths pick. The gzip wrapper is written
+ *   here: no file name, mtime 0, XFL 0, OS 3 (Unix); the CRC-32 comes from node:zlib's crc32, a pure
+ *   function of the bytes. The codec, DEFLATE_CHUNK, STORE_ENTROPY and the compressor's version are
+ *   part of the format: changing any of them changes every digest. Independent segments are checked and
+ *   compressed on worker threads (LayerOptions.parallelism, segment-pool.ts) and written in order, so
+ *   the bytes never depend on the worker count.
  * - The compressed blob goes to a temp file while the compressed digest, the diffID (sha256 of the
  *   tar) and the sizes are computed in the same pass.
  */
@@ -24,11 +24,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
-import type * as Fflate from 'fflate';
 import type * as tar from 'tar-stream';
 import { CleanimgError } from '../errors';
+import { byteEntropy, checkCodec, compressSegment, deflateSegment, DEFLATE_CHUNK, LAYER_CODEC, preloadCompressor, STORE_ENTROPY, storeSegment, type DeflateCodec } from './deflate-segment';
+import { defaultParallelism, SegmentPool } from './segment-pool';
 import { openNoFollow, sameSourceStat, sourceChangedError, sourceStatOf, type SourceStat } from './source-stat';
 import { MediaType } from './types';
 
@@ -84,39 +84,27 @@ export interface LayerOptions {
   /** Worker threads for compression; default defaultParallelism(); 0 compresses on this thread. Bytes are the same either way. */
   readonly parallelism?: number;
   /**
-   * DEFLATE level, part of the bytes; default GZIP_LEVEL. Only for artefacts published with another
-   * level whose digest must not move (the embedded base image was built at 6).
+   * Compressor and level, part of the bytes; default LAYER_CODEC. Only for artefacts published with
+   * another codec whose digest must not move (the embedded base image: BASE_IMAGE_CODEC).
    */
-  readonly gzipLevel?: number;
+  readonly codec?: DeflateCodec;
 }
 
-// fflate and tar-stream load on first use: a build whose layer comes from the cache never needs them
-// (start-up time counts in a re-push).
-let fflateMod: typeof Fflate | undefined;
+// tar-stream loads on first use: a build whose layer comes from the cache never needs it (start-up
+// time counts in a re-push).
 let tarMod: typeof tar | undefined;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const fflate = (): typeof Fflate => (fflateMod ??= require('fflate') as typeof Fflate);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const tarStream = (): typeof tar => (tarMod ??= require('tar-stream') as typeof tar);
 
 /**
- * Loads what buildLayer needs (fflate, tar-stream) now: for a caller that is waiting on the network
- * anyway and may build a layer next, so the loading fills the wait instead of following it.
+ * Loads what buildLayer needs (tar-stream, the compressor) now: for a caller that is waiting on the
+ * network anyway and may build a layer next, so the loading fills the wait instead of following it.
  */
 export function preloadLayerModules(): void {
-  fflate();
+  preloadCompressor();
   tarStream();
 }
 
-/**
- * Part of the format: changing any of these changes every digest.
- * GZIP_LEVEL (decision): 1, as go-containerregistry (crane append, ko) uses for layers it compresses.
- * Measured here with fflate 0.8.3 on 1 MiB segments (BENCHMARKS.md): level 1 compresses text-like data
- * in 40 ms/MiB against 66 at level 6, machine-code-like data in 24 against 50, for layers 3-5% larger
- * (text 39.9% vs 34.5% of the input, binary 34.9% vs 32.2%). Until 2026-11 it was 6.
- */
-export const GZIP_LEVEL = 1;
-export const DEFLATE_CHUNK = 1 << 20;
 const READ_CHUNK = 1 << 20;
 /**
  * The blob is flushed to disk in the background after every this many bytes written: a layer in the
@@ -221,235 +209,6 @@ export function tarName(e: LayerEntry): string {
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
 /** An empty, final, stored DEFLATE block: ends the stream (we are byte-aligned when it is written). */
 const FINAL_BLOCK = Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]);
-/** Segments whose byte entropy is above this (bits per byte) are stored, not compressed. */
-export const STORE_ENTROPY = 7.5;
-
-/**
- * Shannon entropy of the byte histogram, in bits per byte. The histogram is counted in four tables
- * (a word at a time when aligned), which is faster than one table and gives the same integer counts;
- * the sum runs in the same order, so the result is the same double, and so are the layer bytes.
- */
-export function byteEntropy(b: Uint8Array): number {
-  const n = b.length;
-  if (n === 0) return 0;
-  const c0 = new Uint32Array(256);
-  const c1 = new Uint32Array(256);
-  const c2 = new Uint32Array(256);
-  const c3 = new Uint32Array(256);
-  const end4 = n - (n & 3);
-  let i = 0;
-  if ((b.byteOffset & 3) === 0) {
-    const w = new Uint32Array(b.buffer, b.byteOffset, end4 >>> 2);
-    for (let k = 0; k < w.length; k++) {
-      const v = w[k]!;
-      c0[v & 255]!++;
-      c1[(v >>> 8) & 255]!++;
-      c2[(v >>> 16) & 255]!++;
-      c3[v >>> 24]!++;
-    }
-    i = end4;
-  }
-  for (; i < n; i++) c0[b[i]!]!++;
-  let h = 0;
-  for (let j = 0; j < 256; j++) {
-    const c = c0[j]! + c1[j]! + c2[j]! + c3[j]!;
-    if (c) {
-      const p = c / n;
-      h -= p * Math.log2(p);
-    }
-  }
-  return h;
-}
-
-/** A segment as stored DEFLATE blocks (at most 65535 bytes each), byte-aligned, not final. */
-export function storeSegment(seg: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let off = 0; off < seg.length; off += 0xffff) {
-    const n = Math.min(0xffff, seg.length - off);
-    const h = Buffer.alloc(5);
-    h[0] = 0x00; // BFINAL 0, BTYPE 00 (stored); padding to the byte boundary
-    h.writeUInt16LE(n, 1);
-    h.writeUInt16LE(~n & 0xffff, 3);
-    out.push(h, seg.subarray(off, off + n));
-  }
-  return out;
-}
-
-/**
- * A segment compressed by fflate at GZIP_LEVEL, ended with an empty non-final stored block so it is
- * byte-aligned. fflate 0.8's flush(true) writes that block at a wrong offset when a partial byte is
- * pending, so it is not used: fflate keeps the pending byte in its state (bit count in r & 7, the
- * byte in r >> 3) and we write the block ourselves. workerSource() repeats this in plain JavaScript;
- * a test checks both give the same bytes.
- */
-export function compressSegment(seg: Uint8Array, level: number = GZIP_LEVEL): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  const d = new (fflate().Deflate)({ level: level as NonNullable<Fflate.DeflateOptions['level']> }, (chunk) => {
-    if (chunk.length) out.push(chunk);
-  });
-  d.push(seg, false);
-  d.flush(false);
-  const r = (d as unknown as { s: { r?: number } }).s.r ?? 0;
-  const bits = r & 7;
-  const head = bits === 0 ? [0x00] : bits + 3 <= 8 ? [(r >> 3) & 0xff] : [(r >> 3) & 0xff, 0x00];
-  out.push(Uint8Array.from([...head, 0x00, 0x00, 0xff, 0xff]));
-  return out;
-}
-
-/**
- * One segment of the DEFLATE stream, compressed independently and ending byte-aligned with no final
- * bit, so segments can be concatenated (as pigz does). High-entropy segments (already compressed data)
- * are stored, which is fast and loses nothing; the rest go through fflate.
- */
-export function deflateSegment(seg: Uint8Array, level: number = GZIP_LEVEL): Uint8Array[] {
-  if (seg.length === 0) return [];
-  return byteEntropy(seg) > STORE_ENTROPY ? storeSegment(seg) : compressSegment(seg, level);
-}
-
-/**
- * deflateSegment for a worker thread, in plain JavaScript (the worker is started from this text): with
- * `auto`, the worker measures the entropy and stores high-entropy segments itself, so that work is off
- * the main thread too; without it, it always compresses (compressSegment). A test checks the worker and
- * deflateSegment/compressSegment give the same bytes.
- */
-function workerSource(fflatePath: string): string {
-  return `
-const { parentPort } = require('node:worker_threads');
-const { Deflate } = require(${JSON.stringify(fflatePath)});
-function entropy(b) {
-  const n = b.length;
-  if (n === 0) return 0;
-  const c0 = new Uint32Array(256), c1 = new Uint32Array(256), c2 = new Uint32Array(256), c3 = new Uint32Array(256);
-  const end4 = n - (n & 3);
-  let i = 0;
-  if ((b.byteOffset & 3) === 0) {
-    const w = new Uint32Array(b.buffer, b.byteOffset, end4 >>> 2);
-    for (let k = 0; k < w.length; k++) { const v = w[k]; c0[v & 255]++; c1[(v >>> 8) & 255]++; c2[(v >>> 16) & 255]++; c3[v >>> 24]++; }
-    i = end4;
-  }
-  for (; i < n; i++) c0[b[i]]++;
-  let h = 0;
-  for (let j = 0; j < 256; j++) {
-    const c = c0[j] + c1[j] + c2[j] + c3[j];
-    if (c) { const p = c / n; h -= p * Math.log2(p); }
-  }
-  return h;
-}
-function store(seg) {
-  const blocks = Math.ceil(seg.length / 65535);
-  const res = new Uint8Array(seg.length + 5 * blocks);
-  let o = 0;
-  for (let off = 0; off < seg.length; off += 65535) {
-    const n = Math.min(65535, seg.length - off);
-    res[o] = 0; res[o + 1] = n & 255; res[o + 2] = n >> 8; res[o + 3] = ~n & 255; res[o + 4] = (~n >> 8) & 255;
-    res.set(seg.subarray(off, off + n), o + 5);
-    o += 5 + n;
-  }
-  return res;
-}
-function compress(seg, level) {
-  const out = [];
-  const d = new Deflate({ level }, (c) => { if (c.length) out.push(c); });
-  d.push(seg, false);
-  d.flush(false);
-  const r = d.s.r || 0;
-  const bits = r & 7;
-  const head = bits === 0 ? [0] : bits + 3 <= 8 ? [(r >> 3) & 255] : [(r >> 3) & 255, 0];
-  out.push(Uint8Array.from([...head, 0, 0, 255, 255]));
-  let n = 0;
-  for (const c of out) n += c.length;
-  const res = new Uint8Array(n);
-  let o = 0;
-  for (const c of out) { res.set(c, o); o += c.length; }
-  return res;
-}
-parentPort.on('message', (m) => {
-  const seg = new Uint8Array(m.buf, 0, m.len);
-  const res = m.auto && entropy(seg) > m.storeEntropy ? store(seg) : compress(seg, m.level);
-  parentPort.postMessage({ id: m.id, buf: res.buffer }, [res.buffer]);
-});
-`;
-}
-
-/** Worker threads running compressSegment; results come back by id, so order is the caller's business. */
-export class SegmentPool {
-  private readonly workers: Worker[] = [];
-  private readonly waiting = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
-  private seq = 0;
-  private failed: Error | undefined;
-  private closing = false;
-
-  constructor(readonly size: number) {
-    const src = workerSource(require.resolve('fflate'));
-    for (let i = 0; i < size; i++) {
-      const w = new Worker(src, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
-      w.on('message', (m: { id: number; buf: ArrayBuffer }) => {
-        const p = this.waiting.get(m.id);
-        this.waiting.delete(m.id);
-        p?.resolve(new Uint8Array(m.buf));
-      });
-      const fail = (e: Error) => {
-        this.failed = e;
-        for (const p of this.waiting.values()) p.reject(e);
-        this.waiting.clear();
-      };
-      w.on('error', fail);
-      w.on('exit', (code) => {
-        if (!this.closing) fail(new Error(`compression worker exited with code ${code}`));
-      });
-      this.workers.push(w);
-    }
-  }
-
-  /** compressSegment on a worker. */
-  compress(seg: Uint8Array, level: number = GZIP_LEVEL): Promise<Uint8Array> {
-    return this.send(seg, false, level, false);
-  }
-
-  /**
-   * deflateSegment on a worker: the entropy check runs there too. With `give`, a segment that starts
-   * its own ArrayBuffer is moved to the worker instead of copied (the caller must not use it again).
-   */
-  deflate(seg: Uint8Array, level: number = GZIP_LEVEL, give = false): Promise<Uint8Array> {
-    return this.send(seg, true, level, give);
-  }
-
-  /** Jobs sent and not answered yet. */
-  get busy(): number {
-    return this.waiting.size;
-  }
-
-  private send(seg: Uint8Array, auto: boolean, level: number, give: boolean): Promise<Uint8Array> {
-    if (this.failed) return Promise.reject(this.failed);
-    // A copy with its own ArrayBuffer (Buffer#slice would be a view), unless the caller gives its buffer.
-    const own = give && seg.byteOffset === 0 && !(seg.buffer instanceof SharedArrayBuffer) ? seg : new Uint8Array(seg);
-    const id = this.seq++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.workers[id % this.workers.length]!.postMessage({ id, buf: own.buffer, len: own.length, level, auto, storeEntropy: STORE_ENTROPY }, [own.buffer as ArrayBuffer]);
-    });
-  }
-
-  async close(): Promise<void> {
-    this.closing = true;
-    for (const p of this.waiting.values()) p.reject(new Error('compression stopped'));
-    this.waiting.clear();
-    await Promise.all(this.workers.map((w) => w.terminate()));
-  }
-}
-
-/**
- * Worker threads used by default: one less than the cores (the main thread reads, tars, hashes and
- * writes), at most 4; `CLEANIMG_COMPRESS_WORKERS` overrides it (0 compresses on the main thread). The
- * bytes never depend on it. Measured on a loaded 2-core machine (bench/overlay.ts, BENCHMARKS.md), one
- * worker was not faster than none; on an idle machine it overlaps compression with reading and hashing.
- */
-export function defaultParallelism(env: NodeJS.ProcessEnv = process.env): number {
-  const v = env['CLEANIMG_COMPRESS_WORKERS'];
-  if (v !== undefined && /^[0-9]+$/.test(v)) return Math.min(16, Number(v));
-  return Math.min(4, Math.max(0, os.availableParallelism() - 1));
-}
-
 /**
  * Streams bytes through DEFLATE in fixed-size, independent segments and writes one gzip member to a
  * file, hashing what it writes. Compressible segments may be compressed on worker threads; results are
@@ -481,7 +240,7 @@ class DeterministicGzipFile {
     private readonly fh: FileHandle,
     private readonly parallelism: number,
     private readonly onData?: (chunk: Uint8Array) => Promise<void> | void,
-    private readonly level: number = GZIP_LEVEL,
+    private readonly codec: DeflateCodec = LAYER_CODEC,
   ) {}
 
   async start(): Promise<void> {
@@ -520,18 +279,18 @@ class DeterministicGzipFile {
       // compressible data the main thread would otherwise mostly wait, one core idle.
       if (this.pool && (this.pool.busy < this.pool.size || !this.compressing)) {
         const n = seg.length;
-        const p = this.pool.deflate(seg, this.level, give).then((b) => {
+        const p = this.pool.deflate(seg, this.codec, give).then((b) => {
           this.compressing = b.length < n; // stored segments are longer than their input
           return [b];
         });
         p.catch(() => undefined); // awaited in order below; this only marks an early failure as handled
         this.queue.push(p);
       } else if (this.pool) {
-        this.queue.push(Promise.resolve(deflateSegment(give ? seg : Buffer.from(seg), this.level)));
+        this.queue.push(Promise.resolve(deflateSegment(give ? seg : Buffer.from(seg), this.codec)));
       } else if (byteEntropy(seg) > STORE_ENTROPY) {
         this.queue.push(Promise.resolve(storeSegment(Buffer.from(seg))));
       } else {
-        this.queue.push(Promise.resolve(compressSegment(seg, this.level)));
+        this.queue.push(Promise.resolve(compressSegment(seg, this.codec)));
       }
     }
     const limit = more ? Math.max(1, 2 * (this.pool?.size ?? 0)) : 0;
@@ -644,9 +403,8 @@ export async function buildLayer(entries: readonly LayerEntry[], opts: LayerOpti
   const tmpDir = opts.tmpDir ?? os.tmpdir();
   const tmpPath = path.join(tmpDir, `.cleanimg-layer-${randomBytes(8).toString('hex')}.tmp`);
   const fh = await open(tmpPath, 'wx', 0o644);
-  const level = opts.gzipLevel ?? GZIP_LEVEL;
-  if (!Number.isInteger(level) || level < 1 || level > 9) throw new RangeError(`gzip level ${level} is not 1-9`);
-  const gz = new DeterministicGzipFile(fh, opts.parallelism ?? defaultParallelism(), opts.onData, level);
+  const codec = checkCodec(opts.codec ?? LAYER_CODEC);
+  const gz = new DeterministicGzipFile(fh, opts.parallelism ?? defaultParallelism(), opts.onData, codec);
   const diff = createHash('sha256');
   let uncompressed = 0;
   const pack = tarStream().pack();

@@ -5,20 +5,26 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { crc32, inflateRawSync as inflateRaw } from 'node:zlib';
 import { CleanimgError } from '../../src/errors';
-import { buildLayer, byteEntropy, compressSegment, deflateSegment, DEFLATE_CHUNK, normalizeEntries, SegmentPool, resolveSourceDateEpoch, type LayerEntry } from '../../src/oci/layer';
+import { BASE_IMAGE_CODEC, byteEntropy, compressSegment, deflateSegment, DEFLATE_CHUNK, engineFiles, LAYER_CODEC, preloadCompressor } from '../../src/oci/deflate-segment';
+import { buildLayer, normalizeEntries, resolveSourceDateEpoch, type LayerEntry } from '../../src/oci/layer';
+import { SegmentPool } from '../../src/oci/segment-pool';
 import { cleanupTmp, run, tmp, write } from '../customize/fixtures';
 
 afterAll(cleanupTmp);
 
 const repoRoot = path.resolve(__dirname, '../..');
 
-/** Recorded with fflate 0.8.3, GZIP_LEVEL 1, 1 MiB segments, entropy threshold 7.5, tar-stream 3.2. */
+/**
+ * Recorded with LAYER_CODEC (miniz level 2, foras 2.1.4), 1 MiB segments, entropy threshold 7.5,
+ * tar-stream 3.2. Until 2026-12-07 (fflate 0.8.3 level 1) it was
+ * sha256:9ffab2fa4bbb74650cf464ae0e95905921a84b63ca634a0512c9a1f70869059e, 1505435 bytes.
+ */
 const GOLDEN = {
-  digest: 'sha256:9ffab2fa4bbb74650cf464ae0e95905921a84b63ca634a0512c9a1f70869059e',
+  digest: 'sha256:e77d842cfb3134fc32f6ad9d990069eba30ef13328e2dbc2fa3152a634e684a3',
   diffId: 'sha256:0042d7458cb6dd93502bc589e60f8dd313ad1c3d69471b3fbdfceb1391c7b8c8',
-  size: 1505435,
+  size: 1505503,
 };
-/** The same input at level 6 (the default until 2026-11; the embedded base image is still built at 6). */
+/** The same input with fflate 0.8.3 at level 6 (BASE_IMAGE_CODEC: the embedded base image's layer). */
 const GOLDEN_LEVEL_6 = {
   digest: 'sha256:200032ff1681389419ae81eefc17def02af75d90a7711f98bad75c5a2dad50a0',
   diffId: 'sha256:0042d7458cb6dd93502bc589e60f8dd313ad1c3d69471b3fbdfceb1391c7b8c8',
@@ -211,6 +217,36 @@ describe('buildLayer', () => {
     expect(inflateRawSync(Buffer.concat([...parts, fin])).equals(Buffer.concat(inputs))).toBe(true);
   });
 
+  it('completes a miniz segment whose first sync flush the encoder drops (the second flush finishes it)', () => {
+    // Log-like text from a fixed generator; at 90,698 bytes flate2's 32 KiB output buffer is exactly
+    // full when the input is written, and foras's single flush then leaves the segment unfinished.
+    const words = ('the of and to in is for on that with as by at from this be are or an it not config server request value error ' +
+      'table index user data time file log debug info warn cache layer image push build digest registry manifest').split(' ');
+    let x = 7;
+    const r = () => ((x ^= x << 13), (x >>>= 0), (x ^= x >>> 17), (x ^= x << 5), (x >>>= 0));
+    let text = '';
+    while (text.length < 200_000) text += `${r() % 100000} ${words[r() % words.length]} ${words[r() % words.length]} ${words[r() % words.length]}=${r() % 10000}\n`;
+    const seg = Buffer.from(text).subarray(0, 90_698);
+    // The precondition, with foras alone: one flush does not end in a sync marker here.
+    preloadCompressor(); // initialises foras's WebAssembly, which the require below shares
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const foras = require(engineFiles().foras);
+    const once = new foras.DeflateEncoder(LAYER_CODEC.level);
+    const input = new foras.Memory(seg);
+    once.write(input);
+    input.free();
+    once.flush();
+    const single = Buffer.from(once.read().copyAndDispose());
+    once.free();
+    expect(single.subarray(-4).equals(Buffer.from([0, 0, 0xff, 0xff])), 'this input no longer loses the first flush: find another').toBe(false);
+    const fin = Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]);
+    expect(() => inflateRaw(Buffer.concat([single, fin]))).toThrow();
+    // Ours: complete, byte-aligned, and the same on a worker.
+    const ours = Buffer.concat(compressSegment(seg));
+    expect(ours.subarray(-4).equals(Buffer.from([0, 0, 0xff, 0xff]))).toBe(true);
+    expect(inflateRaw(Buffer.concat([ours, fin])).equals(seg)).toBe(true);
+  });
+
   it('gives the same bytes with any number of compression workers', async () => {
     const text = Buffer.from('shared_buffers = 512MB\n'.repeat(300_000)); // ~7 MiB: several compressible segments
     write(path.join(src, 'many-segments.conf'), text);
@@ -224,6 +260,7 @@ describe('buildLayer', () => {
     try {
       for (const seg of [text.subarray(0, DEFLATE_CHUNK), text.subarray(5, 70_000), Buffer.from('x'), Buffer.concat([Buffer.alloc(3000, 7), Buffer.from('tail')])]) {
         expect(Buffer.from(await pool.compress(seg)).equals(Buffer.concat(compressSegment(seg)))).toBe(true);
+        expect(Buffer.from(await pool.compress(seg, BASE_IMAGE_CODEC)).equals(Buffer.concat(compressSegment(seg, BASE_IMAGE_CODEC)))).toBe(true);
       }
     } finally {
       await pool.close();
@@ -323,7 +360,7 @@ describe('buildLayer', () => {
     ];
     const l = await buildLayer(entries, { tmpDir: out, sourceDateEpoch: 1_700_000_000 });
     expect({ digest: l.digest, diffId: l.diffId, size: l.size }).toEqual(GOLDEN);
-    const l6 = await buildLayer(entries, { tmpDir: out, sourceDateEpoch: 1_700_000_000, gzipLevel: 6, parallelism: 0 });
+    const l6 = await buildLayer(entries, { tmpDir: out, sourceDateEpoch: 1_700_000_000, codec: BASE_IMAGE_CODEC, parallelism: 0 });
     expect({ digest: l6.digest, diffId: l6.diffId, size: l6.size }).toEqual(GOLDEN_LEVEL_6);
   });
 

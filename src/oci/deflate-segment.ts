@@ -1,0 +1,214 @@
+/**
+ * One segment of a layer's DEFLATE stream: up to DEFLATE_CHUNK bytes of the tar, compressed on its
+ * own and ended byte-aligned with no final bit (what a sync flush writes), so segments written one
+ * after another make one stream, as pigz does. Segments that look already compressed are stored.
+ *
+ * Two compressors, each pinned to one version in package.json, since their bytes are the digest:
+ * - **miniz** (LAYER_CODEC, overlay layers): miniz_oxide through flate2, compiled to WebAssembly, from
+ *   `@hazae41/foras`. WebAssembly runs the same instructions on every CPU and Node version, so the
+ *   bytes do not depend on the machine; Node's own zlib does not promise that (it picks code by CPU
+ *   features, and its version moves with Node).
+ * - **fflate** (pure JavaScript): only for the embedded base image's layer, published with fflate at
+ *   level 6, whose digest is pinned in specs and examples.
+ *
+ * segment-pool.ts repeats compressSegment and storeSegment in plain JavaScript for its worker threads;
+ * a test checks both give the same bytes.
+ */
+import * as path from 'node:path';
+import type * as Fflate from 'fflate';
+
+export type DeflateEngine = 'miniz' | 'fflate';
+
+/** A compressor and its level: part of the layer format. */
+export interface DeflateCodec {
+  readonly engine: DeflateEngine;
+  readonly level: number;
+}
+
+/**
+ * The overlay layers' compressor (decision, 2026-12-07; part of the format). miniz level 2, because on
+ * 1 MiB segments here it gives layers as small as zlib's and fflate's level 1 (the level
+ * go-containerregistry and ko use), at half fflate's time: logs 37.4% of the input in 22 ms/MiB
+ * against fflate's 38.0% in 46-48 ms/MiB; machine code 42.2% in 26 against 42.2% in 50. miniz level 1
+ * is faster still (16 ms/MiB) but 10-15% larger. BENCHMARKS.md has the measurements. Until 2026-12-07
+ * the overlay used fflate level 1 (before 2026-11, level 6).
+ */
+export const LAYER_CODEC: DeflateCodec = Object.freeze({ engine: 'miniz', level: 2 });
+/** The embedded base image's layer: published with fflate at level 6; its digest must not move. */
+export const BASE_IMAGE_CODEC: DeflateCodec = Object.freeze({ engine: 'fflate', level: 6 });
+
+export const DEFLATE_CHUNK = 1 << 20;
+/** Segments whose byte entropy is above this (bits per byte) are stored, not compressed. */
+export const STORE_ENTROPY = 7.5;
+
+/** A codec's engine and level, checked: a bad one is a programming error, not a user's. */
+export function checkCodec(codec: DeflateCodec): DeflateCodec {
+  if ((codec.engine !== 'miniz' && codec.engine !== 'fflate') || !Number.isInteger(codec.level) || codec.level < 1 || codec.level > 9) {
+    throw new RangeError(`no such DEFLATE codec: ${JSON.stringify(codec)}`);
+  }
+  return codec;
+}
+
+/** The codec's name and library version, for the layer cache's format tag. */
+export function codecTag(codec: DeflateCodec, version: (pkg: string) => string): string {
+  return codec.engine === 'miniz' ? `miniz-${codec.level} foras=${version(FORAS)}` : `fflate-${codec.level} fflate=${version('fflate')}`;
+}
+
+const FORAS = '@hazae41/foras';
+
+/** What foras exports that we use (its own types describe more). */
+interface WasmMemory {
+  free(): void;
+  copyAndDispose(): Uint8Array;
+}
+interface Foras {
+  initSync(module: Uint8Array): unknown;
+  Memory: new (bytes: Uint8Array) => WasmMemory;
+  DeflateEncoder: new (level?: number) => { write(m: WasmMemory): void; flush(): void; read(): WasmMemory; free(): void };
+}
+
+/**
+ * The files a worker thread loads the compressors from: the same installed packages this thread uses.
+ * foras's WebAssembly comes as a base64 data URL in a module its package does not export; foras's own
+ * loader would fetch() that URL (loading Node's HTTP client), so we read the module by its path.
+ */
+export function engineFiles(): { fflate: string; foras: string; forasWasm: string } {
+  const foras = require.resolve(FORAS);
+  return { fflate: require.resolve('fflate'), foras, forasWasm: path.join(path.dirname(foras), '..', '..', 'wasm', 'pkg', 'foras.wasm.cjs') };
+}
+
+// Loaded on first use: a build whose layer comes from the cache never needs them.
+let fflateMod: typeof Fflate | undefined;
+let forasMod: Foras | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const fflate = (): typeof Fflate => (fflateMod ??= require('fflate') as typeof Fflate);
+
+function foras(): Foras {
+  if (forasMod) return forasMod;
+  const files = engineFiles();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const m = require(files.foras) as Foras;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { data } = require(files.forasWasm) as { data: string };
+  m.initSync(Buffer.from(data.slice(data.indexOf(',') + 1), 'base64'));
+  return (forasMod = m);
+}
+
+/** Loads the overlay's compressor now (for a caller waiting on the network anyway). */
+export function preloadCompressor(): void {
+  foras();
+}
+
+/**
+ * Shannon entropy of the byte histogram, in bits per byte. The histogram is counted in four tables
+ * (a word at a time when aligned), which is faster than one table and gives the same integer counts;
+ * the sum runs in the same order, so the result is the same double, and so are the layer bytes.
+ */
+export function byteEntropy(b: Uint8Array): number {
+  const n = b.length;
+  if (n === 0) return 0;
+  const c0 = new Uint32Array(256);
+  const c1 = new Uint32Array(256);
+  const c2 = new Uint32Array(256);
+  const c3 = new Uint32Array(256);
+  const end4 = n - (n & 3);
+  let i = 0;
+  if ((b.byteOffset & 3) === 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset, end4 >>> 2);
+    for (let k = 0; k < w.length; k++) {
+      const v = w[k]!;
+      c0[v & 255]!++;
+      c1[(v >>> 8) & 255]!++;
+      c2[(v >>> 16) & 255]!++;
+      c3[v >>> 24]!++;
+    }
+    i = end4;
+  }
+  for (; i < n; i++) c0[b[i]!]!++;
+  let h = 0;
+  for (let j = 0; j < 256; j++) {
+    const c = c0[j]! + c1[j]! + c2[j]! + c3[j]!;
+    if (c) {
+      const p = c / n;
+      h -= p * Math.log2(p);
+    }
+  }
+  return h;
+}
+
+/** A segment as stored DEFLATE blocks (at most 65535 bytes each), byte-aligned, not final. */
+export function storeSegment(seg: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < seg.length; off += 0xffff) {
+    const n = Math.min(0xffff, seg.length - off);
+    const h = Buffer.alloc(5);
+    h[0] = 0x00; // BFINAL 0, BTYPE 00 (stored); padding to the byte boundary
+    h.writeUInt16LE(n, 1);
+    h.writeUInt16LE(~n & 0xffff, 3);
+    out.push(h, seg.subarray(off, off + n));
+  }
+  return out;
+}
+
+/**
+ * miniz: write the segment, then two sync flushes. flate2's Writer::flush (the version foras pins)
+ * asks for the sync flush before it empties its 32 KiB output buffer; when that buffer is exactly full
+ * the request is lost, and the segment's end stays in the compressor (one segment in 51 of the
+ * benchmark's log data). The second flush starts with the buffer empty, so it always completes the
+ * segment; when the first one worked, the second adds an empty block (6 bytes). Both are the format.
+ */
+function minizSegment(seg: Uint8Array, level: number): Uint8Array {
+  const m = foras();
+  const enc = new m.DeflateEncoder(level);
+  try {
+    const input = new m.Memory(seg);
+    try {
+      enc.write(input);
+    } finally {
+      input.free();
+    }
+    enc.flush();
+    enc.flush();
+    const out = enc.read().copyAndDispose();
+    const n = out.length;
+    // A sync flush ends with an empty stored block's LEN/NLEN: anything else is a broken compressor.
+    if (n < 4 || out[n - 4] !== 0 || out[n - 3] !== 0 || out[n - 2] !== 0xff || out[n - 1] !== 0xff) throw new Error('miniz did not end the segment with a sync flush');
+    return out;
+  } finally {
+    enc.free();
+  }
+}
+
+/**
+ * fflate: a segment ended with an empty non-final stored block so it is byte-aligned. fflate 0.8's
+ * flush(true) writes that block at a wrong offset when a partial byte is pending, so it is not used:
+ * fflate keeps the pending byte in its state (bit count in r & 7, the byte in r >> 3) and we write the
+ * block ourselves.
+ */
+function fflateSegment(seg: Uint8Array, level: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const d = new (fflate().Deflate)({ level: level as NonNullable<Fflate.DeflateOptions['level']> }, (chunk) => {
+    if (chunk.length) out.push(chunk);
+  });
+  d.push(seg, false);
+  d.flush(false);
+  const r = (d as unknown as { s: { r?: number } }).s.r ?? 0;
+  const bits = r & 7;
+  const head = bits === 0 ? [0x00] : bits + 3 <= 8 ? [(r >> 3) & 0xff] : [(r >> 3) & 0xff, 0x00];
+  out.push(Uint8Array.from([...head, 0x00, 0x00, 0xff, 0xff]));
+  return out;
+}
+
+/** A segment compressed with the codec, byte-aligned, not final. */
+export function compressSegment(seg: Uint8Array, codec: DeflateCodec = LAYER_CODEC): Uint8Array[] {
+  return codec.engine === 'miniz' ? [minizSegment(seg, codec.level)] : fflateSegment(seg, codec.level);
+}
+
+/**
+ * One segment of the DEFLATE stream: high-entropy segments (already compressed data) are stored, which
+ * is fast and loses nothing; the rest are compressed with the codec.
+ */
+export function deflateSegment(seg: Uint8Array, codec: DeflateCodec = LAYER_CODEC): Uint8Array[] {
+  if (seg.length === 0) return [];
+  return byteEntropy(seg) > STORE_ENTROPY ? storeSegment(seg) : compressSegment(seg, codec);
+}
