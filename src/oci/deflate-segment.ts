@@ -11,7 +11,7 @@
  * - **fflate** (pure JavaScript): only for the embedded base image's layer, published with fflate at
  *   level 6, whose digest is pinned in specs and examples.
  *
- * segment-pool.ts repeats compressSegment and storeSegment in plain JavaScript for its worker threads;
+ * segment-pool.ts repeats compressSegment in plain JavaScript for its worker threads;
  * a test checks both give the same bytes.
  */
 import * as path from 'node:path';
@@ -136,18 +136,23 @@ export function byteEntropy(b: Uint8Array): number {
   return h;
 }
 
-/** A segment as stored DEFLATE blocks (at most 65535 bytes each), byte-aligned, not final. */
+/**
+ * A segment as stored DEFLATE blocks (at most 65535 bytes each), byte-aligned, not final: one buffer,
+ * so it is one write to the file and the upload rather than two per block.
+ */
 export function storeSegment(seg: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
+  const blocks = Math.ceil(seg.length / 0xffff);
+  const out = Buffer.allocUnsafeSlow(seg.length + 5 * blocks);
+  let o = 0;
   for (let off = 0; off < seg.length; off += 0xffff) {
     const n = Math.min(0xffff, seg.length - off);
-    const h = Buffer.alloc(5);
-    h[0] = 0x00; // BFINAL 0, BTYPE 00 (stored); padding to the byte boundary
-    h.writeUInt16LE(n, 1);
-    h.writeUInt16LE(~n & 0xffff, 3);
-    out.push(h, seg.subarray(off, off + n));
+    out[o] = 0x00; // BFINAL 0, BTYPE 00 (stored); padding to the byte boundary
+    out.writeUInt16LE(n, o + 1);
+    out.writeUInt16LE(~n & 0xffff, o + 3);
+    out.set(seg.subarray(off, off + n), o + 5);
+    o += 5 + n;
   }
-  return out;
+  return [out];
 }
 
 /**

@@ -27,7 +27,7 @@ import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type * as tar from 'tar-stream';
 import { CleanimgError } from '../errors';
-import { byteEntropy, checkCodec, compressSegment, deflateSegment, DEFLATE_CHUNK, LAYER_CODEC, preloadCompressor, STORE_ENTROPY, storeSegment, type DeflateCodec } from './deflate-segment';
+import { byteEntropy, checkCodec, compressSegment, DEFLATE_CHUNK, LAYER_CODEC, preloadCompressor, STORE_ENTROPY, storeSegment, type DeflateCodec } from './deflate-segment';
 import { defaultParallelism, SegmentPool } from './segment-pool';
 import { openNoFollow, sameSourceStat, sourceChangedError, sourceStatOf, type SourceStat } from './source-stat';
 import { MediaType } from './types';
@@ -223,14 +223,6 @@ class DeterministicGzipFile {
   private readonly hash = createHash('sha256');
   private readonly queue: Promise<Uint8Array[]>[] = [];
   private pool: SegmentPool | undefined;
-  /**
-   * Whether the last segment a worker answered was compressed (not stored): only then does this thread
-   * take segments itself when the workers are busy. Stored segments cost little on a worker, and this
-   * thread has the reading, hashing and writing to do. True until the first answer, so this thread
-   * works while the worker starts (a cold worker's first answer can take a few hundred ms). Scheduling
-   * only: the bytes are the same.
-   */
-  private compressing = true;
   size = 0;
   /** Bytes written since the last flush to disk was started, and that flush (see emit). */
   private unflushed = 0;
@@ -268,27 +260,22 @@ class DeterministicGzipFile {
   /**
    * Queue one segment and write out what is ready, keeping order. `give`: the segment's buffer is no
    * longer used by the caller (a full segment), so a worker may take it without a copy.
+   *
+   * The entropy check runs here: a segment to store (already compressed data) is stored here, never
+   * sent to a thread, and a layer of such data starts no worker at all. A compressible segment goes to a free worker, started once a layer
+   * has a full one (small layers stay in-thread); when every worker is busy, this thread compresses it
+   * itself instead of waiting (on compressible data it would otherwise mostly wait, one core idle).
+   * Which thread compresses what never changes the bytes: they are deflateSegment's, written in order.
    */
   private async segment(seg: Buffer, more: boolean, give = false): Promise<void> {
-    if (seg.length) {
-      // Start workers only once a layer has a full segment (small layers stay in-thread). On a worker,
-      // the entropy check and storing run there as well; the bytes are the same as deflateSegment's.
+    if (seg.length && byteEntropy(seg) > STORE_ENTROPY) {
+      this.queue.push(Promise.resolve(storeSegment(seg)));
+    } else if (seg.length) {
       if (!this.pool && more && this.parallelism > 0) this.pool = new SegmentPool(this.parallelism);
-      // When every worker is busy, this thread compresses the segment itself instead of waiting for
-      // one (the bytes are the same, deflateSegment's, and they are written in order either way): on
-      // compressible data the main thread would otherwise mostly wait, one core idle.
-      if (this.pool && (this.pool.busy < this.pool.size || !this.compressing)) {
-        const n = seg.length;
-        const p = this.pool.deflate(seg, this.codec, give).then((b) => {
-          this.compressing = b.length < n; // stored segments are longer than their input
-          return [b];
-        });
+      if (this.pool && this.pool.busy < this.pool.size) {
+        const p = this.pool.compress(seg, this.codec, give).then((b) => [b]);
         p.catch(() => undefined); // awaited in order below; this only marks an early failure as handled
         this.queue.push(p);
-      } else if (this.pool) {
-        this.queue.push(Promise.resolve(deflateSegment(give ? seg : Buffer.from(seg), this.codec)));
-      } else if (byteEntropy(seg) > STORE_ENTROPY) {
-        this.queue.push(Promise.resolve(storeSegment(Buffer.from(seg))));
       } else {
         this.queue.push(Promise.resolve(compressSegment(seg, this.codec)));
       }

@@ -1,53 +1,21 @@
 /**
- * Worker threads that compress layer segments (deflate-segment.ts) off the main thread. Results come
+ * Worker threads that compress layer segments (deflate-segment.ts) off the main thread; the entropy
+ * check and storing stay on the main thread (layer.ts), which needs no copy for them. Results come
  * back by id, so the caller keeps them in order; the bytes never depend on which thread made them.
  */
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { engineFiles, LAYER_CODEC, STORE_ENTROPY, type DeflateCodec } from './deflate-segment';
+import { engineFiles, LAYER_CODEC, type DeflateCodec } from './deflate-segment';
 
 /**
- * deflateSegment for a worker thread, in plain JavaScript (the worker is started from this text): with
- * `auto`, the worker measures the entropy and stores high-entropy segments itself, so that work is off
- * the main thread too; without it, it always compresses (compressSegment). The compressors load on
- * first use. A test checks the worker and deflateSegment/compressSegment give the same bytes.
+ * compressSegment for a worker thread, in plain JavaScript (the worker is started from this text); the
+ * compressors load on first use. A test checks the worker and compressSegment give the same bytes.
  */
 function workerSource(files: ReturnType<typeof engineFiles>): string {
   return `
 const { parentPort } = require('node:worker_threads');
 const files = ${JSON.stringify(files)};
 let fflate, foras;
-function entropy(b) {
-  const n = b.length;
-  if (n === 0) return 0;
-  const c0 = new Uint32Array(256), c1 = new Uint32Array(256), c2 = new Uint32Array(256), c3 = new Uint32Array(256);
-  const end4 = n - (n & 3);
-  let i = 0;
-  if ((b.byteOffset & 3) === 0) {
-    const w = new Uint32Array(b.buffer, b.byteOffset, end4 >>> 2);
-    for (let k = 0; k < w.length; k++) { const v = w[k]; c0[v & 255]++; c1[(v >>> 8) & 255]++; c2[(v >>> 16) & 255]++; c3[v >>> 24]++; }
-    i = end4;
-  }
-  for (; i < n; i++) c0[b[i]]++;
-  let h = 0;
-  for (let j = 0; j < 256; j++) {
-    const c = c0[j] + c1[j] + c2[j] + c3[j];
-    if (c) { const p = c / n; h -= p * Math.log2(p); }
-  }
-  return h;
-}
-function store(seg) {
-  const blocks = Math.ceil(seg.length / 65535);
-  const res = new Uint8Array(seg.length + 5 * blocks);
-  let o = 0;
-  for (let off = 0; off < seg.length; off += 65535) {
-    const n = Math.min(65535, seg.length - off);
-    res[o] = 0; res[o + 1] = n & 255; res[o + 2] = n >> 8; res[o + 3] = ~n & 255; res[o + 4] = (~n >> 8) & 255;
-    res.set(seg.subarray(off, off + n), o + 5);
-    o += 5 + n;
-  }
-  return res;
-}
 function miniz(seg, level) {
   if (!foras) {
     const m = require(files.foras);
@@ -88,7 +56,7 @@ function ffl(seg, level) {
 }
 parentPort.on('message', (m) => {
   const seg = new Uint8Array(m.buf, 0, m.len);
-  const res = m.auto && entropy(seg) > m.storeEntropy ? store(seg) : m.engine === 'miniz' ? miniz(seg, m.level) : ffl(seg, m.level);
+  const res = m.engine === 'miniz' ? miniz(seg, m.level) : ffl(seg, m.level);
   parentPort.postMessage({ id: m.id, buf: res.buffer, off: res.byteOffset, len: res.length }, [res.buffer]);
 });
 `;
@@ -124,34 +92,25 @@ export class SegmentPool {
     }
   }
 
-  /** compressSegment on a worker. */
-  compress(seg: Uint8Array, codec: DeflateCodec = LAYER_CODEC): Promise<Uint8Array> {
-    return this.send(seg, false, codec, false);
-  }
-
   /**
-   * deflateSegment on a worker: the entropy check runs there too. With `give`, a segment that starts
-   * its own ArrayBuffer is moved to the worker instead of copied (the caller must not use it again).
+   * compressSegment on a worker. With `give`, a segment that starts its own ArrayBuffer is moved to
+   * the worker instead of copied (the caller must not use it again).
    */
-  deflate(seg: Uint8Array, codec: DeflateCodec = LAYER_CODEC, give = false): Promise<Uint8Array> {
-    return this.send(seg, true, codec, give);
-  }
-
-  /** Jobs sent and not answered yet. */
-  get busy(): number {
-    return this.waiting.size;
-  }
-
-  private send(seg: Uint8Array, auto: boolean, codec: DeflateCodec, give: boolean): Promise<Uint8Array> {
+  compress(seg: Uint8Array, codec: DeflateCodec = LAYER_CODEC, give = false): Promise<Uint8Array> {
     if (this.failed) return Promise.reject(this.failed);
     // A copy with its own ArrayBuffer (Buffer#slice would be a view), unless the caller gives its buffer.
     const own = give && seg.byteOffset === 0 && !(seg.buffer instanceof SharedArrayBuffer) ? seg : new Uint8Array(seg);
     const id = this.seq++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      const msg = { id, buf: own.buffer, len: own.length, engine: codec.engine, level: codec.level, auto, storeEntropy: STORE_ENTROPY };
+      const msg = { id, buf: own.buffer, len: own.length, engine: codec.engine, level: codec.level };
       this.workers[id % this.workers.length]!.postMessage(msg, [own.buffer as ArrayBuffer]);
     });
+  }
+
+  /** Jobs sent and not answered yet. */
+  get busy(): number {
+    return this.waiting.size;
   }
 
   async close(): Promise<void> {
