@@ -41,7 +41,7 @@ import { copyFile, link, mkdir, readFile, rename, stat, unlink, writeFile, type 
 import * as path from 'node:path';
 import { dependencyVersion } from '../build-info';
 import { cleanimgCacheDir } from '../cache-dir';
-import { codecTag, DEFLATE_CHUNK, LAYER_CODEC, STORE_ENTROPY } from '../oci/deflate-segment';
+import { codecTag, DEFLATE_CHUNK, LAYER_CODEC, SAMPLE_BLOCK, SAMPLE_EVERY, STORE_ENTROPY } from '../oci/deflate-segment';
 import type { BuiltLayer, LayerEntry } from '../oci/layer';
 import { sameSourceStat, sourceChangedError, sourceStatOf } from '../oci/source-stat';
 import { PRIVATE_KEY_SCAN_VERSION, PrivateKeyScanner } from './inputs';
@@ -79,7 +79,7 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 let formatTag: string | undefined;
 /** Everything besides the entries that the layer's bytes depend on. */
 export function layerFormatTag(): string {
-  formatTag ??= `cleanimg-layer/2 deflate=${codecTag(LAYER_CODEC, dependencyVersion)} chunk=${DEFLATE_CHUNK} store=${STORE_ENTROPY} tar-stream=${dependencyVersion('tar-stream')}`;
+  formatTag ??= `cleanimg-layer/2 deflate=${codecTag(LAYER_CODEC, dependencyVersion)} chunk=${DEFLATE_CHUNK} store=${STORE_ENTROPY}/${SAMPLE_BLOCK}x${SAMPLE_EVERY} tar-stream=${dependencyVersion('tar-stream')}`;
   return formatTag;
 }
 

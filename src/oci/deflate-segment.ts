@@ -100,9 +100,22 @@ export function preloadCompressor(): void {
 }
 
 /**
- * Shannon entropy of the byte histogram, in bits per byte. The histogram is counted in four tables
- * (a word at a time when aligned), which is faster than one table and gives the same integer counts;
- * the sum runs in the same order, so the result is the same double, and so are the layer bytes.
+ * Which bytes the entropy check reads: every SAMPLE_EVERY-th block of SAMPLE_BLOCK bytes (blocks 0, 3,
+ * 6, ... of the segment, the last one possibly partial), each read whole. A whole block sees every
+ * byte of any record shorter than it; a stride of single bytes or words would see one lane of records
+ * laid out at a multiple of the stride (12-byte vertices, fixed-width lines) and could store data that
+ * compresses. Part of the format (it decides which segments are stored).
+ */
+export const SAMPLE_BLOCK = 4096;
+export const SAMPLE_EVERY = 3;
+
+/**
+ * Shannon entropy of the byte histogram of the sample (SAMPLE_BLOCK, SAMPLE_EVERY), in bits per byte:
+ * a third of the reading of a full histogram (0.65 against 1.9 ms/MiB here); over 350,000 bytes per
+ * segment the estimate stays far from the 7.5 threshold for the data that matters (compressed: ~8,
+ * text and code: 4-6.5). Counted in four tables a word at a time when aligned; the unaligned path
+ * reads the same bytes one by one, so both give the same counts, and the sum runs in one order, so the
+ * result is the same double, and so are the layer bytes.
  */
 export function byteEntropy(b: Uint8Array): number {
   const n = b.length;
@@ -111,25 +124,31 @@ export function byteEntropy(b: Uint8Array): number {
   const c1 = new Uint32Array(256);
   const c2 = new Uint32Array(256);
   const c3 = new Uint32Array(256);
-  const end4 = n - (n & 3);
-  let i = 0;
-  if ((b.byteOffset & 3) === 0) {
-    const w = new Uint32Array(b.buffer, b.byteOffset, end4 >>> 2);
-    for (let k = 0; k < w.length; k++) {
-      const v = w[k]!;
-      c0[v & 255]!++;
-      c1[(v >>> 8) & 255]!++;
-      c2[(v >>> 16) & 255]!++;
-      c3[v >>> 24]!++;
+  const aligned = (b.byteOffset & 3) === 0;
+  const w = aligned ? new Uint32Array(b.buffer, b.byteOffset, n >>> 2) : undefined;
+  let sampled = 0;
+  for (let start = 0; start < n; start += SAMPLE_BLOCK * SAMPLE_EVERY) {
+    const end = Math.min(n, start + SAMPLE_BLOCK);
+    sampled += end - start;
+    let i = start;
+    if (w) {
+      // SAMPLE_BLOCK is a multiple of 4, so start is word-aligned.
+      for (let k = start >>> 2, last = end >>> 2; k < last; k++) {
+        const v = w[k]!;
+        c0[v & 255]!++;
+        c1[(v >>> 8) & 255]!++;
+        c2[(v >>> 16) & 255]!++;
+        c3[v >>> 24]!++;
+      }
+      i = end & ~3;
     }
-    i = end4;
+    for (; i < end; i++) c0[b[i]!]!++;
   }
-  for (; i < n; i++) c0[b[i]!]!++;
   let h = 0;
   for (let j = 0; j < 256; j++) {
     const c = c0[j]! + c1[j]! + c2[j]! + c3[j]!;
     if (c) {
-      const p = c / n;
+      const p = c / sampled;
       h -= p * Math.log2(p);
     }
   }

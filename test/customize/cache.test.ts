@@ -19,7 +19,7 @@ describe('defaultCacheDir', () => {
     expect(defaultCacheDir({ CLEANIMG_CACHE_DIR: '/x/y', XDG_CACHE_HOME: '/c' })).toBe('/x/y/layers');
     expect(defaultCacheDir({ XDG_CACHE_HOME: '/c' })).toBe('/c/cleanimg/layers');
     expect(defaultCacheDir({ XDG_CACHE_HOME: 'relative' })).toMatch(/\.cache\/cleanimg\/layers$/);
-    expect(layerFormatTag()).toMatch(/^cleanimg-layer\/2 deflate=miniz-2 foras=2\.1\.4 chunk=1048576 store=7\.5 tar-stream=\d/);
+    expect(layerFormatTag()).toMatch(/^cleanimg-layer\/2 deflate=miniz-2 foras=2\.1\.4 chunk=1048576 store=7\.5\/4096x3 tar-stream=\d/);
   });
 });
 
