@@ -397,7 +397,12 @@ export async function buildLayer(entries: readonly LayerEntry[], opts: LayerOpti
   const pack = tarStream().pack();
   let ok = false;
   try {
-    await gz.start();
+    // The gzip header goes out first, so an uploader (onData) starts its session now; loading the tar
+    // writer and the compressor fills that round trip instead of following it.
+    const started = gz.start();
+    started.catch(() => undefined); // awaited just below; this only marks an early failure as handled
+    preloadLayerModules();
+    await started;
     const produce = (async () => {
       for (const e of list) {
         const header: Partial<tar.Header> & { name: string } = { name: tarName(e), mode: e.mode, uid: e.uid, gid: e.gid, mtime };

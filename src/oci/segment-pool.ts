@@ -4,7 +4,7 @@
  * back by id, so the caller keeps them in order; the bytes never depend on which thread made them.
  */
 import * as os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { engineFiles, LAYER_CODEC, type DeflateCodec } from './deflate-segment';
 
 /**
@@ -72,6 +72,9 @@ export class SegmentPool {
 
   constructor(readonly size: number) {
     const src = workerSource(engineFiles());
+    // node:worker_threads loads only when a layer has segments to compress on workers.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
     for (let i = 0; i < size; i++) {
       const w = new Worker(src, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       w.on('message', (m: { id: number; buf: ArrayBuffer; off: number; len: number }) => {

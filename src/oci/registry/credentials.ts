@@ -8,7 +8,7 @@
  * Credential helpers are run as `docker-credential-<name> get` with the server URL on stdin.
  * No credentials means anonymous access.
  */
-import { spawn } from 'node:child_process';
+import type * as childProcess from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -113,7 +113,9 @@ export async function runCredentialHelper(helper: string, serverUrl: string, opt
     let out = '';
     let err = '';
     let settled = false;
-    const child = spawn(program, ['get'], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // node:child_process loads only when a credential helper runs.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const child = (require('node:child_process') as typeof childProcess).spawn(program, ['get'], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
     }, opts.timeoutMs ?? 30_000);

@@ -41,6 +41,26 @@ afterAll(async () => {
 });
 
 describe('Transport on node:http', () => {
+  test('a loopback registry that speaks plain HTTP is found with one ping, and node:tls is not loaded for it', async () => {
+    const t = new Transport(host);
+    try {
+      expect(await t.base()).toBe(`http://${host}`);
+      expect(t.attempts).toBe(1);
+    } finally {
+      t.close();
+    }
+    // In a fresh process (this one's test runner has loaded TLS already), from the compiled modules.
+    // Asynchronously: the server answering the child runs in this process.
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const script = `const { Transport } = require(${JSON.stringify(require.resolve('../../../lib/oci/registry/index.js'))});
+const t = new Transport(${JSON.stringify(host)});
+t.base().then((b) => { t.close(); console.log(JSON.stringify({ b, tls: process.moduleLoadList.some((m) => m === 'NativeModule tls') })); });`;
+    const r = await promisify(execFile)(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ b: `http://${host}`, tls: false });
+  });
+
   test('two WWW-Authenticate headers stay two values; header() gives the first', async () => {
     const t = new Transport(host, { scheme: 'http' });
     try {
