@@ -26,11 +26,11 @@ export interface DeflateCodec {
 }
 
 /**
- * The overlay layers' compressor (decision, 2026-12-07; part of the format). miniz level 2, because on
+ * The overlay layers' compressor (decision, 2026-12-06; part of the format). miniz level 2, because on
  * 1 MiB segments here it gives layers as small as zlib's and fflate's level 1 (the level
  * go-containerregistry and ko use), at half fflate's time: logs 37.4% of the input in 22 ms/MiB
  * against fflate's 38.0% in 46-48 ms/MiB; machine code 42.2% in 26 against 42.2% in 50. miniz level 1
- * is faster still (16 ms/MiB) but 10-15% larger. BENCHMARKS.md has the measurements. Until 2026-12-07
+ * is faster still (16 ms/MiB) but 10-15% larger. BENCHMARKS.md has the measurements. Until 2026-12-06
  * the overlay used fflate level 1 (before 2026-11, level 6).
  */
 export const LAYER_CODEC: DeflateCodec = Object.freeze({ engine: 'miniz', level: 2 });
