@@ -68,13 +68,17 @@ interface Foras {
 }
 
 /**
- * The files a worker thread loads the compressors from: the same installed packages this thread uses.
- * foras's WebAssembly comes as a base64 data URL in a module its package does not export; foras's own
- * loader would fetch() that URL (loading Node's HTTP client), so we read the module by its path.
+ * foras's entry point and its WebAssembly: a base64 data URL in a module its package does not export.
+ * foras's own loader would fetch() that URL (loading Node's HTTP client), so we read it by its path.
  */
-export function engineFiles(): { fflate: string; foras: string; forasWasm: string } {
+function forasFiles(): { foras: string; forasWasm: string } {
   const foras = require.resolve(FORAS);
-  return { fflate: require.resolve('fflate'), foras, forasWasm: path.join(path.dirname(foras), '..', '..', 'wasm', 'pkg', 'foras.wasm.cjs') };
+  return { foras, forasWasm: path.join(path.dirname(foras), '..', '..', 'wasm', 'pkg', 'foras.wasm.cjs') };
+}
+
+/** The files a worker thread loads the compressors from: the same installed packages this thread uses. */
+export function engineFiles(): { fflate: string; foras: string; forasWasm: string } {
+  return { fflate: require.resolve('fflate'), ...forasFiles() };
 }
 
 // Loaded on first use: a build whose layer comes from the cache never needs them.
@@ -85,7 +89,7 @@ const fflate = (): typeof Fflate => (fflateMod ??= require('fflate') as typeof F
 
 function foras(): Foras {
   if (forasMod) return forasMod;
-  const files = engineFiles();
+  const files = forasFiles();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const m = require(files.foras) as Foras;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
