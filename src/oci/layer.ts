@@ -13,9 +13,10 @@
  *   (LAYER_CODEC: miniz_oxide in WebAssembly), so the output does not change with the zlib a Node
  *   version bundles, nor with the CPU features that zlib's fast paths pick. The gzip wrapper is written
  *   here: no file name, mtime 0, XFL 0, OS 3 (Unix); the CRC-32 comes from node:zlib's crc32, a pure
- *   function of the bytes. The codec, DEFLATE_CHUNK, STORE_ENTROPY and the compressor's version are
- *   part of the format: changing any of them changes every digest. Independent segments are checked and
- *   compressed on worker threads (LayerOptions.parallelism, segment-pool.ts) and written in order, so
+ *   function of the bytes. The codec, DEFLATE_CHUNK, STORE_ENTROPY, the entropy sample and the
+ *   compressor's version are part of the format: changing any of them changes every digest. Segments
+ *   are checked (and stored) on this thread; compressible ones are compressed on worker threads
+ *   (LayerOptions.parallelism, segment-pool.ts) or here when those are busy, and written in order, so
  *   the bytes never depend on the worker count.
  * - The compressed blob goes to a temp file while the compressed digest, the diffID (sha256 of the
  *   tar) and the sizes are computed in the same pass.
