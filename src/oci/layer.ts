@@ -402,7 +402,8 @@ export async function buildLayer(entries: readonly LayerEntry[], opts: LayerOpti
     // writer and the compressor fills that round trip instead of following it.
     const started = gz.start();
     started.catch(() => undefined); // awaited just below; this only marks an early failure as handled
-    preloadLayerModules();
+    tarStream();
+    if (codec.engine === 'miniz') preloadCompressor();
     await started;
     const produce = (async () => {
       for (const e of list) {
