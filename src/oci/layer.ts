@@ -28,7 +28,7 @@ import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type * as tar from 'tar-stream';
 import { CleanimgError } from '../errors';
-import { byteEntropy, checkCodec, compressSegment, DEFLATE_CHUNK, LAYER_CODEC, preloadCompressor, STORE_ENTROPY, storeSegment, type DeflateCodec } from './deflate-segment';
+import { checkCodec, compressSegment, DEFLATE_CHUNK, LAYER_CODEC, looksCompressed, preloadCompressor, storeSegment, type DeflateCodec } from './deflate-segment';
 import { defaultParallelism, SegmentPool } from './segment-pool';
 import { openNoFollow, sameSourceStat, sourceChangedError, sourceStatOf, type SourceStat } from './source-stat';
 import { MediaType } from './types';
@@ -263,13 +263,14 @@ class DeterministicGzipFile {
    * longer used by the caller (a full segment), so a worker may take it without a copy.
    *
    * The entropy check runs here: a segment to store (already compressed data) is stored here, never
-   * sent to a thread, and a layer of such data starts no worker at all. A compressible segment goes to a free worker, started once a layer
-   * has a full one (small layers stay in-thread); when every worker is busy, this thread compresses it
-   * itself instead of waiting (on compressible data it would otherwise mostly wait, one core idle).
+   * sent to a thread, and a layer of such data starts no worker at all. A compressible segment goes to
+   * a free worker, started once a layer has a full one (small layers stay in-thread); when every worker
+   * is busy, this thread compresses it itself instead of waiting (on compressible data it would
+   * otherwise mostly wait, one core idle).
    * Which thread compresses what never changes the bytes: they are deflateSegment's, written in order.
    */
   private async segment(seg: Buffer, more: boolean, give = false): Promise<void> {
-    if (seg.length && byteEntropy(seg) > STORE_ENTROPY) {
+    if (seg.length && looksCompressed(seg)) {
       this.queue.push(Promise.resolve(storeSegment(seg)));
     } else if (seg.length) {
       if (!this.pool && more && this.parallelism > 0) this.pool = new SegmentPool(this.parallelism);
