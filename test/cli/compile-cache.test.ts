@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync 
 import Module from 'node:module';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileCacheDir } from '../../src/cli/compile-cache';
+import { commandCacheName, compileCacheDir } from '../../src/cli/compile-cache';
 import { cleanupTmp, tmp } from '../customize/fixtures';
 
 const REPO = path.resolve(__dirname, '../..');
@@ -29,14 +29,19 @@ function fixture(): string {
   return dir;
 }
 
-function run(file: string, cacheRoot: string, extraEnv: Record<string, string> = {}) {
-  const script = `const state = require(${JSON.stringify(LIB)}).requireWithCodeCache(${JSON.stringify(file)}); process.on('exit', () => console.log(JSON.stringify({ state, seen: globalThis.__seen })));`;
+function run(file: string, cacheRoot: string, extraEnv: Record<string, string> = {}, opts: { command?: string; exitCode?: number } = {}) {
+  const command = opts.command ? `, process.env, ${JSON.stringify(opts.command)}` : '';
+  const script = `const state = require(${JSON.stringify(LIB)}).requireWithCodeCache(${JSON.stringify(file)}${command}); process.exitCode = ${opts.exitCode ?? 0}; process.on('exit', () => console.log(JSON.stringify({ state, seen: globalThis.__seen })));`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, CLEANIMG_CACHE_DIR: cacheRoot, ...extraEnv } });
-  expect(r.status, r.stderr).toBe(0);
+  expect(r.status, r.stderr).toBe(opts.exitCode ?? 0);
   return JSON.parse(r.stdout) as { state: string; seen: Record<string, unknown> };
 }
 
-const dataFiles = (root: string) => (existsSync(compileCacheDir({ CLEANIMG_CACHE_DIR: root })) ? readdirSync(compileCacheDir({ CLEANIMG_CACHE_DIR: root })) : []);
+/** The data files of one command's cache (default: the one for no command). */
+const dataFiles = (root: string, command = 'other') => {
+  const dir = path.join(compileCacheDir({ CLEANIMG_CACHE_DIR: root }), command);
+  return existsSync(dir) ? readdirSync(dir) : [];
+};
 
 describe('compile cache', () => {
   it('the file behaves the same; the data is made once, reused, and replaced when the bytes change (same length)', () => {
@@ -55,9 +60,9 @@ describe('compile cache', () => {
     }
     const [data] = dataFiles(root);
     expect(data).toMatch(/^cli-[0-9a-f]{32}-v8-.+\.bin$/);
-    const made = statSync(path.join(cacheDir, data!)).mtimeMs;
+    const made = statSync(path.join(cacheDir, 'other', data!)).mtimeMs;
     expect(run(file, root).seen).toEqual(expected);
-    expect(statSync(path.join(cacheDir, data!)).mtimeMs).toBe(made); // accepted, not written again
+    expect(statSync(path.join(cacheDir, 'other', data!)).mtimeMs).toBe(made); // accepted, not written again
     writeFileSync(path.join(dir, 'bundle.js'), '#!/usr/bin/env node\nconst b = require("./b");\nmodule.exports.x = 2;\nglobalThis.__seen = { b, resolved: require.resolve("./b"), file: __filename, dir: __dirname, json: require("./c.json").x, self: module.exports.x };\n');
     expect(run(file, root).seen).toEqual({ ...expected, self: 2 });
     const after = dataFiles(root);
@@ -90,8 +95,34 @@ describe('compile cache', () => {
     const dir = compileCacheDir({ CLEANIMG_CACHE_DIR: root });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(path.join(dir, `v8-${process.versions.v8}-${process.arch}.bin`), Buffer.alloc(1024));
+    writeFileSync(path.join(dir, `cli-${'0'.repeat(32)}-v8-${process.versions.v8}-${process.arch}.bin`), Buffer.alloc(1024)); // one cache for all commands, before
     run(path.join(fixture(), 'bundle.js'), root);
-    expect(dataFiles(root).filter((n) => n.startsWith('v8-'))).toEqual([]);
+    expect(readdirSync(dir).sort()).toEqual(['other']);
+    expect(dataFiles(root)).toHaveLength(1);
+  });
+
+  it('one cache per command; a run that fails writes none (its data would lack most of its command)', () => {
+    const file = path.join(fixture(), 'bundle.js');
+    const root = tmp();
+    expect(run(file, root, {}, { command: 'build', exitCode: 2 }).seen.self).toBe(1);
+    if (native) {
+      expect(existsSync(path.join(compileCacheDir({ CLEANIMG_CACHE_DIR: root }), 'build'))).toBe(true);
+      return; // Node's own cache decides when it writes
+    }
+    expect(dataFiles(root, 'build')).toEqual([]);
+    run(file, root, {}, { command: 'build' });
+    run(file, root, {}, { command: 'version' });
+    expect(dataFiles(root, 'build')).toHaveLength(1);
+    expect(dataFiles(root, 'version')).toEqual(dataFiles(root, 'build'));
+    expect(dataFiles(root)).toEqual([]);
+  });
+
+  it('names the cache after the first argument, or other', () => {
+    expect(commandCacheName(['build', '--spec', 'x'])).toBe('build');
+    expect(commandCacheName(['--version'])).toBe('version');
+    expect(commandCacheName(['-h'])).toBe('h');
+    expect(commandCacheName([])).toBe('other');
+    for (const odd of ['../x', 'a/b', 'BUILD', '.', '', 'x'.repeat(40), 'é']) expect(commandCacheName([odd])).toBe('other');
   });
 });
 
