@@ -18,9 +18,10 @@ const files = ${JSON.stringify(files)};
 let fflate, foras;
 function miniz(seg, level) {
   if (!foras) {
-    const m = require(files.foras);
-    const data = require(files.forasWasm).data;
-    m.initSync(Buffer.from(data.slice(data.indexOf(',') + 1), 'base64'));
+    const m = require(files.forasGlue);
+    const url = /"data:application\\/wasm;base64,([A-Za-z0-9+/]+=*)"/.exec(require('node:fs').readFileSync(files.forasWasm, 'latin1'));
+    if (!url) throw new Error(files.forasWasm + ' holds no WebAssembly data URL');
+    m.initSync(Buffer.from(url[1], 'base64'));
     foras = m;
   }
   const enc = new foras.DeflateEncoder(level);

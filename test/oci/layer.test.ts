@@ -265,7 +265,7 @@ describe('buildLayer', () => {
     // The precondition, with foras alone: one flush does not end in a sync marker here.
     preloadCompressor(); // initialises foras's WebAssembly, which the require below shares
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const foras = require(engineFiles().foras);
+    const foras = require(engineFiles().forasGlue);
     const once = new foras.DeflateEncoder(LAYER_CODEC.level);
     const input = new foras.Memory(seg);
     once.write(input);
