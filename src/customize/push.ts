@@ -155,9 +155,10 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
   const sameRegistry = !opts.baseClient || opts.baseClient === target || opts.baseClient.registry === target.registry;
   let bytesUploaded = 0;
 
-  const push = async (what: string, desc: Pick<Descriptor, 'digest' | 'size'>, open: () => Readable | AsyncIterable<Uint8Array>, from?: string): Promise<BlobOutcome> => {
+  const push = async (what: string, desc: Pick<Descriptor, 'digest' | 'size'>, open: () => Readable | AsyncIterable<Uint8Array>, from?: string, isNew = false): Promise<BlobOutcome> => {
     const outcome = await target.pushBlob(repo, desc, open, {
       ...(from ? { from } : {}),
+      ...(isNew ? { isNew } : {}),
       ...(opts.onProgress ? { onProgress: (sent: number, total: number) => opts.onProgress!({ what, digest: desc.digest, sent, total }) } : {}),
     });
     if (outcome === 'uploaded') bytesUploaded += desc.size;
@@ -178,19 +179,22 @@ export async function pushOverlay(build: BuildOverlayResult, opts: PushOverlayOp
   // Only when it can do neither (another registry, or a refused mount) are they streamed across from
   // the base's repository, never held in memory. All blobs are checked (and sent) concurrently.
   const baseClient = opts.baseClient ?? target;
-  const work: { what: string; desc: Pick<Descriptor, 'digest' | 'size'>; open: () => Readable | AsyncIterable<Uint8Array>; from?: string }[] = [];
+  const work: { what: string; desc: Pick<Descriptor, 'digest' | 'size'>; open: () => Readable | AsyncIterable<Uint8Array>; from?: string; isNew?: boolean }[] = [];
   for (const [i, layer] of build.baseLayers.entries()) {
     const open = opts.openBaseLayer ? () => streamAwaited(opts.openBaseLayer!(layer)) : () => streamFrom(baseClient, opts.baseRef.repository, layer);
     work.push({ what: `base layer ${i + 1}/${build.baseLayers.length}`, desc: layer, open, ...(sameRegistry && !opts.openBaseLayer ? { from: opts.baseRef.repository } : {}) });
   }
   work.push({ what: 'overlay layer', desc: build.layer.descriptor, open: () => createReadStream(build.layer.path) });
-  work.push({ what: 'config', desc: build.configDescriptor, open: streamOf(build.configBytes) });
+  // A streamed layer was built for a tag that did not exist, and its config names that layer: almost
+  // surely new too, so it is sent without a HEAD first (one round trip less before the manifest; a
+  // registry that has it after all receives its few hundred bytes again).
+  work.push({ what: 'config', desc: build.configDescriptor, open: streamOf(build.configBytes), ...(opts.streamedLayer ? { isNew: true } : {}) });
   const streamed = (w: (typeof work)[number]) => w.what === 'overlay layer' && opts.streamedLayer?.digest === w.desc.digest;
   const blobs: BlobOutcome[] = upToDate
     ? work.map((w) => ({ what: w.what, digest: w.desc.digest, size: w.desc.size, outcome: 'exists' as const }))
     : await Promise.all(
         work.map(async (w) => {
-          if (!streamed(w) || !(await (opts.streamedLayer!.committed ?? true))) return push(w.what, w.desc, w.open, w.from);
+          if (!streamed(w) || !(await (opts.streamedLayer!.committed ?? true))) return push(w.what, w.desc, w.open, w.from, w.isNew);
           bytesUploaded += w.desc.size; // sent while it was built
           return { what: w.what, digest: w.desc.digest, size: w.desc.size, outcome: 'uploaded' as const };
         }),

@@ -27,7 +27,7 @@ let base: PushedImage;
 let proxy: Server;
 let proxyHost: string;
 let refuseStreams = false;
-const seen: { method: string; chunked: boolean; bytes: number }[] = [];
+const seen: { method: string; url: string; chunked: boolean; bytes: number }[] = [];
 
 beforeAll(async () => {
   reg = await startRegistry();
@@ -35,7 +35,7 @@ beforeAll(async () => {
   const [host, port] = reg.host.split(':');
   proxy = createServer((req, res) => {
     const chunked = req.headers['transfer-encoding'] === 'chunked';
-    const entry = { method: req.method ?? '', chunked, bytes: 0 };
+    const entry = { method: req.method ?? '', url: req.url ?? '', chunked, bytes: 0 };
     seen.push(entry);
     req.on('data', (d: Buffer) => (entry.bytes += d.length));
     if (refuseStreams && req.method === 'PATCH' && chunked) {
@@ -161,18 +161,25 @@ describe('uploading the layer while it is built', () => {
       seen.length = 0;
       const r = await runCli(['build', '--spec', specPath, '--tag', `${proxyHost}/stream/ci:${tag}`, '--push', '--no-cache', '--json']);
       expect(r.code, r.err).toBe(0);
-      return { ...JSON.parse(r.out), sent: blobBytesSent(), streamedPatch: seen.some((s) => s.method === 'PATCH' && s.chunked) };
+      const out = JSON.parse(r.out);
+      const config = out.blobs.find((b: { what: string }) => b.what === 'config');
+      const configHeads = seen.filter((s) => s.method === 'HEAD' && s.url.endsWith(`/blobs/${config.digest}`)).length;
+      return { ...out, config, configHeads, sent: blobBytesSent(), streamedPatch: seen.some((s) => s.method === 'PATCH' && s.chunked) };
     };
     // A tag that does not exist: the layer is uploaded while it is built.
     const first = await push('1');
     expect(first.streamedPatch).toBe(true);
     expect(first.sent).toBeGreaterThanOrEqual(first.layer.size);
+    // Its config names the new layer: sent without asking first.
+    expect(first.configHeads).toBe(0);
+    expect(first.config.outcome).toBe('uploaded');
     // The same tag again from an empty cache: built, HEADed, nothing sent; the report says so.
     const again = await push('1');
     expect(again.digest).toBe(first.digest);
     expect(again.streamedPatch).toBe(false);
     expect(again.sent).toBe(0);
     expect(again.bytesUploaded).toBe(0);
+    expect(again.config.outcome).toBe('exists');
     // A changed file under the existing tag: built first, then uploaded (not streamed), and the tag moves.
     write(path.join(dir, 'data.bin'), randomBytes(2 << 20));
     const changed = await push('1');
@@ -180,11 +187,16 @@ describe('uploading the layer while it is built', () => {
     expect(changed.streamedPatch).toBe(false);
     expect(changed.sent).toBeGreaterThanOrEqual(changed.layer.size);
     expect(changed.blobs.find((b: { what: string }) => b.what === 'overlay layer').outcome).toBe('uploaded');
+    expect(changed.configHeads).toBe(1); // not streamed: every blob is asked for first
     const inspect = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/stream/ci:1`], { encoding: 'utf8' }));
     expect(inspect.Digest).toBe(changed.digest);
     // The known cost: a new tag streams, even when the repository already has that layer.
     const newTag = await push('2');
     expect(newTag.digest).toBe(changed.digest);
     expect(newTag.streamedPatch).toBe(true);
+    // And its config, which the registry has too, is sent again (a few hundred bytes, reported as uploaded).
+    expect(newTag.configHeads).toBe(0);
+    expect(newTag.config.outcome).toBe('uploaded');
+    expect(JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/stream/ci:2`], { encoding: 'utf8' })).Digest).toBe(changed.digest);
   });
 });

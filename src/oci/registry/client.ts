@@ -36,6 +36,12 @@ export interface PushBlobOptions {
   /** A repository on the same registry that may hold the blob: try a cross-repository mount first. */
   from?: string;
   onProgress?: (sentBytes: number, totalBytes: number) => void;
+  /**
+   * The caller knows the registry lacks the blob (an image config for a layer just uploaded for the
+   * first time): no HEAD first. Should the registry have it after all, it receives the bytes again,
+   * which is harmless; the answer is then `uploaded`.
+   */
+  isNew?: boolean;
 }
 
 export type PushBlobResult = 'exists' | 'mounted' | 'uploaded';
@@ -410,7 +416,7 @@ export class RegistryClient {
     checkDigest(desc.digest);
     if (!Number.isSafeInteger(desc.size) || desc.size < 0)
       throw registryError('DIG003', desc.digest, `blob size ${desc.size} is not a non-negative integer`, 'pass the descriptor of the blob with its byte size', 'invalid descriptor');
-    if (await this.hasBlob(repo, desc.digest)) return 'exists';
+    if (!opts.isNew && (await this.hasBlob(repo, desc.digest))) return 'exists';
     let location: string | undefined;
     if (opts.from && opts.from !== repo) {
       const r = await this.tryMount(repo, desc.digest, opts.from);
