@@ -36,8 +36,8 @@
  * is evicted automatically: delete the folder to reclaim space, or pass --no-cache.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, type BigIntStats } from 'node:fs';
-import { copyFile, link, mkdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { copyFile, link, mkdir, open, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { dependencyVersion } from '../build-info';
 import { cleanimgCacheDir } from '../cache-dir';
@@ -89,20 +89,56 @@ function sameStat(a: BigIntStats, b: BigIntStats): boolean {
 
 async function hashFile(file: string): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  const fh = await open(file, 'r');
+  try {
+    for await (const chunk of readAhead(fh)) h.update(chunk);
+  } finally {
+    await fh.close();
+  }
   return h.digest('hex');
 }
 
-/** One read of a file (by name, or through an open handle from its start): its sha256 and the private-key scan together. */
+/**
+ * One read of a file (by name, or through an open handle from its start): its sha256 and the
+ * private-key scan together. Read 1 MiB at a time into two buffers, the next read running while a
+ * chunk is hashed and scanned (neither keeps the chunk). A stream did the same with more JavaScript
+ * per chunk: 150-170 ms against 120-130 ms for 50 MiB in a fresh process, where that code is not yet
+ * optimised (measured).
+ */
 async function hashAndScan(file: string, fh?: FileHandle): Promise<{ sha256: string; privateKey: string | null }> {
+  const own = fh ? undefined : await open(file, 'r');
   const h = createHash('sha256');
   const scanner = new PrivateKeyScanner();
-  const chunks = fh ? fh.createReadStream({ start: 0, autoClose: false, highWaterMark: 1 << 20 }) : createReadStream(file, { highWaterMark: 1 << 20 });
-  for await (const chunk of chunks) {
-    h.update(chunk as Buffer);
-    scanner.update(chunk as Buffer);
+  try {
+    for await (const chunk of readAhead((fh ?? own)!)) {
+      h.update(chunk);
+      scanner.update(chunk);
+    }
+  } finally {
+    await own?.close();
   }
   return { sha256: h.digest('hex'), privateKey: scanner.finish() };
+}
+
+/** A file's bytes from its start in chunks of up to `size`; each chunk is valid until the next is asked for. */
+async function* readAhead(fh: FileHandle, size = 1 << 20): AsyncGenerator<Buffer> {
+  const bufs = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
+  let pos = 0;
+  let i = 0;
+  let next = fh.read(bufs[0]!, 0, size, 0);
+  try {
+    for (;;) {
+      const { bytesRead } = await next;
+      if (bytesRead === 0) return;
+      const chunk = bufs[i]!.subarray(0, bytesRead);
+      pos += bytesRead;
+      i ^= 1;
+      next = fh.read(bufs[i]!, 0, size, pos);
+      yield chunk;
+    }
+  } finally {
+    await next.catch(() => undefined); // never leave a read running into a buffer or a handle about to close
+  }
 }
 
 interface StatRecord {

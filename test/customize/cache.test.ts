@@ -3,7 +3,8 @@
  * follows contents (not stat data), and bad cache contents are never used for output.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import * as path from 'node:path';
 import { buildOverlay, type BuildOverlayOptions } from '../../src/customize/build';
 import { LayerCache, defaultCacheDir, layerFormatTag } from '../../src/customize/cache';
@@ -214,6 +215,28 @@ describe('LayerCache.inspect: the private-key scan shares the content hash', () 
     writeFileSync(key, 'x'.repeat(readFileSync(key).length));
     await new Promise((r) => setTimeout(r, 20));
     expect((await cache.inspect(key)).privateKey).toBeNull();
+  });
+
+  it('reads a large file whole, through a name or an open handle at any position: the sha256 of every byte, a key across a 1 MiB seam', async () => {
+    const dir = tmp();
+    const cache = new LayerCache(path.join(dir, 'cache'), { racyMs: 0 });
+    const bytes = Buffer.alloc((5 << 19) + 3, 'a'); // 2.5 MiB and 3 bytes: two full reads and a short one
+    bytes.write('-----BEGIN PRIVATE KEY-----', (1 << 20) - 10, 'latin1');
+    const f = write(path.join(dir, 'big.bin'), bytes);
+    const byName = await cache.inspect(f);
+    expect(byName.state.sha256).toBe(sha256(bytes).slice(7));
+    expect(byName.privateKey).toMatch(/PEM "PRIVATE KEY"/);
+    rmSync(path.join(dir, 'cache'), { recursive: true });
+    const fh = await open(f, 'r');
+    try {
+      await fh.read(Buffer.alloc(4096), 0, 4096, null); // the handle's own position is not where the read starts
+      const byHandle = await cache.inspect(f, fh);
+      expect(byHandle.hashed).toBe(true);
+      expect(byHandle.state.sha256).toBe(byName.state.sha256);
+      expect(byHandle.privateKey).toBe(byName.privateKey);
+    } finally {
+      await fh.close();
+    }
   });
 
   it('a build with a cache refuses a private key on a warm cache too, and pushes nothing', async () => {
