@@ -397,6 +397,9 @@ export async function buildLayer(entries: readonly LayerEntry[], opts: LayerOpti
   const diff = createHash('sha256');
   let uncompressed = 0;
   const pack = tarStream().pack();
+  // A failure before the loop below reads the pack (e.g. onData refusing the gzip header) destroys it
+  // with an error that nothing else listens for: without this, a crash instead of a rejected build.
+  pack.on('error', () => undefined);
   let ok = false;
   try {
     // The gzip header goes out first, so an uploader (onData) starts its session now; loading the tar

@@ -347,6 +347,19 @@ describe('buildLayer', () => {
     expect(Buffer.concat(pieces).equals(readFileSync(l.path))).toBe(true);
   });
 
+  it('rejects (no crash) when onData fails, at the gzip header or later, and leaves no temp file', async () => {
+    const before = readdirSync(out).filter((f) => f.endsWith('.tmp')).length;
+    for (const failAt of [0, 1]) {
+      let n = 0;
+      const onData = () => {
+        if (n++ === failAt) throw new Error(`refused piece ${failAt}`);
+      };
+      await expect(buildLayer(entriesFor(src), { tmpDir: out, onData })).rejects.toThrow(`refused piece ${failAt}`);
+    }
+    await new Promise((r) => setTimeout(r, 20)); // an unhandled 'error' would surface here and fail the run
+    expect(readdirSync(out).filter((x) => x.endsWith('.tmp')).length).toBe(before);
+  });
+
   it('reads SOURCE_DATE_EPOCH from the environment and refuses bad values', () => {
     expect(resolveSourceDateEpoch(undefined, {})).toBe(0);
     expect(resolveSourceDateEpoch(undefined, { SOURCE_DATE_EPOCH: '1700000000' })).toBe(1_700_000_000);
