@@ -19,13 +19,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { unlink } from 'node:fs/promises';
 import { CleanimgError } from '../errors';
-import { appendLayer, manifestFamily, sha256Digest, type AppendResult, type ManifestFamily } from '../oci/image';
-import { buildLayer, normalizeEntries, preloadLayerModules, resolveSourceDateEpoch, type BuiltLayer } from '../oci/layer';
-import { isStreamingSource, isValidRefName, LayoutImageSource, LayoutWriter } from '../oci/layout';
+import { appendLayer, manifestFamily, sha256Digest, type ManifestFamily } from '../oci/image';
+import { buildLayer, normalizeEntries, preloadLayerModules, resolveSourceDateEpoch, type BuiltLayer, type LayerEntry } from '../oci/layer';
+import { isValidRefName, LayoutWriter } from '../oci/layout';
 import { formatPlatform, isIndexMediaType, selectPlatform } from '../oci/platform';
 import { MediaType, type Descriptor, type FetchedManifest, type ImageConfig, type ImageIndex, type ImageManifest, type ImageSource, type Platform } from '../oci/types';
 import type { Inspected, LayerCache } from './cache';
-import { resolveInputs } from './inputs';
+import { resolveInputs, type ResolvedInputs } from './inputs';
+import { writeOutputLayout } from './write-layout';
 import type { CustomizeSpec, LoadedSpec } from './spec';
 import { isCpuVariant, specDigest } from './spec-core';
 import type { TrustReport, TrustStep } from './trust/prepare';
@@ -196,165 +197,56 @@ export async function readBase(source: ImageSource, spec: CustomizeSpec) {
   return { manifest: mj, manifestMediaType: mediaType, manifestDigest: manifest.digest, config, indexDigest, chosen };
 }
 
-/** Build the overlay image for a spec; write an OCI layout when asked. */
+type BaseImage = Awaited<ReturnType<typeof readBase>>;
+
+/**
+ * Build the overlay image for a spec; write an OCI layout when asked. The steps, each below: the
+ * options, the spec, the inputs (while the base's manifest and config arrive), the trust_ca step, the
+ * result's manifest family, the layer (from the cache or built), the image, the output layout.
+ */
 export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOverlayResult> {
-  if (opts.outputLayout !== undefined && !opts.tag) {
-    throw new CleanimgError('--output-layout needs a tag', [
-      { code: 'BUILD001', path: 'tag', message: 'an OCI layout names images by tag', fix: 'pass --tag (its tag part names the image in the layout)' },
-    ]);
-  }
-  if (opts.outputLayout !== undefined) {
-    const t = layoutTag(opts.tag!);
-    if (!isValidRefName(t)) {
-      throw new CleanimgError(`"${t}" cannot name an image in an OCI layout`, [
-        { code: 'BUILD001', path: 'tag', message: `"${t}" is not a valid ref name`, fix: 'use a tag of letters, digits and . _ - between them, e.g. 15-custom' },
-      ]);
-    }
-    await LayoutWriter.check(opts.outputLayout);
-  }
-  let loaded: LoadedSpec;
-  if (opts.spec) {
-    if (!opts.specDir) {
-      throw new CleanimgError('a spec given as an object needs its folder', [
-        { code: 'BUILD001', path: 'specDir', message: 'sources resolve against a folder, and none was given', fix: 'pass specDir with spec' },
-      ]);
-    }
-    loaded = { spec: opts.spec, specPath: path.resolve(opts.specDir, opts.specPath), specDir: path.resolve(opts.specDir), specDigest: specDigest(opts.spec) };
-  } else {
-    loaded = await (await import('./spec.js')).loadSpec(opts.specPath); // loaded here only: YAML and zod cost start-up
-  }
+  await checkOutputOptions(opts);
+  const loaded = await specOf(opts);
   const { spec } = loaded;
   const epoch = resolveSourceDateEpoch(opts.sourceDateEpoch);
-  // With a cache, the private-key scan shares one read per file with the content hash of the cache
-  // key, and an unchanged file (trusted stat record) is not read at all.
-  const cache = opts.cache;
-  const inspected = new Map<string, Inspected>();
-  // The base's manifest and config are fetched while the inputs are checked (round trips overlap the
-  // reading and hashing); an input problem is still reported first, as before.
-  let baseArrived = false;
-  const basePromise = readBase(opts.source, spec).finally(() => (baseArrived = true));
-  basePromise.catch(() => undefined); // awaited below; this only marks an early failure as handled
-  const inputs = await resolveInputs(spec, loaded.specDir, {
-    ...(opts.allowPrivateKeys !== undefined ? { allowPrivateKeys: opts.allowPrivateKeys } : {}),
-    ...(opts.now ? { now: opts.now } : {}),
-    ...(cache ? { scanPrivateKey: async (f: string, fh) => { const r = await cache.inspect(f, fh); inspected.set(f, r); return r.privateKey; } } : {}),
-  });
-  // Still waiting for the base: load the layer builder's modules meanwhile (a cache hit does not need them, but the wait is there either way).
-  if (!baseArrived) preloadLayerModules();
-  const base = await basePromise;
-
-  // ── trust_ca step (src/customize/trust): check the CA files, read the base's CA bundle from the one
-  // layer holding it, and add the CA files, the extended bundle and the hashed links to the layer's
-  // entries; trust_env defaults go into the config. Without trust_ca nothing changes.
-  let trust: TrustStep | undefined;
-  if (spec.trust_ca?.length) {
-    const { prepareTrust } = await import('./trust/prepare.js');
-    trust = await prepareTrust({ spec, specDir: loaded.specDir, baseLayers: base.manifest.layers, baseConfig: base.config, source: opts.source, inputEntries: inputs.entries, ...(opts.now ? { now: opts.now } : {}), ...(opts.tmpDir ? { tmpDir: opts.tmpDir } : {}) });
+  const { inputs, base, inspected } = await inputsAndBase(opts, loaded);
+  const trust = await trustStep(opts, loaded, inputs, base);
+  let layer: OverlayLayer;
+  let family: ManifestFamily;
+  try {
+    family = resultFamily(opts, spec, base);
+    layer = await overlayLayer(normalizeEntries(entriesWithTrust(inputs, trust)), epoch, opts, inspected);
+  } finally {
+    await trust?.dispose(); // the layer holds the generated trust files now (or the build failed)
   }
-  if (trust) {
-    base.config = trust.config;
-    // The trust files join the copy_files entries (folders the step adds with the base's metadata win
-    // over the default parents). Kept inside this step so the code around it needs no change.
-    const trustPaths = new Set(trust.entries.map((e) => e.path));
-    Object.assign(inputs, { entries: [...inputs.entries.filter((e) => !trustPaths.has(e.path)), ...trust.entries] });
-  }
-  // ── end of the trust_ca step
-  const baseFamily = manifestFamily(base.manifestMediaType);
-  const family: ManifestFamily = !opts.manifestFormat || opts.manifestFormat === 'base' ? baseFamily : opts.manifestFormat;
-  if (opts.outputLayout !== undefined && family === 'docker') {
-    throw new CleanimgError('an OCI layout cannot hold this Docker v2 image', [
-      {
-        code: 'BUILD002',
-        path: 'base_image',
-        message: `${spec.base_image.text} is a Docker v2 image, and skopeo and umoci ignore Docker manifests inside an OCI layout`,
-        fix: 'choose the OCI manifest format for the result (--format oci; the digest differs from a Docker-format build), or push without --output-layout',
-      },
-    ]);
-  }
-  const warnings = [...inputs.warnings, ...(trust?.warnings ?? [])];
-  warnings.push(...flavourWarnings(spec));
+  const warnings = [...inputs.warnings, ...(trust?.warnings ?? []), ...flavourWarnings(spec)];
   if (spec.allow_private_keys || opts.allowPrivateKeys) warnings.push('private keys are allowed by override (allow_private_keys): anyone who can pull this image can read them');
-
-  // The layer: from the cache when its key (entries, content hashes, timestamp) is known, else built.
-  const entries = normalizeEntries(inputs.entries);
-  let cacheState: BuildOverlayResult['cache'] = cache ? 'miss' : 'off';
-  let layer: BuiltLayer | undefined;
-  /** False when the blob lives in the cache: it must then be neither moved nor deleted. */
-  let owned = true;
-  const id = cache ? await cache.identify(entries, epoch, inspected) : undefined;
-  if (cache && id) {
-    const hit = await cache.lookup(id.key);
-    if (hit && (opts.outputLayout === undefined || (await cache.verify(id.key, hit)))) {
-      layer = { ...hit, mediaType: MediaType.OciLayerGzip, entries };
-      owned = false;
-      cacheState = 'hit';
-    }
-  }
-  if (!layer) {
-    layer = await buildLayer(entries, { sourceDateEpoch: epoch, tmpDir: opts.tmpDir ?? cache?.tmpDir ?? os.tmpdir(), ...(opts.onLayerData ? { onData: opts.onLayerData } : {}), ...(opts.onLayerBuilt ? { onBuilt: opts.onLayerBuilt } : {}) });
-    if (cache && id) {
-      const built = layer;
-      if (await cache.store(id, built).catch(async (e: unknown) => {
-        await unlink(built.path).catch(() => undefined);
-        throw e;
-      })) cacheState = 'stored';
-    }
-  }
-  let layerPath = layer.path;
-  let moved = !owned;
-  await trust?.dispose(); // the layer holds the generated trust files now
+  /** Where the layer's blob is, and whether this build may delete it (not when it lives in the cache or moved into the layout). */
+  const file = { path: layer.built.path, owned: layer.cache !== 'hit' };
   const dispose = async () => {
-    if (!moved) await unlink(layerPath).catch(() => undefined);
+    if (file.owned) await unlink(file.path).catch(() => undefined);
   };
   try {
-    const baseName = spec.base_image.tag !== undefined ? `${spec.base_image.name}:${spec.base_image.tag}` : spec.base_image.name;
-    const flavour = spec.variant && !isCpuVariant(spec.variant) ? ` variant ${spec.variant}` : '';
-    const img: AppendResult = appendLayer({
+    const img = appendLayer({
       baseManifest: base.manifest,
       baseManifestMediaType: base.manifestMediaType,
-      baseConfig: base.config,
-      baseName,
+      baseConfig: trust?.config ?? base.config,
+      baseName: baseNameOf(spec),
       baseDigest: base.manifestDigest,
-      layer,
+      layer: layer.built,
       sourceDateEpoch: epoch,
-      comment: `spec ${path.basename(loaded.specPath)} ${loaded.specDigest}${flavour}`,
+      comment: `spec ${path.basename(loaded.specPath)} ${loaded.specDigest}${spec.variant && !isCpuVariant(spec.variant) ? ` variant ${spec.variant}` : ''}`,
       labels: spec.labels,
       annotations: spec.annotations,
       outputFamily: family,
     });
     warnings.push(...img.warnings);
-
-    let outputLayout: { dir: string; tag: string } | undefined;
-    if (opts.outputLayout !== undefined) {
-      const tag = layoutTag(opts.tag!);
-      const writer = await LayoutWriter.open(opts.outputLayout);
-      try {
-        for (const d of base.manifest.layers) {
-          if (await writer.hasBlob(d.digest)) continue;
-          if (opts.source instanceof LayoutImageSource) await writer.linkFrom(opts.source, d.digest);
-          else if (isStreamingSource(opts.source)) await writer.putStream(await opts.source.openBlob(d.digest), d.digest);
-          else await writer.putBytes(await opts.source.getBlob(d.digest), d.digest);
-        }
-        await writer.putBytes(img.configBytes, img.configDescriptor.digest);
-        layerPath = await writer.putFile(layer.path, layer.digest, { move: owned });
-        moved = true;
-        await writer.putBytes(img.manifestBytes, img.manifestDigest);
-        const platform: Platform = { ...base.chosen.platform };
-        await writer.commit({ mediaType: img.manifestMediaType, digest: img.manifestDigest, size: img.manifestBytes.length, platform }, tag);
-        // The blob now lives in the output layout: in a fresh layout it moved with the folder rename.
-        layerPath = path.join(path.resolve(opts.outputLayout), 'blobs', 'sha256', layer.digest.slice('sha256:'.length));
-      } catch (e) {
-        await writer.abort();
-        throw e;
-      }
-      outputLayout = { dir: path.resolve(opts.outputLayout), tag };
-    }
-
+    const outputLayout = opts.outputLayout !== undefined ? await writeOutputLayout(opts.outputLayout, layoutTag(opts.tag!), opts.source, base, img, file) : undefined;
     return {
       spec,
       specDigest: loaded.specDigest,
       base: {
-        name: baseName,
+        name: baseNameOf(spec),
         reference: spec.base_image.text,
         digest: spec.base_image.digest,
         manifestDigest: base.manifestDigest,
@@ -368,13 +260,13 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
       configBytes: img.configBytes,
       configDescriptor: img.configDescriptor,
       config: img.config,
-      layer: { ...layer, path: layerPath, mediaType: img.layerDescriptor.mediaType, descriptor: img.layerDescriptor },
+      layer: { ...layer.built, path: file.path, mediaType: img.layerDescriptor.mediaType, descriptor: img.layerDescriptor },
       baseLayers: base.manifest.layers,
       warnings,
       implicitDirectories: inputs.implicitDirectories,
       sourceDateEpoch: epoch,
       ...(outputLayout ? { outputLayout } : {}),
-      cache: cacheState,
+      cache: layer.cache,
       ...(trust ? { trust: trust.report } : {}),
       dispose,
     };
@@ -382,6 +274,129 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
     await dispose();
     throw e;
   }
+}
+
+/** An output layout needs a tag that is a valid ref name, and a folder that is a layout or can become one. */
+async function checkOutputOptions(opts: BuildOverlayOptions): Promise<void> {
+  if (opts.outputLayout === undefined) return;
+  if (!opts.tag) {
+    throw new CleanimgError('--output-layout needs a tag', [
+      { code: 'BUILD001', path: 'tag', message: 'an OCI layout names images by tag', fix: 'pass --tag (its tag part names the image in the layout)' },
+    ]);
+  }
+  const t = layoutTag(opts.tag);
+  if (!isValidRefName(t)) {
+    throw new CleanimgError(`"${t}" cannot name an image in an OCI layout`, [
+      { code: 'BUILD001', path: 'tag', message: `"${t}" is not a valid ref name`, fix: 'use a tag of letters, digits and . _ - between them, e.g. 15-custom' },
+    ]);
+  }
+  await LayoutWriter.check(opts.outputLayout);
+}
+
+/** The spec: given as an object with its folder, or read from its file. */
+async function specOf(opts: BuildOverlayOptions): Promise<LoadedSpec> {
+  if (!opts.spec) return (await import('./spec.js')).loadSpec(opts.specPath); // loaded here only: YAML and zod cost start-up
+  if (!opts.specDir) {
+    throw new CleanimgError('a spec given as an object needs its folder', [
+      { code: 'BUILD001', path: 'specDir', message: 'sources resolve against a folder, and none was given', fix: 'pass specDir with spec' },
+    ]);
+  }
+  return { spec: opts.spec, specPath: path.resolve(opts.specDir, opts.specPath), specDir: path.resolve(opts.specDir), specDigest: specDigest(opts.spec) };
+}
+
+/**
+ * The checked inputs and the base. The base's manifest and config are fetched while the inputs are
+ * checked (round trips overlap reading and hashing); an input problem is still reported first. With a
+ * cache, the private-key scan shares one read per file with the cache key's content hash, and a file
+ * with a trusted stat record is not read at all; what was learned is passed on to the cache key.
+ */
+async function inputsAndBase(opts: BuildOverlayOptions, loaded: LoadedSpec): Promise<{ inputs: ResolvedInputs; base: BaseImage; inspected: Map<string, Inspected> }> {
+  const cache = opts.cache;
+  const inspected = new Map<string, Inspected>();
+  let baseArrived = false;
+  const basePromise = readBase(opts.source, loaded.spec).finally(() => (baseArrived = true));
+  basePromise.catch(() => undefined); // awaited below; this only marks an early failure as handled
+  const inputs = await resolveInputs(loaded.spec, loaded.specDir, {
+    ...(opts.allowPrivateKeys !== undefined ? { allowPrivateKeys: opts.allowPrivateKeys } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(cache ? { scanPrivateKey: async (f: string, fh) => { const r = await cache.inspect(f, fh); inspected.set(f, r); return r.privateKey; } } : {}),
+  });
+  // Still waiting for the base: load the layer builder's modules meanwhile (a cache hit does not need them, but the wait is there either way).
+  if (!baseArrived) preloadLayerModules();
+  return { inputs, base: await basePromise, inspected };
+}
+
+/**
+ * The trust_ca step (src/customize/trust): checks the CA files, reads the base's CA bundle from the one
+ * layer holding it, and gives the CA files, the extended bundle and the hashed links for the layer, and
+ * the config with the trust_env defaults. Without trust_ca: nothing.
+ */
+async function trustStep(opts: BuildOverlayOptions, loaded: LoadedSpec, inputs: ResolvedInputs, base: BaseImage): Promise<TrustStep | undefined> {
+  if (!loaded.spec.trust_ca?.length) return undefined;
+  const { prepareTrust } = await import('./trust/prepare.js');
+  return prepareTrust({
+    spec: loaded.spec, specDir: loaded.specDir, baseLayers: base.manifest.layers, baseConfig: base.config, source: opts.source, inputEntries: inputs.entries,
+    ...(opts.now ? { now: opts.now } : {}), ...(opts.tmpDir ? { tmpDir: opts.tmpDir } : {}),
+  });
+}
+
+/** The copy_files entries and the trust step's files; folders the step adds with the base's metadata win over the default parents. */
+function entriesWithTrust(inputs: ResolvedInputs, trust: TrustStep | undefined): readonly LayerEntry[] {
+  if (!trust) return inputs.entries;
+  const trustPaths = new Set(trust.entries.map((e) => e.path));
+  return [...inputs.entries.filter((e) => !trustPaths.has(e.path)), ...trust.entries];
+}
+
+/** The result's manifest family: the base's unless asked; an OCI layout cannot hold a Docker v2 image. */
+function resultFamily(opts: BuildOverlayOptions, spec: CustomizeSpec, base: BaseImage): ManifestFamily {
+  const family: ManifestFamily = !opts.manifestFormat || opts.manifestFormat === 'base' ? manifestFamily(base.manifestMediaType) : opts.manifestFormat;
+  if (opts.outputLayout !== undefined && family === 'docker') {
+    throw new CleanimgError('an OCI layout cannot hold this Docker v2 image', [
+      {
+        code: 'BUILD002',
+        path: 'base_image',
+        message: `${spec.base_image.text} is a Docker v2 image, and skopeo and umoci ignore Docker manifests inside an OCI layout`,
+        fix: 'choose the OCI manifest format for the result (--format oci; the digest differs from a Docker-format build), or push without --output-layout',
+      },
+    ]);
+  }
+  return family;
+}
+
+interface OverlayLayer {
+  readonly built: BuiltLayer;
+  readonly cache: BuildOverlayResult['cache'];
+}
+
+/**
+ * The layer: from the cache when its key (entries, content hashes, timestamp) is known there (for an
+ * output layout only after its blob hashes right), else built, and then stored in the cache.
+ */
+async function overlayLayer(entries: LayerEntry[], epoch: number, opts: BuildOverlayOptions, inspected: ReadonlyMap<string, Inspected>): Promise<OverlayLayer> {
+  const cache = opts.cache;
+  const id = cache ? await cache.identify(entries, epoch, inspected) : undefined;
+  if (cache && id) {
+    const hit = await cache.lookup(id.key);
+    if (hit && (opts.outputLayout === undefined || (await cache.verify(id.key, hit)))) {
+      return { built: { ...hit, mediaType: MediaType.OciLayerGzip, entries }, cache: 'hit' };
+    }
+  }
+  const built = await buildLayer(entries, {
+    sourceDateEpoch: epoch,
+    tmpDir: opts.tmpDir ?? cache?.tmpDir ?? os.tmpdir(),
+    ...(opts.onLayerData ? { onData: opts.onLayerData } : {}),
+    ...(opts.onLayerBuilt ? { onBuilt: opts.onLayerBuilt } : {}),
+  });
+  if (!cache || !id) return { built, cache: 'off' };
+  const stored = await cache.store(id, built).catch(async (e: unknown) => {
+    await unlink(built.path).catch(() => undefined);
+    throw e;
+  });
+  return { built, cache: stored ? 'stored' : 'miss' };
+}
+
+function baseNameOf(spec: CustomizeSpec): string {
+  return spec.base_image.tag !== undefined ? `${spec.base_image.name}:${spec.base_image.tag}` : spec.base_image.name;
 }
 
 /** The guide's images come as -prod (shell-less) and -dev (with a shell and tools) flavours. */

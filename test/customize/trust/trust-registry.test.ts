@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
@@ -189,6 +189,31 @@ describe('trust_ca on a Debian base in a real registry', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('a build that fails after the trust step (here: its upload refuses the layer) leaves none of the generated files', async () => {
+    const dir = path.join(root, 'spec-fails');
+    const tmpDir = path.join(root, 'tmp-fails');
+    mkdirSync(path.join(dir, 'certs'), { recursive: true });
+    mkdirSync(tmpDir, { recursive: true });
+    copyFileSync(pki.ca.certFile, path.join(dir, 'certs/corp-ca.crt'));
+    const specPath = writeSpec(dir, `base_image: "${proxy.host}/base/debian:1@${baseDigest}"\narch: amd64\ntrust_ca: [certs/corp-ca.crt]\n`);
+    const client = new RegistryClient(proxy.host);
+    let seenTrustDir = false;
+    try {
+      const failing = buildOverlay({
+        specPath, tmpDir, source: new RegistryImageSource(client, 'base/debian'),
+        onLayerData: () => {
+          seenTrustDir = readdirSync(tmpDir).some((n) => n.startsWith('cleanimg-trust-'));
+          throw new Error('upload refused');
+        },
+      });
+      await expect(failing).rejects.toThrow('upload refused');
+    } finally {
+      await client.close();
+    }
+    expect(seenTrustDir).toBe(true); // the step's files existed while the layer was built
+    expect(readdirSync(tmpDir)).toEqual([]); // and are gone when the build fails, not only at exit
   });
 
   it('verify --trusts: exit 0 for the overlay (bundle and CApath), 1 for the base, 2 for a bad certificate', async () => {
