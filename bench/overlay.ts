@@ -3,7 +3,11 @@
  * anchors, on a real registry (Debian's docker-registry on 127.0.0.1, plain HTTP). Runs are
  * interleaved (the order of the tools rotates every run); medians and ratios are printed.
  *
- *   npm run build && npx tsx bench/overlay.ts [runs=3] [--gib] [--big-mib=2048] [--skip-big] [--large-base-mib=500] [--only=1k,50r,50c]
+ *   npm run build && npx tsx bench/overlay.ts [runs=3] [--gib] [--big-mib=2048] [--skip-big] [--large-base-mib=500] [--only=1k,50r,50c] [--no-extra-ca]
+ *
+ * --no-extra-ca runs every tool without NODE_EXTRA_CA_CERTS: when it is set (this machine sets it for
+ * every process), Node parses that file before any JavaScript runs, about 0.09 s here, which a Go
+ * binary does not pay. The report prints `node -e 0` with and without it either way.
  *
  * Payloads: 1 KiB (one text file), 50 MiB random (10 x 5 MiB, incompressible: stored), 50 MiB
  * compressible (text- and machine-code-like), and with --gib 1 GiB random (one run, it is slow); each
@@ -57,6 +61,7 @@ const bigMiB = Number(args.find((a) => a.startsWith('--big-mib='))?.split('=')[1
 const skipBig = args.includes('--skip-big');
 const largeBaseMiB = Number(args.find((a) => a.startsWith('--large-base-mib='))?.split('=')[1] ?? 500);
 const only = args.find((a) => a.startsWith('--only='))?.split('=')[1]?.split(',');
+if (args.includes('--no-extra-ca')) delete process.env['NODE_EXTRA_CA_CERTS'];
 const crane = process.env['CRANE'] ?? '/root/.cache/cleanimg-tools/crane-v0.22.1/crane';
 const cli = join(__dirname, '..', 'lib', 'cli', 'bin.js');
 const work = mkdtempSync(join(tmpdir(), 'cleanimg-bench-overlay-'));
@@ -358,7 +363,7 @@ async function main(): Promise<void> {
       if (!c) cells.set(k, (c = { cold: [], repeat: [], coldCpu: [], repeatCpu: [], bytes: [], rss: [], notes: new Set() }));
       return c;
     };
-    const startup: { version: number[]; help: number[]; node: number[]; versionCpu: number[]; nodeCpu: number[] } = { version: [], help: [], node: [], versionCpu: [], nodeCpu: [] };
+    const startup: { version: number[]; help: number[]; node: number[]; versionCpu: number[]; nodeCpu: number[]; nodeNoExtraCa: number[] } = { version: [], help: [], node: [], versionCpu: [], nodeCpu: [], nodeNoExtraCa: [] };
     /** Per run and base: ours cold / crane append cold, from the same interleaved run. */
     const ratios = new Map<string, number[]>();
     /** The fixed cost: ours cold on the 1 KiB payload minus `node -e 0` timed right before it (same slot), with and without the compile cache. */
@@ -441,6 +446,10 @@ async function main(): Promise<void> {
       startup.version.push(v0.s);
       startup.versionCpu.push(v0.cpu);
       startup.help.push(timed(node, [cli, 'build', '--help']).s);
+      if (process.env['NODE_EXTRA_CA_CERTS']) {
+        const { NODE_EXTRA_CA_CERTS: _extra, ...env } = process.env;
+        startup.nodeNoExtraCa.push(timed(node, ['-e', '0'], env).s);
+      }
     }
 
     const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
@@ -498,6 +507,11 @@ async function main(): Promise<void> {
     }
     log('');
     log(`Start-up: \`node lib/cli/bin.js --version\` ${f(median(startup.version))} s (CPU ${f(median(startup.versionCpu))} s); \`build --help\` ${f(median(startup.help))} s; \`node -e 0\` ${f(median(startup.node))} s (CPU ${f(median(startup.nodeCpu))} s) (medians).`);
+    if (startup.nodeNoExtraCa.length) {
+      // Node reads and parses the file named by NODE_EXTRA_CA_CERTS before any JavaScript runs, in every
+      // process: every run of ours pays it, crane does not, and nothing in our code can avoid it.
+      log(`NODE_EXTRA_CA_CERTS is set (${process.env['NODE_EXTRA_CA_CERTS']}): \`node -e 0\` takes ${f(median(startup.node))} s with it, ${f(median(startup.nodeNoExtraCa))} s without; each of our runs above includes the difference.`);
+    }
 
     if (!skipBig) {
       const dir = join(work, 'big');
