@@ -219,6 +219,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
   } finally {
     await trust?.dispose(); // the layer holds the generated trust files now (or the build failed)
   }
+  const baseName = spec.base_image.tag !== undefined ? `${spec.base_image.name}:${spec.base_image.tag}` : spec.base_image.name;
   const warnings = [...inputs.warnings, ...(trust?.warnings ?? []), ...flavourWarnings(spec)];
   if (spec.allow_private_keys || opts.allowPrivateKeys) warnings.push('private keys are allowed by override (allow_private_keys): anyone who can pull this image can read them');
   /** Where the layer's blob is, and whether this build may delete it (not when it lives in the cache or moved into the layout). */
@@ -231,7 +232,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
       baseManifest: base.manifest,
       baseManifestMediaType: base.manifestMediaType,
       baseConfig: trust?.config ?? base.config,
-      baseName: baseNameOf(spec),
+      baseName,
       baseDigest: base.manifestDigest,
       layer: layer.built,
       sourceDateEpoch: epoch,
@@ -246,7 +247,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<BuildOver
       spec,
       specDigest: loaded.specDigest,
       base: {
-        name: baseNameOf(spec),
+        name: baseName,
         reference: spec.base_image.text,
         digest: spec.base_image.digest,
         manifestDigest: base.manifestDigest,
@@ -393,10 +394,6 @@ async function overlayLayer(entries: LayerEntry[], epoch: number, opts: BuildOve
     throw e;
   });
   return { built, cache: stored ? 'stored' : 'miss' };
-}
-
-function baseNameOf(spec: CustomizeSpec): string {
-  return spec.base_image.tag !== undefined ? `${spec.base_image.name}:${spec.base_image.tag}` : spec.base_image.name;
 }
 
 /** The guide's images come as -prod (shell-less) and -dev (with a shell and tools) flavours. */
