@@ -85,18 +85,19 @@ function forasFiles(): { glue: string; wasm: string } {
   throw new Error(`${FORAS} is not installed: ${rel}/foras.cjs is on none of the module paths`);
 }
 
-/** The WebAssembly module's bytes from foras's data URL file. */
-function forasWasmBytes(file: string): Buffer {
-  const text = readFileSync(file, 'latin1');
-  const m = /"data:application\/wasm;base64,([A-Za-z0-9+/]+=*)"/.exec(text);
+let forasWasmMod: Uint8Array | undefined;
+/** The WebAssembly module's bytes, from foras's data URL file (read once; the compression workers get these bytes too). */
+export function forasWasmBytes(): Uint8Array {
+  if (forasWasmMod) return forasWasmMod;
+  const file = forasFiles().wasm;
+  const m = /"data:application\/wasm;base64,([A-Za-z0-9+/]+=*)"/.exec(readFileSync(file, 'latin1'));
   if (!m) throw new Error(`${file} holds no WebAssembly data URL`);
-  return Buffer.from(m[1]!, 'base64');
+  return (forasWasmMod = Buffer.from(m[1]!, 'base64'));
 }
 
-/** The files a worker thread loads the compressors from: the same installed packages this thread uses. */
-export function engineFiles(): { fflate: string; forasGlue: string; forasWasm: string } {
-  const f = forasFiles();
-  return { fflate: require.resolve('fflate'), forasGlue: f.glue, forasWasm: f.wasm };
+/** The files a worker thread loads the compressors' JavaScript from: the same installed packages this thread uses. */
+export function engineFiles(): { fflate: string; forasGlue: string } {
+  return { fflate: require.resolve('fflate'), forasGlue: forasFiles().glue };
 }
 
 // Loaded on first use: a build whose layer comes from the cache never needs them.
@@ -107,10 +108,9 @@ const fflate = (): typeof Fflate => (fflateMod ??= require('fflate') as typeof F
 
 function foras(): Foras {
   if (forasMod) return forasMod;
-  const files = forasFiles();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const m = require(files.glue) as Foras;
-  m.initSync(forasWasmBytes(files.wasm));
+  const m = require(forasFiles().glue) as Foras;
+  m.initSync(forasWasmBytes());
   return (forasMod = m);
 }
 

@@ -5,7 +5,7 @@
  */
 import * as os from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { engineFiles, LAYER_CODEC, type DeflateCodec } from './deflate-segment';
+import { engineFiles, forasWasmBytes, LAYER_CODEC, type DeflateCodec } from './deflate-segment';
 
 /**
  * compressSegment for a worker thread, in plain JavaScript (the worker is started from this text); the
@@ -13,15 +13,13 @@ import { engineFiles, LAYER_CODEC, type DeflateCodec } from './deflate-segment';
  */
 function workerSource(files: ReturnType<typeof engineFiles>): string {
   return `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const files = ${JSON.stringify(files)};
 let fflate, foras;
 function miniz(seg, level) {
   if (!foras) {
     const m = require(files.forasGlue);
-    const url = /"data:application\\/wasm;base64,([A-Za-z0-9+/]+=*)"/.exec(require('node:fs').readFileSync(files.forasWasm, 'latin1'));
-    if (!url) throw new Error(files.forasWasm + ' holds no WebAssembly data URL');
-    m.initSync(Buffer.from(url[1], 'base64'));
+    m.initSync(workerData.forasWasm);
     foras = m;
   }
   const enc = new foras.DeflateEncoder(level);
@@ -73,11 +71,12 @@ export class SegmentPool {
 
   constructor(readonly size: number) {
     const src = workerSource(engineFiles());
+    const workerData = { forasWasm: forasWasmBytes() }; // the module's bytes, read once by this thread
     // node:worker_threads loads only when a layer has segments to compress on workers.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
     for (let i = 0; i < size; i++) {
-      const w = new Worker(src, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+      const w = new Worker(src, { eval: true, workerData, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       w.on('message', (m: { id: number; buf: ArrayBuffer; off: number; len: number }) => {
         const p = this.waiting.get(m.id);
         this.waiting.delete(m.id);
