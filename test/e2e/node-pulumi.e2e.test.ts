@@ -15,7 +15,7 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../pulumi/policy-pack-client';
 import { EXAMPLES } from './support/examples';
-import { buildExampleStandins, podSpecOf, providePersistentVolumes, provideSecrets, type Obj } from './support/node-examples';
+import { autoscalerMinimum, buildExampleStandins, podSpecOf, settledWorkload, providePersistentVolumes, provideSecrets, type Obj } from './support/node-examples';
 import { embeddedBaseLayout } from './support/node-images';
 import { skipWithoutNode, startNode, type KubeNode } from './support/node';
 import { PULUMI_TOOLS, REPO, projectUsesPulumi, pulumiWorkspace, type PulumiWorkspace } from './support/pulumi';
@@ -90,10 +90,10 @@ describe.skipIf(!projectUsesPulumi() || skipWithoutNode(PULUMI_TOOLS))('the exam
 
     // What the engine waited for is what runs: every workload's pods Ready.
     for (const o of objs.filter((x) => x.kind === 'Deployment' || x.kind === 'StatefulSet')) {
-      // An HPA may raise replicas to its minimum after the engine's await (go-api: 1 -> 3): wait for that rollout.
-      await node.kubectl(['-n', o.metadata.namespace!, 'rollout', 'status', `${o.kind!.toLowerCase()}/${o.metadata.name}`, '--timeout=180s'], { timeoutMs: 200_000 });
-      const w = JSON.parse(await node.kubectlOk(['-n', o.metadata.namespace!, 'get', o.kind!.toLowerCase(), o.metadata.name, '-o', 'json']));
+      // An HPA may raise replicas to its minimum after the engine's await (go-api: 1 -> 3): wait until that is in the spec and Ready.
+      const w = await settledWorkload(node, o, objs);
       expect([o.metadata.namespace, o.metadata.name, w.status.readyReplicas]).toEqual([o.metadata.namespace, o.metadata.name, w.spec.replicas]);
+      expect(w.spec.replicas ?? 1).toBeGreaterThanOrEqual(autoscalerMinimum(o, objs));
       expect(w.metadata.annotations?.['pulumi.com/skipAwait']).toBeUndefined();
       expect(podSpecOf(w)!.containers[0]!.image).toMatch(/^registry\.example\.com\/.*@sha256:[0-9a-f]{64}$/);
     }

@@ -114,3 +114,33 @@ export async function providePersistentVolumes(node: KubeNode, work: string, obj
   writeFileSync(join(work, 'pvs.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pvs }));
   await node.kubectlOk(['apply', '-f', join(work, 'pvs.json')]);
 }
+
+/** The replicas an HPA in `objs` holds `o` at, at least (0 when no HPA targets it). */
+export function autoscalerMinimum(o: Obj, objs: readonly Obj[]): number {
+  const hpa = objs.find((h) => {
+    const ref = h.spec?.scaleTargetRef as { kind?: string; name?: string } | undefined;
+    return h.kind === 'HorizontalPodAutoscaler' && h.metadata.namespace === o.metadata.namespace && ref?.kind === o.kind && ref?.name === o.metadata.name;
+  });
+  return hpa ? Number(hpa.spec?.minReplicas ?? 1) : 0;
+}
+
+type WorkloadState = Obj & { metadata: { generation?: number; annotations?: Record<string, string> }; spec: { replicas?: number }; status: { observedGeneration?: number; replicas?: number; readyReplicas?: number; updatedReplicas?: number } };
+
+/**
+ * Polls a Deployment or StatefulSet until its controller has seen the newest spec, every replica is
+ * updated and Ready, and an HPA's minimum (if one targets it) is in the spec. `rollout status` alone
+ * races the HPA: it can succeed at 1 replica moments before the HPA raises the spec to 3. Returns the
+ * last state read, settled or not (the caller's expectations then show what was missing).
+ */
+export async function settledWorkload(node: KubeNode, o: Obj, objs: readonly Obj[], timeoutMs = 200_000): Promise<WorkloadState> {
+  const minimum = autoscalerMinimum(o, objs);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const w = JSON.parse(await node.kubectlOk(['-n', o.metadata.namespace!, 'get', o.kind!.toLowerCase(), o.metadata.name, '-o', 'json'])) as WorkloadState;
+    const want = w.spec.replicas ?? 1;
+    const settled = (w.status.observedGeneration ?? 0) >= (w.metadata.generation ?? 1) && want >= minimum
+      && w.status.replicas === want && w.status.readyReplicas === want && w.status.updatedReplicas === want;
+    if (settled || Date.now() > deadline) return w;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
