@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync 
 import Module from 'node:module';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { commandCacheName, compileCacheDir } from '../../src/cli/compile-cache';
+import { commandCacheName, compileCacheDir, removeOldNativeCaches } from '../../src/cli/compile-cache';
 import { cleanupTmp, tmp } from '../customize/fixtures';
 
 const REPO = path.resolve(__dirname, '../..');
@@ -99,6 +99,23 @@ describe('compile cache', () => {
     run(path.join(fixture(), 'bundle.js'), root);
     expect(readdirSync(dir).sort()).toEqual(['other']);
     expect(dataFiles(root)).toHaveLength(1);
+  });
+
+  it("Node's own cache folders from before the per-command caches are removed from the top folder, nothing else", () => {
+    const root = tmp();
+    const dir = compileCacheDir({ CLEANIMG_CACHE_DIR: root });
+    const old = path.join(dir, 'v22.12.0-x64-1a2b3c4d-0');
+    mkdirSync(path.join(old, 'deep'), { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(old, 'deep', 'data'), 'x');
+    mkdirSync(path.join(dir, 'build', 'v22.12.0-x64-1a2b3c4d-0'), { recursive: true }); // Node's folder inside a command's: in use
+    writeFileSync(path.join(dir, 'v22.12.0-x64-note'), 'a file, not a folder of Node');
+    removeOldNativeCaches(dir);
+    expect(readdirSync(dir).sort()).toEqual(['build', 'v22.12.0-x64-note']);
+    expect(readdirSync(path.join(dir, 'build'))).toEqual(['v22.12.0-x64-1a2b3c4d-0']);
+    removeOldNativeCaches(path.join(root, 'missing')); // no folder: nothing happens
+    mkdirSync(old, { recursive: true });
+    run(path.join(fixture(), 'bundle.js'), root); // a successful run cleans up, on either path
+    expect(existsSync(old)).toBe(false);
   });
 
   it('one cache per command; a run that fails writes none (its data would lack most of its command)', () => {
