@@ -42,12 +42,52 @@ const madeDuringSynth = (what: string) => ({
   fix: 'create and finish every object before app.synth()',
 });
 
-/** Resolves every ApiObject under `scope` once and makes its `toJson` return that (frozen) result. */
+const notData = (where: string, what: string) => ({
+  code: 'HD034', path: where,
+  message: `${what}: a writer could read something other than what the hardening check read`,
+  fix: 'give objects plain data only (strings, numbers, booleans, null, plain objects and arrays); resolve values before toJson returns them',
+});
+
+/**
+ * A copy of `value` that holds data only, each property read once: plain objects (prototype
+ * Object.prototype or null) and arrays rebuilt, strings, numbers, booleans, null and undefined kept.
+ * A function (such as an own `toJSON`, which the `yaml` package calls instead of reading the object),
+ * a getter or setter (which can answer the check one way and the writer another), a class instance,
+ * a symbol or a bigint is refused (HD034), as is a cycle. Symbol keys and non-enumerable properties
+ * are left out: no writer reads them. A Proxy is read once, through its property descriptors.
+ */
+export function dataOnly(value: unknown, where: string, seen: Set<object> = new Set()): unknown {
+  if (value === null || value === undefined || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') return value;
+  if (typeof value !== 'object') throw new CleanimgError('the app (nothing was written): an object holds something other than data', [notData(where, `a ${typeof value}`)]);
+  if (seen.has(value)) throw new CleanimgError('the app (nothing was written): an object holds something other than data', [notData(where, 'a cycle (an object that contains itself)')]);
+  const isArray = Array.isArray(value);
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (isArray ? proto !== Array.prototype : proto !== Object.prototype && proto !== null) {
+    throw new CleanimgError('the app (nothing was written): an object holds something other than data', [notData(where, 'an instance of a class, not a plain object or array')]);
+  }
+  seen.add(value);
+  const copy: Record<string, unknown> | unknown[] = isArray ? [] : {};
+  for (const key of Reflect.ownKeys(value)) {
+    if (typeof key === 'symbol') continue;
+    const d = Object.getOwnPropertyDescriptor(value, key);
+    if (!d || (!d.enumerable && !(isArray && key !== 'length' && /^\d+$/.test(key)))) continue;
+    if (isArray && key === 'length') continue;
+    if (d.get || d.set) throw new CleanimgError('the app (nothing was written): an object holds something other than data', [notData(`${where}/${key}`, 'a getter or setter')]);
+    (copy as Record<string, unknown>)[key] = dataOnly(d.value, `${where}/${key}`, seen);
+  }
+  seen.delete(value);
+  return copy;
+}
+
+/**
+ * Resolves every ApiObject under `scope` once and makes its `toJson` return that result as a frozen
+ * copy holding data only ({@link dataOnly}): the rules and the writer then read the same values.
+ */
 export function pinApiObjects(scope: IConstruct): Pins {
   const pinned = new Set<ApiObject>();
   for (const c of scope.node.findAll()) {
     if (!(c instanceof ApiObject)) continue;
-    const json = deepFreeze(c.toJson());
+    const json = deepFreeze(dataOnly(c.toJson(), c.node.path));
     Object.defineProperty(c, 'toJson', { value: () => json, configurable: true });
     pinned.add(c);
   }

@@ -136,6 +136,12 @@ export interface YamlTextFinding {
   readonly column: number;
   readonly message: string;
   readonly fix: string;
+  /**
+   * `value` for a plain scalar Go reads as another value (`on`, `0777`): in a document that is not a
+   * Kubernetes object (a CI workflow's `on:`) it changes nothing kubectl applies. Every other finding
+   * (line breaks, encodings, tags, tabs, merge keys) can hide or make an object, wherever it is.
+   */
+  readonly scope?: 'value';
 }
 
 const USE_HARDENED_APP = 'use HardenedApp (its writer escapes it) or remove the character';
@@ -246,12 +252,43 @@ function scalarsToGo(text: string, docs: readonly Document[], version: '1.1' | '
         const source = typeof node.value === 'string' ? node.value : text.slice(node.range[0], node.range[1]);
         if (key === 'key' && source === '<<') return; // reported as a merge key
         const go = goPlainScalar(source);
+        const same = (v: unknown) => (key === 'key' ? String(go) === String(v) : sameScalar(go, v));
+        // What was meant (the text's version) and what the guards read (YAML 1.2, node.value) must both be Go's value.
         const meant = version === '1.2' ? node.value : yaml11Value(source);
-        if (key === 'key' ? String(go) === String(meant) : sameScalar(go, meant)) return;
+        const differs = !same(meant) ? { v: meant, as: `YAML ${version}${version === '1.1' ? ', as cdk8s writes' : ''}` } : !same(node.value) ? { v: node.value, as: 'YAML 1.2, as the guards read it' } : undefined;
+        if (!differs) return;
         out.push({
           offset: node.range[0],
-          message: `${JSON.stringify(source)} is written plain: Go's YAML reads ${show(go)}, the JS parser (YAML ${version}${version === '1.1' ? ', as cdk8s writes' : ''}) ${show(meant)}`,
+          scope: 'value',
+          message: `${JSON.stringify(source)} is written plain: Go's YAML reads ${show(go)}, the JS parser (${differs.as}) ${show(differs.v)}`,
           fix: 'double-quote it (HardenedApp\'s writer does)',
+        });
+      },
+    });
+  }
+  return out;
+}
+
+/** Explicit tags both readers agree on: a string, a map, a sequence. */
+const PLAIN_TAGS = new Set(['tag:yaml.org,2002:str', 'tag:yaml.org,2002:map', 'tag:yaml.org,2002:seq']);
+
+/**
+ * Nodes with an explicit tag other than `!!str`, `!!map`, `!!seq`: the readers resolve them apart.
+ * `!!binary` is a byte buffer to the JS parser and a decoded string to Go; `!!int "010000"` is 10000
+ * to the JS parser and octal 4096 to Go; `!!merge "<<"` merges; a local tag (`!x`) is whatever a
+ * reader makes of it. A manifest needs none of them.
+ */
+function explicitTags(docs: readonly Document[]): Located[] {
+  const out: Located[] = [];
+  for (const doc of docs) {
+    visit(doc, {
+      Node(_key, node) {
+        const range = (node as { range?: [number, number, number] }).range;
+        if (!node.tag || PLAIN_TAGS.has(node.tag) || !range) return;
+        out.push({
+          offset: range[0],
+          message: `an explicit tag (${node.tag.replace('tag:yaml.org,2002:', '!!')}): Go's YAML and the guards' JS parser do not resolve it to the same value`,
+          fix: 'write the value itself without a tag (a plain or quoted string, a number, true or false)',
         });
       },
     });
@@ -315,10 +352,24 @@ function locate(text: string, found: Located[]): YamlTextFinding[] {
   });
 }
 
-function decode(input: string | Uint8Array): { text: string; utf8: boolean } {
+/**
+ * The text of a manifest's bytes as kubectl reads it: UTF-16 with a byte order mark (LE or BE) is
+ * decoded as UTF-16 (kubectl turns it into UTF-8 before its YAML reader; Go's YAML does the same),
+ * everything else as UTF-8, with `utf8` false when the bytes are not valid UTF-8.
+ */
+export function decodeManifest(input: string | Uint8Array): { text: string; utf8: boolean } {
   if (typeof input === 'string') return { text: input, utf8: true };
-  return { text: Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8'), utf8: isUtf8(input) };
+  const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
+    try {
+      return { text: new TextDecoder(bytes[0] === 0xff ? 'utf-16le' : 'utf-16be', { fatal: true, ignoreBOM: false }).decode(bytes), utf8: true };
+    } catch {
+      return { text: new TextDecoder(bytes[0] === 0xff ? 'utf-16le' : 'utf-16be').decode(bytes), utf8: false };
+    }
+  }
+  return { text: bytes.toString('utf8'), utf8: isUtf8(bytes) };
 }
+const decode = decodeManifest;
 
 export interface YamlTextOptions {
   /** The text's documents, parsed by the caller with the `yaml` package (YAML 1.2); parsed here when needed and not given. @default parsed here */
@@ -328,6 +379,8 @@ export interface YamlTextOptions {
    * 1.1 schema), `1.2` for manifests written by hand. @default '1.1'
    */
   readonly version?: '1.1' | '1.2';
+  /** Which findings become violations (all by default); given the finding and its document's number (0-based). */
+  readonly keep?: (finding: YamlTextFinding, docIndex: number) => boolean;
 }
 
 /**
@@ -350,7 +403,14 @@ export function goYamlTextFindings(input: string | Uint8Array, options: YamlText
   if (/(^|\n) *\t/.test(text)) out.push(...tabsInBlockIndentation(text, parsed()));
   const version = options.version ?? '1.1';
   if (mayHoldGoNumber(text) || GO_WORDS.test(text)) out.push(...scalarsToGo(text, parsed(), version));
+  if (text.includes('!')) out.push(...explicitTags(parsed()));
   return out.length === 0 ? [] : locate(text, out);
+}
+
+/** The number (0-based) of the document that holds `offset`. */
+function docIndexAt(docs: readonly Document[], offset: number): number {
+  const i = docs.findIndex((d) => d.range && offset < d.range[2]);
+  return i < 0 ? docs.length - 1 : i;
 }
 
 /** The name of the object whose document holds `offset`, or of the document. */
@@ -374,7 +434,8 @@ export function goYamlTextViolations(input: string | Uint8Array, file: string, o
   const findings = goYamlTextFindings(input, options);
   if (findings.length === 0) return [];
   const all = options.docs ?? [...parseAllDocuments(decode(input).text)];
-  return findings.map((f) => ({
+  const keep = options.keep;
+  return findings.filter((f) => !keep || keep(f, docIndexAt(all, f.offset))).map((f) => ({
     code: HD033.id,
     title: HD033.title,
     object: objectAt(all, f.offset),

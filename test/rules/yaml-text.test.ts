@@ -45,7 +45,7 @@ describe('HD033 on text: what Go\'s YAML reads differently', () => {
 
   it('finds a CR without LF, but not CR LF line ends', () => {
     expect(at('a: x\ry\n')).toEqual(['1:5']);
-    expect(at('a: x\r\nb: y\r\n')).toEqual([]);
+    expect(at('a: x\r\nb: z\r\n')).toEqual([]);
   });
 
   it('finds characters Go refuses raw: C0 controls but TAB/LF/CR, DEL, C1 but NEL, U+FFFE, U+FFFF', () => {
@@ -84,8 +84,12 @@ describe('HD033 on text: what Go\'s YAML reads differently', () => {
     const text = 'a: yes\nb: "yes"\nc: on\nd: y\ne: True\nf: 0777\ng: 0o17\nh: ~\non: x\n"off": x\nbase: &b {x: 1}\nm:\n  <<: *b\nnote: runs on nodes\nn: x\n';
     expect(at(text, { version: '1.2' })).toEqual(['1:4', '3:4', '4:4', '6:4', '9:1', '13:3', '15:1']);
     expect(goYamlTextFindings('m:\n  <<: {hostPID: true}\n', { version: '1.2' })[0]!.message).toMatch(/merge key/);
-    // Read as YAML 1.1 (cdk8s's text), the booleans and octal agree with Go; 0o17 (a string in 1.1) and a merge key do not.
-    expect(at(text, { version: '1.1' })).toEqual(['7:4', '13:3']);
+    // Read as YAML 1.1 (cdk8s's text), the booleans and octal agree with Go but not with what the guards
+    // read (YAML 1.2), so they are still findings; 0o17 (a string in 1.1) and the merge key as before.
+    expect(at(text, { version: '1.1' })).toEqual(['1:4', '3:4', '4:4', '6:4', '7:4', '9:1', '13:3', '15:1']);
+    // 010000 is 4096 to Go and to YAML 1.1, but 10000 to the guards' YAML 1.2 reading: a UID the rules would pass.
+    const [uid] = goYamlTextFindings('runAsUser: 010000\n', { version: '1.1' });
+    expect(uid!.message).toBe('"010000" is written plain: Go\'s YAML reads 4096, the JS parser (YAML 1.2, as the guards read it) 10000');
   });
 
   it('refuses a "<<" key in an object, which cdk8s writes plain and Go then merges', () => {
@@ -97,7 +101,7 @@ describe('HD033 on text: what Go\'s YAML reads differently', () => {
   it('finds plain scalars Go reads as numbers where the JS side reads strings', () => {
     expect(at('a: 672.e_-6\nb: 1_000\nc: "0o17"\nd: 8080\ne: 1.5\nf: v1.0\n', { version: '1.2' })).toEqual(['1:4', '2:4']);
     // Written for YAML 1.1 (cdk8s's writer): 0o17 is a string there (and in 1.2 a number, as for Go).
-    expect(at('a: 0o17\nb: 09\nc: 0755\nd: 0x1F\n', { version: '1.1' })).toEqual(['1:4']);
+    expect(at('a: 0o17\nb: 09\nc: 0755\nd: 0x1F\n', { version: '1.1' })).toEqual(['1:4', '3:4']);
     expect(at('a: 0o17\nb: 09\n', { version: '1.2' })).toEqual([]);
     expect(at('"0o17": 1\n1_0: x\n', { version: '1.2' })).toEqual(['2:1']);
     // Inside a block scalar it is text, not a scalar.
@@ -111,9 +115,9 @@ describe('HD033 on text: what Go\'s YAML reads differently', () => {
   });
 
   it('names the object whose document holds the finding, and the file and line', () => {
-    const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\ndata: {x: "\u2028"}\n---\n- not an object \u2029\n';
+    const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: ns}\ndata: {x: "\u2028"}\n---\n- not an object \u2029\n';
     const v = goYamlTextViolations(text, 'dist/app.k8s.yaml');
-    expect(v.map((x) => [x.code, x.object, x.path])).toEqual([['HD033', 'ConfigMap/n/b', 'dist/app.k8s.yaml:8'], ['HD033', 'document 3', 'dist/app.k8s.yaml:10']]);
+    expect(v.map((x) => [x.code, x.object, x.path])).toEqual([['HD033', 'ConfigMap/ns/b', 'dist/app.k8s.yaml:8'], ['HD033', 'document 3', 'dist/app.k8s.yaml:10']]);
     expect(v[0]!.message).toMatch(/^column 12: the text contains U\+2028/);
   });
 
