@@ -47,7 +47,8 @@ function verdicts(psa: PsaCheck, files: readonly string[]): UpstreamVerdict[] {
  */
 function upstreamOn(psa: PsaCheck, file: string): 'refused' | 'undecodable' | 'allowed' {
   const r = spawnSync(psa.binary, ['--verdicts', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  if (r.status === 2 && /cannot unmarshal|json:|no kind/.test(r.stderr)) return 'undecodable';
+  // A file Go's YAML cannot read as it is (UTF-16 LE, which kubectl converts to UTF-8 first) is undecodable here too.
+  if (r.status === 2 && /cannot unmarshal|json:|no kind|yaml: /.test(r.stderr)) return 'undecodable';
   if (r.status === 2 && /no pod template found/.test(r.stderr)) return 'allowed'; // nothing for Pod Security to judge (a Secret, a ConfigMap)
   if (r.status !== 0 && r.status !== 1) throw new Error(`psa-check exited ${r.status ?? r.signal}: ${r.stderr}`);
   const report = JSON.parse(r.stdout) as { verdicts?: UpstreamVerdict[] };

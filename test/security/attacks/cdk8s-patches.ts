@@ -122,6 +122,43 @@ const afterConstruction: Cdk8sAttack[] = [
     },
   },
   {
+    // The `yaml` package calls an own toJSON and writes its result in place of the object the rules read.
+    name: 'a raw Deployment whose pod spec carries its own toJSON returning a hostPID spec', category: 'raw-objects', target: 'raw', stage: 'synth', rule: 'HD034', fileRule: 'HD009',
+    build: (c) => {
+      const d = hardenedObject('tojson');
+      const spec = d.spec.template.spec;
+      const evil = { ...structuredClone(spec), hostPID: true };
+      spec.toJSON = () => evil;
+      raw(c, 'tojson', d);
+    },
+  },
+  {
+    // A getter answers each read anew: false to the check, true to the writer that reads it later.
+    name: 'toJson overridden to return a getter that is false when checked and true when written', category: 'patches', target: 'Deployment', stage: 'synth', rule: 'HD034', fileRule: null,
+    build: (c) => {
+      const w = cdk8sWorkload(c, 'Deployment');
+      const original = w.workload.toJson.bind(w.workload);
+      let reads = 0;
+      w.workload.toJson = () => {
+        const o = original();
+        Object.defineProperty(o.spec.template.spec, 'hostPID', { enumerable: true, get: () => reads++ > 0 });
+        return o;
+      };
+    },
+  },
+  {
+    name: 'a Map in the pod spec (cdk8s writes it as !!omap; the rules cannot read into it)', category: 'patches', target: 'StatefulSet', stage: 'synth', rule: 'HD034', fileRule: 'HD033',
+    build: (c) => {
+      const w = cdk8sWorkload(c, 'StatefulSet');
+      const original = w.workload.toJson.bind(w.workload);
+      w.workload.toJson = () => {
+        const o = original();
+        o.spec.template.spec.nodeSelector = new Map([['kubernetes.io/hostname', 'control-plane']]);
+        return o;
+      };
+    },
+  },
+  {
     name: 'a Lazy value that turns privileged on at synth', category: 'patches', target: 'Job', stage: 'synth', rule: 'HD006',
     build: (c) => {
       const w = cdk8sWorkload(c, 'Job');

