@@ -17,6 +17,7 @@ import type { KubeObject } from '../rules';
 import { CEL_NOT_GENERATED, celChecks, policySpec } from '../rules/cel';
 import type { HardenedWorkloadResult } from './workload/result';
 import { SYSTEM_NAMESPACES } from '../rules/shape-rules';
+import { MIN_POD_SECURITY_VERSION, podSecurityVersionTooOld } from '../rules/guard-rules';
 import { checkImageSignatures, defaultScopes, imageSignatureObjects, POLICY_CONTROLLER_INCLUDE_LABEL, type ImageSignaturePolicy } from './image-signature-policy';
 import { containersOf, findPodSpecs } from '../rules/pod-spec';
 
@@ -369,6 +370,8 @@ function namespacePropProblems(props: HardenedNamespaceProps): Problem[] {
   const version = props.podSecurityVersion ?? DEFAULT_POD_SECURITY_VERSION;
   if (!PSS_VERSION.test(version))
     problems.push({ code: 'NS013', path: 'podSecurityVersion', message: `${JSON.stringify(version)} is not a Pod Security version`, fix: `use a Kubernetes minor version such as ${DEFAULT_POD_SECURITY_VERSION} (pinned), or latest` });
+  else if (podSecurityVersionTooOld(version))
+    problems.push({ code: 'NS013', path: 'podSecurityVersion', message: `${JSON.stringify(version)} is older than ${MIN_POD_SECURITY_VERSION}: its restricted profile lacks checks added since (root UIDs, capabilities, seccomp)`, fix: `use ${MIN_POD_SECURITY_VERSION} or later, such as ${DEFAULT_POD_SECURITY_VERSION} (pinned), or latest` });
   for (const k of Object.keys(props.labels ?? {}))
     if (k.startsWith('pod-security.kubernetes.io/'))
       problems.push({ code: 'NS013', path: `labels.${k}`, message: 'the Pod Security labels are always restricted', fix: 'remove the label; set podSecurityVersion to pin another version' });

@@ -4,7 +4,7 @@
  * switch enforcement off while every pod spec still passes:
  *
  * - HD043: a Namespace does not weaken Pod Security (its `enforce` label, when present, is
- *   `restricted`; cleanimg's namespaces always carry it);
+ *   `restricted`, at a version no older than MIN_POD_SECURITY_VERSION; cleanimg's namespaces always carry it);
  * - HD044: cleanimg's guard objects are as cleanimg writes them: the admission policy (failurePolicy
  *   Fail, the generated validations) and its binding (Deny, bound to its namespace), the default-deny
  *   NetworkPolicy, and the signature policies (enforcing).
@@ -15,6 +15,21 @@ import { groupOf } from './pod-spec';
 import type { Finding, Json, KubeObject, Rule } from './rule';
 
 const ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
+const ENFORCE_VERSION_LABEL = 'pod-security.kubernetes.io/enforce-version';
+/**
+ * The oldest Pod Security version whose restricted profile holds every restricted check but one: a
+ * namespace may pin it or a later one (or `latest`). Older versions drop checks: runAsUser 0 came in
+ * v1.23, capabilities in v1.22, seccomp in v1.19, allowPrivilegeEscalation in v1.8. (v1.34 added the
+ * probe-host check; HD028 holds it for every version.)
+ */
+export const MIN_POD_SECURITY_VERSION = 'v1.25';
+
+/** Whether a Pod Security version label value is older than {@link MIN_POD_SECURITY_VERSION} (not a version at all counts as older: the API server then uses latest, but a writer meant something else). */
+export function podSecurityVersionTooOld(v: unknown): boolean {
+  if (v === 'latest') return false;
+  const m = typeof v === 'string' ? /^v1\.(\d{1,3})$/.exec(v) : null;
+  return !m || Number(m[1]) < Number(MIN_POD_SECURITY_VERSION.slice(3));
+}
 /** The label every namespace carries with its own name (core/namespace.ts's NAMESPACE_NAME_LABEL; not imported: the core imports the rules). */
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 const MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -42,6 +57,9 @@ function namespaceFindings(o: KubeObject): Finding[] {
     return [{ path: `/metadata/labels/${ENFORCE_LABEL.replace('/', '~1')}`, message: `Pod Security enforces ${JSON.stringify(enforce)} in this namespace: its pods may run as root, privileged, on the host's namespaces` }];
   if (enforce === undefined && managed(o))
     return [{ path: '/metadata/labels', message: `a namespace cleanimg writes has lost its ${ENFORCE_LABEL} label: Pod Security no longer enforces anything in it` }];
+  const version = labels[ENFORCE_VERSION_LABEL];
+  if (enforce !== undefined && version !== undefined && podSecurityVersionTooOld(version))
+    return [{ path: `/metadata/labels/${ENFORCE_VERSION_LABEL.replace('/', '~1')}`, message: `Pod Security enforces the restricted profile of ${JSON.stringify(version)}, older than ${MIN_POD_SECURITY_VERSION}: it lacks checks added since (root UIDs, capabilities, seccomp)` }];
   return [];
 }
 
@@ -105,7 +123,7 @@ export const GUARD_RULES: Rule[] = [
   {
     id: 'HD043',
     title: 'namespaces do not weaken Pod Security',
-    fix: 'leave pod-security.kubernetes.io/enforce at restricted (HardenedNamespace sets it); run what needs more privilege outside the app\'s manifests, in a namespace the platform team owns',
+    fix: `leave pod-security.kubernetes.io/enforce at restricted and its enforce-version at ${MIN_POD_SECURITY_VERSION} or later, or latest (HardenedNamespace sets both); run what needs more privilege outside the app's manifests, in a namespace the platform team owns`,
     check: (o) => namespaceFindings(o),
   },
   {

@@ -130,6 +130,14 @@ const guardRawAttacks: Cdk8sAttack[] = [
     build: (c) => new ApiObject(c, 'ns', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'loose', labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } }),
   },
   {
+    name: 'a raw Namespace enforcing restricted as of v1.0 (no seccomp, runAsUser or capabilities checks)', category: 'raw-objects', target: 'raw', stage: 'synth', rule: 'HD043',
+    build: (c) => new ApiObject(c, 'ns', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'old', labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'v1.0' } } }),
+  },
+  {
+    name: 'a HardenedNamespace pinned to Pod Security v1.22 (before runAsUser 0 was refused)', category: 'values', target: 'Namespace', stage: 'construct', rule: 'NS013',
+    build: (c) => new HardenedNamespace(c, 'ns', { name: 'shop', podSecurityVersion: 'v1.22' }),
+  },
+  {
     name: 'the default-deny NetworkPolicy emptied of its policy types', category: 'patches', target: 'Namespace', stage: 'synth', rule: 'HD044',
     build: (c) => {
       const ns = new HardenedNamespace(c, 'ns', { name: 'shop' });
