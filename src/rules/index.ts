@@ -1,4 +1,5 @@
 import { CleanimgError } from '../errors';
+import { CLUSTER_RULES } from './cluster-rules';
 import { CONFIG_RULES } from './config-rules';
 import { GUARD_RULES } from './guard-rules';
 import { scanPodSpecs, withScan, type PodScan } from './pod-spec';
@@ -15,7 +16,7 @@ export { looksLikeSecretName, secretValueReason } from './secret-patterns';
 export { GO_UNSAFE_RAW, goYamlTextFindings, goYamlTextViolations, readAsNumberByGo, type YamlTextFinding, type YamlTextOptions } from './yaml-text';
 
 /** The one rule list, in id order. Every guard (constructs, the synth plugin, the CLI, policy packs) runs exactly this. */
-export const RULES: readonly Rule[] = [...POD_RULES, ...WORKLOAD_RULES, ...PSS_RULES, ...CONFIG_RULES, ...SHAPE_RULES, ...GUARD_RULES, HD033].sort((a, b) => a.id.localeCompare(b.id));
+export const RULES: readonly Rule[] = [...POD_RULES, ...WORKLOAD_RULES, ...PSS_RULES, ...CONFIG_RULES, ...SHAPE_RULES, ...GUARD_RULES, ...CLUSTER_RULES, HD033].sort((a, b) => a.id.localeCompare(b.id));
 
 export function ruleById(id: string): Rule | undefined {
   return RULES.find((r) => r.id === id);

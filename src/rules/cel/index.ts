@@ -424,6 +424,11 @@ export const CEL_NOT_GENERATED: readonly NotGenerated[] = [
     reason: 'the policy, its binding and the signature policies are cluster-scoped and the default-deny NetworkPolicy is not a pod: none of them is judged by a policy bound to the pods of the namespace, and a policy cannot guard its own binding.',
     enforcedBy: 'construct validation, cdk8s synth plugin, cleanimg-customize check, Pulumi policy pack',
   },
+  {
+    id: 'HD045',
+    reason: 'a PersistentVolume is cluster-scoped and the policy is bound to the objects inside its namespace, so it never sees one; the pod names only a claim, and which volume backs it is decided after admission (Pod Security does not look at PersistentVolumes either).',
+    enforcedBy: 'HardenedApp, cdk8s synth plugin, cleanimg-customize check, Pulumi policy pack',
+  },
 ];
 
 function normalizePrefix(prefix: string): string {

@@ -1,6 +1,7 @@
 /** Every attack of the suite, by face, and by the file that holds it. */
 import type { Cdk8sAttack } from '../cdk8s-harness';
 import type { PulumiAttack } from '../pulumi-harness';
+import { CDK8S_CLUSTER_OBJECT_ATTACKS } from './cdk8s-cluster-objects';
 import { CDK8S_CONTENT_ATTACKS } from './cdk8s-content';
 import { CDK8S_HIDDEN_ATTACKS } from './cdk8s-hidden';
 import { CDK8S_NAMESPACE_ATTACKS } from './cdk8s-namespace';
@@ -17,6 +18,7 @@ export const CDK8S_ATTACK_FILES: Readonly<Record<string, readonly Cdk8sAttack[]>
   'cdk8s-namespace.ts': CDK8S_NAMESPACE_ATTACKS,
   'cdk8s-hidden.ts': CDK8S_HIDDEN_ATTACKS,
   'cdk8s-signatures.ts': CDK8S_SIGNATURE_ATTACKS,
+  'cdk8s-cluster-objects.ts': CDK8S_CLUSTER_OBJECT_ATTACKS,
 };
 
 export const CDK8S_ATTACKS: readonly Cdk8sAttack[] = Object.values(CDK8S_ATTACK_FILES).flat();

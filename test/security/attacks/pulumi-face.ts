@@ -277,4 +277,42 @@ const packAttacks: PulumiAttack[] = [
   },
 ];
 
-export const PULUMI_FACE_ATTACKS: readonly PulumiAttack[] = [...typeAttacks, ...jsAttacks, ...valueAttacks, ...programAttacks, ...packAttacks];
+/** A PersistentVolume on the node's root filesystem (HD045), with what a pod needs to bind it. */
+const nodeRootVolume = (id: string, name: string, source: object) => new k8s.core.v1.PersistentVolume(`${id}-pv`, {
+  metadata: { name }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: '', ...source },
+});
+const claimSpec = (volumeName: string) => ({ accessModes: ['ReadWriteOnce'], storageClassName: '', volumeName, resources: { requests: { storage: '1Gi' } } });
+/** A hardened raw Deployment that mounts `volume` at /host (its pod spec passes every pod rule). */
+const mountingAtHost = (id: string, volume: object) => new k8s.apps.v1.Deployment(`${id}-dep`, specOf(bent((p, c) => {
+  p.volumes.push({ name: 'host', ...volume });
+  c.volumeMounts.push({ name: 'host', mountPath: '/host' });
+})) as never);
+
+/** Objects beside the pods that hand a compliant pod the node's filesystem (HD045). */
+const clusterObjectAttacks: PulumiAttack[] = [
+  {
+    name: 'a hostPath PersistentVolume of the node\'s root, bound by a claim a hardened Deployment mounts', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD045',
+    build: (id) => [
+      nodeRootVolume(id, 'node-root', { hostPath: { path: '/', type: 'Directory' } }),
+      new k8s.core.v1.PersistentVolumeClaim(`${id}-pvc`, { metadata: { name: 'node-root' }, spec: claimSpec('node-root') }),
+      mountingAtHost(id, { persistentVolumeClaim: { claimName: 'node-root' } }),
+    ],
+  },
+  {
+    name: 'a hostPath PersistentVolume bound by an ephemeral volume\'s claim template (no PVC object)', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD045',
+    build: (id) => [
+      nodeRootVolume(id, 'node-root-2', { hostPath: { path: '/' } }),
+      mountingAtHost(id, { ephemeral: { volumeClaimTemplate: { spec: claimSpec('node-root-2') } } }),
+    ],
+  },
+  {
+    name: 'a local PersistentVolume whose path is the node\'s /etc', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD045',
+    build: (id) => nodeRootVolume(id, 'node-etc', { local: { path: '/etc' }, nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'Exists' }] }] } } }),
+  },
+  {
+    name: 'a PersistentVolumePatch that adds a hostPath source', category: 'patches', target: 'raw', stage: 'policy-pack', rule: 'HD045',
+    build: (id) => new k8s.core.v1.PersistentVolumePatch(`${id}-patch`, { metadata: { name: 'data' }, spec: { hostPath: { path: '/var/lib/kubelet' } } }),
+  },
+];
+
+export const PULUMI_FACE_ATTACKS: readonly PulumiAttack[] = [...typeAttacks, ...jsAttacks, ...valueAttacks, ...programAttacks, ...packAttacks, ...clusterObjectAttacks];
