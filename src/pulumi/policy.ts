@@ -23,7 +23,9 @@
  *   (`helm.v4.Chart`, `yaml.v2.ConfigGroup`/`ConfigFile`, `kustomize.v2.Directory` and their v1 SDK
  *   counterparts), are not judged themselves: their inputs are chart values or raw manifests, not
  *   objects. `helm.v3.Release` is the opposite: the provider installs the chart itself and
- *   registers nothing, so it is refused (HD034) and `helm.v4.Chart` is the fix.
+ *   registers nothing, so it is refused (HD034) and `helm.v4.Chart` is the fix; so are the custom
+ *   resources whose controller installs a chart or a Git path in the cluster (Flux `HelmRelease`
+ *   and `Kustomization`, Argo CD `Application` and `ApplicationSet`).
  *
  * Custom resources (`kubernetes:<group>/<version>:<Kind>`, e.g. `kubernetes:argoproj.io/v1alpha1:Rollout`)
  * are judged like everything else: the rules find their pod specs by shape.

@@ -9,7 +9,7 @@
  * syntax both RE2 and JavaScript read, so the cluster and these rules cannot disagree.
  */
 import { isQuantity, parseQuantity } from '../core/quantity';
-import { admissionPodSpecPaths, containersOf, isBuiltIn, scanOf, type ContainerSite } from './pod-spec';
+import { admissionPodSpecPaths, containersOf, groupOf, isBuiltIn, scanOf, type ContainerSite } from './pod-spec';
 import type { Finding, Json, KubeObject, PodSpecSite, Rule } from './rule';
 
 /** System namespaces no workload may run in (HD029). Here, not with the props schema, so the rules load without zod. */
@@ -188,10 +188,32 @@ function jobFindings(pod: PodSpecSite, o: KubeObject): Finding[] {
 
 // ---- HD034: what the guards cannot see ----
 
+/** Where the objects go when they are rendered first, so that every guard judges them one by one. */
+const RENDER_FIRST = 'render it first (helm template, cdk8s Helm or Include, Pulumi helm.v4.Chart, kustomize build) and write the objects themselves';
+
+/**
+ * Objects that have a tool or a controller install what they name (a chart, a Git or OCI path)
+ * inside the cluster: the objects they create are never written where a guard sees them. By API
+ * group (any version) and kind.
+ */
+export const INSTALLER_KINDS: readonly { readonly group: string; readonly kind: string; readonly message: string; readonly fix: string }[] = [
+  { group: 'helm.sh', kind: 'Release', message: 'a Pulumi helm.v3.Release installs its chart inside the provider', fix: 'use helm.v4.Chart: it renders the chart into resources that the policy pack judges one by one' },
+  { group: 'helm.toolkit.fluxcd.io', kind: 'HelmRelease', message: 'a Flux HelmRelease has Flux\'s helm-controller install its chart (spec.chart, spec.chartRef) in the cluster', fix: `${RENDER_FIRST}, with these values` },
+  { group: 'kustomize.toolkit.fluxcd.io', kind: 'Kustomization', message: 'a Flux Kustomization has Flux\'s kustomize-controller apply what its source (spec.sourceRef, spec.path) holds', fix: RENDER_FIRST },
+  { group: 'argoproj.io', kind: 'Application', message: 'an Argo CD Application has Argo CD sync what its Git, Helm or OCI source (spec.source, spec.sources) renders', fix: RENDER_FIRST },
+  { group: 'argoproj.io', kind: 'ApplicationSet', message: 'an Argo CD ApplicationSet has Argo CD generate Applications (spec.template) that sync what their sources render', fix: RENDER_FIRST },
+];
+
+function installerFinding(o: KubeObject): Finding | undefined {
+  const group = groupOf(o.apiVersion);
+  const installer = INSTALLER_KINDS.find((i) => i.kind === o.kind && i.group === group);
+  return installer && { path: '/kind', message: `${installer.message}, so no guard sees the objects it creates`, fix: installer.fix };
+}
+
 /** Objects whose content is applied where no guard sees it, or that the admission policy would read as something else. */
 function invisible(o: KubeObject): Finding[] {
-  if (o.apiVersion === 'helm.sh/v3' && o.kind === 'Release')
-    return [{ path: '/kind', message: 'a Pulumi helm.v3.Release installs its chart inside the provider, so no guard sees the objects it creates', fix: 'use helm.v4.Chart: it renders the chart into resources that the policy pack judges one by one' }];
+  const installer = installerFinding(o);
+  if (installer) return [installer];
   const places = admissionPodSpecPaths(o);
   if (places.length > 1)
     return [{ path: places[1]!, message: `pod specs at ${places.join(' and ')}: the admission policy judges only the first, so the other could pass unjudged in the cluster`, fix: 'keep one pod template per object, where its controller reads it' }];

@@ -177,6 +177,24 @@ describe('HD034: objects the guards cannot see into', () => {
     expect(v.map((x) => [x.code, x.path])).toEqual([['HD034', '/kind']]);
     expect(v[0]!.fix).toMatch(/helm\.v4\.Chart/);
   });
+
+  it('refuses Flux and Argo CD objects that install what no guard sees, in any version, and only those kinds', () => {
+    const installers = [
+      ['helm.toolkit.fluxcd.io/v2', 'HelmRelease', 'spec.chart'], ['helm.toolkit.fluxcd.io/v2beta1', 'HelmRelease', 'spec.chart'],
+      ['kustomize.toolkit.fluxcd.io/v1', 'Kustomization', 'spec.sourceRef'],
+      ['argoproj.io/v1alpha1', 'Application', 'spec.source'], ['argoproj.io/v1alpha1', 'ApplicationSet', 'spec.template'],
+    ];
+    for (const [apiVersion, kind, field] of installers) {
+      const v = checkObject({ apiVersion, kind, metadata: { name: 'x' }, spec: {} } as KubeObject);
+      expect(v.map((x) => [x.code, x.path]), kind).toEqual([['HD034', '/kind']]);
+      expect(v[0]!.message, kind).toContain(field);
+      expect(v[0]!.fix, kind).toMatch(/render it first/);
+    }
+    // Same kinds in other groups (kustomize's own config file, an Argo Workflow's group for another kind) are not installers.
+    expect(codes({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['a.yaml'] })).toEqual([]);
+    expect(codes({ apiVersion: 'example.com/v1', kind: 'HelmRelease', metadata: { name: 'x' }, spec: {} })).toEqual([]);
+    expect(codes({ apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject', metadata: { name: 'x' }, spec: {} })).toEqual([]);
+  });
 });
 
 describe('HD031 over binaryData', () => {

@@ -1,8 +1,9 @@
 /**
  * Objects no guard used to look into, written beside the library's in a cdk8s chart: List wrappers
  * (nested, typed, kind-less items), custom resources that carry a pod template, bare pod-making
- * kinds, ConfigMap binaryData, literal Secrets inside Lists, and kinds named like Object.prototype
- * members (which once crashed the rules). Each constructs; HardenedApp, the synth plugin and
+ * kinds, GitOps objects whose controller installs what no guard sees (Flux, Argo CD), ConfigMap
+ * binaryData, literal Secrets inside Lists, and kinds named like Object.prototype members (which
+ * once crashed the rules). Each constructs; HardenedApp, the synth plugin and
  * `check` must refuse what it writes.
  */
 import { Include, type Chart } from 'cdk8s';
@@ -101,6 +102,30 @@ export const CDK8S_HIDDEN_ATTACKS: readonly Cdk8sAttack[] = [
       writeFileSync(file, stringify(deployment('vendored', (_s, ct) => { ct.securityContext.privileged = true; })));
       new Include(c, 'vendor', { url: file });
     },
+  },
+  {
+    name: 'a Flux HelmRelease, whose chart Flux installs where no guard sees it', category: 'hidden-objects', target: 'raw', stage: 'synth', rule: 'HD034',
+    build: (c) => raw(c, 'hr', { apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name: 'hr' }, spec: {
+      interval: '5m', chart: { spec: { chart: 'privileged-chart', sourceRef: { kind: 'HelmRepository', name: 'charts' } } }, values: { securityContext: { privileged: true }, hostNetwork: true },
+    } }),
+  },
+  {
+    name: 'an Argo CD Application syncing a Git path into kube-system', category: 'hidden-objects', target: 'raw', stage: 'synth', rule: 'HD034',
+    build: (c) => raw(c, 'app', { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'app', namespace: 'argocd' }, spec: {
+      project: 'default', source: { repoURL: 'https://git.example.com/ops.git', path: 'privileged', targetRevision: 'HEAD' },
+      destination: { server: 'https://kubernetes.default.svc', namespace: 'kube-system' }, syncPolicy: { automated: {} },
+    } }),
+  },
+  {
+    name: 'an Argo CD ApplicationSet inside a List', category: 'hidden-objects', target: 'raw', stage: 'synth', rule: 'HD034',
+    build: (c) => raw(c, 'l', { apiVersion: 'v1', kind: 'List', metadata: { name: 'gitops' }, items: [{ apiVersion: 'argoproj.io/v1alpha1', kind: 'ApplicationSet', metadata: { name: 'apps' }, spec: {
+      generators: [{ list: { elements: [{ name: 'a' }] } }],
+      template: { metadata: { name: '{{name}}' }, spec: { project: 'default', source: { repoURL: 'https://git.example.com/ops.git', path: '{{name}}' }, destination: { namespace: 'kube-system' } } },
+    } }] }),
+  },
+  {
+    name: 'a Flux Kustomization applying a Git path', category: 'hidden-objects', target: 'raw', stage: 'synth', rule: 'HD034',
+    build: (c) => raw(c, 'ks', { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'ks' }, spec: { interval: '5m', path: './privileged', prune: true, sourceRef: { kind: 'GitRepository', name: 'ops' } } }),
   },
   {
     name: 'a second pod template in one object, where the admission policy would judge only the first', category: 'hidden-objects', target: 'raw', stage: 'synth', rule: 'HD034',

@@ -229,6 +229,32 @@ const packAttacks: PulumiAttack[] = [
     name: 'a helm.v3.Release, whose objects no guard would see', category: 'hidden-objects', target: 'raw', stage: 'policy-pack', rule: 'HD034',
     build: (id) => new k8s.helm.v3.Release(id, { chart: 'privileged-chart', repositoryOpts: { repo: 'https://charts.example.com' }, values: { securityContext: { privileged: true } } }),
   },
+  {
+    name: 'a Flux HelmRelease, whose chart Flux installs where no guard sees it', category: 'hidden-objects', target: 'raw', stage: 'policy-pack', rule: 'HD034',
+    build: (id) => new k8s.apiextensions.CustomResource(id, { apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name: 'hr' }, spec: {
+      interval: '5m', chart: { spec: { chart: 'privileged-chart', sourceRef: { kind: 'HelmRepository', name: 'charts' } } }, values: { securityContext: { privileged: true }, hostNetwork: true },
+    } }),
+  },
+  {
+    name: 'a Flux Kustomization applying a Git path', category: 'hidden-objects', target: 'raw', stage: 'policy-pack', rule: 'HD034',
+    build: (id) => new k8s.apiextensions.CustomResource(id, { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'ks' }, spec: {
+      interval: '5m', path: './privileged', prune: true, sourceRef: { kind: 'GitRepository', name: 'ops' }, targetNamespace: 'kube-system',
+    } }),
+  },
+  {
+    name: 'an Argo CD Application syncing a Git path into kube-system', category: 'hidden-objects', target: 'raw', stage: 'policy-pack', rule: 'HD034',
+    build: (id) => new k8s.apiextensions.CustomResource(id, { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'app', namespace: 'argocd' }, spec: {
+      project: 'default', source: { repoURL: 'https://git.example.com/ops.git', path: 'privileged', targetRevision: 'HEAD', helm: { values: 'securityContext:\n  privileged: true\n' } },
+      destination: { server: 'https://kubernetes.default.svc', namespace: 'kube-system' }, syncPolicy: { automated: {} },
+    } }),
+  },
+  {
+    name: 'an Argo CD ApplicationSet generating Applications', category: 'hidden-objects', target: 'raw', stage: 'policy-pack', rule: 'HD034',
+    build: (id) => new k8s.apiextensions.CustomResource(id, { apiVersion: 'argoproj.io/v1alpha1', kind: 'ApplicationSet', metadata: { name: 'apps', namespace: 'argocd' }, spec: {
+      generators: [{ list: { elements: [{ name: 'a' }] } }],
+      template: { metadata: { name: '{{name}}' }, spec: { project: 'default', source: { repoURL: 'https://git.example.com/ops.git', path: '{{name}}', targetRevision: 'HEAD' }, destination: { server: 'https://kubernetes.default.svc', namespace: 'kube-system' } } },
+    } }),
+  },
   { name: 'a Secret with literal stringData', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD030', build: (id) => new k8s.core.v1.Secret(id, { metadata: { name: 'db' }, stringData: { password: 'hunter2' } }) },
   {
     name: 'a ConfigMap whose binaryData holds a private key', category: 'hidden-objects', target: 'raw', stage: 'policy-pack', rule: 'HD031',
