@@ -1,5 +1,5 @@
 /**
- * HD045: objects beside the pods that hand a pod what its spec does not show. Each case must fire
+ * HD045, HD046: objects beside the pods that hand a pod what its spec does not show. Each case must fire
  * exactly its rule at its path, with a message naming the field; ordinary objects of the same kinds pass.
  */
 import { describe, expect, it } from 'vitest';
@@ -28,5 +28,39 @@ describe('PersistentVolumes on a node\'s filesystem (HD045)', () => {
     expect(found(pv({ csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-1' } }))).toEqual([]);
     expect(found(pv({ hostPath: null }))).toEqual([]);
     expect(found({ apiVersion: 'example.com/v1', kind: 'PersistentVolume', metadata: { name: 'x' }, spec: { size: 1 } })).toEqual([]);
+  });
+});
+
+describe('objects that rewrite or re-place pods at admission (HD046)', () => {
+  const webhook = { name: 'm.example.com', clientConfig: { url: 'https://m.example.com' }, admissionReviewVersions: ['v1'], sideEffects: 'None' };
+  it('refuses mutating webhooks and admission policies and their bindings, in any version', () => {
+    expect(found({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'm' }, webhooks: [webhook] })).toEqual(['HD046 /kind']);
+    expect(found({ apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicy', metadata: { name: 'm' }, spec: { mutations: [] } })).toEqual(['HD046 /kind']);
+    expect(found({ apiVersion: 'admissionregistration.k8s.io/v1alpha1', kind: 'MutatingAdmissionPolicyBinding', metadata: { name: 'm' }, spec: { policyName: 'm' } })).toEqual(['HD046 /kind']);
+    const [v] = checkObject({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'm' } } as KubeObject);
+    expect(v!.message).toMatch(/MutatingWebhookConfiguration .*rewrites the objects it matches at admission/);
+    expect(v!.fix).toMatch(/remove the MutatingWebhookConfiguration/);
+  });
+
+  it('refuses Gatekeeper mutators and Kyverno mutate rules, not Kyverno\'s other rules', () => {
+    expect(found({ apiVersion: 'mutation.gatekeeper.sh/v1', kind: 'Assign', metadata: { name: 'a' }, spec: { location: 'spec.hostPID', parameters: { assign: { value: true } } } })).toEqual(['HD046 /kind']);
+    const kyverno = (rules: object[]) => ({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'k' }, spec: { rules } });
+    expect(found(kyverno([{ name: 'validate', validate: { message: 'x' } }, { name: 'loosen', mutate: { patchStrategicMerge: { spec: { hostPID: true } } } }]))).toEqual(['HD046 /spec/rules/1/mutate']);
+    expect(found({ ...kyverno([{ name: 'loosen', mutate: {} }]), kind: 'Policy', metadata: { name: 'k', namespace: 'shop' } })).toEqual(['HD046 /spec/rules/0/mutate']);
+    expect(found(kyverno([{ name: 'signed', verifyImages: [{ imageReferences: ['*'], mutateDigest: false }] }]))).toEqual([]);
+  });
+
+  it('refuses a RuntimeClass that adds tolerations, naming them; passes one that adds none, or only a nodeSelector', () => {
+    const rc = (scheduling?: object) => ({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'r' }, handler: 'runc', ...(scheduling ? { scheduling } : {}) });
+    const [v, ...rest] = checkObject(rc({ tolerations: [{ operator: 'Exists' }] }) as KubeObject);
+    expect(rest).toEqual([]);
+    expect([v!.code, v!.path]).toEqual(['HD046', '/scheduling/tolerations']);
+    expect(v!.message).toContain('[{"operator":"Exists"}]');
+    expect(v!.fix).toMatch(/scheduling\.tolerations/);
+    expect(found(rc({ tolerations: [{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }] }))).toEqual(['HD046 /scheduling/tolerations']);
+    expect(found(rc())).toEqual([]);
+    expect(found(rc({ tolerations: [] }))).toEqual([]);
+    expect(found(rc({ nodeSelector: { 'sandbox.example.com/gvisor': 'true' } }))).toEqual([]);
+    expect(found({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'v' }, webhooks: [webhook] })).toEqual([]);
   });
 });

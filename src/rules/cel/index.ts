@@ -429,6 +429,11 @@ export const CEL_NOT_GENERATED: readonly NotGenerated[] = [
     reason: 'a PersistentVolume is cluster-scoped and the policy is bound to the objects inside its namespace, so it never sees one; the pod names only a claim, and which volume backs it is decided after admission (Pod Security does not look at PersistentVolumes either).',
     enforcedBy: 'HardenedApp, cdk8s synth plugin, cleanimg-customize check, Pulumi policy pack',
   },
+  {
+    id: 'HD046',
+    reason: 'mutating webhooks and admission policies, their bindings and RuntimeClasses are cluster-scoped, and a Kyverno or Gatekeeper policy carries no pod spec, so the policy bound to the namespace never matches them; in a hardened namespace it and Pod Security still judge each pod after every mutation (validation runs last), but a mutator reaches the pods of every namespace.',
+    enforcedBy: 'HardenedApp, cdk8s synth plugin, cleanimg-customize check, Pulumi policy pack',
+  },
 ];
 
 function normalizePrefix(prefix: string): string {

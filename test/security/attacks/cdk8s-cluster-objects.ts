@@ -1,7 +1,8 @@
 /**
  * Objects beside the pods that change what a pod gets where no pod spec shows it, written in a cdk8s
  * chart next to hardened workloads whose pod specs pass every pod rule: a PersistentVolume on the
- * node's filesystem that the pod binds through an ordinary claim (HD045). Each constructs;
+ * node's filesystem that the pod binds through an ordinary claim (HD045); objects that rewrite or
+ * re-place the pod at admission, after the guards judged it (HD046). Each constructs;
  * HardenedApp, the synth plugin and `check` must refuse what it writes.
  */
 import type { Chart } from 'cdk8s';
@@ -45,5 +46,37 @@ export const CDK8S_CLUSTER_OBJECT_ATTACKS: readonly Cdk8sAttack[] = [
   {
     name: 'a hostPath PersistentVolume inside a List', category: 'hidden-objects', target: 'raw', stage: 'synth', rule: 'HD045',
     build: (c) => raw(c, 'l', { apiVersion: 'v1', kind: 'List', metadata: { name: 'storage' }, items: [persistentVolume('in-list', { hostPath: { path: '/var/run' } })] }),
+  },
+  {
+    name: 'a RuntimeClass that adds a toleration of every taint to the hardened Deployment naming it', category: 'raw-objects', target: 'raw', stage: 'synth', rule: 'HD046',
+    build: (c) => {
+      raw(c, 'rc', { apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'anywhere' }, handler: 'runc', scheduling: { nodeSelector: { 'node-role.kubernetes.io/control-plane': '' }, tolerations: [{ operator: 'Exists' }] } });
+      const d = hardenedObject('placed');
+      d.spec.template.spec.runtimeClassName = 'anywhere';
+      raw(c, 'placed', d);
+    },
+  },
+  {
+    name: 'a MutatingAdmissionPolicy and binding that make a namespace\'s pods privileged', category: 'raw-objects', target: 'raw', stage: 'synth', rule: 'HD046',
+    build: (c) => {
+      raw(c, 'map', { apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicy', metadata: { name: 'loosen' }, spec: {
+        matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }] },
+        failurePolicy: 'Ignore', mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: '[JSONPatch{op: "add", path: "/spec/hostPID", value: true}]' } }],
+      } });
+      raw(c, 'mapb', { apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicyBinding', metadata: { name: 'loosen' }, spec: { policyName: 'loosen' } });
+    },
+  },
+  {
+    name: 'a MutatingWebhookConfiguration that sends every pod to an outside webhook', category: 'raw-objects', target: 'raw', stage: 'synth', rule: 'HD046',
+    build: (c) => raw(c, 'mwc', { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'loosen' }, webhooks: [{
+      name: 'loosen.example.com', admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Ignore', clientConfig: { url: 'https://loosen.example.com/mutate' },
+      rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
+    }] }),
+  },
+  {
+    name: 'a Kyverno ClusterPolicy whose mutate rule gives every pod hostPID', category: 'raw-objects', target: 'raw', stage: 'synth', rule: 'HD046',
+    build: (c) => raw(c, 'kyverno', { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'loosen' }, spec: { rules: [{
+      name: 'host-pid', match: { any: [{ resources: { kinds: ['Pod'] } }] }, mutate: { patchStrategicMerge: { spec: { hostPID: true } } },
+    }] } }),
   },
 ];

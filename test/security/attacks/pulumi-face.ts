@@ -314,7 +314,14 @@ const mountingAtHost = (id: string, volume: object) => new k8s.apps.v1.Deploymen
   c.volumeMounts.push({ name: 'host', mountPath: '/host' });
 })) as never);
 
-/** Objects beside the pods that hand a compliant pod the node's filesystem (HD045). */
+/** A MutatingAdmissionPolicy that makes every pod of a namespace privileged, with hostPID (HD046). */
+const LOOSEN_PODS = {
+  matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }] },
+  failurePolicy: 'Ignore', reinvocationPolicy: 'IfNeeded',
+  mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: 'Object{spec: Object.spec{hostPID: true, containers: [Object.spec.containers{name: "app", securityContext: Object.spec.containers.securityContext{privileged: true, runAsUser: 0}}]}}' } }],
+};
+
+/** Objects beside the pods that hand a compliant pod the node's filesystem (HD045), or rewrite or re-place it at admission (HD046). */
 const clusterObjectAttacks: PulumiAttack[] = [
   {
     name: 'a hostPath PersistentVolume of the node\'s root, bound by a claim a hardened Deployment mounts', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD045',
@@ -338,6 +345,27 @@ const clusterObjectAttacks: PulumiAttack[] = [
   {
     name: 'a PersistentVolumePatch that adds a hostPath source', category: 'patches', target: 'raw', stage: 'policy-pack', rule: 'HD045',
     build: (id) => new k8s.core.v1.PersistentVolumePatch(`${id}-patch`, { metadata: { name: 'data' }, spec: { hostPath: { path: '/var/lib/kubelet' } } }),
+  },
+  {
+    name: 'a RuntimeClass that adds a toleration of every taint to the hardened Deployment naming it', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD046',
+    build: (id) => [
+      new k8s.node.v1.RuntimeClass(`${id}-rc`, { metadata: { name: 'anywhere' }, handler: 'runc', scheduling: { nodeSelector: { 'node-role.kubernetes.io/control-plane': '' }, tolerations: [{ operator: 'Exists' }] } }),
+      new k8s.apps.v1.Deployment(`${id}-dep`, specOf(bent((p) => { p.runtimeClassName = 'anywhere'; })) as never),
+    ],
+  },
+  {
+    name: 'a MutatingAdmissionPolicy and binding that make a namespace\'s pods privileged', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD046',
+    build: (id) => [
+      new k8s.apiextensions.CustomResource(`${id}-map`, { apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicy', metadata: { name: 'loosen' }, spec: LOOSEN_PODS }),
+      new k8s.apiextensions.CustomResource(`${id}-mapb`, { apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicyBinding', metadata: { name: 'loosen' }, spec: { policyName: 'loosen', matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'team' } } } } }),
+    ],
+  },
+  {
+    name: 'a typed MutatingWebhookConfiguration that sends every pod to an outside webhook', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD046',
+    build: (id) => new k8s.admissionregistration.v1.MutatingWebhookConfiguration(id, { metadata: { name: 'loosen' }, webhooks: [{
+      name: 'loosen.example.com', admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Ignore', clientConfig: { url: 'https://loosen.example.com/mutate' },
+      rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
+    }] }),
   },
 ];
 
