@@ -379,7 +379,7 @@ export interface YamlTextOptions {
    * 1.1 schema), `1.2` for manifests written by hand. @default '1.1'
    */
   readonly version?: '1.1' | '1.2';
-  /** Which findings become violations (all by default); given the finding and its document's number (0-based). */
+  /** Which findings become violations, given the finding and its document's number (0-based). @default every finding */
   readonly keep?: (finding: YamlTextFinding, docIndex: number) => boolean;
 }
 
