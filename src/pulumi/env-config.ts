@@ -10,9 +10,9 @@ import { secretFieldGuard } from './secret-fields';
 export const ENV_CONFIG_TYPE = 'cleanimg:index:EnvConfig';
 
 /**
- * The annotation on every Secret that an EnvConfig component creates from Pulumi secrets. The
- * policy pack exempts such a Secret from HD030 only when it also carries this annotation AND its
- * URN shows that an EnvConfig component is its parent; a hand-written Secret is still refused.
+ * The annotation on every Secret that an EnvConfig component creates from Pulumi secrets: it tells
+ * readers of the cluster where the data came from. It proves nothing to the policy pack (any program
+ * can write it); the pack exempts a Secret from HD030 only when its config names it.
  */
 export const SECRET_SOURCE_ANNOTATION = 'cleanimg.dev/secret-source';
 export const SECRET_SOURCE_PULUMI = 'pulumi-secret';

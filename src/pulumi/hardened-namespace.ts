@@ -8,6 +8,7 @@ import { CleanimgError } from '../errors';
 import type { KubeObject } from '../rules';
 import { HardenedWorkload, kubeArgs } from './hardened-workload';
 import { isPlain, mapKnown, resolveWith, type Known } from './resolve';
+import { ownershipAnnotationProblems } from './ssa-ownership';
 
 /** The type token of the HardenedNamespace component. */
 export const HARDENED_NAMESPACE_TYPE = 'cleanimg:index:HardenedNamespace';
@@ -128,6 +129,8 @@ export class HardenedNamespace extends pulumi.ComponentResource {
     const name = rest.name ?? resourceName;
     const props: CoreProps = { ...rest, name };
     // The namespace's own props first: a bad one throws here, with nothing registered.
+    const owning = ownershipAnnotationProblems(props.annotations, `HardenedNamespace ${JSON.stringify(name)}`);
+    if (owning.length) throw new CleanimgError(`HardenedNamespace ${JSON.stringify(name)}: ${owning.length} invalid prop${owning.length === 1 ? '' : 's'}:`, owning);
     hardenedNamespace(props);
     super(HARDENED_NAMESPACE_TYPE, resourceName, {}, opts);
     this.name = name;

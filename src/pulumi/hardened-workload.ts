@@ -12,6 +12,7 @@ import type { EnvConfigAttachment, HardenedContainerProps, HardenedPodProps } fr
 import { httpRouteFor, ingressFor, serviceFor, type HttpRouteOptions, type IngressOptions, type ServiceOptions } from '../core/workload/exposure';
 import type { HardenedWorkloadResult } from '../core/workload/result';
 import { CleanimgError } from '../errors';
+import { ownershipAnnotationProblems } from './ssa-ownership';
 import type { KubeObject } from '../rules';
 import type { PulumiAttachmentSource } from './env-config';
 import { asOutput, isPlain, lateContainerImages, mapKnown, resolveWithLate, type Known } from './resolve';
@@ -73,6 +74,15 @@ const RESOURCE_CLASSES: Record<string, KubeCtor> = {
   PodDisruptionBudget: k8s.policy.v1.PodDisruptionBudget as unknown as KubeCtor,
   Ingress: k8s.networking.v1.Ingress as unknown as KubeCtor,
 };
+
+/** `build`, refusing first the annotations that share or take over field ownership (PUL001, also when they arrive as an Output). */
+function withOwnershipCheck<R>(build: (props: never) => R, where: string): (props: never) => R {
+  return (props) => {
+    const problems = ownershipAnnotationProblems((props as { annotations?: unknown }).annotations, where);
+    if (problems.length) throw new CleanimgError(`${where}: ${problems.length} invalid prop${problems.length === 1 ? '' : 's'}:`, problems);
+    return build(props);
+  };
+}
 
 function isAttachmentSource(c: unknown): c is PulumiAttachmentSource {
   // `in`, not a read: reading `attachment` would make an Output that is not needed when the value is known.
@@ -158,11 +168,12 @@ export abstract class HardenedWorkload<R extends HardenedWorkloadResult = Harden
     // Validate before registering anything, and before any Output is made (one made first would
     // reject again, unhandled, after this constructor threw): plain args that break a rule throw here.
     const allPlain = isPlain(coreInput);
-    const planned = build((allPlain ? coreInput : withoutPending(coreInput)) as never);
+    const checkedBuild = withOwnershipCheck(build, `${type.slice(type.lastIndexOf(':') + 1)} ${JSON.stringify(name)}`);
+    const planned = checkedBuild((allPlain ? coreInput : withoutPending(coreInput)) as never);
     const exposure = exposureOf(planned, service, ingress, httpRoute);
     // A secret Output in any field but an attachment would reach the cluster in plain text: refused when known.
     const guard = allPlain ? undefined : secretFieldGuard(coreInput, `${planned.kind} ${JSON.stringify(name)}`, (path) => /\]\.config\b/.test(path));
-    const known: Known<R> = allPlain ? { plain: true, value: planned } : resolveWithLate(coreInput, (p) => build(p as never), lateContainerImages, guard);
+    const known: Known<R> = allPlain ? { plain: true, value: planned } : resolveWithLate(coreInput, (p) => checkedBuild(p as never), lateContainerImages, guard);
     const shape = known.plain ? known.value : planned;
     super(type, resourceName, {}, opts);
     this.resourceName = resourceName;

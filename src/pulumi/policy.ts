@@ -5,11 +5,16 @@
  * a HardenedDeployment, with the same rule ids, paths and fixes as every other guard.
  *
  * Exceptions, each narrow:
- * - HD030 (no literal Secret data) exempts a Secret made by our EnvConfig component from Pulumi
- *   secrets: a typed `kubernetes:core/v1:Secret` whose URN shows an EnvConfig parent AND that
- *   carries the secret-source annotation. Its data is a Pulumi secret (encrypted in state, never
- *   written to Git). A Secret written by hand, with `data` or `stringData`, is still refused, and so
- *   is a look-alike made as a CustomResource of kind Secret.
+ * - HD030 (no literal Secret data) exempts only the Secrets that the person running the CLI names in
+ *   the pack's config (`--policy-pack-config`: `{"cleanimg-hd030": {"pulumiSecrets": ["shop/api-secret"]}}`),
+ *   the managed Secrets of EnvConfig components, whose data comes from Pulumi secrets. Nothing in a
+ *   resource can prove that: its URN, parent and annotations are the program's to write, and the
+ *   Kubernetes SDK wraps every Secret's data in a Pulumi secret itself. So by default every typed
+ *   Secret with data is refused, an EnvConfig's too; `stringData` and look-alike CustomResources are
+ *   never exempt.
+ * - PUL001 (Pulumi only): the annotations `pulumi.com/patchFieldManager` and `pulumi.com/patchForce`,
+ *   and a provider's `enablePatchForce`, are refused on every resource (see ssa-ownership.ts): with
+ *   them a compliant patch can take over fields of another resource and remove them.
  * - `*Patch` resources (server-side apply patches) are partial: only fields they actually set are
  *   judged (a patch that sets `privileged: true` fails; one that leaves `runAsNonRoot` out does not).
  *   But a container, init container, ephemeral container or volume entry in a patch is judged whole
@@ -29,14 +34,16 @@
  *
  * Custom resources (`kubernetes:<group>/<version>:<Kind>`, e.g. `kubernetes:argoproj.io/v1alpha1:Rollout`)
  * are judged like everything else: the rules find their pod specs by shape.
- * - During preview, values not yet known (e.g. an image digest a build will produce) are skipped;
- *   `pulumi up` runs the policies again with every value known.
+ * - During preview, values not yet known (e.g. an image digest a build will produce) are set
+ *   aside, and so is a finding that depends on them; a finding that holds whatever they turn out to
+ *   be is reported (preview-unknowns.ts). `pulumi up` runs the policies again with every value known.
  *
  * This module needs only the types of `@pulumi/policy`; policy-pack/index.js makes the PolicyPack.
  */
 import type { EnforcementLevel, PolicyPackArgs, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
-import { checkObject, RULES, type KubeObject, type Rule, type Violation } from '../rules';
-import { ENV_CONFIG_TYPE, SECRET_SOURCE_ANNOTATION, SECRET_SOURCE_PULUMI } from './env-config';
+import { checkObject, objectId, RULES, type KubeObject, type Rule, type Violation } from '../rules';
+import { knownFindings } from './preview-unknowns';
+import { providerForceViolation, SSA_OWNERSHIP_RULE } from './ssa-ownership';
 
 export const POLICY_PACK_NAME = 'cleanimg-hardening';
 
@@ -91,7 +98,6 @@ function pointerValue(o: unknown, pointer: string): unknown {
   return node;
 }
 
-const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
 
 /**
  * Component types of @pulumi/kubernetes whose objects are each registered as a resource (checked in
@@ -102,12 +108,6 @@ export const COMPONENTS_WITH_JUDGED_CHILDREN: ReadonlySet<string> = new Set([
   'kubernetes:helm.sh/v4:Chart', 'kubernetes:yaml/v2:ConfigGroup', 'kubernetes:yaml/v2:ConfigFile', 'kubernetes:kustomize/v2:Directory',
   'kubernetes:helm.sh/v3:Chart', 'kubernetes:helm.sh/v2:Chart', 'kubernetes:yaml:ConfigGroup', 'kubernetes:yaml:ConfigFile', 'kubernetes:kustomize:Directory',
 ]);
-
-/** True when the URN's type chain shows our EnvConfig component as the resource's parent. */
-export function madeByEnvConfig(urn: string): boolean {
-  const types = (urn.split('::')[2] ?? '').split('$');
-  return types.length >= 2 && types[types.length - 2] === ENV_CONFIG_TYPE;
-}
 
 /** A resource as the policy framework hands it over (the fields we use). */
 export type PolicyResourceLike = Pick<ResourceValidationArgs, 'type' | 'props' | 'urn' | 'name'> & {
@@ -140,32 +140,69 @@ function inPatchedEntry(object: KubeObject, path: string): boolean {
   return !!m && pointerValue(object, m[1]!) !== undefined && !CONTAINER_IMAGE.test(path);
 }
 
+/** What the person running the CLI configured (the program cannot change it). */
+export interface PackConfig {
+  /**
+   * Secrets exempt from HD030, as `namespace/name` (or `name`, in any namespace): the managed
+   * Secrets of EnvConfig components whose data comes from Pulumi secrets.
+   */
+  readonly pulumiSecrets?: readonly string[];
+}
+
+/** The rules the pack runs: the one rule list, and PUL001 (Pulumi's server-side-apply ownership). */
+export const PACK_RULES: readonly Rule[] = [...RULES, SSA_OWNERSHIP_RULE];
+
 /**
- * Runs `rules` over one resource's inputs and returns the violations that apply, after the
- * exceptions described at the top of this file.
+ * True when the pack's config names this Secret. The URN, the parent and the annotations are all
+ * the program's to choose, so they prove nothing: only the configuration grants the exemption.
  */
-export function violationsOfResource(r: PolicyResourceLike, rules: readonly Rule[] = RULES): Violation[] {
-  if (!r.type.startsWith('kubernetes:') || r.type.startsWith('pulumi:providers:') || COMPONENTS_WITH_JUDGED_CHILDREN.has(r.type)) return [];
+function grantedSecret(r: PolicyResourceLike, object: KubeObject, config: PackConfig): boolean {
+  if (r.type !== 'kubernetes:core/v1:Secret' || (object as Record<string, unknown>).stringData !== undefined) return false;
+  const { name, namespace } = object.metadata ?? {};
+  const ids = [name, ...(namespace ? [`${namespace}/${name}`] : [])];
+  return (config.pulumiSecrets ?? []).some((s) => ids.includes(s));
+}
+
+/** The object the resource creates, as far as it is known, with the JSON pointers of the unknown values. */
+function objectOf(r: PolicyResourceLike): { object: KubeObject; unknown: string[]; fromProvider: boolean } {
   const fromType = kindOfType(r.type);
-  if (!fromType.kind) return [];
   const unknown: string[] = [];
   const props = knownCopy(r.props, unknown) as KubeObject;
   let object: KubeObject = { ...props, apiVersion: props.apiVersion ?? fromType.apiVersion, kind: props.kind ?? fromType.kind };
   if (!object.metadata?.name && r.name) object.metadata = { ...object.metadata, name: r.name };
   const named = object.metadata?.namespace;
   object = inProviderNamespace(object, r);
-  const fromProvider = !named && object.metadata?.namespace !== undefined;
+  return { object, unknown, fromProvider: !named && object.metadata?.namespace !== undefined };
+}
+
+/**
+ * Runs `rules` over one resource's inputs and returns the violations that apply, after the
+ * exceptions described at the top of this file.
+ */
+export function violationsOfResource(r: PolicyResourceLike, rules: readonly Rule[] = PACK_RULES, config: PackConfig = {}): Violation[] {
+  if (!r.type.startsWith('kubernetes:') || r.type.startsWith('pulumi:providers:') || COMPONENTS_WITH_JUDGED_CHILDREN.has(r.type)) return [];
+  if (!kindOfType(r.type).kind) return [];
+  const { object, unknown, fromProvider } = objectOf(r);
   // `kubernetes:apps/v1:DeploymentPatch` is a patch; a CustomResource of kind `NetworkPatch` says so in its inputs.
   const typeKind = r.type.slice(r.type.lastIndexOf(':') + 1);
-  const isPatch = typeKind.endsWith('Patch') && props.kind !== typeKind;
-  const exemptSecret = r.type === 'kubernetes:core/v1:Secret' && madeByEnvConfig(r.urn)
-    && (object.metadata?.annotations as Record<string, unknown> | undefined)?.[SECRET_SOURCE_ANNOTATION] === SECRET_SOURCE_PULUMI
-    && (object as Record<string, unknown>).stringData === undefined;
-  return checkObject(object, rules).filter((v) =>
-    !unknown.some((u) => under(v.path, u) || under(u, v.path))
-    && !(isPatch && pointerValue(object, v.path) === undefined && !inPatchedEntry(object, v.path))
-    && !(exemptSecret && v.code === 'HD030'))
-    .map((v) => (fromProvider && v.path === '/metadata/namespace' ? { ...v, message: `${v.message} (the object names no namespace; its provider's default namespace is ${object.metadata!.namespace})` } : v));
+  const isPatch = typeKind.endsWith('Patch') && object.kind !== typeKind;
+  const exemptSecret = grantedSecret(r, object, config);
+  const judge = (o: KubeObject) => checkObject(o, rules).filter((v) =>
+    !(isPatch && pointerValue(o, v.path) === undefined && !inPatchedEntry(o, v.path))
+    && !(exemptSecret && v.code === 'HD030'));
+  const found = knownFindings(object, unknown, judge);
+  const force = rules.includes(SSA_OWNERSHIP_RULE) ? providerForceViolation(knownCopy(r.provider?.props, []) as Record<string, unknown> | undefined, objectId(object)) : undefined;
+  return [...found, ...(force ? [force] : [])].map((v) => inPulumiTerms(v, r, object, fromProvider));
+}
+
+/** The pack's wording: where a provider put the object, and how a Pulumi-made Secret is exempted. */
+function inPulumiTerms(v: Violation, r: PolicyResourceLike, object: KubeObject, fromProvider: boolean): Violation {
+  if (fromProvider && v.path === '/metadata/namespace') return { ...v, message: `${v.message} (the object names no namespace; its provider's default namespace is ${object.metadata!.namespace})` };
+  if (v.code === 'HD030' && r.type === 'kubernetes:core/v1:Secret' && v.path === '/data') {
+    const id = object.metadata?.namespace ? `${object.metadata.namespace}/${object.metadata.name}` : object.metadata?.name;
+    return { ...v, fix: `${v.fix}; if it is an EnvConfig managedSecret whose data comes from Pulumi secrets, whoever runs the CLI lists it in the pack's config: --policy-pack-config with {"cleanimg-hd030": {"pulumiSecrets": [${JSON.stringify(id)}]}}` };
+  }
+  return v;
 }
 
 /** Formats a violation for `reportViolation`: object, rule, path, what is wrong and the fix. */
@@ -173,16 +210,21 @@ export function violationMessage(v: Violation): string {
   return `${v.object} ${v.code} ${v.path}: ${v.message} — ${v.fix}`;
 }
 
+/** HD030's config: the Secrets the person running the CLI exempts (see PackConfig). */
+const HD030_CONFIG_SCHEMA = { properties: { pulumiSecrets: { type: 'array' as const, items: { type: 'string' as const } } } };
+
 /** One policy per rule, each running that rule over every Kubernetes resource's inputs. */
-export function cleanimgPolicies(enforcementLevel: EnforcementLevel = 'mandatory', rules: readonly Rule[] = RULES): ResourceValidationPolicy[] {
+export function cleanimgPolicies(enforcementLevel: EnforcementLevel = 'mandatory', rules: readonly Rule[] = PACK_RULES): ResourceValidationPolicy[] {
   return rules.map((rule) => ({
     name: policyName(rule),
     description: `${rule.id}: ${rule.title}`,
     enforcementLevel,
     severity: 'high',
     remediationSteps: rule.fix,
+    ...(rule.id === 'HD030' ? { configSchema: HD030_CONFIG_SCHEMA } : {}),
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-      for (const v of violationsOfResource(args, [rule])) report(violationMessage(v));
+      const config = rule.id === 'HD030' ? args.getConfig<PackConfig>() : {};
+      for (const v of violationsOfResource(args, [rule], config)) report(violationMessage(v));
     },
   }));
 }

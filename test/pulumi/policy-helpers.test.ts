@@ -1,8 +1,8 @@
 /** Unit tests of the policy pack's helpers, with the policy framework's own unknown-checking proxy. */
 import { unknownCheckingProxy } from '@pulumi/policy';
 import { describe, expect, it } from 'vitest';
-import { cleanimgPolicies, kindOfType, knownCopy, madeByEnvConfig, violationsOfResource } from '../../src/pulumi';
-import { RULES } from '../../src/rules';
+import { cleanimgPolicies, kindOfType, knownCopy, PACK_RULES, SECRET_SOURCE_ANNOTATION, SECRET_SOURCE_PULUMI, violationsOfResource, type PolicyResourceLike } from '../../src/pulumi';
+import { hardenedObject, IMAGE } from '../security/attacks/common';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { unknownStringValue, unknownObjectValue } = require('@pulumi/policy/proxy');
@@ -19,12 +19,52 @@ describe('policy helpers', () => {
     expect(kindOfType('kubernetes:serving.knative.dev/v1:ServicePatch')).toEqual({ apiVersion: 'serving.knative.dev/v1', kind: 'Service' });
   });
 
-  it('recognises an EnvConfig parent in real (full-chain) and mock URNs, and nothing else', () => {
-    expect(madeByEnvConfig('urn:pulumi:dev::shop::pulumi:pulumi:Stack$my:app:Web$cleanimg:index:EnvConfig$kubernetes:core/v1:Secret::cfg-secret')).toBe(true);
-    expect(madeByEnvConfig('urn:pulumi:test::p::cleanimg:index:EnvConfig$kubernetes:core/v1:Secret::cfg-secret')).toBe(true);
-    expect(madeByEnvConfig('urn:pulumi:dev::shop::cleanimg:index:EnvConfig$my:index:Wrapper$kubernetes:core/v1:Secret::s')).toBe(false);
-    expect(madeByEnvConfig('urn:pulumi:dev::shop::kubernetes:core/v1:Secret::cleanimg:index:EnvConfig')).toBe(false);
-    expect(madeByEnvConfig('urn:pulumi:dev::shop::my:index:Comp$kubernetes:core/v1:Secret::s')).toBe(false);
+  it('exempts a Secret from HD030 only when the pack config names it, never for its URN, parent or annotation', () => {
+    const secret = (name: string, extra: Record<string, unknown> = {}): PolicyResourceLike => ({
+      type: 'kubernetes:core/v1:Secret', name, urn: `urn:pulumi:dev::shop::cleanimg:index:EnvConfig$kubernetes:core/v1:Secret::${name}`,
+      props: { metadata: { name, namespace: 'shop', annotations: { [SECRET_SOURCE_ANNOTATION]: SECRET_SOURCE_PULUMI } }, data: { k: 'dg==' }, ...extra },
+    });
+    const codes = (r: PolicyResourceLike, pulumiSecrets?: string[]) => [...new Set(violationsOfResource(r, PACK_RULES, { pulumiSecrets }).map((v) => v.code))];
+    expect(codes(secret('api-secret'))).toEqual(['HD030']);
+    expect(violationsOfResource(secret('api-secret'))[0]!.fix).toContain('{"cleanimg-hd030": {"pulumiSecrets": ["shop/api-secret"]}}');
+    expect(codes(secret('api-secret'), ['shop/api-secret'])).toEqual([]);
+    expect(codes(secret('api-secret'), ['api-secret'])).toEqual([]);
+    expect(codes(secret('api-secret'), ['other/api-secret', 'db-secret'])).toEqual(['HD030']);
+    expect(codes(secret('api-secret', { stringData: { k: 'v' } }), ['shop/api-secret'])).toEqual(['HD030']);
+    const lookAlike = { ...secret('api-secret'), type: 'kubernetes:v1:Secret' };
+    expect(codes(lookAlike, ['shop/api-secret'])).toEqual(['HD030']);
+  });
+
+  it('keeps a finding during preview when the insecure part is known, and sets aside one that an unknown value decides', () => {
+    const judge = (o: object) => violationsOfResource({ type: 'kubernetes:argoproj.io/v1alpha1:Workflow', name: 'wf', urn: 'urn:pulumi:s::p::kubernetes:argoproj.io/v1alpha1:Workflow::wf', props: unknownCheckingProxy(o) }).map((v) => `${v.code} ${v.path}`);
+    const workflow = (env: unknown) => ({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', metadata: { name: 'wf', namespace: 'shop' }, spec: { entrypoint: 'main', templates: [{ name: 'main', container: { image: IMAGE, command: ['/bin/app'], securityContext: { privileged: true }, env: [{ name: 'BUILD', value: env }] } }] } });
+    expect(judge(workflow(unknownStringValue))).toEqual(judge(workflow('x')));
+    expect(judge(workflow(unknownStringValue))).toContain('HD034 /spec/templates/0/container');
+    const deployment = (edit: (pod: any) => void) => { const o = hardenedObject('d'); edit(o.spec.template.spec); return o; };
+    const codes = (o: object) => violationsOfResource({ type: 'kubernetes:apps/v1:Deployment', name: 'd', urn: 'urn:pulumi:s::p::kubernetes:apps/v1:Deployment::d', props: unknownCheckingProxy(o) }).map((v) => v.code);
+    expect(codes(deployment((p) => p.volumes.push({ name: unknownStringValue })))).toEqual(['HD012']);
+    expect(codes(deployment((p) => p.volumes.push({ name: 'scratch', emptyDir: unknownObjectValue })))).toEqual([]);
+    expect(codes(deployment((p) => { p.hostNetwork = unknownStringValue; }))).toEqual([]);
+  });
+
+  it('reports nothing for a compliant object with any one of its leaf values unknown during preview', () => {
+    const o = hardenedObject('d');
+    const pointers: string[][] = [];
+    const walk = (v: unknown, at: string[]) => {
+      if (at.length && (v === null || typeof v !== 'object')) pointers.push(at);
+      if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...at, k]);
+    };
+    walk(o, []);
+    expect(pointers.length).toBeGreaterThan(30);
+    const failures: string[] = [];
+    for (const at of pointers) {
+      const copy = structuredClone(o);
+      const parent = at.slice(0, -1).reduce((n: any, k) => n[k], copy);
+      parent[at[at.length - 1]!] = typeof parent[at[at.length - 1]!] === 'object' ? unknownObjectValue : unknownStringValue;
+      const r = { type: 'kubernetes:apps/v1:Deployment', name: 'd', urn: 'urn:pulumi:s::p::kubernetes:apps/v1:Deployment::d', props: unknownCheckingProxy(copy) };
+      failures.push(...violationsOfResource(r).map((v) => `/${at.join('/')} unknown: ${v.code} ${v.path}`));
+    }
+    expect(failures).toEqual([]);
   });
 
   it('copies known values through the framework proxy and lists the unknown ones as JSON pointers', () => {
@@ -53,7 +93,7 @@ describe('policy helpers', () => {
 
   it('makes one policy per rule, mandatory by default, reporting rule id, path and fix', () => {
     const policies = cleanimgPolicies();
-    expect(policies.map((p) => p.name)).toEqual(RULES.map((r) => `cleanimg-${r.id.toLowerCase()}`));
+    expect(policies.map((p) => p.name)).toEqual(PACK_RULES.map((r) => `cleanimg-${r.id.toLowerCase()}`));
     expect(new Set(policies.map((p) => p.enforcementLevel))).toEqual(new Set(['mandatory']));
     const reports: string[] = [];
     const hd003 = policies.find((p) => p.name === 'cleanimg-hd003')!;

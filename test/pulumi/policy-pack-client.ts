@@ -59,7 +59,13 @@ export function ensureBuilt(): void {
   if (r.status !== 0) throw new Error(`tsc failed:\n${r.stdout}${r.stderr}`);
 }
 
-export async function startPack(env: Record<string, string> = {}): Promise<PackClient> {
+/**
+ * Per-policy config, as `pulumi preview --policy-pack-config` sends it (each policy keeps its
+ * enforcement level: the CLI fills in the policy's own when the file names none).
+ */
+export type PackPolicyConfig = Record<string, Record<string, unknown>>;
+
+export async function startPack(env: Record<string, string> = {}, config?: PackPolicyConfig): Promise<PackClient> {
   ensureBuilt();
   const child: ChildProcess = spawn(process.execPath, ['index.js'], { cwd: PACK_DIR, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -77,6 +83,17 @@ export async function startPack(env: Record<string, string> = {}): Promise<PackC
   const client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const call = <T>(method: string, req: unknown) => new Promise<T>((resolve, reject) =>
     client[method](req, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
+
+  if (config) {
+    const req = new analyzerPb.ConfigureAnalyzerRequest();
+    for (const [policy, props] of Object.entries(config)) {
+      const c = new analyzerPb.PolicyConfig();
+      c.setEnforcementlevel(1); // mandatory, as the pack declares it
+      c.setProperties(structPb.Struct.fromJavaScript(props));
+      req.getPolicyconfigMap().set(policy, c);
+    }
+    await call('configure', req);
+  }
 
   return {
     async info() {

@@ -8,8 +8,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployExamples } from '../../examples/pulumi/program';
-import { EnvConfig, HardenedDeployment, SECRET_SOURCE_ANNOTATION } from '../../src/pulumi';
-import { RULES } from '../../src/rules';
+import { EnvConfig, HardenedDeployment, PACK_RULES, SECRET_SOURCE_ANNOTATION } from '../../src/pulumi';
 import { installMocks, settle } from './harness';
 import { startPack, type AnalyzedResource, type Diagnostic, type PackClient } from './policy-pack-client';
 
@@ -21,7 +20,9 @@ const urn = (type: string, name: string, parentType?: string) => `urn:pulumi:tes
 const ruleIds = (ds: Diagnostic[]) => [...new Set(ds.map((d) => d.policyName.replace('cleanimg-', '').toUpperCase()))].sort();
 
 let pack: PackClient;
-beforeAll(async () => { pack = await startPack(); }, 120_000);
+/** The Secrets our examples' EnvConfigs make from Pulumi secrets, exempted as the person running the CLI would. */
+const GRANTED = { 'cleanimg-hd030': { pulumiSecrets: ['python-app-secrets', 'policy-secret-secret'] } };
+beforeAll(async () => { pack = await startPack({}, GRANTED); }, 120_000);
 afterAll(() => pack?.stop());
 
 /** A resource our program registered, as the engine would hand it to the analyzer. */
@@ -45,11 +46,11 @@ describe('cleanimg policy pack', () => {
   it('loads like the CLI loads it, with one mandatory policy per rule', async () => {
     const info = await pack.info();
     expect(info.name).toBe('cleanimg-hardening');
-    expect(info.policies.map((p) => p.name).sort()).toEqual(RULES.map((r) => `cleanimg-${r.id.toLowerCase()}`).sort());
+    expect(info.policies.map((p) => p.name).sort()).toEqual(PACK_RULES.map((r) => `cleanimg-${r.id.toLowerCase()}`).sort());
     expect(info.policies.every((p) => p.enforcementLevel === MANDATORY)).toBe(true);
   });
 
-  it('passes every object the Pulumi face registers for the examples, and a Pulumi-made Secret', async () => {
+  it('passes every object the Pulumi face registers for the examples, and a Pulumi-made Secret the config names', async () => {
     const stack = deployExamples();
     const withSecret = new EnvConfig('policy-secret', { name: 'policy-secret', managedSecret: { mountPath: '/var/run/secrets/x', data: { token: pulumi.secret('abc123-very-secret') } } });
     const resources = [
@@ -105,8 +106,17 @@ describe('cleanimg policy pack', () => {
     expect(ruleIds(await pack.analyze(disguised))).toEqual(['HD030']);
     const inEnvConfig = { ...disguised, urn: urn('kubernetes:core/v1:Secret', 's', 'cleanimg:index:EnvConfig'), props: { ...props, stringData: SECRET({ k: 'v' }) } };
     expect(ruleIds(await pack.analyze(inEnvConfig))).toEqual(['HD030']);
-    // ... while the same Secret under an EnvConfig, with data only, is the documented exception.
-    expect(await pack.analyze({ ...disguised, urn: inEnvConfig.urn })).toEqual([]);
+    // ... and so is the same Secret under an EnvConfig, with data only: its URN proves nothing ...
+    expect(ruleIds(await pack.analyze({ ...disguised, urn: inEnvConfig.urn }))).toEqual(['HD030']);
+    // ... unless the pack's config names it.
+    expect(await pack.analyze({ ...disguised, name: 'policy-secret-secret', props: { ...props, metadata: { ...props.metadata, name: 'policy-secret-secret' } } })).toEqual([]);
+  });
+
+  it('refuses an EnvConfig\'s managed Secret that the pack config does not name, saying how to name it', async () => {
+    const cfg = new EnvConfig('ungranted', { name: 'ungranted', namespace: 'shop', managedSecret: { mountPath: '/var/run/secrets/x', data: { token: pulumi.secret('abc123-very-secret') } } });
+    const ds = await pack.analyze(await asAnalyzed(cfg.secret));
+    expect(ruleIds(ds)).toEqual(['HD030']);
+    expect(ds[0]!.message).toContain('{"cleanimg-hd030": {"pulumiSecrets": ["shop/ungranted-secret"]}}');
   });
 
   it('skips only the values unknown during preview and still judges the rest', async () => {

@@ -7,12 +7,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../src/rules';
+import { PACK_RULES } from '../../src/pulumi/policy';
 import { CDK8S_ATTACK_FILES, CDK8S_ATTACKS, PULUMI_ATTACK_FILES, PULUMI_ATTACKS } from './attacks';
 import { CHECK_ATTACKS } from './attacks/check-files';
 import { KINDS } from './attacks/common';
 
 const ATTACKS = [...CDK8S_ATTACKS, ...PULUMI_ATTACKS];
-const known = new Set([...RULES.map((r) => r.id), ...Array.from({ length: 10 }, (_, i) => `PROP${String(i + 1).padStart(3, '0')}`), ...Array.from({ length: 12 }, (_, i) => `NS0${10 + i}`)]);
+const known = new Set([...RULES.map((r) => r.id), ...PACK_RULES.map((r) => r.id), ...Array.from({ length: 10 }, (_, i) => `PROP${String(i + 1).padStart(3, '0')}`), ...Array.from({ length: 12 }, (_, i) => `NS0${10 + i}`)]);
 
 describe('the security suite', () => {
   it('holds at least 150 attacks, on both faces and on check', () => {

@@ -6,6 +6,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { SECRET_SOURCE_ANNOTATION, SECRET_SOURCE_PULUMI } from '../../../src/pulumi/env-config';
+import { PATCH_FIELD_MANAGER, PATCH_FORCE } from '../../../src/pulumi/ssa-ownership';
 import { EnvConfig, HardenedCronJob, HardenedDeployment, HardenedJob, HardenedNamespace, HardenedStatefulSet, type HardenedContainerArgs } from '../../../src/pulumi';
 import type { PulumiAttack } from '../pulumi-harness';
 import { SIGNING_PRIVATE_KEY_PKCS8, SIGNING_PUBLIC_KEY } from './signing-key';
@@ -133,6 +134,8 @@ const valueAttacks: PulumiAttack[] = [
     } }),
   },
   { name: 'an EnvConfig arg named __proto__', category: 'typed-props', target: 'EnvConfig', stage: 'construct', rule: 'PROP001', build: (id) => new EnvConfig(id, { data: { 'app.conf': 'x\n' }, ...JSON.parse('{"__proto__": {"mountPath": "/var/run/secrets/kubernetes.io"}}') }) },
+  { name: 'pulumi.com/patchFieldManager as a HardenedDeployment annotation (a patch with that manager could remove its fields)', category: 'typed-props', target: 'Deployment', stage: 'construct', rule: 'PUL001', build: (id) => pulumiWorkload('Deployment', id, { annotations: { [PATCH_FIELD_MANAGER]: 'shared' } }) },
+  { name: 'pulumi.com/patchForce as a HardenedNamespace annotation', category: 'typed-props', target: 'Namespace', stage: 'construct', rule: 'PUL001', build: (id) => new HardenedNamespace(id, { name: 'shop', annotations: { [PATCH_FORCE]: 'true' } }) },
   { name: 'a U+2028 path in a writable path', category: 'yaml-text', target: 'Deployment', stage: 'construct', rule: 'HD036', build: (id) => pulumiContainer('Deployment', id, { writablePaths: [{ path: '/tmp\u2028hostPID: true', sizeLimit: '1Mi' }] }) },
 ];
 
@@ -141,6 +144,7 @@ const programAttacks: PulumiAttack[] = [
   { name: 'an image tag given as an Output', category: 'values', target: 'CronJob', stage: 'program', rule: 'HD003', build: (id) => pulumiContainer('CronJob', id, { image: pulumi.output('nginx:1.27') }) },
   { name: 'kube-system given as an Output', category: 'values', target: 'Deployment', stage: 'program', rule: 'HD029', build: (id) => pulumiWorkload('Deployment', id, { namespace: pulumi.output('kube-system') }) },
   { name: 'a pulumi.secret given as an env value', category: 'values', target: 'StatefulSet', stage: 'program', rule: 'HD018', build: (id) => pulumiContainer('StatefulSet', id, { env: { API_TOKEN: pulumi.secret('s3cr3t-value') } }) },
+  { name: 'pulumi.com/patchFieldManager given as an Output annotation', category: 'values', target: 'Job', stage: 'program', rule: 'PUL001', build: (id) => pulumiWorkload('Job', id, { annotations: pulumi.output({ [PATCH_FIELD_MANAGER]: 'shared' }) }) },
   { name: 'a pulumi.secret given as EnvConfig data (a ConfigMap)', category: 'values', target: 'EnvConfig', stage: 'program', rule: 'HD031', build: (id) => new EnvConfig(id, { data: { 'db.conf': pulumi.secret('password=s3cr3t') as unknown as string } }) },
   { name: 'a pulumi.secret given as a label value', category: 'values', target: 'Job', stage: 'program', rule: 'PROP010', build: (id) => pulumiWorkload('Job', id, { labels: { owner: pulumi.secret('alice') } }) },
   { name: 'a plain Output given as managedSecret data', category: 'values', target: 'EnvConfig', stage: 'program', rule: 'HD030', build: (id) => new EnvConfig(id, { managedSecret: { mountPath: '/var/run/secrets/db', data: { password: pulumi.output('hunter2') } } }) },
@@ -300,6 +304,48 @@ const packAttacks: PulumiAttack[] = [
   {
     name: 'a raw Deployment whose init container drops no capability', category: 'pss-controls', target: 'raw', stage: 'policy-pack', rule: 'HD007',
     build: (id) => new k8s.apps.v1.Deployment(id, specOf(bent((p, c) => { p.initContainers = [{ ...structuredClone(c), name: 'init', securityContext: { ...c.securityContext, capabilities: {} } }]; })) as never),
+  },
+  {
+    name: 'a transformation shares our Namespace\'s field manager, and a NamespacePatch with that manager drops the Pod Security label', category: 'patches', target: 'Namespace', stage: 'policy-pack', rule: 'PUL001',
+    build: (id) => {
+      const shared = (a: pulumi.ResourceTransformationArgs) => (a.type === 'kubernetes:core/v1:Namespace'
+        ? { props: { ...a.props, metadata: { ...a.props['metadata'], annotations: { ...a.props['metadata'].annotations, [PATCH_FIELD_MANAGER]: 'shared' } } }, opts: a.opts } : undefined);
+      const ns = new HardenedNamespace(`${id}-ns`, { name: 'guarded' }, { transformations: [shared] });
+      return [ns, new k8s.core.v1.NamespacePatch(`${id}-patch`, { metadata: { name: 'guarded', annotations: { [PATCH_FIELD_MANAGER]: 'shared' } } }, { dependsOn: [ns] })];
+    },
+  },
+  {
+    name: 'a ValidatingAdmissionPolicyPatch that shares the policy\'s field manager (its validations would be removed)', category: 'patches', target: 'Namespace', stage: 'policy-pack', rule: 'PUL001',
+    build: (id) => new k8s.admissionregistration.v1.ValidatingAdmissionPolicyPatch(`${id}-patch`, { metadata: { name: 'cleanimg-hardening.guarded', annotations: { [PATCH_FIELD_MANAGER]: 'shared' } }, spec: { auditAnnotations: [{ key: 'noop', valueExpression: "'x'" }] } }),
+  },
+  {
+    name: 'a DeploymentPatch with patchForce takes capabilities.drop over (deleting the patch removes it)', category: 'patches', target: 'Deployment', stage: 'policy-pack', rule: 'PUL001',
+    build: (id) => {
+      const d = new HardenedDeployment(id, { name: 'api', containers: [web] });
+      const containers = d.workload.spec.template.spec.containers.apply((cs: any[]) => cs.map((c) => ({ ...c, securityContext: { ...c.securityContext, capabilities: { drop: ['ALL', 'NET_RAW'] } } })));
+      return [d, new k8s.apps.v1.DeploymentPatch(`${id}-patch`, { metadata: { name: 'api', annotations: { [PATCH_FORCE]: 'true' } }, spec: { template: { spec: { containers: containers as never } } } }, { dependsOn: [d] })];
+    },
+  },
+  {
+    name: 'a DeploymentPatch under a provider with enablePatchForce', category: 'patches', target: 'Deployment', stage: 'policy-pack', rule: 'PUL001',
+    build: (id) => {
+      const provider = new k8s.Provider(`${id}-provider`, { enablePatchForce: true });
+      return [provider, new k8s.apps.v1.DeploymentPatch(`${id}-patch`, { metadata: { name: 'api' }, spec: { replicas: 3 } }, { provider })];
+    },
+  },
+  {
+    name: 'a typed Secret with literal data under an EnvConfig, with the secret-source annotation', category: 'raw-objects', target: 'EnvConfig', stage: 'policy-pack', rule: 'HD030',
+    build: (id) => {
+      const parent = new EnvConfig(`${id}-config`, { data: { 'app.conf': 'x\n' } });
+      return [parent, new k8s.core.v1.Secret(`${id}-secret`, { metadata: { name: 'db', annotations: { [SECRET_SOURCE_ANNOTATION]: SECRET_SOURCE_PULUMI } }, data: { password: Buffer.from('hunter2').toString('base64') } }, { parent })];
+    },
+  },
+  {
+    name: 'a typed Secret with literal data under a made-up component typed cleanimg:index:EnvConfig', category: 'raw-objects', target: 'raw', stage: 'policy-pack', rule: 'HD030',
+    build: (id) => {
+      const fake = new pulumi.ComponentResource('cleanimg:index:EnvConfig', `${id}-fake`, {});
+      return [fake, new k8s.core.v1.Secret(`${id}-secret`, { metadata: { name: 'db2', annotations: { [SECRET_SOURCE_ANNOTATION]: SECRET_SOURCE_PULUMI } }, data: { password: Buffer.from('hunter2').toString('base64') } }, { parent: fake })];
+    },
   },
 ];
 
