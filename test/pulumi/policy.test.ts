@@ -6,6 +6,8 @@
  */
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployExamples } from '../../examples/pulumi/program';
 import { EnvConfig, HardenedDeployment, PACK_RULES, SECRET_SOURCE_ANNOTATION } from '../../src/pulumi';
@@ -20,8 +22,9 @@ const urn = (type: string, name: string, parentType?: string) => `urn:pulumi:tes
 const ruleIds = (ds: Diagnostic[]) => [...new Set(ds.map((d) => d.policyName.replace('cleanimg-', '').toUpperCase()))].sort();
 
 let pack: PackClient;
-/** The Secrets our examples' EnvConfigs make from Pulumi secrets, exempted as the person running the CLI would. */
-const GRANTED = { 'cleanimg-hd030': { pulumiSecrets: ['python-app-secrets', 'policy-secret-secret'] } };
+/** The Secrets our examples' EnvConfigs make from Pulumi secrets, exempted as the person running the CLI would: the examples' config file (README), and this test's own. */
+const EXAMPLE_CONFIG = JSON.parse(readFileSync(join(__dirname, '../../examples/pulumi/policy-config.json'), 'utf8')) as { 'cleanimg-hd030': { pulumiSecrets: string[] } };
+const GRANTED = { 'cleanimg-hd030': { pulumiSecrets: [...EXAMPLE_CONFIG['cleanimg-hd030'].pulumiSecrets, 'policy-secret-secret'] } };
 beforeAll(async () => { pack = await startPack({}, GRANTED); }, 120_000);
 afterAll(() => pack?.stop());
 
