@@ -41,7 +41,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { CleanimgError, type Problem } from '../errors';
 import type { LayerEntry } from '../oci/layer';
 import { defaultDirMode, normalizeEntries } from '../oci/layer';
-import { systemPathOf } from '../oci/inspect/system-files';
+import { isSystemFolder, systemFolderProblem, systemPathOf } from '../oci/inspect/system-files';
 import { openNoFollow, openedPath, sameSourceStat, sourceStatOf, type SourceStat } from '../oci/source-stat';
 import type { CustomizeSpec, Owner } from './spec';
 import { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE } from './spec-core';
@@ -74,7 +74,6 @@ export const BIN_DIRS: readonly string[] = ['/bin', '/sbin', '/usr/bin', '/usr/s
 /** Folders that are symlinks on merged-/usr distributions (and /var/run, /var/lock on most). */
 const SYMLINKED_DIRS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/var/run', '/var/lock'];
 const RUNTIME_DIRS = ['/proc', '/sys', '/dev'];
-const SYSTEM_DIRS = new Set(['/', '/etc', '/usr', '/usr/bin', '/usr/sbin', '/usr/lib', '/usr/local', '/usr/local/bin', '/usr/share', '/var', '/var/lib', '/tmp', '/opt', '/home', '/root', '/run', '/srv', '/mnt', '/media', '/etc/ssl', '/etc/ssl/certs']);
 const CA_DIRS = ['/etc/ssl/certs', '/usr/local/share/ca-certificates', '/etc/pki/ca-trust/source/anchors'];
 const CERT_FILE_LIMIT = 16 << 20;
 
@@ -411,7 +410,7 @@ class InputResolver {
         link.startsWith('/var') ? 'use the /run path instead' : `use the /usr path (e.g. /usr${link}/...) or /usr/local/bin`);
       return false;
     }
-    if (kind === 'file' && SYSTEM_DIRS.has(dest)) {
+    if (kind === 'file' && isSystemFolder(dest)) {
       this.problem('INPUT005', field, `a file at ${dest} would replace a system folder of the base`, 'end the destination with "/" to copy into the folder');
       return false;
     }
@@ -562,6 +561,20 @@ class InputResolver {
     }
   }
 
+  /**
+   * System folders (/etc, /usr/lib, ...) stay root's and writable by root only, whichever entry sets
+   * them: a folder source's destination or subfolder (with the entry's owner) or directories:.
+   */
+  systemFolders(): void {
+    for (const e of this.entries.values()) {
+      const why = e.kind === 'dir' ? systemFolderProblem(e.path, e.mode, e.uid, e.gid) : undefined;
+      if (why) {
+        this.problem('INPUT015', e.field, why,
+          `leave ${e.path} to the base: copy into a folder of your own (e.g. ${e.path === '/' ? '' : e.path}/app/) and give that folder the owner and mode, or drop ${e.path} from directories:`);
+      }
+    }
+  }
+
   /** A file may not sit where another entry needs a folder. */
   parents(): void {
     for (const e of this.entries.values()) {
@@ -706,6 +719,7 @@ export async function resolveInputs(spec: CustomizeSpec, specDir: string, opts: 
   const r = new InputResolver(spec, specDir, root, opts);
   for (const [i, cf] of spec.copy_files.entries()) await r.copy(i, cf);
   r.directories();
+  r.systemFolders();
   r.parents();
   const counts = await r.contents();
   if (r.problems.length) {

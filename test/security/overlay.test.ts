@@ -59,6 +59,22 @@ const ATTACKS: OverlayAttack[] = [
   { name: 'an override naming /etc itself', rule: 'SPEC010', spec: '  - {source: app.conf, destination: /etc/passwd}\nunsafe_allow_system_files: [/etc]' },
   { name: 'an override naming a file that needs none', rule: 'SPEC010', spec: '  - {source: app.conf, destination: /etc/app/app.conf}\nunsafe_allow_system_files: [/etc/app/app.conf]' },
   { name: 'an override for one system file used for another', rule: 'INPUT013', spec: '  - {source: app.conf, destination: /etc/shadow}\nunsafe_allow_system_files: [/etc/nsswitch.conf]' },
+  {
+    name: 'a folder copied into /etc/ with the runtime user as owner (hands /etc to that user)', rule: 'INPUT015',
+    setup: (d) => { mkdirSync(join(d, 'conf')); writeFileSync(join(d, 'conf/app.yaml'), 'a: 1\n'); },
+    spec: '  - {source: conf, destination: /etc/, owner: "65532:65532", mode: "0640"}',
+  },
+  {
+    name: 'a folder copied to / whose subfolder usr/lib goes to the runtime user', rule: 'INPUT015',
+    setup: (d) => { mkdirSync(join(d, 'root/usr/lib/app'), { recursive: true }); writeFileSync(join(d, 'root/usr/lib/app/x.so'), 'x\n'); },
+    spec: '  - {source: root, destination: /, owner: "65532:65532"}',
+  },
+  { name: 'directories: /etc owned by the runtime user', rule: 'INPUT015', spec: '  - {source: app.conf, destination: /etc/app/app.conf}\ndirectories:\n  - {path: /etc, mode: "0755", owner: "65532:65532"}' },
+  { name: 'directories: /etc made 1777', rule: 'INPUT015', spec: '  - {source: app.conf, destination: /etc/app/app.conf}\ndirectories:\n  - {path: /etc, mode: "1777"}' },
+  { name: 'directories: /usr/lib made 1777', rule: 'INPUT015', spec: '  - {source: app.conf, destination: /etc/app/app.conf}\ndirectories:\n  - {path: /usr/lib, mode: "1777"}' },
+  { name: 'directories: /usr/local/bin made 1777', rule: 'INPUT015', spec: '  - {source: app.conf, destination: /etc/app/app.conf}\ndirectories:\n  - {path: /usr/local/bin, mode: "1777"}' },
+  { name: 'directories: /etc group-writable (OpenShift runs as group 0)', rule: 'INPUT015', spec: '  - {source: app.conf, destination: /etc/app/app.conf}\ndirectories:\n  - {path: /etc, mode: "0775"}' },
+  { name: 'directories: the libc folder owned by the runtime user', rule: 'INPUT015', spec: '  - {source: app.conf, destination: /etc/app/app.conf}\ndirectories:\n  - {path: /usr/lib/x86_64-linux-gnu, owner: "65532:65532"}' },
   { name: '/etc//passwd, not normalised', rule: 'INPUT005', spec: '  - {source: app.conf, destination: /etc//passwd}' },
   { name: '/etc/./ld.so.preload, not normalised', rule: 'INPUT005', spec: '  - {source: app.conf, destination: /etc/./ld.so.preload}' },
 ];
@@ -117,6 +133,14 @@ describe('controls: the same paths build when nothing is wrong, or with the loud
     });
     expect(r.code, `${r.out}${r.err}`).toBe(0);
     expect(r.wrote).toBe(true);
+  });
+
+  it('a folder copied into /etc/app/ with the runtime user as owner, and /tmp and /var/tmp as 1777', async () => {
+    const r = await build('control-owned-app-folder', {
+      setup: (d) => { mkdirSync(join(d, 'conf')); writeFileSync(join(d, 'conf/app.yaml'), 'a: 1\n'); },
+      spec: '  - {source: conf, destination: /etc/app/, owner: "65532:65532", mode: "0640"}\ndirectories:\n  - {path: /tmp, mode: "1777"}\n  - {path: /var/tmp, mode: "1777"}',
+    });
+    expect(r.code, `${r.out}${r.err}`).toBe(0);
   });
 
   it('a folder source whose files each have one name', async () => {
