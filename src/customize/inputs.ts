@@ -11,8 +11,9 @@
  *
  * Destinations: absolute, normalised (no `//`, `.`, `..`), inside the image root; a trailing `/` means
  * "into this folder" (the source's base name is kept). Refused:
- * - shell paths (sh, bash, ash, dash, zsh, ksh, busybox... in /bin, /sbin, /usr/bin, /usr/sbin,
- *   /usr/local/bin, /usr/local/sbin): a shell-less image must stay shell-less;
+ * - shells, by verify's own rules: a shell name in a binary folder, busybox/toybox anywhere
+ *   (shellByPath), and an ELF file that is a shell by its contents whatever its name (shellOfFile):
+ *   a shell-less image must stay shell-less;
  * - /proc, /sys, /dev (runtime mounts) and a file in place of a system folder (/etc, /usr/bin, ...);
  * - names starting with `.wh.` (layer whiteouts: they would delete files of the base);
  * - anything under /bin, /sbin, /lib, /lib32, /lib64, /libx32, /var/run, /var/lock: on merged-/usr bases
@@ -41,6 +42,8 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { CleanimgError, type Problem } from '../errors';
 import type { LayerEntry } from '../oci/layer';
 import { defaultDirMode, normalizeEntries } from '../oci/layer';
+import { shellOfFile } from '../oci/inspect/content';
+import { shellByPath } from '../oci/inspect/shells';
 import { isSystemFolder, systemFolderProblem, systemPathOf } from '../oci/inspect/system-files';
 import { openNoFollow, openedPath, sameSourceStat, sourceStatOf, type SourceStat } from '../oci/source-stat';
 import type { CustomizeSpec, Owner } from './spec';
@@ -69,17 +72,15 @@ export interface ResolvedInputs {
   readonly totalBytes: number;
 }
 
-export const SHELL_NAMES: readonly string[] = ['sh', 'bash', 'ash', 'dash', 'zsh', 'ksh', 'mksh', 'csh', 'tcsh', 'fish', 'busybox', 'toybox'];
-export const BIN_DIRS: readonly string[] = ['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin'];
 /** Folders that are symlinks on merged-/usr distributions (and /var/run, /var/lock on most). */
 const SYMLINKED_DIRS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/var/run', '/var/lock'];
 const RUNTIME_DIRS = ['/proc', '/sys', '/dev'];
 const CA_DIRS = ['/etc/ssl/certs', '/usr/local/share/ca-certificates', '/etc/pki/ca-trust/source/anchors'];
 const CERT_FILE_LIMIT = 16 << 20;
 
-/** True when `p` is a shell a user could exec (the check is on the destination path). */
+/** True when the destination path alone makes a file a shell, by verify's rule (shellByPath); contents are checked in checkFile. */
 export function isShellPath(p: string): boolean {
-  return BIN_DIRS.includes(path.posix.dirname(p)) && SHELL_NAMES.includes(path.posix.basename(p));
+  return shellByPath(p) !== undefined;
 }
 
 function isUnder(p: string, dir: string): boolean {
@@ -640,6 +641,12 @@ class InputResolver {
   }
 
   private async checkFile(w: Walked, fh: FileHandle): Promise<void> {
+    const shell = await shellOfFile(fh);
+    if (shell) {
+      this.problem('INPUT006', w.field, `${path.relative(this.root, w.real)} (for ${w.dest}) is a ${shell} binary by its contents; verify would refuse the image`,
+        'do not add shells: the image must stay shell-less (debug with logs or an ephemeral debug container instead)');
+      return;
+    }
     const allowKeys = this.opts.allowPrivateKeys === true || this.spec.allow_private_keys;
     const key = await (this.opts.scanPrivateKey ?? detectPrivateKey)(w.real, fh);
     if (key && !allowKeys) {

@@ -26,7 +26,7 @@ export const OVERLAY_RULES: readonly OverlayRule[] = [
   { id: 'INPUT003', title: 'a source that does not exist, or a dangling symlink', fix: 'create the file or correct the path' },
   { id: 'INPUT004', title: 'a source that is no regular file or folder (FIFO, socket, device), or a symlink loop', fix: 'copy regular files and folders only' },
   { id: 'INPUT005', title: 'a destination that is not absolute and normalised, is under /proc, /sys or /dev, replaces a system folder, or starts with ".wh."', fix: 'write a normalised absolute path such as /etc/app/config.yaml' },
-  { id: 'INPUT006', title: 'a destination that adds or replaces a shell', fix: 'keep the image shell-less' },
+  { id: 'INPUT006', title: 'a shell, by the rules verify uses: a shell name in a binary folder, busybox/toybox anywhere, or an ELF file that carries a shell\'s strings', fix: 'keep the image shell-less' },
   { id: 'INPUT007', title: 'a private key in the inputs', fix: 'mount keys at runtime from a Secret (EnvConfig); allow_private_keys only for a truly public key' },
   { id: 'INPUT008', title: 'a file at a certificate location that is not a valid certificate', fix: 'copy PEM certificates there, or choose another destination' },
   { id: 'INPUT009', title: 'an expired certificate at a certificate location', fix: 'renew the certificate' },

@@ -20,6 +20,12 @@ interface OverlayAttack {
   spec: string;
 }
 
+/** A stand-in ELF binary carrying `strings`, as the shell sniffer of verify reads one. */
+const elf = (strings: string) => `\x7fELF\x02\x01\x01${'\0'.repeat(40)}${strings}${'\0'.repeat(40)}`;
+const BUSYBOX = elf('BusyBox v1.36.1 (2024-01-01) multi-call binary');
+const BASH = elf('GNU bash, version 5.2.15(1)-release');
+const DASH = elf('Syntax error: %s\0Illegal option -%c');
+
 const ATTACKS: OverlayAttack[] = [
   { name: 'a world-writable file mode', rule: 'SPEC009', spec: '  - {source: app.conf, destination: /etc/app/app.conf, mode: "0666"}' },
   { name: 'an all-permissions file mode', rule: 'SPEC009', spec: '  - {source: app.conf, destination: /etc/app/app.conf, mode: "0777"}' },
@@ -75,6 +81,16 @@ const ATTACKS: OverlayAttack[] = [
   { name: 'directories: /usr/local/bin made 1777', rule: 'INPUT015', spec: '  - {source: app.conf, destination: /etc/app/app.conf}\ndirectories:\n  - {path: /usr/local/bin, mode: "1777"}' },
   { name: 'directories: /etc group-writable (OpenShift runs as group 0)', rule: 'INPUT015', spec: '  - {source: app.conf, destination: /etc/app/app.conf}\ndirectories:\n  - {path: /etc, mode: "0775"}' },
   { name: 'directories: the libc folder owned by the runtime user', rule: 'INPUT015', spec: '  - {source: app.conf, destination: /etc/app/app.conf}\ndirectories:\n  - {path: /usr/lib/x86_64-linux-gnu, owner: "65532:65532"}' },
+  { name: 'a busybox binary under another name in a bin folder', rule: 'INPUT006', setup: (d) => writeFileSync(join(d, 'bb'), BUSYBOX), spec: '  - {source: bb, destination: /usr/local/bin/bb, mode: "0755"}' },
+  { name: 'bash as /usr/bin/rbash', rule: 'INPUT006', setup: (d) => writeFileSync(join(d, 'bash.bin'), BASH), spec: '  - {source: bash.bin, destination: /usr/bin/rbash, mode: "0755"}' },
+  { name: 'dash as /usr/libexec/sh', rule: 'INPUT006', setup: (d) => writeFileSync(join(d, 'dash.bin'), DASH), spec: '  - {source: dash.bin, destination: /usr/libexec/sh, mode: "0755"}' },
+  { name: 'dash as /usr/bin/yash', rule: 'INPUT006', setup: (d) => writeFileSync(join(d, 'dash.bin'), DASH), spec: '  - {source: dash.bin, destination: /usr/bin/yash, mode: "0755"}' },
+  { name: 'a file named busybox.static outside the bin folders', rule: 'INPUT006', spec: '  - {source: app.conf, destination: /opt/tools/busybox.static}' },
+  {
+    name: 'a shell inside a folder source, under an innocent name', rule: 'INPUT006',
+    setup: (d) => { mkdirSync(join(d, 'tools')); writeFileSync(join(d, 'tools/helper'), BUSYBOX); },
+    spec: '  - {source: tools, destination: /opt/tools}',
+  },
   { name: '/etc//passwd, not normalised', rule: 'INPUT005', spec: '  - {source: app.conf, destination: /etc//passwd}' },
   { name: '/etc/./ld.so.preload, not normalised', rule: 'INPUT005', spec: '  - {source: app.conf, destination: /etc/./ld.so.preload}' },
 ];
@@ -140,6 +156,11 @@ describe('controls: the same paths build when nothing is wrong, or with the loud
       setup: (d) => { mkdirSync(join(d, 'conf')); writeFileSync(join(d, 'conf/app.yaml'), 'a: 1\n'); },
       spec: '  - {source: conf, destination: /etc/app/, owner: "65532:65532", mode: "0640"}\ndirectories:\n  - {path: /tmp, mode: "1777"}\n  - {path: /var/tmp, mode: "1777"}',
     });
+    expect(r.code, `${r.out}${r.err}`).toBe(0);
+  });
+
+  it('an ELF program that is no shell, under a bin folder', async () => {
+    const r = await build('control-elf', { setup: (d) => writeFileSync(join(d, 'app'), elf('usage: app [--port N]')), spec: '  - {source: app, destination: /usr/local/bin/app, mode: "0755"}' });
     expect(r.code, `${r.out}${r.err}`).toBe(0);
   });
 

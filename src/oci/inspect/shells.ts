@@ -2,7 +2,7 @@
  * The shell-less check: does an image's final filesystem contain a shell, and which user does it run as?
  *
  * A shell is found when any of these resolves (following symlinks, as `execve` would) to a regular file:
- * the shell names below in the usual binary folders; or when any file is named `busybox*` anywhere;
+ * the shell names below in the usual binary folders; or when any file is named `busybox*`/`toybox*` anywhere;
  * then every other path that reaches one of those files (a symlink anywhere, or a hardlink) is reported too.
  * Contents are checked too (content.ts): an ELF file that carries a shell's strings (busybox, bash,
  * dash, mksh, zsh) is a shell wherever it sits and whatever its name.
@@ -18,10 +18,22 @@ import { resolveUser } from './content';
 import { type Filesystem, type OpenLayer, readFilesystem } from './filesystem';
 import { systemPathOf } from './system-files';
 
-export const SHELL_NAMES = ['sh', 'bash', 'ash', 'dash', 'zsh', 'ksh', 'mksh', 'csh', 'tcsh', 'fish'] as const;
-export const BIN_DIRS = ['/bin', '/usr/bin', '/sbin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin'] as const;
+export const SHELL_NAMES: readonly string[] = ['sh', 'bash', 'rbash', 'ash', 'dash', 'zsh', 'ksh', 'mksh', 'lksh', 'oksh', 'yash', 'posh', 'csh', 'tcsh', 'fish'];
+export const BIN_DIRS: readonly string[] = ['/bin', '/usr/bin', '/sbin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin'];
 
-const BUSYBOX_RE = /^busybox([._-].*)?$/;
+/** busybox and toybox (multi-call binaries with a shell applet), also as busybox.static, toybox-x86_64... */
+const MULTICALL_RE = /^(busybox|toybox)([._-].*)?$/;
+
+/**
+ * What a path alone says (the one list for `verify` and for `build`'s destinations): `shell` for a
+ * shell name in a binary folder, `busybox` for a busybox or toybox name anywhere; else undefined.
+ * Contents are judged apart (content.ts), since a shell can have any name.
+ */
+export function shellByPath(p: string): 'shell' | 'busybox' | undefined {
+  const name = path.posix.basename(p);
+  if (MULTICALL_RE.test(name)) return 'busybox';
+  return BIN_DIRS.includes(path.posix.dirname(p)) && SHELL_NAMES.includes(name) ? 'shell' : undefined;
+}
 
 export interface ShellFinding {
   /** The path in the image, e.g. `/bin/sh`. */
@@ -128,7 +140,7 @@ export function findShells(fsys: Filesystem): ShellFinding[] {
   }
 
   for (const [p, node] of fsys.walk()) {
-    if (node.type === 'file' && BUSYBOX_RE.test(path.posix.basename(p))) {
+    if (node.type === 'file' && shellByPath(p) === 'busybox') {
       addReal(p, node.inode);
       if (!findings.has(p)) findings.set(p, { path: p, kind: 'busybox', layer: node.layer });
     }

@@ -5,7 +5,8 @@ import * as tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { CleanimgError } from '../../../src/errors';
 import { readFilesystem } from '../../../src/oci/inspect/filesystem';
-import { checkShellFree, imageUser } from '../../../src/oci/inspect/shells';
+import { checkShellFree, imageUser, shellByPath } from '../../../src/oci/inspect/shells';
+import { isShellPath } from '../../../src/customize/inputs';
 import type { Descriptor } from '../../../src/oci/types';
 
 interface E {
@@ -344,3 +345,16 @@ describe('judged as a runtime sees the image: contents, the image\'s own users, 
   });
 });
 
+
+describe('shellByPath: the one path rule of verify and build', () => {
+  it('names shells in binary folders and busybox/toybox anywhere; build refuses exactly those paths', () => {
+    const cases: [string, string | undefined][] = [
+      ['/usr/bin/rbash', 'shell'], ['/bin/yash', 'shell'], ['/usr/local/sbin/sh', 'shell'], ['/usr/libexec/sh', undefined],
+      ['/opt/tools/busybox.static', 'busybox'], ['/usr/local/bin/toybox', 'busybox'], ['/usr/bin/shx', undefined], ['/etc/sh', undefined],
+    ];
+    for (const [p, kind] of cases) {
+      expect(shellByPath(p), p).toBe(kind);
+      expect(isShellPath(p), p).toBe(kind !== undefined);
+    }
+  });
+});
