@@ -33,7 +33,7 @@ export const OVERLAY_RULES: readonly OverlayRule[] = [
   { id: 'INPUT010', title: 'two entries for one destination, or a file where a folder is needed', fix: 'give each destination once' },
   { id: 'INPUT011', title: 'a destination under a folder that is a symlink on merged-/usr bases (/bin, /lib, /var/run, ...)', fix: 'use the /usr path or /run' },
   { id: 'INPUT012', title: 'an input changed while the build checked it', fix: 'do not change the inputs during a build' },
-  { id: 'INPUT013', title: "a write to the dynamic loader's or the account and login files (/etc/ld.so.preload, /etc/ld.so.conf*, /etc/passwd, /etc/group, /etc/shadow, /etc/sudoers*, /etc/pam.d/, ...)", fix: 'leave them to the base; if the image truly needs one, list it under unsafe_allow_system_files' },
+  { id: 'INPUT013', title: "a write to the dynamic loader's or the account and login files (/etc/ld.so.preload, /etc/ld.so.conf*, /etc/ld-musl-*.path, /etc/passwd, /etc/group, /etc/shadow, /etc/sudoers*, /etc/pam.d/, /etc/pam.conf, ...)", fix: 'leave them to the base; if the image truly needs one, list it under unsafe_allow_system_files' },
   { id: 'INPUT014', title: 'a source file with more than one hard link (it may be a file outside the spec folder)', fix: 'copy the file (cp, not ln)' },
   { id: 'INPUT015', title: 'a system folder (/, /etc, /usr, /usr/bin, /usr/lib*, /usr/local/bin, ...) given a non-root owner or a group/world-writable mode (only /tmp and /var/tmp may be 1777)', fix: 'copy into a folder of your own, e.g. /etc/app/, and give that folder the owner and mode' },
   { id: 'LAYER001', title: 'SOURCE_DATE_EPOCH is not a whole number of seconds in the tar range', fix: 'set SOURCE_DATE_EPOCH to seconds since 1970, or leave it unset' },

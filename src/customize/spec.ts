@@ -53,7 +53,7 @@ import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { CleanimgError, type Problem } from '../errors';
 import { specDigest } from './spec-core';
-import { SYSTEM_FILES, SYSTEM_FOLDERS, systemPathOf } from '../oci/inspect/system-files';
+import { SYSTEM_PATHS_SHOWN, systemPathOf } from '../oci/inspect/system-files';
 import { DEFAULT_TRUST_ENV, TRUST_ENV_NAMES, type TrustEnvVar } from './trust/layouts';
 
 /** A parsed, digest-pinned image reference: `name[:tag]@sha256:<hex>`. */
@@ -261,7 +261,7 @@ const specSchema = z.strictObject({
   allow_private_keys: z.optional(z.boolean()),
   unsafe_allow_system_files: z.optional(z.array(z.pipe(nonEmpty, z.transform((v: string, ctx) => (systemPathOf(v) !== undefined
     ? v
-    : refuse(ctx, 'SPEC010', { message: `${v} is not a loader or account file or folder, so it needs no override`, fix: `remove it; the list takes ${[...SYSTEM_FILES, ...SYSTEM_FOLDERS].join(', ')} and paths in those folders` })))))),
+    : refuse(ctx, 'SPEC010', { message: `${v} is not a loader or account file or folder, so it needs no override`, fix: `remove it; the list takes ${SYSTEM_PATHS_SHOWN.join(', ')} and paths in those folders` })))))),
   trust_ca: z.optional(z.array(nonEmpty).check(z.minLength(1, { message: 'trust_ca needs at least one CA file' }))),
   trust_env: z.optional(z.pipe(
     z.union([z.boolean(), z.array(z.string())]),

@@ -8,16 +8,22 @@
 export const SYSTEM_FILES: readonly string[] = [
   '/etc/ld.so.preload', '/etc/ld.so.conf', '/etc/ld.so.cache',
   '/etc/passwd', '/etc/group', '/etc/shadow', '/etc/gshadow', '/etc/subuid', '/etc/subgid',
-  '/etc/sudoers', '/etc/nsswitch.conf',
+  '/etc/sudoers', '/etc/sudo.conf', '/etc/doas.conf', '/etc/nsswitch.conf',
+  '/etc/pam.conf', '/etc/login.defs', '/etc/environment',
 ];
-export const SYSTEM_FOLDERS: readonly string[] = ['/etc/ld.so.conf.d', '/etc/sudoers.d', '/etc/pam.d', '/etc/security'];
+export const SYSTEM_FOLDERS: readonly string[] = ['/etc/ld.so.conf.d', '/etc/sudoers.d', '/etc/doas.d', '/etc/pam.d', '/etc/security'];
+/** musl's loader search path, /etc/ld-musl-<arch>.path (its ld.so.conf): one name per architecture. */
+const MUSL_PATH_RE = /^\/etc\/ld-musl-[^/]+\.path(?=\/|$)/;
+
+/** The protected paths as a person reads them (for messages). */
+export const SYSTEM_PATHS_SHOWN: readonly string[] = [...SYSTEM_FILES, '/etc/ld-musl-*.path', ...SYSTEM_FOLDERS];
 
 /**
  * The system file or folder `p` is or lies in (`p` absolute and normalised), else undefined. A path
  * under a system file counts too: writing it would turn that file into a folder.
  */
 export function systemPathOf(p: string): string | undefined {
-  return [...SYSTEM_FILES, ...SYSTEM_FOLDERS].find((d) => p === d || p.startsWith(`${d}/`));
+  return MUSL_PATH_RE.exec(p)?.[0] ?? [...SYSTEM_FILES, ...SYSTEM_FOLDERS].find((d) => p === d || p.startsWith(`${d}/`));
 }
 
 /**
