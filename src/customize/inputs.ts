@@ -21,7 +21,8 @@
  *   files. The overlay never reads the base's layers, so it cannot tell: use /usr/bin, /usr/local/bin, /run.
  *
  * Private keys: a file holding a PEM private key block of any kind (PKCS#1/#8, EC, encrypted, OpenSSH,
- * PGP), PKCS#8/SEC1 DER, an OpenSSH `openssh-key-v1` blob or a PuTTY key is refused unless the spec says
+ * PGP), PKCS#8/PKCS#1/SEC1 DER, an OpenSSH `openssh-key-v1` blob, a PuTTY key or a JWK with private
+ * members is refused unless the spec says
  * `allow_private_keys: true` (or the caller passes allowPrivateKeys): anyone who can pull the image can
  * read it. Secrets belong in a Kubernetes Secret mounted at runtime (EnvConfig), not in image layers.
  *
@@ -124,6 +125,10 @@ const PEM_KEY_RE = /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----/;
 const OPENSSH_MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
 const OPENSSH_B64 = 'b3BlbnNzaC1rZXktdjE';
 const PUTTY_RE = /^PuTTY-User-Key-File-[0-9]+:/;
+/** A PuTTY key's first two lines, wherever they start a line (puttygen's own binary has only a format string). */
+const PUTTY_ANYWHERE_RE = /(?:^|[\r\n])PuTTY-User-Key-File-[0-9]+: [^\r\n]{1,64}\r?\nEncryption: /;
+const PUTTY_BYTES = Buffer.from('PuTTY-User-Key-File-', 'latin1');
+const PEM_BEGIN_BYTES = Buffer.from('-----BEGIN ', 'latin1');
 const PRIVATE_KEY_BYTES = Buffer.from('PRIVATE KEY', 'latin1');
 const OPENSSH_B64_BYTES = Buffer.from(OPENSSH_B64, 'latin1');
 
@@ -150,33 +155,69 @@ const DER_KEY_MARKERS: readonly [Buffer, string][] = [
   // PKCS#12 key bags: keyBag and pkcs8ShroudedKeyBag (1.2.840.113549.1.12.10.1.1 and .2)
   ['060b2a864886f70d010c0a0101', 'a private key in a PKCS#12 keystore (keyBag)'],
   ['060b2a864886f70d010c0a0102', 'a private key in a PKCS#12 keystore (pkcs8ShroudedKeyBag)'],
+  // PKCS#1 RSAPrivateKey: INTEGER 0, then the modulus of a 1024/2048/3072/4096-bit key (a public key has no version)
+  ['02010002818100', 'a PKCS#1 DER RSA private key'],
+  ['0201000282010100', 'a PKCS#1 DER RSA private key'],
+  ['0201000282018100', 'a PKCS#1 DER RSA private key'],
+  ['0201000282020100', 'a PKCS#1 DER RSA private key'],
+  // SEC1 ECPrivateKey: the curve as [0] parameters (P-256, P-384, P-521, secp256k1), which only the private key form has
+  ['a00a06082a8648ce3d030107', 'a SEC1 DER EC private key'],
+  ['a00706052b81040022', 'a SEC1 DER EC private key'],
+  ['a00706052b81040023', 'a SEC1 DER EC private key'],
+  ['a00706052b8104000a', 'a SEC1 DER EC private key'],
 ].map(([hex, what]) => [Buffer.from(hex!, 'hex'), what!]);
 
 /** JWK members that only a private key has (RSA, EC and OKP `d`, RSA's primes); `k` of a symmetric key. */
 const JWK_PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
 
-/** A JWK or JWK set (or anything holding one) with a private member, found in parsed JSON. */
-function privateJwk(v: unknown, depth = 0): boolean {
-  if (!v || typeof v !== 'object' || depth > 16) return false;
-  if (Array.isArray(v)) return v.some((x) => privateJwk(x, depth + 1));
-  const o = v as Record<string, unknown>;
-  if (typeof o.kty === 'string' && (JWK_PRIVATE_MEMBERS.some((m) => typeof o[m] === 'string') || (o.kty === 'oct' && typeof o.k === 'string'))) return true;
-  return Object.values(o).some((x) => privateJwk(x, depth + 1));
+/** A JWK or JWK set (or anything holding one, at any depth) with a private member, found in parsed JSON. */
+function privateJwk(root: unknown): boolean {
+  const todo: unknown[] = [root];
+  while (todo.length) {
+    const v = todo.pop();
+    if (!v || typeof v !== 'object') continue;
+    const o = v as Record<string, unknown>;
+    if (typeof o.kty === 'string' && (JWK_PRIVATE_MEMBERS.some((m) => typeof o[m] === 'string') || (o.kty === 'oct' && typeof o.k === 'string'))) return true;
+    for (const x of Object.values(o)) todo.push(x);
+  }
+  return false;
+}
+
+/**
+ * The same in JSON text of any size, without parsing: a `"kty"` member anywhere and a private member
+ * with a base64url value (written as JSON writers write it: no escapes, little white space).
+ */
+const JWK_KTY_BYTES = Buffer.from('"kty"', 'latin1');
+const JWK_MEMBER_BYTES = [...JWK_PRIVATE_MEMBERS, 'k'].map((m) => Buffer.from(`"${m}"`, 'latin1'));
+const JWK_MEMBER_RE = /"(?:d|p|q|dp|dq|qi|k)"\s{0,32}:\s{0,32}"[A-Za-z0-9_-]{16}/;
+
+/** The first DER element of `bytes` (a key followed by padding or other data), when it is complete there. */
+function firstDerElement(bytes: Buffer): Buffer | undefined {
+  if (bytes.length < 2 || bytes[0] !== 0x30) return undefined;
+  const n = bytes[1]! & 0x7f;
+  if (bytes[1]! < 0x80) return bytes.subarray(0, 2 + bytes[1]!);
+  if (n === 0 || n > 3 || bytes.length < 2 + n) return undefined;
+  const len = bytes.subarray(2, 2 + n).reduce((a, b) => a * 256 + b, 0);
+  return 2 + n + len <= bytes.length ? bytes.subarray(0, 2 + n + len) : undefined;
 }
 
 /** How many first bytes of a file decide which extra markers it is searched for. */
 const EXTRA_DECISION_BYTES = 4096;
 
 /** Part of what a cached scan result depends on: change it whenever the detection below changes. */
-export const PRIVATE_KEY_SCAN_VERSION = 2;
+export const PRIVATE_KEY_SCAN_VERSION = 3;
 
 /**
  * Looks for private key material in a stream of one file's bytes, chunk by chunk (so the scan can share
- * a read with hashing): PEM/OpenSSH markers anywhere (with overlap between chunks), also wrapped in
- * base64; the body of a DER PKCS#8 key anywhere (after a PEM certificate, inside another file); key
- * bags of a PKCS#12 keystore (not those inside its encrypted parts); a file that starts like an
- * OpenSSH blob, a PuTTY key, a JWK (set) with private members, or (up to 64 KiB) DER that parses as
- * PKCS#8 / SEC1 / PKCS#1.
+ * a read with hashing): PEM/OpenSSH markers and a PuTTY key's first lines anywhere (with overlap
+ * between chunks), also wrapped in base64; in files that start as DER or hold a PEM block, the body of
+ * a DER PKCS#8, PKCS#1 (RSA 1024-4096) or SEC1 (P-256/384/521, secp256k1) key anywhere (after a PEM
+ * certificate); key bags of a PKCS#12 keystore (not those inside its encrypted parts); in text, a
+ * JWK's `"kty"` and a private member with its value, at any size; a file that starts like an OpenSSH
+ * blob, a JWK (set) with private members (up to 64 KiB, parsed, BOM and any depth), or a first DER
+ * element that parses as PKCS#8 (also encrypted) / SEC1 / PKCS#1 whatever follows it.
+ * Not looked into: compressed or proprietary containers (gzip, deflated zip, JKS/JCEKS, binary
+ * OpenPGP), UTF-16 text, bare base64 or hex of DER, JWK members in YAML.
  * `finish()` returns the kind found, or null.
  */
 export class PrivateKeyScanner {
@@ -187,6 +228,8 @@ export class PrivateKeyScanner {
   private found: string | null = null;
   /** The markers this file is searched for beyond PEM and OpenSSH, chosen by its first chunk. */
   private extra: readonly (readonly [Buffer, string])[] | undefined;
+  /** For text files: what of a JWK with private members was seen so far (see JWK_MEMBER_RE). */
+  private jwk: { kty: boolean; member: boolean } | undefined;
 
   /** True once a key was found: the rest of the file need not be scanned. */
   get done(): boolean {
@@ -219,6 +262,10 @@ export class PrivateKeyScanner {
       this.found = 'an OpenSSH private key (openssh-key-v1)';
       return;
     }
+    if (has(PUTTY_BYTES) && PUTTY_ANYWHERE_RE.test((this.carry.length ? Buffer.concat([this.carry, part]) : part).toString('latin1'))) {
+      this.found = 'a PuTTY private key';
+      return;
+    }
     if (this.extra) {
       for (const [needle, what] of this.extra) {
         if (has(needle)) {
@@ -226,6 +273,9 @@ export class PrivateKeyScanner {
           return;
         }
       }
+      this.scanJwk(part);
+      if (seam) this.scanJwk(seam);
+      if (this.found) return;
     } else if (this.headSize >= EXTRA_DECISION_BYTES) {
       this.decideExtra();
       if (this.found) return;
@@ -243,7 +293,9 @@ export class PrivateKeyScanner {
   private decideExtra(): void {
     const first = Buffer.concat(this.head);
     const start = first.subarray(0, EXTRA_DECISION_BYTES);
-    this.extra = [...(start.includes(0) ? [] : BASE64_MARKERS), ...(start[0] === 0x30 || start.subarray(0, 11).toString('latin1') === '-----BEGIN ' ? DER_KEY_MARKERS : [])];
+    const text = !start.includes(0);
+    this.extra = [...(text ? BASE64_MARKERS : []), ...(start[0] === 0x30 || start.includes(PEM_BEGIN_BYTES) ? DER_KEY_MARKERS : [])];
+    if (text) this.jwk = { kty: false, member: false };
     this.scanExtra(first);
   }
 
@@ -254,6 +306,16 @@ export class PrivateKeyScanner {
         return;
       }
     }
+    this.scanJwk(bytes);
+  }
+
+  /** JWK members in text, chunk by chunk (see JWK_MEMBER_RE); found once both parts were seen. */
+  private scanJwk(bytes: Buffer): void {
+    const jwk = this.jwk;
+    if (!jwk || this.found) return;
+    jwk.kty ||= bytes.includes(JWK_KTY_BYTES);
+    jwk.member ||= JWK_MEMBER_BYTES.some((n) => bytes.includes(n)) && JWK_MEMBER_RE.test(bytes.toString('latin1'));
+    if (jwk.kty && jwk.member) this.found = 'a JWK with private members';
   }
 
   finish(): string | null {
@@ -263,17 +325,19 @@ export class PrivateKeyScanner {
     const first = Buffer.concat(this.head);
     if (first.subarray(0, OPENSSH_MAGIC.length).equals(OPENSSH_MAGIC)) return 'an OpenSSH private key (openssh-key-v1)';
     if (PUTTY_RE.test(first.subarray(0, 64).toString('latin1'))) return 'a PuTTY private key';
-    if (this.size <= 64 << 10 && /^\s*[[{]/.test(first.subarray(0, 16).toString('latin1'))) {
+    const json = first.toString('utf8').replace(/^\uFEFF/, '');
+    if (this.size <= 64 << 10 && /^\s*[[{]/.test(json.slice(0, 16))) {
       try {
-        if (privateJwk(JSON.parse(first.toString('utf8')))) return 'a JWK with private members';
+        if (privateJwk(JSON.parse(json))) return 'a JWK with private members';
       } catch {
         // not JSON
       }
     }
-    if (first[0] === 0x30 && this.size <= 64 << 10) {
+    const der = firstDerElement(first);
+    if (der) {
       for (const type of ['pkcs8', 'sec1', 'pkcs1'] as const) {
         try {
-          createPrivateKey({ key: first, format: 'der', type });
+          createPrivateKey({ key: der, format: 'der', type });
           return type === 'pkcs8' ? 'a PKCS#8 DER private key' : `a ${type.toUpperCase()} DER private key`;
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code === 'ERR_MISSING_PASSPHRASE') return 'an encrypted PKCS#8 DER private key';

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { CleanimgError } from '../../src/errors';
 import { PrivateKeyScanner, checkCertificates, detectPrivateKey, isShellPath, resolveInputs } from '../../src/customize/inputs';
 import { parseSpec } from '../../src/customize/spec';
@@ -273,6 +274,69 @@ describe('resolveInputs: private keys', () => {
     expect(viaOption.entries.map((e) => e.path)).toContain('/etc/app/key.pem');
     const viaSpec = await resolveInputs(spec([{ source: 'keys/pkcs8.pem', destination: '/etc/app/key.pem' }], 'allow_private_keys: true\n'), dir);
     expect(viaSpec.entries.map((e) => e.path)).toContain('/etc/app/key.pem');
+  });
+});
+
+describe('detectPrivateKey: keys in the forms the README names, changed a little (red-team F3)', () => {
+  const { privateKey: rsa, publicKey: rsaPublic } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const ecJwk = ec.export({ format: 'jwk' });
+  const pad = Buffer.alloc(70_000);
+  const ppk = 'PuTTY-User-Key-File-3: ssh-ed25519\r\nEncryption: none\r\nComment: k\r\nPublic-Lines: 1\r\nAAAA\r\n';
+  let cert: Buffer;
+  let dir: string;
+  const variants = (): Record<string, Buffer> => ({
+    'notes-with-ppk.txt': Buffer.from(`notes about the server\n${ppk}`),
+    'jwks-big.json': Buffer.from(JSON.stringify({ keys: [ecJwk], comment: 'x'.repeat(70_200) })),
+    'jwk-sorted-big.json': Buffer.from(JSON.stringify({ comment: 'x'.repeat(70_200), crv: ecJwk.crv, d: ecJwk.d, kty: ecJwk.kty })),
+    'jwk-bom.json': Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(ecJwk))]),
+    'jwk-deep.json': Buffer.from(JSON.stringify(Array.from({ length: 20 }).reduce<unknown>((v) => ({ wrap: v }), ecJwk))),
+    'jwk-escaped-deep.json': Buffer.from(JSON.stringify(Array.from({ length: 20 }).reduce<unknown>((v) => ({ wrap: v }), ecJwk)).replace('"d"', '"\\u0064"')),
+    'cert-then-pkcs1.pem': Buffer.concat([cert, rsa.export({ format: 'der', type: 'pkcs1' }) as Buffer]),
+    'cert-then-sec1.pem': Buffer.concat([cert, ec.export({ format: 'der', type: 'sec1' }) as Buffer]),
+    'comment-cert-pkcs8.pem': Buffer.concat([Buffer.from('# server bundle\n'), cert, rsa.export({ format: 'der', type: 'pkcs8' }) as Buffer]),
+    'nl-cert-pkcs8.pem': Buffer.concat([Buffer.from('\n'), cert, ec.export({ format: 'der', type: 'pkcs8' }) as Buffer]),
+    'pkcs1-padded.der': Buffer.concat([rsa.export({ format: 'der', type: 'pkcs1' }) as Buffer, pad]),
+    'sec1-padded.der': Buffer.concat([ec.export({ format: 'der', type: 'sec1' }) as Buffer, pad]),
+    'encpkcs8-padded.der': Buffer.concat([ec.export({ format: 'der', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'test' }) as Buffer, pad]),
+  });
+  const ordinary = (): Record<string, Buffer> => ({
+    'public-jwks-big.json': Buffer.from(JSON.stringify({ keys: [rsa.export({ format: 'jwk' })].map(({ kty, n, e }) => ({ kty, n, e })), comment: 'x'.repeat(70_200) })),
+    'no-kty-big.json': Buffer.from(JSON.stringify({ d: 'abcdefghijklmnopqrstuvwxyz012345', p: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', pad: 'y'.repeat(70_000) })),
+    'commented-cert.pem': Buffer.concat([Buffer.from('# CA\n'), cert, cert]),
+    'cert-then-spki-and-pkcs1-public.pem': Buffer.concat([cert, rsaPublic.export({ format: 'der', type: 'spki' }) as Buffer, rsaPublic.export({ format: 'der', type: 'pkcs1' }) as Buffer]),
+    'cert-padded.der': Buffer.concat([execFileSync('openssl', ['x509', '-outform', 'DER'], { input: cert }), pad]),
+    'putty-doc.md': Buffer.from('PuTTY keys start with `PuTTY-User-Key-File-3: <algorithm>`, then an Encryption line.\n'),
+    'openssl-binary': readFileSync(execFileSync('sh', ['-c', 'command -v openssl']).toString().trim()),
+  });
+
+  beforeAll(() => {
+    dir = tmp();
+    cert = Buffer.from(makeCert(dir, { cn: 'server.example.com', ca: false }));
+    for (const [name, bytes] of Object.entries({ ...variants(), ...ordinary() })) write(path.join(dir, name), bytes);
+  });
+
+  it('finds each, with the same answer in any chunk sizes', async () => {
+    const expected: Record<string, RegExp> = {
+      'notes-with-ppk.txt': /PuTTY/, 'jwks-big.json': /JWK/, 'jwk-sorted-big.json': /JWK/, 'jwk-bom.json': /JWK/, 'jwk-deep.json': /JWK/, 'jwk-escaped-deep.json': /JWK/,
+      'cert-then-pkcs1.pem': /PKCS#1 DER/, 'cert-then-sec1.pem': /SEC1 DER/, 'comment-cert-pkcs8.pem': /PKCS#8 DER/, 'nl-cert-pkcs8.pem': /PKCS#8 DER/,
+      'pkcs1-padded.der': /PKCS#1 DER/, 'sec1-padded.der': /SEC1 DER/, 'encpkcs8-padded.der': /encrypted PKCS#8 DER/,
+    };
+    expect(Object.keys(expected).sort()).toEqual(Object.keys(variants()).sort());
+    for (const [name, re] of Object.entries(expected)) {
+      const whole = await detectPrivateKey(path.join(dir, name));
+      expect(whole, name).toMatch(re);
+      const bytes = readFileSync(path.join(dir, name));
+      for (const size of [7, 1000, 4096]) {
+        const sc = new PrivateKeyScanner();
+        for (let off = 0; off < bytes.length; off += size) sc.update(bytes.subarray(off, off + size));
+        expect(sc.finish(), `${name} in ${size}-byte chunks`).toBe(whole);
+      }
+    }
+  });
+
+  it('does not take ordinary files for keys: public JWKs, JSON without kty, certificates, a document, a binary', async () => {
+    for (const name of Object.keys(ordinary())) expect(await detectPrivateKey(path.join(dir, name)), name).toBeNull();
   });
 });
 
