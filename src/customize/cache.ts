@@ -24,9 +24,11 @@
  * 50 MiB) and the record renewed; after `touch` the key is the same, after a content change it is not.
  * After a fresh build the sources are stat'ed again, and the layer is stored only if none changed.
  *
- * The private-key scan (inputs.ts) is a pure function of a file's contents, so its result is kept in
- * the same record (with PRIVATE_KEY_SCAN_VERSION): one read gives both the sha256 and the scan, and an
- * unchanged file is not read at all on a repeat build. A record without the scanner's current version
+ * The private-key scan (private-keys.ts) is a pure function of a file's contents, so its result is kept
+ * in the same record (with PRIVATE_KEY_SCAN_VERSION): one read gives both the sha256 and the scan, and an
+ * unchanged file is not read at all on a repeat build. A record can be wrong (a write through a dirty
+ * shared mapping keeps the stat), so its sha256 goes with the layer entry and the layer builder refuses
+ * bytes with another hash (LAYER004): the layer, and the cache entry stored for it, hold scanned bytes. A record without the scanner's current version
  * is not trusted. The scan still runs to the end before anything is pushed: a refused key stops the
  * build before the layer is built.
  *
@@ -44,7 +46,8 @@ import { cleanimgCacheDir } from '../cache-dir';
 import { codecTag, DEFLATE_CHUNK, LAYER_CODEC, SAMPLE_BLOCK, SAMPLE_EVERY, STORE_ENTROPY } from '../oci/deflate-segment';
 import type { BuiltLayer, LayerEntry } from '../oci/layer';
 import { sameSourceStat, sourceChangedError, sourceStatOf } from '../oci/source-stat';
-import { PRIVATE_KEY_SCAN_VERSION, PrivateKeyScanner } from './inputs';
+import { PRIVATE_KEY_SCAN_VERSION } from './private-keys';
+import { hashAndScan, readAhead } from './source-read';
 
 /** Records of files changed less than this long before they were hashed are not trusted. */
 export const RACY_MS = 2000;
@@ -96,49 +99,6 @@ async function hashFile(file: string): Promise<string> {
     await fh.close();
   }
   return h.digest('hex');
-}
-
-/**
- * One read of a file (by name, or through an open handle from its start): its sha256 and the
- * private-key scan together. Read 1 MiB at a time into two buffers, the next read running while a
- * chunk is hashed and scanned (neither keeps the chunk). A stream did the same with more JavaScript
- * per chunk: 150-170 ms against 120-130 ms for 50 MiB in a fresh process, where that code is not yet
- * optimised (measured).
- */
-async function hashAndScan(file: string, fh?: FileHandle): Promise<{ sha256: string; privateKey: string | null }> {
-  const own = fh ? undefined : await open(file, 'r');
-  const h = createHash('sha256');
-  const scanner = new PrivateKeyScanner();
-  try {
-    for await (const chunk of readAhead((fh ?? own)!)) {
-      h.update(chunk);
-      scanner.update(chunk);
-    }
-  } finally {
-    await own?.close();
-  }
-  return { sha256: h.digest('hex'), privateKey: scanner.finish() };
-}
-
-/** A file's bytes from its start in chunks of up to `size`; each chunk is valid until the next is asked for. */
-async function* readAhead(fh: FileHandle, size = 1 << 20): AsyncGenerator<Buffer> {
-  const bufs = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
-  let pos = 0;
-  let i = 0;
-  let next = fh.read(bufs[0]!, 0, size, 0);
-  try {
-    for (;;) {
-      const { bytesRead } = await next;
-      if (bytesRead === 0) return;
-      const chunk = bufs[i]!.subarray(0, bytesRead);
-      pos += bytesRead;
-      i ^= 1;
-      next = fh.read(bufs[i]!, 0, size, pos);
-      yield chunk;
-    }
-  } finally {
-    await next.catch(() => undefined); // never leave a read running into a buffer or a handle about to close
-  }
 }
 
 interface StatRecord {
@@ -257,6 +217,7 @@ export class LayerCache {
         const c = k && now && sameStat(k.state.st, now) ? { ...k, hashed: false } : await this.inspect(src);
         // The key must name the bytes the input checks read, which are the bytes the layer will hold.
         if (e.sourceStat && !sameSourceStat(sourceStatOf(c.state.st), e.sourceStat)) throw sourceChangedError(src, 'it was replaced or modified after the input checks read it');
+        if (e.sourceSha256 && c.state.sha256 !== e.sourceSha256) throw sourceChangedError(src, 'its bytes differ from those the input checks read');
         if (c.hashed) hashed++;
         sources.push(c.state);
         parts.push([e.path, e.kind, e.mode, e.uid, e.gid, String(c.state.st.size), c.state.sha256]);

@@ -44,6 +44,12 @@ export interface LayerEntry {
    * very file, unchanged (another inode, size or time: LAYER004).
    */
   readonly sourceStat?: SourceStat;
+  /**
+   * For files: the sha256 (hex) of the bytes the input checks read. When set, the bytes written are
+   * hashed as they are read and another hash fails the build (LAYER004): a write through a shared
+   * mapping changes the bytes without changing the stat.
+   */
+  readonly sourceSha256?: string;
   /** Permission bits (& 0o7777). */
   readonly mode: number;
   readonly uid: number;
@@ -337,6 +343,7 @@ class DeterministicGzipFile {
 type Sink = ReturnType<tar.Pack['entry']>;
 
 async function streamFile(sink: Sink, e: LayerEntry, size: number, fh: FileHandle): Promise<void> {
+  const hash = e.sourceSha256 ? createHash('sha256') : undefined;
   let total = 0;
   for (;;) {
     const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(size - total, 1)));
@@ -344,7 +351,9 @@ async function streamFile(sink: Sink, e: LayerEntry, size: number, fh: FileHandl
     if (bytesRead === 0) break;
     total += bytesRead;
     if (total > size) break;
-    const ok = sink.write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+    const bytes = bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+    hash?.update(bytes);
+    const ok = sink.write(bytes);
     if (!ok) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
     if (total === size) {
       // Detect growth: one more byte means the file changed while we read it.
@@ -359,6 +368,7 @@ async function streamFile(sink: Sink, e: LayerEntry, size: number, fh: FileHandl
       { code: 'LAYER004', path: e.source ?? e.path, message: `expected ${size} bytes, read ${total}`, fix: 'do not modify the inputs during a build, then run it again' },
     ]);
   }
+  if (hash && hash.digest('hex') !== e.sourceSha256) throw changedSource(e, 'its bytes differ from those the input checks read (written in place without a new mtime or ctime, e.g. through a shared mapping)');
 }
 
 function entryDone(sink: Sink): Promise<void> {
@@ -430,6 +440,7 @@ export async function buildLayer(entries: readonly LayerEntry[], opts: LayerOpti
           if (e.sourceStat && !sameSourceStat(seen, e.sourceStat)) throw changedSource(e, 'it was replaced or modified after the input checks read it');
           const sink = pack.entry({ ...header, type: 'file', size: Number(st.size) });
           const done = entryDone(sink);
+          done.catch(() => undefined); // awaited below; a failed streamFile destroys the sink, which must not crash the process
           await streamFile(sink, e, Number(st.size), src);
           (sink as unknown as { end(): void }).end();
           await done;

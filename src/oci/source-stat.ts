@@ -1,8 +1,10 @@
 /**
  * A source file's identity as the checks saw it, so that the layer holds the very bytes that were
  * checked: the inode (device, number) and its size, mtime and ctime in nanoseconds. A file swapped for
- * another (or for a symlink) has another inode; a file written in place has another ctime, which an
- * unprivileged user cannot set back. Sources are opened without following a symlink in the last
+ * another (or for a symlink) has another inode; a file written in place usually has another ctime, which
+ * an unprivileged user cannot set back. Not always: a store into a MAP_SHARED page that is already dirty
+ * changes the bytes without touching the times, so the layer builder also compares the sha256 of the
+ * bytes it writes with the one the checks took (LayerEntry.sourceSha256). Sources are opened without following a symlink in the last
  * component, and on Linux the kernel's own name of the opened file (/proc/self/fd) is what the
  * folder check judges.
  */

@@ -68,6 +68,21 @@ describe('a source swapped after the checks, before the layer', () => {
     expect((await problemsOf(cache.identify(r.entries, 0))).map((p) => p.code)).toEqual(['LAYER004']);
   });
 
+  it('bytes changed while the stat stayed (a store into a dirty shared mapping): LAYER004, no layer left; the cache key refuses it too', async () => {
+    const s = setup();
+    const r = await resolveInputs(spec([{ source: 'conf/app.conf', destination: '/etc/app/app.conf' }]), s.dir);
+    const entry = r.entries.find((e) => e.path === '/etc/app/app.conf')!;
+    expect(entry.sourceSha256).toMatch(/^[0-9a-f]{64}$/);
+    // The stat the checks pinned is the file's stat now; only the checked hash names other bytes.
+    const forged = r.entries.map((e) => (e === entry ? { ...e, sourceSha256: '0'.repeat(64) } : e));
+    const ps = await problemsOf(buildLayer(forged, { tmpDir: s.layerDir }));
+    expect(ps.map((p) => p.code)).toEqual(['LAYER004']);
+    expect(ps[0]!.message).toMatch(/bytes differ/);
+    expect(readdirSync(s.layerDir)).toEqual([]);
+    const cache = new LayerCache(tmp('cleanimg-race-cache-'));
+    expect((await problemsOf(cache.identify(forged, 0))).map((p) => p.code)).toEqual(['LAYER004']);
+  });
+
   it('unchanged: the layer holds the checked bytes', async () => {
     const s = setup();
     const r = await resolveInputs(spec([{ source: 'conf/app.conf', destination: '/etc/app/app.conf' }]), s.dir);
@@ -83,11 +98,11 @@ describe('a source swapped while the checks read it', () => {
     const keyFile = write(path.join(path.dirname(s.outside), 'key.pem'), makePrivateKeys(tmp('cleanimg-race-keys-'))['pkcs8.pem']!);
     let scanned = '';
     const ps = await problemsOf(resolveInputs(spec([{ source: 'conf/app.conf', destination: '/etc/app/app.conf' }]), s.dir, {
-      scanPrivateKey: async (file, fh) => {
+      inspectSource: async (file, fh) => {
         rmSync(file);
         symlinkSync(keyFile, file);
         scanned = (await fh.readFile()).toString();
-        return detectPrivateKey(file, fh);
+        return { sha256: '', privateKey: await detectPrivateKey(file, fh) };
       },
     }));
     expect(scanned).toBe('listen 8080\n');
@@ -97,10 +112,10 @@ describe('a source swapped while the checks read it', () => {
   it('a file written while it is scanned: INPUT012', async () => {
     const s = setup();
     const ps = await problemsOf(resolveInputs(spec([{ source: 'conf/app.conf', destination: '/etc/app/app.conf' }]), s.dir, {
-      scanPrivateKey: async (file, fh) => {
+      inspectSource: async (file, fh) => {
         const found = await detectPrivateKey(file, fh);
         appendFileSync(file, '-----BEGIN PRIVATE KEY-----\n');
-        return found;
+        return { sha256: '', privateKey: found };
       },
     }));
     expect(ps.map((p) => p.code)).toEqual(['INPUT012']);
@@ -114,14 +129,14 @@ describe('a source swapped while the checks read it', () => {
       { source: 'conf/app.conf', destination: '/etc/app/app.conf' },
       { source: 'conf/b.conf', destination: '/etc/app/b.conf' },
     ]), (write(path.join(s.dir, 'conf', 'b.conf'), 'b\n'), s.dir), {
-      scanPrivateKey: async (file, fh) => {
+      inspectSource: async (file, fh) => {
         if (!swapped) {
           swapped = true;
           const b = path.join(s.dir, 'conf', 'b.conf');
           rmSync(b);
           symlinkSync(s.outside, b);
         }
-        return detectPrivateKey(file, fh);
+        return { sha256: '', privateKey: await detectPrivateKey(file, fh) };
       },
     }));
     expect(ps.map((p) => p.code)).toEqual(['INPUT012']);

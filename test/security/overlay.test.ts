@@ -5,7 +5,8 @@
  * once the attack is taken out, so a refusal for another reason cannot pass.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,5 +177,36 @@ describe('controls: the same paths build when nothing is wrong, or with the loud
   it('a folder source whose files each have one name', async () => {
     const r = await build('control-tree', { setup: (d) => { mkdirSync(join(d, 'tree')); writeFileSync(join(d, 'tree/x'), 'x\n'); }, spec: '  - {source: tree, destination: /opt/tree}' });
     expect(r.code, `${r.out}${r.err}`).toBe(0);
+  });
+});
+
+describe('bytes changed without a trace in the stat (a write through a dirty shared mapping keeps mtime and ctime)', () => {
+  it('LAYER004: a cached scan record whose stat still matches but whose bytes are a key now; nothing is written', async () => {
+    const name = 'mmap-poisoned-record';
+    const dir = join(work, name);
+    mkdirSync(dir);
+    const conf = join(dir, 'app.conf');
+    const key = execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519']);
+    writeFileSync(conf, Buffer.alloc(key.length, 'a'));
+    writeFileSync(join(dir, 'spec.yaml'), `base_image: "${baseRef}"\narch: amd64\ncopy_files:\n  - {source: app.conf, destination: /etc/app/app.conf}\n`);
+    const first = await runCli(['build', '--spec', join(dir, 'spec.yaml'), '--tag', 'registry.example.com/attack:1', '--base-layout', baseLayout, '--output-layout', join(dir, 'out1'), '--json']);
+    expect(first.code, first.out + first.err).toBe(0);
+    // What the kernel does for a store into an already dirty MAP_SHARED page: new bytes, same stat.
+    // Simulated by writing the key and putting the new stat into the record the first build left.
+    writeFileSync(conf, key);
+    const st = statSync(conf, { bigint: true });
+    const files = join(work, 'cache', 'layers', 'files');
+    const recPath = join(files, readdirSync(files).find((f) => JSON.parse(readFileSync(join(files, f), 'utf8')).source === conf)!);
+    const rec = JSON.parse(readFileSync(recPath, 'utf8'));
+    expect(rec.sha256).toBe(createHash('sha256').update(Buffer.alloc(key.length, 'a')).digest('hex'));
+    writeFileSync(recPath, JSON.stringify({ ...rec, dev: String(st.dev), ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), recordedAtMs: Date.now() + 60_000 }));
+    // Another mode: a new layer key, so the layer is built from the file's bytes now.
+    writeFileSync(join(dir, 'spec.yaml'), `base_image: "${baseRef}"\narch: amd64\ncopy_files:\n  - {source: app.conf, destination: /etc/app/app.conf, mode: "0640"}\n`);
+    const out = join(dir, 'out2');
+    const r = await runCli(['build', '--spec', join(dir, 'spec.yaml'), '--tag', 'registry.example.com/attack:1', '--base-layout', baseLayout, '--output-layout', out, '--json']);
+    expect(r.code, r.out).not.toBe(0);
+    const problems = (JSON.parse(r.out) as { problems?: Array<{ code: string; message: string }> }).problems ?? [];
+    expect(problems.map((p) => p.code), r.out).toEqual(['LAYER004']);
+    expect(existsSync(out)).toBe(false);
   });
 });
