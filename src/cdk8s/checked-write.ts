@@ -54,7 +54,8 @@ const notData = (where: string, what: string) => ({
  * A function (such as an own `toJSON`, which the `yaml` package calls instead of reading the object),
  * a getter or setter (which can answer the check one way and the writer another), a class instance,
  * a symbol or a bigint is refused (HD034), as is a cycle. Symbol keys and non-enumerable properties
- * are left out: no writer reads them. A Proxy is read once, through its property descriptors.
+ * are left out: no writer reads them. A Proxy is read once, through its property descriptors. The
+ * copy is frozen as it is built (deep-frozen when it is returned), so no second pass freezes it.
  */
 export function dataOnly(value: unknown, where: string, seen: Set<object> = new Set()): unknown {
   if (value === null || value === undefined || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') return value;
@@ -76,7 +77,7 @@ export function dataOnly(value: unknown, where: string, seen: Set<object> = new 
     (copy as Record<string, unknown>)[key] = dataOnly(d.value, `${where}/${key}`, seen);
   }
   seen.delete(value);
-  return copy;
+  return Object.freeze(copy);
 }
 
 /**
@@ -87,7 +88,7 @@ export function pinApiObjects(scope: IConstruct): Pins {
   const pinned = new Set<ApiObject>();
   for (const c of scope.node.findAll()) {
     if (!(c instanceof ApiObject)) continue;
-    const json = deepFreeze(dataOnly(c.toJson(), c.node.path));
+    const json = dataOnly(c.toJson(), c.node.path);
     Object.defineProperty(c, 'toJson', { value: () => json, configurable: true });
     pinned.add(c);
   }
