@@ -320,7 +320,7 @@ async function inputsAndBase(opts: BuildOverlayOptions, loaded: LoadedSpec): Pro
   const inputs = await resolveInputs(loaded.spec, loaded.specDir, {
     ...(opts.allowPrivateKeys !== undefined ? { allowPrivateKeys: opts.allowPrivateKeys } : {}),
     ...(opts.now ? { now: opts.now } : {}),
-    ...(cache ? { inspectSource: async (f: string, fh) => { const r = await cache.inspect(f, fh); inspected.set(f, r); return { sha256: r.state.sha256, privateKey: r.privateKey }; } } : {}),
+    ...(cache ? { inspectSource: async (f: string, fh) => { const r = await cache.inspect(f, fh); inspected.set(f, r); return { sha256: r.state.sha256, privateKey: r.privateKey, shell: r.shell }; } } : {}),
   });
   // Still waiting for the base: load the layer builder's modules meanwhile (a cache hit does not need them, but the wait is there either way).
   if (!baseArrived) preloadLayerModules();

@@ -110,14 +110,15 @@ interface StatRecord {
   ctimeNs: string;
   recordedAtMs: number;
   sha256: string;
-  /** The private-key scan of these contents (inputs.ts), with the scanner's version. */
-  keyScan?: { version: number; result: string | null };
+  /** The private-key scan (private-keys.ts, with the scanner's version) and the shell sniff of these contents. */
+  keyScan?: { version: number; result: string | null; shell?: string | null };
 }
 
 export interface Inspected {
   readonly state: SourceState;
   readonly hashed: boolean;
   readonly privateKey: string | null;
+  readonly shell: string | null;
 }
 
 export class LayerCache {
@@ -173,30 +174,25 @@ export class LayerCache {
         rec.mtimeNs === String(st.mtimeNs) && rec.ctimeNs === String(st.ctimeNs) &&
         changedMs < rec.recordedAtMs - this.racyMs &&
         /^[0-9a-f]{64}$/.test(rec.sha256) &&
-        rec.keyScan?.version === PRIVATE_KEY_SCAN_VERSION
+        rec.keyScan?.version === PRIVATE_KEY_SCAN_VERSION && rec.keyScan.shell !== undefined
       ) {
-        return { state: { source, st, sha256: rec.sha256 }, hashed: false, privateKey: rec.keyScan.result };
+        return { state: { source, st, sha256: rec.sha256 }, hashed: false, privateKey: rec.keyScan.result, shell: rec.keyScan.shell };
       }
     } catch {
       /* no record, or unreadable: read the file */
     }
     await this.ensureDirs();
     const recordedAtMs = Date.now();
-    const { sha256, privateKey } = await hashAndScan(source, fh);
+    const { sha256, privateKey, shell } = await hashAndScan(source, fh);
     const after = await statNow();
     if (sameStat(st, after)) {
       const rec: StatRecord = {
         source, dev: String(st.dev), ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), recordedAtMs, sha256,
-        keyScan: { version: PRIVATE_KEY_SCAN_VERSION, result: privateKey },
+        keyScan: { version: PRIVATE_KEY_SCAN_VERSION, result: privateKey, shell },
       };
       await this.writeAtomic(recPath, JSON.stringify(rec)).catch(() => undefined);
     }
-    return { state: { source, st, sha256 }, hashed: true, privateKey };
-  }
-
-  /** The private-key scan of a source (inputs.ts), shared with its content hash: for resolveInputs. */
-  async scanPrivateKey(source: string, fh?: FileHandle): Promise<string | null> {
-    return (await this.inspect(source, fh)).privateKey;
+    return { state: { source, st, sha256 }, hashed: true, privateKey, shell };
   }
 
   /**

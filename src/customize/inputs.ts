@@ -12,7 +12,7 @@
  * Destinations: absolute, normalised (no `//`, `.`, `..`), inside the image root; a trailing `/` means
  * "into this folder" (the source's base name is kept). Refused:
  * - shells, by verify's own rules: a shell name in a binary folder, busybox/toybox anywhere
- *   (shellByPath), and an ELF file that is a shell by its contents whatever its name (shellOfFile):
+ *   (shellByPath), and an ELF file that is a shell by its contents whatever its name (hashAndScan's sniff):
  *   a shell-less image must stay shell-less;
  * - /proc, /sys, /dev (runtime mounts) and a file in place of a system folder (/etc, /usr/bin, ...);
  * - names starting with `.wh.` (layer whiteouts: they would delete files of the base);
@@ -43,12 +43,11 @@ import { X509Certificate } from 'node:crypto';
 import { CleanimgError, type Problem } from '../errors';
 import type { LayerEntry } from '../oci/layer';
 import { defaultDirMode, normalizeEntries } from '../oci/layer';
-import { shellOfFile } from '../oci/inspect/content';
 import { shellByPath } from '../oci/inspect/shells';
 import { isSystemFolder, systemFolderProblem, systemPathOf } from '../oci/inspect/system-files';
 import { openNoFollow, openedPath, sameSourceStat, sourceStatOf, type SourceStat } from '../oci/source-stat';
 import type { CustomizeSpec, Owner } from './spec';
-import { hashAndScan } from './source-read';
+import { hashAndScan, type SourceScan } from './source-read';
 import { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE } from './spec-core';
 
 export { detectPrivateKey, PrivateKeyScanner, PRIVATE_KEY_SCAN_VERSION } from './private-keys';
@@ -63,13 +62,7 @@ export interface InputOptions {
    * hashAndScan). The build passes the layer cache's, which remembers both with the file's stat. The
    * sha256 travels with the layer entry: the layer builder refuses other bytes (LAYER004).
    */
-  readonly inspectSource?: (file: string, fh: FileHandle) => Promise<SourceInspection>;
-}
-
-export interface SourceInspection {
-  readonly sha256: string;
-  /** The kind of private key found (PrivateKeyScanner), or null. */
-  readonly privateKey: string | null;
+  readonly inspectSource?: (file: string, fh: FileHandle) => Promise<SourceScan>;
 }
 
 export interface ResolvedInputs {
@@ -468,15 +461,14 @@ class InputResolver {
   }
 
   private async checkFile(w: Walked, fh: FileHandle): Promise<void> {
-    const shell = await shellOfFile(fh);
+    const { sha256, privateKey: key, shell } = await (this.opts.inspectSource ?? hashAndScan)(w.real, fh);
+    this.checkedSha256.set(w.real, sha256);
     if (shell) {
       this.problem('INPUT006', w.field, `${path.relative(this.root, w.real)} (for ${w.dest}) is a ${shell} binary by its contents; verify would refuse the image`,
         'do not add shells: the image must stay shell-less (debug with logs or an ephemeral debug container instead)');
       return;
     }
     const allowKeys = this.opts.allowPrivateKeys === true || this.spec.allow_private_keys;
-    const { sha256, privateKey: key } = await (this.opts.inspectSource ?? hashAndScan)(w.real, fh);
-    this.checkedSha256.set(w.real, sha256);
     if (key && !allowKeys) {
       this.problem('INPUT007', w.field, `${path.relative(this.root, w.real)} (for ${w.dest}) is ${key}; anyone who can pull the image could read it`,
         'keep secrets out of images: put the key in a Kubernetes Secret and mount it at runtime (EnvConfig). If this key is truly public, set allow_private_keys: true');

@@ -102,7 +102,7 @@ describe('a source swapped while the checks read it', () => {
         rmSync(file);
         symlinkSync(keyFile, file);
         scanned = (await fh.readFile()).toString();
-        return { sha256: '', privateKey: await detectPrivateKey(file, fh) };
+        return { sha256: '', privateKey: await detectPrivateKey(file, fh), shell: null };
       },
     }));
     expect(scanned).toBe('listen 8080\n');
@@ -115,7 +115,7 @@ describe('a source swapped while the checks read it', () => {
       inspectSource: async (file, fh) => {
         const found = await detectPrivateKey(file, fh);
         appendFileSync(file, '-----BEGIN PRIVATE KEY-----\n');
-        return { sha256: '', privateKey: found };
+        return { sha256: '', privateKey: found, shell: null };
       },
     }));
     expect(ps.map((p) => p.code)).toEqual(['INPUT012']);
@@ -136,7 +136,7 @@ describe('a source swapped while the checks read it', () => {
           rmSync(b);
           symlinkSync(s.outside, b);
         }
-        return { sha256: '', privateKey: await detectPrivateKey(file, fh) };
+        return { sha256: '', privateKey: await detectPrivateKey(file, fh), shell: null };
       },
     }));
     expect(ps.map((p) => p.code)).toEqual(['INPUT012']);

@@ -3,7 +3,6 @@
  * is asked for): whether an ELF file is a shell whatever its name or folder, by strings each shell
  * binary carries; and the text of the few files the user check needs (`/etc/passwd`, `/etc/group`).
  */
-import type { FileHandle } from 'node:fs/promises';
 
 /** Strings that name a shell binary: [what, every one of these strings]. */
 const SHELL_SIGNATURES: readonly [string, readonly Buffer[]][] = [
@@ -58,20 +57,6 @@ export class ContentSniffer {
   text(): string | undefined {
     return this.kept ? Buffer.concat(this.kept).toString('utf8') : undefined;
   }
-}
-
-/** The shell an open file is by its contents (see ContentSniffer), read from its start; undefined for anything else (only ELF files are read past their first chunk). */
-export async function shellOfFile(fh: FileHandle): Promise<string | undefined> {
-  const sniffer = new ContentSniffer(false);
-  const chunk = Buffer.allocUnsafe(1 << 20);
-  for (let pos = 0; ; ) {
-    const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
-    if (bytesRead === 0 || (pos === 0 && !chunk.subarray(0, 4).equals(ELF_MAGIC))) break;
-    pos += bytesRead;
-    sniffer.update(chunk.subarray(0, bytesRead));
-    if (sniffer.shell()) break;
-  }
-  return sniffer.shell();
 }
 
 /** The user and group an image's `User` names, resolved through its own /etc/passwd and /etc/group as a runtime would. */
